@@ -1,0 +1,75 @@
+"""The admin shows the deliberation records; changes go through the pages, which audit them.
+
+Only definitions (and their organizers) are set up here, and that is audited too.
+"""
+
+from django.contrib import admin
+from django.db import transaction
+
+from audit.models import record
+
+from .models import Comment, Component, Definition, DraftVersion, Membership, WorkingGroup
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Definition)
+class DefinitionAdmin(admin.ModelAdmin):
+    list_display = ["title", "slug", "created_at"]
+    prepopulated_fields = {"slug": ["title"]}
+    filter_horizontal = ["organizers"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @transaction.atomic
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        definition = form.instance
+        record(
+            actor=request.user,
+            action="definition.changed" if change else "definition.created",
+            subject=definition,
+            payload={
+                "slug": definition.slug,
+                "title": definition.title,
+                "organizers": sorted(u.get_username() for u in definition.organizers.all()),
+            },
+        )
+
+
+@admin.register(DraftVersion)
+class DraftVersionAdmin(ReadOnlyAdmin):
+    list_display = ["definition", "label", "status", "published_at"]
+    list_filter = ["status", "definition"]
+
+
+@admin.register(Component)
+class ComponentAdmin(ReadOnlyAdmin):
+    list_display = ["key", "title", "category", "version", "aggregate_rule"]
+    list_filter = ["version__definition", "category"]
+
+
+@admin.register(WorkingGroup)
+class WorkingGroupAdmin(ReadOnlyAdmin):
+    list_display = ["name", "key", "definition"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(ReadOnlyAdmin):
+    list_display = ["user", "group", "role", "joined_at", "left_at"]
+    list_filter = ["group", "role"]
+
+
+@admin.register(Comment)
+class CommentAdmin(ReadOnlyAdmin):
+    list_display = ["author", "version", "component", "created_at", "hidden_at"]

@@ -1,0 +1,95 @@
+"""Forms check the shape of input; the rules live in services."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from .models import Comment, Component, DraftVersion, Membership, WorkingGroup, label_validator
+
+
+class DraftForm(forms.ModelForm):
+    class Meta:
+        model = DraftVersion
+        fields = ["label", "body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 24, "class": "mono"})}
+
+
+class PublishForm(forms.Form):
+    release_notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 8}), help_text="Markdown. What changed, and why."
+    )
+
+
+class NextDraftForm(forms.Form):
+    label = forms.CharField(max_length=32, validators=[label_validator], help_text="Such as 0.0.10 or 1.0-rc2.")
+
+
+class ComponentForm(forms.ModelForm):
+    parts = forms.ModelMultipleChoiceField(
+        queryset=Component.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="For an aggregate: the components whose scores it combines.",
+    )
+
+    class Meta:
+        model = Component
+        fields = ["key", "title", "category", "description", "aggregate_rule"]
+        labels = {"aggregate_rule": "Aggregate rule"}
+        widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, version: DraftVersion, component: Component | None = None, **kwargs):
+        # The form edits a detached copy, so a refused change leaves `component` as it was.
+        if component is not None:
+            kwargs["instance"] = Component(**{f: getattr(component, f) for f in self.Meta.fields})
+            kwargs["initial"] = {"parts": list(component.parts.all())}
+        super().__init__(*args, **kwargs)
+        leaves = version.components.leaves()
+        self.fields["parts"].queryset = leaves.exclude(pk=component.pk) if component else leaves
+        self.fields["category"].widget.attrs["list"] = "categories"
+
+
+class CommentForm(forms.ModelForm):
+    parent = forms.ModelChoiceField(queryset=Comment.objects.none(), required=False, widget=forms.HiddenInput)
+
+    class Meta:
+        model = Comment
+        fields = ["body"]
+        labels = {"body": "Comment"}
+        widgets = {"body": forms.Textarea(attrs={"rows": 3, "placeholder": "Markdown is welcome."})}
+
+    def __init__(self, *args, version: DraftVersion, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = version.comments.all()
+
+
+class CommentEditForm(forms.ModelForm):
+    class Meta:
+        model = Comment
+        fields = ["body"]
+        labels = {"body": "Comment"}
+        widgets = {"body": forms.Textarea(attrs={"rows": 6})}
+
+
+class HideCommentForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), help_text="Shown publicly in place of the comment."
+    )
+
+
+class WorkingGroupForm(forms.ModelForm):
+    class Meta:
+        model = WorkingGroup
+        fields = ["key", "name", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+class AddMemberForm(forms.Form):
+    username = forms.CharField(max_length=150, label="Member's handle")
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        user = get_user_model().objects.filter(username__iexact=username, is_active=True).first()
+        if user is None:
+            raise forms.ValidationError(f"No account has the handle {username}.")
+        return user

@@ -1,0 +1,296 @@
+"""Definitions, their numbered drafts, the components voted on, working groups and comments."""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from .diff import ComponentSpec
+from .markdown import render_markdown
+
+label_validator = RegexValidator(
+    r"^[0-9A-Za-z][0-9A-Za-z.+\-]*$",
+    "Use letters, digits, dots, plus and hyphens, such as 0.0.9 or 1.0-rc1.",
+)
+
+
+class DefinitionQuerySet(models.QuerySet):
+    def organized_by(self, user) -> "DefinitionQuerySet":
+        return self.filter(organizers=user) if user.is_authenticated else self.none()
+
+
+class Definition(models.Model):
+    slug = models.SlugField(unique=True)
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True)
+    organizers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="organized_definitions")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = DefinitionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("deliberation:definition", args=[self.slug])
+
+    def is_organizer(self, user) -> bool:
+        return user.is_authenticated and self.organizers.filter(pk=user.pk).exists()
+
+
+class DraftVersionQuerySet(models.QuerySet):
+    def published(self) -> "DraftVersionQuerySet":
+        return self.filter(status=DraftVersion.Status.PUBLISHED)
+
+    def visible_to(self, user) -> "DraftVersionQuerySet":
+        """Published versions are public; a draft in progress is seen by its organizers only."""
+        if not user.is_authenticated:
+            return self.published()
+        return self.filter(Q(status=DraftVersion.Status.PUBLISHED) | Q(definition__organizers=user)).distinct()
+
+
+class DraftVersion(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        PUBLISHED = "published"
+
+    definition = models.ForeignKey(Definition, models.CASCADE, related_name="versions")
+    label = models.CharField(max_length=32, validators=[label_validator])
+    body = models.TextField(blank=True, help_text="Markdown.")
+    release_notes = models.TextField(blank=True, help_text="Markdown.")
+    status = models.CharField(max_length=16, choices=Status, default=Status.DRAFT)
+    based_on = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = DraftVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["definition", "created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["definition", "label"], name="one_label_per_definition"),
+            models.UniqueConstraint(
+                fields=["definition"], condition=Q(status="draft"), name="one_open_draft_per_definition"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(published_at__isnull=False), name="published_has_date"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.definition.title} {self.label}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("deliberation:version", args=[self.definition.slug, self.label])
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    @property
+    def body_html(self) -> str:
+        return render_markdown(self.body)
+
+    @property
+    def release_notes_html(self) -> str:
+        return render_markdown(self.release_notes)
+
+
+class ComponentQuerySet(models.QuerySet):
+    def leaves(self) -> "ComponentQuerySet":
+        return self.filter(aggregate_rule="")
+
+    def specs(self) -> list[ComponentSpec]:
+        """Plain descriptions of the components, as the diff compares them."""
+        return [
+            ComponentSpec(
+                key=c.key,
+                title=c.title,
+                category=c.category,
+                description=c.description,
+                aggregate=(c.aggregate_rule, tuple(sorted(p.key for p in c.parts.all())))
+                if c.aggregate_rule
+                else None,
+            )
+            for c in self.prefetch_related("parts")
+        ]
+
+
+class Component(models.Model):
+    class Rule(models.TextChoices):
+        SUM = "sum"
+        MEAN = "mean"
+
+    version = models.ForeignKey(DraftVersion, models.CASCADE, related_name="components")
+    key = models.SlugField(max_length=64, help_text="Stays the same across versions.")
+    title = models.CharField(max_length=200)
+    category = models.CharField(max_length=64, help_text="Such as Code, Data, Model or Documentation.")
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+    aggregate_rule = models.CharField(
+        max_length=8, choices=Rule, blank=True, help_text="Set for an aggregate of other components."
+    )
+    parts = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="aggregates")
+
+    objects = ComponentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["version", "position", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "key"], name="one_key_per_version"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "deliberation:component", args=[self.version.definition.slug, self.version.label, self.key]
+        )
+
+    @property
+    def is_aggregate(self) -> bool:
+        return bool(self.aggregate_rule)
+
+
+class WorkingGroup(models.Model):
+    definition = models.ForeignKey(Definition, models.CASCADE, related_name="working_groups")
+    key = models.SlugField(max_length=64)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["definition", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["definition", "key"], name="one_group_key_per_definition"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("deliberation:group", args=[self.definition.slug, self.key])
+
+    def can_manage_roster(self, user) -> bool:
+        return self.definition.is_organizer(user) or self.is_chair(user)
+
+    def is_chair(self, user) -> bool:
+        return (
+            user.is_authenticated
+            and self.memberships.current().filter(user=user, role=Membership.Role.CHAIR).exists()
+        )
+
+
+class MembershipQuerySet(models.QuerySet):
+    def current(self) -> "MembershipQuerySet":
+        return self.filter(left_at__isnull=True)
+
+    def at(self, moment) -> "MembershipQuerySet":
+        """The roster as it stood at `moment`."""
+        return self.filter(Q(joined_at__lte=moment), Q(left_at__isnull=True) | Q(left_at__gt=moment))
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        MEMBER = "member"
+        CHAIR = "chair"
+
+    group = models.ForeignKey(WorkingGroup, models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="memberships")
+    role = models.CharField(max_length=8, choices=Role, default=Role.MEMBER)
+    joined_at = models.DateTimeField(default=timezone.now)
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["group", "-role", "user__username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "user"], condition=Q(left_at__isnull=True), name="one_current_membership"
+            ),
+            models.CheckConstraint(
+                condition=Q(left_at__isnull=True) | Q(left_at__gte=models.F("joined_at")),
+                name="leaves_after_joining",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.group} ({self.role})"
+
+
+class CommentQuerySet(models.QuerySet):
+    def threads(self) -> "CommentQuerySet":
+        """Top-level comments with their replies and authors, ready to render."""
+        return (
+            self.filter(parent__isnull=True)
+            .select_related("author", "hidden_by")
+            .prefetch_related(
+                models.Prefetch(
+                    "replies",
+                    queryset=Comment.objects.select_related("author", "hidden_by").order_by("created_at"),
+                )
+            )
+            .order_by("created_at")
+        )
+
+
+class Comment(models.Model):
+    version = models.ForeignKey(DraftVersion, models.CASCADE, related_name="comments")
+    component = models.ForeignKey(
+        Component, models.CASCADE, null=True, blank=True, related_name="comments"
+    )
+    parent = models.ForeignKey("self", models.CASCADE, null=True, blank=True, related_name="replies")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="comments")
+    body = models.TextField(help_text="Markdown.")
+    created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    hidden_reason = models.TextField(blank=True)
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(hidden_at__isnull=True) | ~Q(hidden_reason=""), name="hidden_with_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Comment by {self.author} on {self.version}"
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
+
+    @property
+    def body_html(self) -> str:
+        return render_markdown(self.body)
+
+
+class CommentRevision(models.Model):
+    """A comment's text before one of its edits; the edit history."""
+
+    comment = models.ForeignKey(Comment, models.CASCADE, related_name="revisions")
+    body = models.TextField()
+    written_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["comment", "written_at"]
+
+    def __str__(self) -> str:
+        return f"Revision of comment {self.comment_id} from {self.written_at:%Y-%m-%d %H:%M}"

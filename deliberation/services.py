@@ -1,0 +1,360 @@
+"""Every write in the deliberation app: one function per use case, each audited in its transaction."""
+
+import hashlib
+from dataclasses import asdict
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audit.models import canonical_json, record
+
+from .models import (
+    Comment,
+    CommentRevision,
+    Component,
+    Definition,
+    DraftVersion,
+    Membership,
+    WorkingGroup,
+)
+
+
+def _require_organizer(definition: Definition, user) -> None:
+    if not definition.is_organizer(user):
+        raise PermissionDenied("Only the definition's organizers can do this.")
+
+
+def _require_draft(version: DraftVersion) -> None:
+    if version.is_published:
+        raise ValidationError(f"Version {version.label} is published and can no longer change.")
+
+
+def _lock(version: DraftVersion) -> DraftVersion:
+    """Re-read the version under a row lock, so a publish cannot interleave with an edit."""
+    return DraftVersion.objects.select_for_update().select_related("definition").get(pk=version.pk)
+
+
+def version_digest(version: DraftVersion) -> str:
+    """SHA-256 over the version's text and components: what a publication commits to."""
+    components = [asdict(spec) for spec in version.components.order_by("key").specs()]
+    data = {"label": version.label, "body": version.body, "components": components}
+    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
+# Versions ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def start_draft(
+    *, definition: Definition, label: str, acting_user, based_on: DraftVersion | None = None
+) -> DraftVersion:
+    """Open a new draft, as a copy of a published version when `based_on` is given."""
+    _require_organizer(definition, acting_user)
+    if based_on is not None and (based_on.definition_id != definition.pk or not based_on.is_published):
+        raise ValidationError("A new draft starts from a published version of the same definition.")
+    if definition.versions.filter(status=DraftVersion.Status.DRAFT).exists():
+        raise ValidationError("This definition already has a draft in progress; publish it first.")
+    draft = DraftVersion(
+        definition=definition,
+        label=label,
+        body=based_on.body if based_on else "",
+        based_on=based_on,
+    )
+    draft.full_clean()
+    try:
+        with transaction.atomic():
+            draft.save()
+    except IntegrityError as exc:
+        raise ValidationError(f"Version {label} already exists.") from exc
+    if based_on is not None:
+        _copy_components(based_on, draft)
+    record(
+        actor=acting_user,
+        action="draft.started",
+        subject=draft,
+        payload={
+            "definition": definition.slug,
+            "label": label,
+            "based_on": based_on.label if based_on else None,
+        },
+    )
+    return draft
+
+
+def _copy_components(source: DraftVersion, target: DraftVersion) -> None:
+    originals = list(source.components.prefetch_related("parts"))
+    copies = Component.objects.bulk_create(
+        Component(
+            version=target,
+            key=c.key,
+            title=c.title,
+            category=c.category,
+            description=c.description,
+            position=c.position,
+            aggregate_rule=c.aggregate_rule,
+        )
+        for c in originals
+    )
+    by_key = {c.key: c for c in copies}
+    Through = Component.parts.through
+    Through.objects.bulk_create(
+        Through(from_component_id=by_key[c.key].pk, to_component_id=by_key[p.key].pk)
+        for c in originals
+        for p in c.parts.all()
+    )
+
+
+@transaction.atomic
+def update_draft(*, version: DraftVersion, label: str, body: str, acting_user) -> DraftVersion:
+    version = _lock(version)
+    _require_organizer(version.definition, acting_user)
+    _require_draft(version)
+    version.label, version.body = label, body
+    version.full_clean()
+    version.save(update_fields=["label", "body"])
+    record(
+        actor=acting_user,
+        action="draft.edited",
+        subject=version,
+        payload={"label": label, "digest": version_digest(version)},
+    )
+    return version
+
+
+@transaction.atomic
+def publish_version(*, version: DraftVersion, release_notes: str, acting_user) -> DraftVersion:
+    """Publish a draft with its release notes. From then on it never changes."""
+    version = _lock(version)
+    _require_organizer(version.definition, acting_user)
+    _require_draft(version)
+    if not release_notes.strip():
+        raise ValidationError("A release needs release notes.")
+    empty = [c.key for c in version.components.filter(aggregate_rule__gt="", parts__isnull=True)]
+    if empty:
+        raise ValidationError(f"Aggregates without parts cannot be published: {', '.join(empty)}.")
+    version.release_notes = release_notes
+    version.status = DraftVersion.Status.PUBLISHED
+    version.published_at = timezone.now()
+    version.published_by = acting_user
+    version.save(update_fields=["release_notes", "status", "published_at", "published_by"])
+    record(
+        actor=acting_user,
+        action="release.published",
+        subject=version,
+        payload={
+            "definition": version.definition.slug,
+            "label": version.label,
+            "digest": version_digest(version),
+            "components": version.components.count(),
+        },
+    )
+    return version
+
+
+# Components ----------------------------------------------------------------------------------
+
+
+def _component_payload(component: Component) -> dict:
+    return {
+        "version": component.version.label,
+        "key": component.key,
+        "title": component.title,
+        "category": component.category,
+        "aggregate": {"rule": component.aggregate_rule, "of": sorted(p.key for p in component.parts.all())}
+        if component.aggregate_rule
+        else None,
+    }
+
+
+def _save_component(
+    component: Component, *, fields: dict, parts: list[Component], acting_user, action: str
+) -> Component:
+    version = _lock(component.version)
+    _require_organizer(version.definition, acting_user)
+    _require_draft(version)
+    for name, value in fields.items():
+        setattr(component, name, value)
+    if component.aggregate_rule and not parts:
+        raise ValidationError("An aggregate needs at least one part.")
+    if not component.aggregate_rule and parts:
+        raise ValidationError("Choose a rule (sum or mean) to make this component an aggregate.")
+    for part in parts:
+        if part.version_id != version.pk or part.is_aggregate or part.pk == component.pk:
+            raise ValidationError(f"{part.key} cannot be a part: parts are other, non-aggregate components.")
+    if component.pk and component.aggregates.exists() and component.aggregate_rule:
+        raise ValidationError("A component that is part of an aggregate cannot itself be an aggregate.")
+    component.full_clean(exclude=["version"], validate_unique=False)
+    if version.components.filter(key=component.key).exclude(pk=component.pk).exists():
+        raise ValidationError(f"This version already has a component with key {component.key}.")
+    component.save()
+    component.parts.set(parts)
+    record(actor=acting_user, action=action, subject=component, payload=_component_payload(component))
+    return component
+
+
+@transaction.atomic
+def add_component(
+    *, version: DraftVersion, fields: dict, parts: list[Component] = (), acting_user
+) -> Component:
+    position = (version.components.order_by("-position").values_list("position", flat=True).first() or 0) + 1
+    component = Component(version=version, position=position)
+    return _save_component(
+        component, fields=fields, parts=list(parts), acting_user=acting_user, action="component.added"
+    )
+
+
+@transaction.atomic
+def update_component(
+    *, component: Component, fields: dict, parts: list[Component] = (), acting_user
+) -> Component:
+    return _save_component(
+        component, fields=fields, parts=list(parts), acting_user=acting_user, action="component.changed"
+    )
+
+
+@transaction.atomic
+def remove_component(*, component: Component, acting_user) -> None:
+    version = _lock(component.version)
+    _require_organizer(version.definition, acting_user)
+    _require_draft(version)
+    used_by = [a.key for a in component.aggregates.all()]
+    if used_by:
+        raise ValidationError(f"{component.key} is a part of {', '.join(used_by)}; remove it there first.")
+    record(
+        actor=acting_user, action="component.removed", subject=component, payload=_component_payload(component)
+    )
+    component.delete()
+
+
+# Working groups ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_group(*, definition: Definition, key: str, name: str, description: str = "", acting_user) -> WorkingGroup:
+    _require_organizer(definition, acting_user)
+    group = WorkingGroup(definition=definition, key=key, name=name, description=description)
+    group.full_clean(validate_constraints=False)
+    if definition.working_groups.filter(key=key).exists():
+        raise ValidationError(f"A working group with key {key} already exists.")
+    group.save()
+    record(actor=acting_user, action="group.created", subject=group, payload={"key": key, "name": name})
+    return group
+
+
+def _require_roster_manager(group: WorkingGroup, user) -> None:
+    if not group.can_manage_roster(user):
+        raise PermissionDenied("Only the group's chairs and the organizers can change its roster.")
+
+
+@transaction.atomic
+def add_member(*, group: WorkingGroup, user, role: str = Membership.Role.MEMBER, acting_user) -> Membership:
+    _require_roster_manager(group, acting_user)
+    if role == Membership.Role.CHAIR and not group.definition.is_organizer(acting_user):
+        raise PermissionDenied("Only organizers appoint chairs.")
+    if group.memberships.current().filter(user=user).exists():
+        raise ValidationError(f"{user.get_username()} is already a member of {group.name}.")
+    membership = Membership.objects.create(group=group, user=user, role=role)
+    record(
+        actor=acting_user,
+        action="membership.joined",
+        subject=membership,
+        payload={"group": group.key, "member": user.get_username(), "role": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def remove_member(*, membership: Membership, acting_user) -> Membership:
+    membership = Membership.objects.select_for_update().select_related("group__definition", "user").get(
+        pk=membership.pk
+    )
+    _require_roster_manager(membership.group, acting_user)
+    if membership.left_at is not None:
+        raise ValidationError(f"{membership.user.get_username()} has already left {membership.group.name}.")
+    if membership.role == Membership.Role.CHAIR and not membership.group.definition.is_organizer(acting_user):
+        raise PermissionDenied("Only organizers remove a chair.")
+    membership.left_at = timezone.now()
+    membership.save(update_fields=["left_at"])
+    record(
+        actor=acting_user,
+        action="membership.left",
+        subject=membership,
+        payload={"group": membership.group.key, "member": membership.user.get_username()},
+    )
+    return membership
+
+
+# Comments ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def post_comment(
+    *,
+    author,
+    version: DraftVersion,
+    body: str,
+    component: Component | None = None,
+    parent: Comment | None = None,
+) -> Comment:
+    if not author.is_authenticated:
+        raise PermissionDenied("Sign in to comment.")
+    if not body.strip():
+        raise ValidationError("A comment cannot be empty.")
+    if component is not None and component.version_id != version.pk:
+        raise ValidationError("That component belongs to another version.")
+    if parent is not None:
+        if parent.version_id != version.pk or parent.component_id != (component.pk if component else None):
+            raise ValidationError("A reply goes in the same thread as the comment it answers.")
+        parent = parent.parent or parent  # replies are one level deep
+    comment = Comment.objects.create(
+        version=version, component=component, parent=parent, author=author, body=body
+    )
+    record(
+        actor=author,
+        action="comment.posted",
+        subject=comment,
+        payload={
+            "version": version.label,
+            "component": component.key if component else None,
+            "parent": parent.pk if parent else None,
+        },
+    )
+    return comment
+
+
+@transaction.atomic
+def edit_comment(*, comment: Comment, body: str, acting_user) -> Comment:
+    comment = Comment.objects.select_for_update().get(pk=comment.pk)
+    if comment.author_id != acting_user.pk:
+        raise PermissionDenied("Only its author can edit a comment.")
+    if comment.is_hidden:
+        raise ValidationError("A hidden comment can no longer be edited.")
+    if not body.strip():
+        raise ValidationError("A comment cannot be empty.")
+    if body == comment.body:
+        return comment
+    CommentRevision.objects.create(comment=comment, body=comment.body, written_at=comment.edited_at or comment.created_at)
+    comment.body, comment.edited_at = body, timezone.now()
+    comment.save(update_fields=["body", "edited_at"])
+    record(actor=acting_user, action="comment.edited", subject=comment, payload={"revisions": comment.revisions.count()})
+    return comment
+
+
+@transaction.atomic
+def hide_comment(*, comment: Comment, reason: str, acting_user) -> Comment:
+    comment = Comment.objects.select_for_update().select_related("version__definition").get(pk=comment.pk)
+    _require_organizer(comment.version.definition, acting_user)
+    if comment.is_hidden:
+        raise ValidationError("This comment is already hidden.")
+    if not reason.strip():
+        raise ValidationError("Say why the comment is hidden; the reason is shown in its place.")
+    comment.hidden_at, comment.hidden_by, comment.hidden_reason = timezone.now(), acting_user, reason
+    comment.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+    record(
+        actor=acting_user,
+        action="comment.hidden",
+        subject=comment,
+        payload={"author": comment.author.get_username(), "reason": reason},
+    )
+    return comment

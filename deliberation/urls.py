@@ -1,0 +1,33 @@
+from django.urls import path
+
+from .views import comments, definitions, groups, versions
+
+app_name = "deliberation"
+
+urlpatterns = [
+    path("", definitions.definition_list, name="definition-list"),
+    path("d/<slug:slug>/", definitions.definition, name="definition"),
+    path("d/<slug:slug>/releases.atom", definitions.ReleaseFeed(), name="release-feed"),
+    path("d/<slug:slug>/diff/", versions.diff, name="diff"),
+    path("d/<slug:slug>/drafts/start/", versions.draft_start, name="draft-start"),
+    path("d/<slug:slug>/v/<str:label>/", versions.version, name="version"),
+    path("d/<slug:slug>/v/<str:label>/edit/", versions.draft_edit, name="draft-edit"),
+    path("d/<slug:slug>/v/<str:label>/publish/", versions.publish, name="publish"),
+    path("d/<slug:slug>/v/<str:label>/comments/", comments.comment_create, name="comment-create"),
+    path("d/<slug:slug>/v/<str:label>/components/new/", versions.component_form, name="component-create"),
+    path("d/<slug:slug>/v/<str:label>/c/<slug:key>/", versions.component, name="component"),
+    path("d/<slug:slug>/v/<str:label>/c/<slug:key>/edit/", versions.component_form, name="component-edit"),
+    path("d/<slug:slug>/v/<str:label>/c/<slug:key>/remove/", versions.component_remove, name="component-remove"),
+    path(
+        "d/<slug:slug>/v/<str:label>/c/<slug:key>/comments/",
+        comments.comment_create,
+        name="component-comment-create",
+    ),
+    path("d/<slug:slug>/groups/new/", groups.group_create, name="group-create"),
+    path("d/<slug:slug>/groups/<slug:key>/", groups.group, name="group"),
+    path("d/<slug:slug>/groups/<slug:key>/members/", groups.member_add, name="member-add"),
+    path("d/<slug:slug>/groups/<slug:key>/members/<int:pk>/leave/", groups.member_remove, name="member-remove"),
+    path("comments/<int:pk>/edit/", comments.comment_edit, name="comment-edit"),
+    path("comments/<int:pk>/history/", comments.comment_history, name="comment-history"),
+    path("comments/<int:pk>/hide/", comments.comment_hide, name="comment-hide"),
+]

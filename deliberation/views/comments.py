@@ -1,0 +1,106 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
+
+from .. import services
+from ..forms import CommentEditForm, CommentForm, HideCommentForm
+from ..models import Comment, DraftVersion
+from .versions import comments_context, get_version
+
+
+def _thread_url(comment: Comment) -> str:
+    target = comment.component or comment.version
+    return f"{target.get_absolute_url()}#comment-{comment.pk}"
+
+
+def get_comment(request: HttpRequest, pk: int) -> Comment:
+    """A comment is visible wherever its version is."""
+    return get_object_or_404(
+        Comment.objects.select_related("version__definition", "component", "author").filter(
+            version__in=DraftVersion.objects.visible_to(request.user)
+        ),
+        pk=pk,
+    )
+
+
+@login_required
+@require_POST
+def comment_create(request: HttpRequest, slug: str, label: str, key: str | None = None) -> HttpResponse:
+    version = get_version(request, slug, label)
+    component = get_object_or_404(version.components, key=key) if key else None
+    form = CommentForm(request.POST, version=version)
+    comment = None
+    if form.is_valid():
+        try:
+            comment = services.post_comment(
+                author=request.user,
+                version=version,
+                component=component,
+                parent=form.cleaned_data["parent"],
+                body=form.cleaned_data["body"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+    if not request.htmx:
+        if comment is not None:
+            return redirect(_thread_url(comment))
+        messages.error(request, "Your comment was not posted: " + " ".join(
+            e for errors in form.errors.values() for e in errors
+        ))
+        return redirect(component or version)
+    context = comments_context(request, version, component)
+    if comment is None:
+        context["comment_form"] = form  # keeps what was typed, with the error
+    response = render(request, "deliberation/_comments.html", context, )
+    if comment is not None:
+        trigger_client_event(response, "comment-posted", {"id": comment.pk})
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = get_comment(request, pk)
+    if comment.author_id != request.user.pk:
+        raise PermissionDenied("Only its author can edit a comment.")
+    form = CommentEditForm(request.POST or None, initial={"body": comment.body})
+    if form.is_valid():
+        try:
+            services.edit_comment(comment=comment, body=form.cleaned_data["body"], acting_user=request.user)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Comment updated; the earlier text stays in its history.")
+            return redirect(_thread_url(comment))
+    return render(request, "deliberation/comment_edit.html", {"comment": comment, "form": form})
+
+
+def comment_history(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = get_comment(request, pk)
+    if comment.is_hidden:
+        revisions = []
+    else:
+        revisions = list(comment.revisions.all())
+    return render(request, "deliberation/comment_history.html", {"comment": comment, "revisions": revisions})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def comment_hide(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = get_comment(request, pk)
+    if not comment.version.definition.is_organizer(request.user):
+        raise PermissionDenied("Only the definition's organizers can hide comments.")
+    form = HideCommentForm(request.POST or None)
+    if form.is_valid():
+        try:
+            services.hide_comment(comment=comment, reason=form.cleaned_data["reason"], acting_user=request.user)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Comment hidden; the reason is shown in its place.")
+            return redirect(_thread_url(comment))
+    return render(request, "deliberation/comment_hide.html", {"comment": comment, "form": form})

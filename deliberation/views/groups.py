@@ -1,0 +1,97 @@
+from datetime import datetime, time
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .. import services
+from ..forms import AddMemberForm, WorkingGroupForm
+from ..models import Definition, WorkingGroup
+
+
+def _get_group(slug: str, key: str) -> WorkingGroup:
+    return get_object_or_404(WorkingGroup.objects.select_related("definition"), definition__slug=slug, key=key)
+
+
+def group(request: HttpRequest, slug: str, key: str) -> HttpResponse:
+    group = _get_group(slug, key)
+    memberships = group.memberships.select_related("user")
+    as_of = None
+    if request.GET.get("at"):
+        day = parse_date(request.GET["at"])
+        if day is None:
+            messages.error(request, "Give the date as YYYY-MM-DD.")
+        else:
+            as_of = timezone.make_aware(datetime.combine(day, time.max))
+    roster = memberships.at(as_of) if as_of else memberships.current()
+    can_manage = group.can_manage_roster(request.user)
+    return render(
+        request,
+        "deliberation/group.html",
+        {
+            "definition": group.definition,
+            "group": group,
+            "roster": roster,
+            "as_of": as_of,
+            "history": memberships.order_by("joined_at", "pk"),
+            "can_manage": can_manage,
+            "form": AddMemberForm() if can_manage else None,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def group_create(request: HttpRequest, slug: str) -> HttpResponse:
+    definition = get_object_or_404(Definition, slug=slug)
+    if not definition.is_organizer(request.user):
+        raise PermissionDenied("Only the definition's organizers can create working groups.")
+    form = WorkingGroupForm(request.POST or None)
+    if form.is_valid():
+        try:
+            group = services.create_group(definition=definition, acting_user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Working group {group.name} created.")
+            return redirect(group)
+    return render(request, "deliberation/group_form.html", {"definition": definition, "form": form})
+
+
+@login_required
+@require_POST
+def member_add(request: HttpRequest, slug: str, key: str) -> HttpResponse:
+    group = _get_group(slug, key)
+    if not group.can_manage_roster(request.user):
+        raise PermissionDenied("Only the group's chairs and the organizers can change its roster.")
+    form = AddMemberForm(request.POST)
+    if form.is_valid():
+        user = form.cleaned_data["username"]
+        try:
+            services.add_member(group=group, user=user, role=form.cleaned_data["role"], acting_user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"{user.get_username()} joined {group.name}.")
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect(group)
+
+
+@login_required
+@require_POST
+def member_remove(request: HttpRequest, slug: str, key: str, pk: int) -> HttpResponse:
+    group = _get_group(slug, key)
+    membership = get_object_or_404(group.memberships.current().select_related("user"), pk=pk)
+    try:
+        services.remove_member(membership=membership, acting_user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{membership.user.get_username()} left {group.name}.")
+    return redirect(group)

@@ -1,0 +1,229 @@
+from itertools import groupby
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .. import services
+from ..diff import component_changes, inline, text_diff
+from ..forms import CommentForm, ComponentForm, DraftForm, NextDraftForm, PublishForm
+from ..labels import suggest_next_label
+from ..models import Comment, Component, Definition, DraftVersion
+
+
+def get_version(request: HttpRequest, slug: str, label: str) -> DraftVersion:
+    """The access gate for a version and everything on it: 404 for what the user may not see."""
+    return get_object_or_404(
+        DraftVersion.objects.visible_to(request.user).select_related("definition", "published_by"),
+        definition__slug=slug,
+        label=label,
+    )
+
+
+def _organizer_draft(request: HttpRequest, slug: str, label: str) -> DraftVersion:
+    version = get_version(request, slug, label)
+    if not version.definition.is_organizer(request.user):
+        raise PermissionDenied("Only the definition's organizers can edit its drafts.")
+    if version.is_published:
+        raise PermissionDenied(f"Version {version.label} is published and can no longer change.")
+    return version
+
+
+def comments_context(request: HttpRequest, version: DraftVersion, component: Component | None) -> dict:
+    threads = Comment.objects.filter(version=version, component=component).threads()
+    return {
+        "version": version,
+        "component": component,
+        "threads": threads,
+        "comment_form": CommentForm(version=version),
+        "can_moderate": version.definition.is_organizer(request.user),
+    }
+
+
+def version(request: HttpRequest, slug: str, label: str) -> HttpResponse:
+    version = get_version(request, slug, label)
+    components = version.components.prefetch_related("parts").annotate(
+        comment_count=Count("comments", filter=Q(comments__hidden_at__isnull=True))
+    )
+    others = version.definition.versions.visible_to(request.user).exclude(pk=version.pk)
+    previous = others.filter(created_at__lt=version.created_at).order_by("-created_at").first()
+    is_organizer = version.definition.is_organizer(request.user)
+    return render(
+        request,
+        "deliberation/version.html",
+        {
+            "definition": version.definition,
+            "version": version,
+            "categories": [(cat, list(items)) for cat, items in groupby(
+                sorted(components, key=lambda c: (c.category, c.position, c.key)), key=lambda c: c.category
+            )],
+            "previous": previous,
+            "others": others,
+            "is_organizer": is_organizer,
+            "next_draft_form": NextDraftForm(initial={"label": suggest_next_label(version.label)})
+            if is_organizer and version.is_published
+            else None,
+            **comments_context(request, version, None),
+        },
+    )
+
+
+def component(request: HttpRequest, slug: str, label: str, key: str) -> HttpResponse:
+    version = get_version(request, slug, label)
+    component = get_object_or_404(version.components.prefetch_related("parts", "aggregates"), key=key)
+    history = (
+        Component.objects.filter(key=key, version__definition=version.definition)
+        .filter(version__in=version.definition.versions.visible_to(request.user))
+        .select_related("version")
+        .order_by("version__created_at")
+    )
+    return render(
+        request,
+        "deliberation/component.html",
+        {
+            "definition": version.definition,
+            "history": history,
+            "is_organizer": version.definition.is_organizer(request.user),
+            **comments_context(request, version, component),
+        },
+    )
+
+
+def diff(request: HttpRequest, slug: str) -> HttpResponse:
+    definition = get_object_or_404(Definition, slug=slug)
+    versions = list(definition.versions.visible_to(request.user).order_by("created_at", "pk"))
+    by_label = {v.label: v for v in versions}
+    view = "inline" if request.GET.get("view") == "inline" else "side"
+    old = by_label.get(request.GET.get("from", ""))
+    new = by_label.get(request.GET.get("to", ""))
+    if (request.GET.get("from") and old is None) or (request.GET.get("to") and new is None):
+        messages.error(request, "That version does not exist here; choose two versions from the lists.")
+    if old is None and new is None and len(versions) >= 2:
+        old, new = versions[-2], versions[-1]
+    context = {"definition": definition, "versions": versions, "old": old, "new": new, "view": view}
+    if old is not None and new is not None:
+        rows = text_diff(old.body, new.body)
+        context |= {
+            "rows": rows,
+            "lines": inline(rows) if view == "inline" else None,
+            "changed": any(r.op != "equal" for r in rows),
+            "component_changes": component_changes(old.components.specs(), new.components.specs()),
+        }
+    return render(request, "deliberation/diff.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def draft_edit(request: HttpRequest, slug: str, label: str) -> HttpResponse:
+    version = _organizer_draft(request, slug, label)
+    form = DraftForm(request.POST or None, instance=DraftVersion(label=version.label, body=version.body))
+    if form.is_valid():
+        try:
+            version = services.update_draft(
+                version=version, acting_user=request.user, label=form.cleaned_data["label"], body=form.cleaned_data["body"]
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Draft {version.label} saved.")
+            return redirect(version)
+    return render(request, "deliberation/draft_edit.html", {"definition": version.definition, "version": version, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def publish(request: HttpRequest, slug: str, label: str) -> HttpResponse:
+    version = _organizer_draft(request, slug, label)
+    form = PublishForm(request.POST or None, initial={"release_notes": version.release_notes})
+    if form.is_valid():
+        try:
+            services.publish_version(
+                version=version, release_notes=form.cleaned_data["release_notes"], acting_user=request.user
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Version {version.label} is published.")
+            return redirect(version)
+    previous = version.based_on
+    changes = component_changes(previous.components.specs(), version.components.specs()) if previous else []
+    return render(
+        request,
+        "deliberation/publish.html",
+        {"definition": version.definition, "version": version, "form": form, "previous": previous, "component_changes": changes},
+    )
+
+
+@login_required
+@require_POST
+def draft_start(request: HttpRequest, slug: str) -> HttpResponse:
+    """Start a draft: the next one from a published version (`from`), or a definition's first."""
+    definition = get_object_or_404(Definition, slug=slug)
+    based_on = None
+    if request.POST.get("from"):
+        based_on = get_object_or_404(definition.versions.published(), label=request.POST["from"])
+    form = NextDraftForm(request.POST)
+    if form.is_valid():
+        try:
+            draft = services.start_draft(
+                definition=definition, label=form.cleaned_data["label"], based_on=based_on, acting_user=request.user
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"Draft {draft.label} started" + (f" from {based_on.label}." if based_on else "."))
+            return redirect("deliberation:draft-edit", slug=slug, label=draft.label)
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect(based_on or definition)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def component_form(request: HttpRequest, slug: str, label: str, key: str | None = None) -> HttpResponse:
+    version = _organizer_draft(request, slug, label)
+    existing = get_object_or_404(version.components, key=key) if key else None
+    form = ComponentForm(request.POST or None, version=version, component=existing)
+    if form.is_valid():
+        fields = {f: form.cleaned_data[f] for f in ComponentForm.Meta.fields}
+        parts = list(form.cleaned_data["parts"])
+        try:
+            if existing:
+                saved = services.update_component(component=existing, fields=fields, parts=parts, acting_user=request.user)
+            else:
+                saved = services.add_component(version=version, fields=fields, parts=parts, acting_user=request.user)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Component {saved.key} saved.")
+            return redirect(f"{version.get_absolute_url()}#component-{saved.key}")
+    categories = version.definition.versions.values_list("components__category", flat=True).distinct()
+    return render(
+        request,
+        "deliberation/component_form.html",
+        {
+            "definition": version.definition,
+            "version": version,
+            "component": existing,
+            "form": form,
+            "categories": sorted(c for c in set(categories) if c),
+        },
+    )
+
+
+@login_required
+@require_POST
+def component_remove(request: HttpRequest, slug: str, label: str, key: str) -> HttpResponse:
+    version = _organizer_draft(request, slug, label)
+    component = get_object_or_404(version.components, key=key)
+    try:
+        services.remove_component(component=component, acting_user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Component {key} removed from draft {version.label}.")
+    return redirect(version)
