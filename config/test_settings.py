@@ -17,3 +17,5 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
 SECURE_SSL_REDIRECT = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": None}  # in memory
+WHITENOISE_USE_FINDERS = True  # serve static files straight from the apps, no collectstatic
+WHITENOISE_AUTOREFRESH = True

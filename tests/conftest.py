@@ -1,0 +1,89 @@
+"""Personas and the few shared fixtures every test may use.
+
+olga organizes the definition; alice chairs its working group; bob is a member of it;
+dave is a member of another group; carol is signed in but belongs to nothing.
+"""
+
+import pytest
+
+from deliberation.models import Membership
+
+from .factories import (
+    ComponentFactory,
+    DefinitionFactory,
+    DraftVersionFactory,
+    MembershipFactory,
+    UserFactory,
+    WorkingGroupFactory,
+)
+
+
+@pytest.fixture
+def olga(db):
+    return UserFactory(username="olga", first_name="Olga", last_name="Organizer")
+
+
+@pytest.fixture
+def alice(db):
+    return UserFactory(username="alice", first_name="Alice", last_name="Chair")
+
+
+@pytest.fixture
+def bob(db):
+    return UserFactory(username="bob", first_name="Bob", last_name="Member")
+
+
+@pytest.fixture
+def carol(db):
+    return UserFactory(username="carol", first_name="Carol", last_name="Outsider")
+
+
+@pytest.fixture
+def dave(db):
+    return UserFactory(username="dave", first_name="Dave", last_name="Elsewhere")
+
+
+@pytest.fixture
+def definition(olga):
+    definition = DefinitionFactory(slug="osd", title="Open System Definition")
+    definition.organizers.add(olga)
+    return definition
+
+
+@pytest.fixture
+def group(definition, alice, bob):
+    group = WorkingGroupFactory(definition=definition, key="weights", name="Weights")
+    MembershipFactory(group=group, user=alice, role=Membership.Role.CHAIR)
+    MembershipFactory(group=group, user=bob)
+    return group
+
+
+@pytest.fixture
+def other_group(definition, dave):
+    group = WorkingGroupFactory(definition=definition, key="corpora", name="Corpora")
+    MembershipFactory(group=group, user=dave)
+    return group
+
+
+@pytest.fixture
+def published(definition):
+    """A published version with two leaf components and an aggregate of them."""
+    version = DraftVersionFactory(definition=definition, label="0.0.9")
+    ComponentFactory(version=version, key="code", title="Training code", category="Code")
+    data = ComponentFactory(version=version, key="data", title="Training data", category="Data")
+    agg = ComponentFactory(version=version, key="all-data", title="All data", category="Data", aggregate_rule="mean")
+    agg.parts.set([data])
+    return version
+
+
+@pytest.fixture
+def draft(olga, published):
+    """The next draft, started from `published` through the service, as an organizer would."""
+    from deliberation import services
+
+    return services.start_draft(definition=published.definition, label="0.0.10", based_on=published, acting_user=olga)
+
+
+@pytest.fixture
+def component(published):
+    return published.components.get(key="code")
