@@ -42,6 +42,25 @@ def version_digest(version: DraftVersion) -> str:
     return hashlib.sha256(canonical_json(data).encode()).hexdigest()
 
 
+# Definitions ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_definition(*, slug: str, title: str, summary: str = "", organizers: list, acting_user) -> Definition:
+    """Start a definition with its organizers. `acting_user` None means the system (e.g. the demo seed)."""
+    definition = Definition(slug=slug, title=title, summary=summary)
+    definition.full_clean()
+    definition.save()
+    definition.organizers.set(organizers)
+    record(
+        actor=acting_user,
+        action="definition.created",
+        subject=definition,
+        payload={"slug": slug, "title": title, "organizers": sorted(u.get_username() for u in organizers)},
+    )
+    return definition
+
+
 # Versions ------------------------------------------------------------------------------------
 
 
@@ -51,7 +70,7 @@ def start_draft(
 ) -> DraftVersion:
     """Open a new draft, as a copy of a published version when `based_on` is given."""
     _require_organizer(definition, acting_user)
-    if based_on is not None and (based_on.definition_id != definition.pk or not based_on.is_published):
+    if based_on is not None and not definition.versions.published().filter(pk=based_on.pk).exists():
         raise ValidationError("A new draft starts from a published version of the same definition.")
     if definition.versions.filter(status=DraftVersion.Status.DRAFT).exists():
         raise ValidationError("This definition already has a draft in progress; publish it first.")
