@@ -87,6 +87,11 @@ class AddMemberForm(forms.Form):
     username = forms.CharField(max_length=150, label="Member's handle")
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
 
+    def __init__(self, *args, may_appoint_chairs: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not may_appoint_chairs:  # only organizers appoint chairs
+            self.fields["role"].choices = [(Membership.Role.MEMBER, Membership.Role.MEMBER.label)]
+
     def clean_username(self):
         username = self.cleaned_data["username"].strip()
         user = get_user_model().objects.filter(username__iexact=username, is_active=True).first()

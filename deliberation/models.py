@@ -213,7 +213,7 @@ class Membership(models.Model):
     objects = MembershipQuerySet.as_manager()
 
     class Meta:
-        ordering = ["group", "-role", "user__username"]
+        ordering = ["group", "role", "user__username"]  # chairs first
         constraints = [
             models.UniqueConstraint(
                 fields=["group", "user"], condition=Q(left_at__isnull=True), name="one_current_membership"

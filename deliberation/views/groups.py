@@ -30,6 +30,7 @@ def group(request: HttpRequest, slug: str, key: str) -> HttpResponse:
             as_of = timezone.make_aware(datetime.combine(day, time.max))
     roster = memberships.at(as_of) if as_of else memberships.current()
     can_manage = group.can_manage_roster(request.user)
+    is_organizer = group.definition.is_organizer(request.user)
     return render(
         request,
         "deliberation/group.html",
@@ -40,7 +41,8 @@ def group(request: HttpRequest, slug: str, key: str) -> HttpResponse:
             "as_of": as_of,
             "history": memberships.order_by("joined_at", "pk"),
             "can_manage": can_manage,
-            "form": AddMemberForm() if can_manage else None,
+            "is_organizer": is_organizer,
+            "form": AddMemberForm(may_appoint_chairs=is_organizer) if can_manage else None,
         },
     )
 
@@ -69,7 +71,7 @@ def member_add(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     group = _get_group(slug, key)
     if not group.can_manage_roster(request.user):
         raise PermissionDenied("Only the group's chairs and the organizers can change its roster.")
-    form = AddMemberForm(request.POST)
+    form = AddMemberForm(request.POST, may_appoint_chairs=group.definition.is_organizer(request.user))
     if form.is_valid():
         user = form.cleaned_data["username"]
         try:
