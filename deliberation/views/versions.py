@@ -52,6 +52,7 @@ def version(request: HttpRequest, slug: str, label: str) -> HttpResponse:
     others = version.definition.versions.visible_to(request.user).exclude(pk=version.pk)
     previous = others.filter(created_at__lt=version.created_at).order_by("-created_at").first()
     is_organizer = version.definition.is_organizer(request.user)
+    open_draft = version.definition.versions.filter(status=DraftVersion.Status.DRAFT).first() if is_organizer else None
     return render(
         request,
         "deliberation/version.html",
@@ -64,8 +65,9 @@ def version(request: HttpRequest, slug: str, label: str) -> HttpResponse:
             "previous": previous,
             "others": others,
             "is_organizer": is_organizer,
+            "open_draft": open_draft,
             "next_draft_form": NextDraftForm(initial={"label": suggest_next_label(version.label)})
-            if is_organizer and version.is_published
+            if is_organizer and version.is_published and open_draft is None
             else None,
             **comments_context(request, version, None),
         },
