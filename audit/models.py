@@ -28,9 +28,7 @@ class AuditEventQuerySet(models.QuerySet):
 class AuditEvent(models.Model):
     seq = models.PositiveBigIntegerField(unique=True)
     at = models.DateTimeField()
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
     actor_handle = models.CharField(max_length=150, blank=True)  # snapshot, hashed
     action = models.CharField(max_length=64, db_index=True)
     subject_type = models.CharField(max_length=100)
@@ -72,9 +70,7 @@ def _lock_chain() -> None:
     # SQLite: transactions start IMMEDIATE (see settings), which already serializes writers.
 
 
-def record(
-    *, actor: Any, action: str, subject: models.Model, payload: dict[str, Any] | None = None
-) -> AuditEvent:
+def record(*, actor: Any, action: str, subject: models.Model, payload: dict[str, Any] | None = None) -> AuditEvent:
     """Append one event. Call inside the transaction that makes the change it records."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record() must run inside the transaction of the change it records")

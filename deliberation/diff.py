@@ -90,7 +90,9 @@ def component_changes(old: list[ComponentSpec], new: list[ComponentSpec]) -> lis
         elif b is None:
             changes.append(ComponentChange(key, "removed", a, None))
         else:
-            fields = tuple(f for f in ("title", "category", "description", "aggregate") if getattr(a, f) != getattr(b, f))
+            fields = tuple(
+                f for f in ("title", "category", "description", "aggregate") if getattr(a, f) != getattr(b, f)
+            )
             if fields:
                 changes.append(ComponentChange(key, "changed", a, b, fields))
     return changes

@@ -10,4 +10,4 @@ def suggest_next_label(label: str) -> str:
     match = re.search(r"(\d+)(?!.*\d)", label)
     if match is None:
         return f"{label}-2"
-    return f"{label[: match.start()]}{int(match.group()) + 1}{label[match.end():]}"
+    return f"{label[: match.start()]}{int(match.group()) + 1}{label[match.end() :]}"

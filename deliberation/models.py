@@ -67,9 +67,7 @@ class DraftVersion(models.Model):
     based_on = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True)
-    published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
 
     objects = DraftVersionQuerySet.as_manager()
 
@@ -116,9 +114,7 @@ class ComponentQuerySet(models.QuerySet):
                 title=c.title,
                 category=c.category,
                 description=c.description,
-                aggregate=(c.aggregate_rule, tuple(sorted(p.key for p in c.parts.all())))
-                if c.aggregate_rule
-                else None,
+                aggregate=(c.aggregate_rule, tuple(sorted(p.key for p in c.parts.all()))) if c.aggregate_rule else None,
             )
             for c in self.prefetch_related("parts")
         ]
@@ -152,9 +148,7 @@ class Component(models.Model):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse(
-            "deliberation:component", args=[self.version.definition.slug, self.version.label, self.key]
-        )
+        return reverse("deliberation:component", args=[self.version.definition.slug, self.version.label, self.key])
 
     @property
     def is_aggregate(self) -> bool:
@@ -185,8 +179,7 @@ class WorkingGroup(models.Model):
 
     def is_chair(self, user) -> bool:
         return (
-            user.is_authenticated
-            and self.memberships.current().filter(user=user, role=Membership.Role.CHAIR).exists()
+            user.is_authenticated and self.memberships.current().filter(user=user, role=Membership.Role.CHAIR).exists()
         )
 
 
@@ -246,18 +239,14 @@ class CommentQuerySet(models.QuerySet):
 
 class Comment(models.Model):
     version = models.ForeignKey(DraftVersion, models.CASCADE, related_name="comments")
-    component = models.ForeignKey(
-        Component, models.CASCADE, null=True, blank=True, related_name="comments"
-    )
+    component = models.ForeignKey(Component, models.CASCADE, null=True, blank=True, related_name="comments")
     parent = models.ForeignKey("self", models.CASCADE, null=True, blank=True, related_name="replies")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="comments")
     body = models.TextField(help_text="Markdown.")
     created_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(null=True, blank=True)
     hidden_at = models.DateTimeField(null=True, blank=True)
-    hidden_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    hidden_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
     hidden_reason = models.TextField(blank=True)
 
     objects = CommentQuerySet.as_manager()

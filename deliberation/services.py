@@ -213,9 +213,7 @@ def _save_component(
 
 
 @transaction.atomic
-def add_component(
-    *, version: DraftVersion, fields: dict, parts: list[Component] = (), acting_user
-) -> Component:
+def add_component(*, version: DraftVersion, fields: dict, parts: list[Component] = (), acting_user) -> Component:
     position = (version.components.order_by("-position").values_list("position", flat=True).first() or 0) + 1
     component = Component(version=version, position=position)
     return _save_component(
@@ -224,9 +222,7 @@ def add_component(
 
 
 @transaction.atomic
-def update_component(
-    *, component: Component, fields: dict, parts: list[Component] = (), acting_user
-) -> Component:
+def update_component(*, component: Component, fields: dict, parts: list[Component] = (), acting_user) -> Component:
     return _save_component(
         component, fields=fields, parts=list(parts), acting_user=acting_user, action="component.changed"
     )
@@ -240,9 +236,7 @@ def remove_component(*, component: Component, acting_user) -> None:
     used_by = [a.key for a in component.aggregates.all()]
     if used_by:
         raise ValidationError(f"{component.key} is a part of {', '.join(used_by)}; remove it there first.")
-    record(
-        actor=acting_user, action="component.removed", subject=component, payload=_component_payload(component)
-    )
+    record(actor=acting_user, action="component.removed", subject=component, payload=_component_payload(component))
     component.delete()
 
 
@@ -285,8 +279,8 @@ def add_member(*, group: WorkingGroup, user, role: str = Membership.Role.MEMBER,
 
 @transaction.atomic
 def remove_member(*, membership: Membership, acting_user) -> Membership:
-    membership = Membership.objects.select_for_update().select_related("group__definition", "user").get(
-        pk=membership.pk
+    membership = (
+        Membership.objects.select_for_update().select_related("group__definition", "user").get(pk=membership.pk)
     )
     _require_roster_manager(membership.group, acting_user)
     if membership.left_at is not None:
@@ -326,9 +320,7 @@ def post_comment(
         if parent.version_id != version.pk or parent.component_id != (component.pk if component else None):
             raise ValidationError("A reply goes in the same thread as the comment it answers.")
         parent = parent.parent or parent  # replies are one level deep
-    comment = Comment.objects.create(
-        version=version, component=component, parent=parent, author=author, body=body
-    )
+    comment = Comment.objects.create(version=version, component=component, parent=parent, author=author, body=body)
     record(
         actor=author,
         action="comment.posted",
@@ -353,10 +345,14 @@ def edit_comment(*, comment: Comment, body: str, acting_user) -> Comment:
         raise ValidationError("A comment cannot be empty.")
     if body == comment.body:
         return comment
-    CommentRevision.objects.create(comment=comment, body=comment.body, written_at=comment.edited_at or comment.created_at)
+    CommentRevision.objects.create(
+        comment=comment, body=comment.body, written_at=comment.edited_at or comment.created_at
+    )
     comment.body, comment.edited_at = body, timezone.now()
     comment.save(update_fields=["body", "edited_at"])
-    record(actor=acting_user, action="comment.edited", subject=comment, payload={"revisions": comment.revisions.count()})
+    record(
+        actor=acting_user, action="comment.edited", subject=comment, payload={"revisions": comment.revisions.count()}
+    )
     return comment
 
 

@@ -24,7 +24,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     def verified(user, create, extracted, **kwargs):
         """Accounts sign in with a verified address unless built with verified=False."""
         if create and extracted is not False:
-            EmailAddress.objects.get_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
+            EmailAddress.objects.get_or_create(
+                user=user, email=user.email, defaults={"verified": True, "primary": True}
+            )
 
 
 class DefinitionFactory(factory.django.DjangoModelFactory):

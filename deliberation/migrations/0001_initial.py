@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,155 +16,288 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Comment',
+            name="Comment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('body', models.TextField(help_text='Markdown.')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('edited_at', models.DateTimeField(blank=True, null=True)),
-                ('hidden_at', models.DateTimeField(blank=True, null=True)),
-                ('hidden_reason', models.TextField(blank=True)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='comments', to=settings.AUTH_USER_MODEL)),
-                ('hidden_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='replies', to='deliberation.comment')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("body", models.TextField(help_text="Markdown.")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("edited_at", models.DateTimeField(blank=True, null=True)),
+                ("hidden_at", models.DateTimeField(blank=True, null=True)),
+                ("hidden_reason", models.TextField(blank=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="comments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "hidden_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="replies",
+                        to="deliberation.comment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
+                "ordering": ["created_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='CommentRevision',
+            name="CommentRevision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('body', models.TextField()),
-                ('written_at', models.DateTimeField()),
-                ('comment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='revisions', to='deliberation.comment')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("body", models.TextField()),
+                ("written_at", models.DateTimeField()),
+                (
+                    "comment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="revisions", to="deliberation.comment"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['comment', 'written_at'],
+                "ordering": ["comment", "written_at"],
             },
         ),
         migrations.CreateModel(
-            name='Component',
+            name="Component",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(help_text='Stays the same across versions.', max_length=64)),
-                ('title', models.CharField(max_length=200)),
-                ('category', models.CharField(help_text='Such as Code, Data, Model or Documentation.', max_length=64)),
-                ('description', models.TextField(blank=True)),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('aggregate_rule', models.CharField(blank=True, choices=[('sum', 'Sum'), ('mean', 'Mean')], help_text='Set for an aggregate of other components.', max_length=8)),
-                ('parts', models.ManyToManyField(blank=True, related_name='aggregates', to='deliberation.component')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.SlugField(help_text="Stays the same across versions.", max_length=64)),
+                ("title", models.CharField(max_length=200)),
+                ("category", models.CharField(help_text="Such as Code, Data, Model or Documentation.", max_length=64)),
+                ("description", models.TextField(blank=True)),
+                ("position", models.PositiveIntegerField(default=0)),
+                (
+                    "aggregate_rule",
+                    models.CharField(
+                        blank=True,
+                        choices=[("sum", "Sum"), ("mean", "Mean")],
+                        help_text="Set for an aggregate of other components.",
+                        max_length=8,
+                    ),
+                ),
+                ("parts", models.ManyToManyField(blank=True, related_name="aggregates", to="deliberation.component")),
             ],
             options={
-                'ordering': ['version', 'position', 'key'],
+                "ordering": ["version", "position", "key"],
             },
         ),
         migrations.AddField(
-            model_name='comment',
-            name='component',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='comments', to='deliberation.component'),
+            model_name="comment",
+            name="component",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="comments",
+                to="deliberation.component",
+            ),
         ),
         migrations.CreateModel(
-            name='Definition',
+            name="Definition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(unique=True)),
-                ('title', models.CharField(max_length=200)),
-                ('summary', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('organizers', models.ManyToManyField(related_name='organized_definitions', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(unique=True)),
+                ("title", models.CharField(max_length=200)),
+                ("summary", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "organizers",
+                    models.ManyToManyField(related_name="organized_definitions", to=settings.AUTH_USER_MODEL),
+                ),
             ],
             options={
-                'ordering': ['title'],
+                "ordering": ["title"],
             },
         ),
         migrations.CreateModel(
-            name='DraftVersion',
+            name="DraftVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(max_length=32, validators=[django.core.validators.RegexValidator('^[0-9A-Za-z][0-9A-Za-z.+\\-]*$', 'Use letters, digits, dots, plus and hyphens, such as 0.0.9 or 1.0-rc1.')])),
-                ('body', models.TextField(blank=True, help_text='Markdown.')),
-                ('release_notes', models.TextField(blank=True, help_text='Markdown.')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('published', 'Published')], default='draft', max_length=16)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('based_on', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='deliberation.draftversion')),
-                ('definition', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='deliberation.definition')),
-                ('published_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "label",
+                    models.CharField(
+                        max_length=32,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[0-9A-Za-z][0-9A-Za-z.+\\-]*$",
+                                "Use letters, digits, dots, plus and hyphens, such as 0.0.9 or 1.0-rc1.",
+                            )
+                        ],
+                    ),
+                ),
+                ("body", models.TextField(blank=True, help_text="Markdown.")),
+                ("release_notes", models.TextField(blank=True, help_text="Markdown.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("published", "Published")], default="draft", max_length=16
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "based_on",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="deliberation.draftversion",
+                    ),
+                ),
+                (
+                    "definition",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="deliberation.definition",
+                    ),
+                ),
+                (
+                    "published_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['definition', 'created_at', 'pk'],
+                "ordering": ["definition", "created_at", "pk"],
             },
         ),
         migrations.AddField(
-            model_name='component',
-            name='version',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='components', to='deliberation.draftversion'),
+            model_name="component",
+            name="version",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="components", to="deliberation.draftversion"
+            ),
         ),
         migrations.AddField(
-            model_name='comment',
-            name='version',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comments', to='deliberation.draftversion'),
+            model_name="comment",
+            name="version",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="comments", to="deliberation.draftversion"
+            ),
         ),
         migrations.CreateModel(
-            name='WorkingGroup',
+            name="WorkingGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(max_length=64)),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('definition', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='working_groups', to='deliberation.definition')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.SlugField(max_length=64)),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "definition",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="working_groups",
+                        to="deliberation.definition",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['definition', 'name'],
+                "ordering": ["definition", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('member', 'Member'), ('chair', 'Chair')], default='member', max_length=8)),
-                ('joined_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('left_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='memberships', to=settings.AUTH_USER_MODEL)),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='deliberation.workinggroup')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("member", "Member"), ("chair", "Chair")], default="member", max_length=8
+                    ),
+                ),
+                ("joined_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("left_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="deliberation.workinggroup",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['group', 'role', 'user__username'],
+                "ordering": ["group", "role", "user__username"],
             },
         ),
         migrations.AddConstraint(
-            model_name='draftversion',
-            constraint=models.UniqueConstraint(fields=('definition', 'label'), name='one_label_per_definition'),
+            model_name="draftversion",
+            constraint=models.UniqueConstraint(fields=("definition", "label"), name="one_label_per_definition"),
         ),
         migrations.AddConstraint(
-            model_name='draftversion',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'draft')), fields=('definition',), name='one_open_draft_per_definition'),
+            model_name="draftversion",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "draft")), fields=("definition",), name="one_open_draft_per_definition"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='draftversion',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'draft'), ('published_at__isnull', False), _connector='OR'), name='published_has_date'),
+            model_name="draftversion",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status", "draft"), ("published_at__isnull", False), _connector="OR"),
+                name="published_has_date",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='component',
-            constraint=models.UniqueConstraint(fields=('version', 'key'), name='one_key_per_version'),
+            model_name="component",
+            constraint=models.UniqueConstraint(fields=("version", "key"), name="one_key_per_version"),
         ),
         migrations.AddConstraint(
-            model_name='comment',
-            constraint=models.CheckConstraint(condition=models.Q(('hidden_at__isnull', True), models.Q(('hidden_reason', ''), _negated=True), _connector='OR'), name='hidden_with_reason'),
+            model_name="comment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("hidden_at__isnull", True), models.Q(("hidden_reason", ""), _negated=True), _connector="OR"
+                ),
+                name="hidden_with_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workinggroup',
-            constraint=models.UniqueConstraint(fields=('definition', 'key'), name='one_group_key_per_definition'),
+            model_name="workinggroup",
+            constraint=models.UniqueConstraint(fields=("definition", "key"), name="one_group_key_per_definition"),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(condition=models.Q(('left_at__isnull', True)), fields=('group', 'user'), name='one_current_membership'),
+            model_name="membership",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("left_at__isnull", True)), fields=("group", "user"), name="one_current_membership"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.CheckConstraint(condition=models.Q(('left_at__isnull', True), ('left_at__gte', models.F('joined_at')), _connector='OR'), name='leaves_after_joining'),
+            model_name="membership",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("left_at__isnull", True), ("left_at__gte", models.F("joined_at")), _connector="OR"),
+                name="leaves_after_joining",
+            ),
         ),
     ]

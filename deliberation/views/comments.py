@@ -48,14 +48,18 @@ def comment_create(request: HttpRequest, slug: str, label: str, key: str | None 
     if not request.htmx:
         if comment is not None:
             return redirect(_thread_url(comment))
-        messages.error(request, "Your comment was not posted: " + " ".join(
-            e for errors in form.errors.values() for e in errors
-        ))
+        messages.error(
+            request, "Your comment was not posted: " + " ".join(e for errors in form.errors.values() for e in errors)
+        )
         return redirect(component or version)
     context = comments_context(request, version, component)
     if comment is None:
         context["comment_form"] = form  # keeps what was typed, with the error
-    response = render(request, "deliberation/_comments.html", context, )
+    response = render(
+        request,
+        "deliberation/_comments.html",
+        context,
+    )
     if comment is not None:
         trigger_client_event(response, "comment-posted", {"id": comment.pk})
     return response

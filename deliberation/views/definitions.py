@@ -14,7 +14,7 @@ def definition_list(request: HttpRequest) -> HttpResponse:
     )
     latest = {
         v.definition_id: v
-        for v in DraftVersion.objects.published().order_by("definition_id", "published_at")
+        for v in DraftVersion.objects.published().select_related("definition").order_by("definition_id", "published_at")
     }
     return render(
         request,

@@ -3,7 +3,7 @@ from itertools import groupby
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -59,9 +59,12 @@ def version(request: HttpRequest, slug: str, label: str) -> HttpResponse:
         {
             "definition": version.definition,
             "version": version,
-            "categories": [(cat, list(items)) for cat, items in groupby(
-                sorted(components, key=lambda c: (c.category, c.position, c.key)), key=lambda c: c.category
-            )],
+            "categories": [
+                (cat, list(items))
+                for cat, items in groupby(
+                    sorted(components, key=lambda c: (c.category, c.position, c.key)), key=lambda c: c.category
+                )
+            ],
             "previous": previous,
             "others": others,
             "is_organizer": is_organizer,
@@ -76,11 +79,14 @@ def version(request: HttpRequest, slug: str, label: str) -> HttpResponse:
 
 def component(request: HttpRequest, slug: str, label: str, key: str) -> HttpResponse:
     version = get_version(request, slug, label)
-    component = get_object_or_404(version.components.prefetch_related("parts", "aggregates"), key=key)
+    linked = Component.objects.select_related("version__definition")  # each links to its own page
+    component = get_object_or_404(
+        version.components.prefetch_related(Prefetch("parts", linked), Prefetch("aggregates", linked)), key=key
+    )
     history = (
         Component.objects.filter(key=key, version__definition=version.definition)
         .filter(version__in=version.definition.versions.visible_to(request.user))
-        .select_related("version")
+        .select_related("version__definition")
         .order_by("version__created_at")
     )
     return render(
@@ -126,14 +132,19 @@ def draft_edit(request: HttpRequest, slug: str, label: str) -> HttpResponse:
     if form.is_valid():
         try:
             version = services.update_draft(
-                version=version, acting_user=request.user, label=form.cleaned_data["label"], body=form.cleaned_data["body"]
+                version=version,
+                acting_user=request.user,
+                label=form.cleaned_data["label"],
+                body=form.cleaned_data["body"],
             )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             messages.success(request, f"Draft {version.label} saved.")
             return redirect(version)
-    return render(request, "deliberation/draft_edit.html", {"definition": version.definition, "version": version, "form": form})
+    return render(
+        request, "deliberation/draft_edit.html", {"definition": version.definition, "version": version, "form": form}
+    )
 
 
 @login_required
@@ -156,7 +167,13 @@ def publish(request: HttpRequest, slug: str, label: str) -> HttpResponse:
     return render(
         request,
         "deliberation/publish.html",
-        {"definition": version.definition, "version": version, "form": form, "previous": previous, "component_changes": changes},
+        {
+            "definition": version.definition,
+            "version": version,
+            "form": form,
+            "previous": previous,
+            "component_changes": changes,
+        },
     )
 
 
@@ -177,7 +194,9 @@ def draft_start(request: HttpRequest, slug: str) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, f"Draft {draft.label} started" + (f" from {based_on.label}." if based_on else "."))
+            messages.success(
+                request, f"Draft {draft.label} started" + (f" from {based_on.label}." if based_on else ".")
+            )
             return redirect("deliberation:draft-edit", slug=slug, label=draft.label)
     else:
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
@@ -195,7 +214,9 @@ def component_form(request: HttpRequest, slug: str, label: str, key: str | None 
         parts = list(form.cleaned_data["parts"])
         try:
             if existing:
-                saved = services.update_component(component=existing, fields=fields, parts=parts, acting_user=request.user)
+                saved = services.update_component(
+                    component=existing, fields=fields, parts=parts, acting_user=request.user
+                )
             else:
                 saved = services.add_component(version=version, fields=fields, parts=parts, acting_user=request.user)
         except ValidationError as exc:

@@ -19,22 +19,39 @@ ORGANIZERS = [("mara", "Mara", "Okafor"), ("tomasz", "Tomasz", "Lindqvist")]
 
 GROUPS = {
     ("language", "Language Models", "Builders and users of open large language models."): [
-        ("ines", "Inès", "Duarte", "chair"), ("kofi", "Kofi", "Mensah"), ("lena", "Lena", "Brandt"),
-        ("ravi", "Ravi", "Iyer"), ("sofia", "Sofía", "Herrera"), ("jun", "Jun", "Takeda"),
+        ("ines", "Inès", "Duarte", "chair"),
+        ("kofi", "Kofi", "Mensah"),
+        ("lena", "Lena", "Brandt"),
+        ("ravi", "Ravi", "Iyer"),
+        ("sofia", "Sofía", "Herrera"),
+        ("jun", "Jun", "Takeda"),
         ("amara", "Amara", "Nwosu"),
     ],
     ("vision", "Vision Models", "People who train and ship open image and video models."): [
-        ("pieter", "Pieter", "de Vries", "chair"), ("hana", "Hana", "Novak"), ("omar", "Omar", "Haddad"),
-        ("greta", "Greta", "Solberg"), ("luis", "Luis", "Carvalho"),
+        ("pieter", "Pieter", "de Vries", "chair"),
+        ("hana", "Hana", "Novak"),
+        ("omar", "Omar", "Haddad"),
+        ("greta", "Greta", "Solberg"),
+        ("luis", "Luis", "Carvalho"),
     ],
     ("inference", "Inference Stack", "Maintainers of runtimes, compilers and serving tools."): [
-        ("yara", "Yara", "Khoury", "chair"), ("bruno", "Bruno", "Costa"), ("mei", "Mei", "Lin"),
-        ("anton", "Anton", "Petrov"), ("zanele", "Zanele", "Dlamini"), ("felix", "Felix", "Wagner"),
+        ("yara", "Yara", "Khoury", "chair"),
+        ("bruno", "Bruno", "Costa"),
+        ("mei", "Mei", "Lin"),
+        ("anton", "Anton", "Petrov"),
+        ("zanele", "Zanele", "Dlamini"),
+        ("felix", "Felix", "Wagner"),
     ],
     ("data-commons", "Data Commons", "Stewards of open corpora, archives and data licences."): [
-        ("noor", "Noor", "Rahman", "chair"), ("elias", "Elias", "Berg"), ("paula", "Paula", "Moreno"),
-        ("tariq", "Tariq", "Aziz"), ("ilse", "Ilse", "Jansen"), ("marek", "Marek", "Kowalski"),
-        ("ayesha", "Ayesha", "Siddiqui"), ("dmitri", "Dmitri", "Volkov"), ("chloe", "Chloé", "Laurent"),
+        ("noor", "Noor", "Rahman", "chair"),
+        ("elias", "Elias", "Berg"),
+        ("paula", "Paula", "Moreno"),
+        ("tariq", "Tariq", "Aziz"),
+        ("ilse", "Ilse", "Jansen"),
+        ("marek", "Marek", "Kowalski"),
+        ("ayesha", "Ayesha", "Siddiqui"),
+        ("dmitri", "Dmitri", "Volkov"),
+        ("chloe", "Chloé", "Laurent"),
     ],
 }
 
@@ -59,11 +76,22 @@ COMPONENTS_0_0_8 = [
 ]
 ADDED_IN_0_0_9 = [
     ("data-card", "Data card", "Documentation", "Provenance, scope and licences of each data set."),
-    ("data-information", "Data information", "Data", "Enough detail about the data for a skilled person to rebuild a substantially equivalent system."),
+    (
+        "data-information",
+        "Data information",
+        "Data",
+        "Enough detail about the data for a skilled person to rebuild a substantially equivalent system.",
+    ),
 ]
 REMOVED_IN_0_0_9 = ["sample-outputs"]
-AGGREGATE = ("all-data-sets", "All data sets", "Data", "The four kinds of data set, taken together.", "mean",
-             ["training-data", "testing-data", "validation-data", "benchmark-data"])
+AGGREGATE = (
+    "all-data-sets",
+    "All data sets",
+    "Data",
+    "The four kinds of data set, taken together.",
+    "mean",
+    ["training-data", "testing-data", "validation-data", "benchmark-data"],
+)
 
 BODY_0_0_8 = """# Open Model Definition
 
@@ -117,31 +145,58 @@ The preferred form includes:
 - **Parameters**: the model parameters, such as weights, and their configuration.
 """
 
-BODY_1_0_RC1 = BODY_0_0_9.replace(
-    "These freedoms apply both to a fully functional system and to its discrete elements.",
-    "These freedoms apply both to a fully functional system and to its discrete elements.\n"
-    "A precondition to exercising them is access to the preferred form to make modifications.",
-) + "\n## Checklist\n\nThe working groups' votes decide which components the checklist requires.\n"
+BODY_1_0_RC1 = (
+    BODY_0_0_9.replace(
+        "These freedoms apply both to a fully functional system and to its discrete elements.",
+        "These freedoms apply both to a fully functional system and to its discrete elements.\n"
+        "A precondition to exercising them is access to the preferred form to make modifications.",
+    )
+    + "\n## Checklist\n\nThe working groups' votes decide which components the checklist requires.\n"
+)
 
 DISCUSSION = [
     # (author, component key or None, body, replies [(author, body)])
-    ("kofi", None, "The **Study** freedom means little if the training data stays closed. "
-     "Can we say in the text why data information is enough?",
-     [("mara", "That is the question the component vote is for. The ballot will ask, per "
-       "component, whether it is required to Use, Study, Modify and Share."),
-      ("noor", "From the data side: *information* about the data is not the data. We will "
-       "bring our objections to the vote, with rationale.")]),
+    (
+        "kofi",
+        None,
+        "The **Study** freedom means little if the training data stays closed. "
+        "Can we say in the text why data information is enough?",
+        [
+            (
+                "mara",
+                "That is the question the component vote is for. The ballot will ask, per "
+                "component, whether it is required to Use, Study, Modify and Share.",
+            ),
+            (
+                "noor",
+                "From the data side: *information* about the data is not the data. We will "
+                "bring our objections to the vote, with rationale.",
+            ),
+        ],
+    ),
     ("greta", None, "The preamble reads well. Could the checklist link to the vote results once they exist?", []),
-    ("elias", "training-data", "Without the training data nobody can reproduce the model. "
-     "This should be required for Study and Modify.",
-     [("ravi", "Some corpora cannot be shared for legal reasons; requiring them excludes most models."),
-      ("paula", "Then say so openly and let the vote decide, rather than quietly dropping it.")]),
-    ("mei", "model-parameters", "Weights without the architecture description are hard to run. "
-     "Glad both are listed.", []),
+    (
+        "elias",
+        "training-data",
+        "Without the training data nobody can reproduce the model. This should be required for Study and Modify.",
+        [
+            ("ravi", "Some corpora cannot be shared for legal reasons; requiring them excludes most models."),
+            ("paula", "Then say so openly and let the vote decide, rather than quietly dropping it."),
+        ],
+    ),
+    (
+        "mei",
+        "model-parameters",
+        "Weights without the architecture description are hard to run. Glad both are listed.",
+        [],
+    ),
     ("dmitri", "data-information", "What counts as *sufficiently detailed*? We need an example.", []),
 ]
-EDITED = ("greta", "The preamble reads well. Could the checklist link to the published vote results, "
-          "with the roll call, once they exist?")
+EDITED = (
+    "greta",
+    "The preamble reads well. Could the checklist link to the published vote results, "
+    "with the roll call, once they exist?",
+)
 HIDDEN = ("omar", "Buy cheap GPU credits at totally-legit.example!", "Advertising, unrelated to the definition.")
 
 
@@ -179,17 +234,23 @@ class Command(BaseCommand):
             services.add_component(version=v008, acting_user=mara, fields=_fields(key, title, category, description))
         _add_aggregate(v008, mara)
         v008 = services.publish_version(
-            version=v008, acting_user=mara,
+            version=v008,
+            acting_user=mara,
             release_notes="First public draft: the four freedoms and the list of components to vote on.",
         )
 
         for (key, name, description), members in GROUPS.items():
-            group = services.create_group(definition=definition, key=key, name=name, description=description,
-                                          acting_user=tomasz)
+            group = services.create_group(
+                definition=definition, key=key, name=name, description=description, acting_user=tomasz
+            )
             for handle, first, last, *role in members:
                 people[handle] = _user(handle, first, last)
-                services.add_member(group=group, user=people[handle], role=role[0] if role else Membership.Role.MEMBER,
-                                    acting_user=tomasz)
+                services.add_member(
+                    group=group,
+                    user=people[handle],
+                    role=role[0] if role else Membership.Role.MEMBER,
+                    acting_user=tomasz,
+                )
 
         v009 = services.start_draft(definition=definition, label="0.0.9", based_on=v008, acting_user=mara)
         services.update_draft(version=v009, label="0.0.9", body=BODY_0_0_9, acting_user=mara)
@@ -199,12 +260,18 @@ class Command(BaseCommand):
             services.add_component(version=v009, acting_user=mara, fields=_fields(key, title, category, description))
         renamed = v009.components.get(key="supporting-libraries")
         services.update_component(
-            component=renamed, acting_user=mara,
-            fields=_fields("supporting-libraries", "Supporting libraries", "Code",
-                           "Libraries and tools the other code depends on, with their versions."),
+            component=renamed,
+            acting_user=mara,
+            fields=_fields(
+                "supporting-libraries",
+                "Supporting libraries",
+                "Code",
+                "Libraries and tools the other code depends on, with their versions.",
+            ),
         )
         services.publish_version(
-            version=v009, acting_user=tomasz,
+            version=v009,
+            acting_user=tomasz,
             release_notes="Adds *data information* and the data card; drops sample outputs; "
             "clarifies that the freedoms apply to the system's elements.",
         )
@@ -215,8 +282,9 @@ class Command(BaseCommand):
             comment = services.post_comment(author=people[author], version=v009, component=component, body=body)
             comments[author] = comment
             for reply_author, reply_body in replies:
-                services.post_comment(author=people[reply_author], version=v009, component=component,
-                                      parent=comment, body=reply_body)
+                services.post_comment(
+                    author=people[reply_author], version=v009, component=component, parent=comment, body=reply_body
+                )
         services.edit_comment(comment=comments[EDITED[0]], body=EDITED[1], acting_user=people[EDITED[0]])
         spam = services.post_comment(author=people[HIDDEN[0]], version=v009, body=HIDDEN[1])
         services.hide_comment(comment=spam, reason=HIDDEN[2], acting_user=mara)
@@ -224,15 +292,20 @@ class Command(BaseCommand):
         rc1 = services.start_draft(definition=definition, label="1.0-rc1", based_on=v009, acting_user=mara)
         services.update_draft(version=rc1, label="1.0-rc1", body=BODY_1_0_RC1, acting_user=mara)
         services.add_component(
-            version=rc1, acting_user=mara,
-            fields=_fields("evaluation-results", "Evaluation results", "Documentation",
-                           "The benchmark results the model's documentation reports, with how they were obtained."),
+            version=rc1,
+            acting_user=mara,
+            fields=_fields(
+                "evaluation-results",
+                "Evaluation results",
+                "Documentation",
+                "The benchmark results the model's documentation reports, with how they were obtained.",
+            ),
         )
 
     def _print_accounts(self) -> None:
         self.stdout.write(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
         self.stdout.write("  organizers: mara, tomasz   (definition open-model)")
-        for (key, name, _), members in GROUPS.items():
+        for (_, name, _), members in GROUPS.items():
             chair = next(m[0] for m in members if len(m) > 3)
             others = ", ".join(m[0] for m in members if len(m) == 3)
             self.stdout.write(f"  {name}: chair {chair}; members {others}")
@@ -242,8 +315,13 @@ class Command(BaseCommand):
 def _user(handle: str, first: str, last: str, *, superuser: bool = False):
     User = get_user_model()
     user = User.objects.create_user(
-        username=handle, email=f"{handle}@demo.plenary.invalid", password=DEMO_PASSWORD,
-        first_name=first, last_name=last, is_staff=superuser, is_superuser=superuser,
+        username=handle,
+        email=f"{handle}@demo.plenary.invalid",
+        password=DEMO_PASSWORD,
+        first_name=first,
+        last_name=last,
+        is_staff=superuser,
+        is_superuser=superuser,
     )
     EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     return user
@@ -256,7 +334,8 @@ def _fields(key: str, title: str, category: str, description: str) -> dict:
 def _add_aggregate(version, acting_user) -> None:
     key, title, category, description, rule, parts = AGGREGATE
     services.add_component(
-        version=version, acting_user=acting_user,
+        version=version,
+        acting_user=acting_user,
         fields={**_fields(key, title, category, description), "aggregate_rule": rule},
         parts=list(version.components.filter(key__in=parts)),
     )

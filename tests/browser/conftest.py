@@ -1,0 +1,65 @@
+"""Real-browser fixtures: Debian's Chromium driven by Playwright against pytest-django's live_server.
+
+Playwright's sync API keeps an event loop in the test thread, which makes Django refuse ORM calls
+there ("cannot call this from an async context"). The tests and the live server never touch the
+database at the same moment, so the check is switched off for this process.
+
+A missing /usr/bin/chromium skips these tests on a workstation and fails them in CI (CI is set),
+where a skipped browser test would hide a broken page. Playwright's own browser downloads are
+never used: `playwright install` is not part of the setup.
+"""
+
+import os
+from pathlib import Path
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+import pytest  # noqa: E402
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+
+from tests.factories import PASSWORD  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 15_000  # generous for a loaded CI machine; waits end as soon as the condition holds
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Browser:
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: apt-get install chromium"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI is set, so a skipped browser test counts as a failure)")
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server) -> Page:
+    """A fresh browser profile (no cookies) pointed at the live server."""
+    context = browser.new_context(base_url=live_server.url)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def sign_in(page: Page, login: str, password: str = PASSWORD) -> None:
+    """Sign in through allauth's real login form and wait until the header says so."""
+    page.goto("/accounts/login/")
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", password)
+    page.get_by_role("button", name="Sign In").click()
+    expect(page.locator(".account-nav")).to_contain_text(f"Signed in as {login}")
