@@ -23,7 +23,10 @@ def group(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     memberships = group.memberships.select_related("user")
     as_of = None
     if request.GET.get("at"):
-        day = parse_date(request.GET["at"])
+        try:
+            day = parse_date(request.GET["at"])
+        except ValueError:  # well formed but no such day, such as 2024-02-30
+            day = None
         if day is None:
             messages.error(request, "Give the date as YYYY-MM-DD.")
         else:
