@@ -1,32 +1,33 @@
 """The append-only, hash-chained record of every state change in Plenary.
 
-Rows are only ever inserted, through `record()`. Each event's hash is a SHA-256 over a
-canonical serialization of its own fields and the previous event's hash, so changing or
-removing any event breaks every hash after it.
+Rows are only ever inserted, through `record()`, and the database refuses UPDATE and
+DELETE on the table (see `guard.py`). Events form one chain per stream — a definition, a
+ballot — so each ballot's record can be downloaded and verified on its own (`chain.py`).
 """
 
-import hashlib
-import json
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-GENESIS_HASH = "0" * 64
+from . import chain
 
-
-def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+GENESIS_HASH = chain.GENESIS_HASH
+canonical_json = chain.canonical_json
 
 
 class AuditEventQuerySet(models.QuerySet):
     def about(self, subject: models.Model) -> "AuditEventQuerySet":
         return self.filter(subject_type=subject._meta.label_lower, subject_id=str(subject.pk))
 
+    def in_chain_order(self) -> "AuditEventQuerySet":
+        return self.order_by("stream", "seq")
+
 
 class AuditEvent(models.Model):
-    seq = models.PositiveBigIntegerField(unique=True)
+    stream = models.CharField(max_length=200)
+    seq = models.PositiveBigIntegerField()
     at = models.DateTimeField()
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
     actor_handle = models.CharField(max_length=150, blank=True)  # snapshot, hashed
@@ -40,43 +41,63 @@ class AuditEvent(models.Model):
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
-        ordering = ["seq"]
-        indexes = [models.Index(fields=["subject_type", "subject_id"])]
+        ordering = ["pk"]
+        constraints = [models.UniqueConstraint(fields=["stream", "seq"], name="one_event_per_place_in_stream")]
+        indexes = [models.Index(fields=["subject_type", "subject_id"]), models.Index(fields=["actor_handle"])]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.action} {self.subject_type}:{self.subject_id}"
+        return f"{self.stream} #{self.seq} {self.action}"
+
+    @property
+    def subject(self) -> str:
+        return f"{self.subject_type}:{self.subject_id}"
 
     def canonical(self) -> dict[str, Any]:
-        """The fields the hash covers, as plain JSON data."""
-        return {
+        """The event as plain JSON data: what the hash covers, plus the hash."""
+        fields = {
+            "stream": self.stream,
             "seq": self.seq,
             "at": self.at.isoformat(),
             "actor": self.actor_handle,
             "action": self.action,
-            "subject": f"{self.subject_type}:{self.subject_id}",
+            "subject": self.subject,
             "payload": self.payload,
             "prev_hash": self.prev_hash,
         }
+        return fields | {"hash": self.hash}
 
     def compute_hash(self) -> str:
-        return hashlib.sha256(canonical_json(self.canonical()).encode()).hexdigest()
+        return chain.event_hash(self.canonical())
 
 
-def _lock_chain() -> None:
-    """Serialize appends so the chain stays gap-free and in order under concurrency."""
+def head(stream: str) -> str:
+    """The hash of a stream's latest event: what an observer notes to check the record later."""
+    latest = AuditEvent.objects.filter(stream=stream).order_by("-seq").values_list("hash", flat=True).first()
+    return latest or GENESIS_HASH
+
+
+def lock_stream(stream: str) -> None:
+    """Take the stream's place in line for the rest of the transaction.
+
+    Services that read state before changing it call this first, so the order of events in a
+    stream is the order in which their changes were committed. On SQLite every write
+    transaction is already exclusive (transaction_mode IMMEDIATE in settings).
+    """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('plenary.audit'))")
-    # SQLite: transactions start IMMEDIATE (see settings), which already serializes writers.
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [stream])
 
 
-def record(*, actor: Any, action: str, subject: models.Model, payload: dict[str, Any] | None = None) -> AuditEvent:
-    """Append one event. Call inside the transaction that makes the change it records."""
+def record(
+    *, stream: str, actor: Any, action: str, subject: models.Model, payload: dict[str, Any] | None = None
+) -> AuditEvent:
+    """Append one event to `stream`. Call inside the transaction of the change it records."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record() must run inside the transaction of the change it records")
-    _lock_chain()
-    last = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
+    lock_stream(stream)
+    last = AuditEvent.objects.filter(stream=stream).order_by("-seq").values("seq", "hash").first()
     event = AuditEvent(
+        stream=stream,
         seq=(last["seq"] + 1) if last else 1,
         at=timezone.now(),
         actor=actor,
@@ -84,7 +105,7 @@ def record(*, actor: Any, action: str, subject: models.Model, payload: dict[str,
         action=action,
         subject_type=subject._meta.label_lower,
         subject_id=str(subject.pk),
-        payload=json.loads(canonical_json(payload or {})),
+        payload=chain.json_roundtrip(payload or {}),
         prev_hash=last["hash"] if last else GENESIS_HASH,
     )
     event.hash = event.compute_hash()

@@ -36,6 +36,7 @@ class DefinitionAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         definition = form.instance
         record(
+            stream=definition.audit_stream,
             actor=request.user,
             action="definition.changed" if change else "definition.created",
             subject=definition,

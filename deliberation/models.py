@@ -39,6 +39,11 @@ class Definition(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("deliberation:definition", args=[self.slug])
 
+    @property
+    def audit_stream(self) -> str:
+        """The audit chain of everything that happens to this definition outside its ballots."""
+        return f"definition:{self.slug}"
+
     def is_organizer(self, user) -> bool:
         return user.is_authenticated and self.organizers.filter(pk=user.pk).exists()
 

@@ -53,6 +53,7 @@ def create_definition(*, slug: str, title: str, summary: str = "", organizers: l
     definition.save()
     definition.organizers.set(organizers)
     record(
+        stream=definition.audit_stream,
         actor=acting_user,
         action="definition.created",
         subject=definition,
@@ -89,6 +90,7 @@ def start_draft(
     if based_on is not None:
         _copy_components(based_on, draft)
     record(
+        stream=definition.audit_stream,
         actor=acting_user,
         action="draft.started",
         subject=draft,
@@ -133,6 +135,7 @@ def update_draft(*, version: DraftVersion, label: str, body: str, acting_user) -
     version.full_clean()
     version.save(update_fields=["label", "body"])
     record(
+        stream=version.definition.audit_stream,
         actor=acting_user,
         action="draft.edited",
         subject=version,
@@ -158,6 +161,7 @@ def publish_version(*, version: DraftVersion, release_notes: str, acting_user) -
     version.published_by = acting_user
     version.save(update_fields=["release_notes", "status", "published_at", "published_by"])
     record(
+        stream=version.definition.audit_stream,
         actor=acting_user,
         action="release.published",
         subject=version,
@@ -208,7 +212,13 @@ def _save_component(
         raise ValidationError(f"This version already has a component with key {component.key}.")
     component.save()
     component.parts.set(parts)
-    record(actor=acting_user, action=action, subject=component, payload=_component_payload(component))
+    record(
+        stream=version.definition.audit_stream,
+        actor=acting_user,
+        action=action,
+        subject=component,
+        payload=_component_payload(component),
+    )
     return component
 
 
@@ -236,7 +246,13 @@ def remove_component(*, component: Component, acting_user) -> None:
     used_by = [a.key for a in component.aggregates.all()]
     if used_by:
         raise ValidationError(f"{component.key} is a part of {', '.join(used_by)}; remove it there first.")
-    record(actor=acting_user, action="component.removed", subject=component, payload=_component_payload(component))
+    record(
+        stream=version.definition.audit_stream,
+        actor=acting_user,
+        action="component.removed",
+        subject=component,
+        payload=_component_payload(component),
+    )
     component.delete()
 
 
@@ -251,7 +267,13 @@ def create_group(*, definition: Definition, key: str, name: str, description: st
     if definition.working_groups.filter(key=key).exists():
         raise ValidationError(f"A working group with key {key} already exists.")
     group.save()
-    record(actor=acting_user, action="group.created", subject=group, payload={"key": key, "name": name})
+    record(
+        stream=definition.audit_stream,
+        actor=acting_user,
+        action="group.created",
+        subject=group,
+        payload={"key": key, "name": name},
+    )
     return group
 
 
@@ -269,6 +291,7 @@ def add_member(*, group: WorkingGroup, user, role: str = Membership.Role.MEMBER,
         raise ValidationError(f"{user.get_username()} is already a member of {group.name}.")
     membership = Membership.objects.create(group=group, user=user, role=role)
     record(
+        stream=group.definition.audit_stream,
         actor=acting_user,
         action="membership.joined",
         subject=membership,
@@ -290,6 +313,7 @@ def remove_member(*, membership: Membership, acting_user) -> Membership:
     membership.left_at = timezone.now()
     membership.save(update_fields=["left_at"])
     record(
+        stream=membership.group.definition.audit_stream,
         actor=acting_user,
         action="membership.left",
         subject=membership,
@@ -322,6 +346,7 @@ def post_comment(
         parent = parent.parent or parent  # replies are one level deep
     comment = Comment.objects.create(version=version, component=component, parent=parent, author=author, body=body)
     record(
+        stream=version.definition.audit_stream,
         actor=author,
         action="comment.posted",
         subject=comment,
@@ -351,7 +376,11 @@ def edit_comment(*, comment: Comment, body: str, acting_user) -> Comment:
     comment.body, comment.edited_at = body, timezone.now()
     comment.save(update_fields=["body", "edited_at"])
     record(
-        actor=acting_user, action="comment.edited", subject=comment, payload={"revisions": comment.revisions.count()}
+        stream=comment.version.definition.audit_stream,
+        actor=acting_user,
+        action="comment.edited",
+        subject=comment,
+        payload={"revisions": comment.revisions.count()},
     )
     return comment
 
@@ -367,6 +396,7 @@ def hide_comment(*, comment: Comment, reason: str, acting_user) -> Comment:
     comment.hidden_at, comment.hidden_by, comment.hidden_reason = timezone.now(), acting_user, reason
     comment.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
     record(
+        stream=comment.version.definition.audit_stream,
         actor=acting_user,
         action="comment.hidden",
         subject=comment,

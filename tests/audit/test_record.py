@@ -14,7 +14,7 @@ def test_events_are_numbered_one_after_another_and_chained(olga):
     subject = DefinitionFactory(slug="chain")
 
     for n in range(4):
-        record(actor=olga, action="test.step", subject=subject, payload={"n": n})
+        record(stream="test", actor=olga, action="test.step", subject=subject, payload={"n": n})
 
     events = list(AuditEvent.objects.order_by("seq"))
     assert [e.seq for e in events] == [1, 2, 3, 4]
@@ -36,7 +36,7 @@ def test_events_are_numbered_one_after_another_and_chained(olga):
     ids=["empty", "flat", "nested", "unicode", "numbers"],
 )
 def test_a_stored_event_still_matches_its_hash_when_read_back(payload, olga):
-    record(actor=olga, action="test.payload", subject=olga, payload=payload)
+    record(stream="test", actor=olga, action="test.payload", subject=olga, payload=payload)
 
     event = AuditEvent.objects.get()  # a fresh read, as a verifier would make
     assert event.payload == payload
@@ -44,9 +44,10 @@ def test_a_stored_event_still_matches_its_hash_when_read_back(payload, olga):
 
 
 def test_the_hash_is_sha256_over_the_canonical_fields(olga):
-    event = record(actor=olga, action="test.hash", subject=olga, payload={"b": 1, "a": 2})
+    event = record(stream="test", actor=olga, action="test.hash", subject=olga, payload={"b": 1, "a": 2})
 
     expected = {
+        "stream": "test",
         "seq": 1,
         "at": event.at.isoformat(),
         "actor": "olga",
@@ -70,7 +71,7 @@ def test_the_hash_is_sha256_over_the_canonical_fields(olga):
     ],
 )
 def test_changing_any_hashed_field_breaks_the_hash(field, value, olga):
-    record(actor=olga, action="test.step", subject=olga, payload={"n": 1})
+    record(stream="test", actor=olga, action="test.step", subject=olga, payload={"n": 1})
     event = AuditEvent.objects.get()
 
     setattr(event, field, value)
@@ -79,7 +80,7 @@ def test_changing_any_hashed_field_breaks_the_hash(field, value, olga):
 
 
 def test_the_actor_handle_is_a_snapshot_that_survives_a_rename(olga):
-    record(actor=olga, action="test.rename", subject=olga)
+    record(stream="test", actor=olga, action="test.rename", subject=olga)
     olga.username = "olga-renamed"
     olga.save()
 
@@ -92,7 +93,7 @@ def test_the_actor_handle_is_a_snapshot_that_survives_a_rename(olga):
 def test_the_system_records_with_an_empty_handle(db):
     subject = DefinitionFactory()
 
-    event = record(actor=None, action="test.system", subject=subject)
+    event = record(stream="test", actor=None, action="test.system", subject=subject)
 
     assert (event.actor, event.actor_handle) == (None, "")
     assert event.payload == {}
@@ -100,9 +101,9 @@ def test_the_system_records_with_an_empty_handle(db):
 
 def test_about_finds_the_events_of_one_subject(olga, bob):
     first, second = DefinitionFactory(slug="first"), DefinitionFactory(slug="second")
-    record(actor=olga, action="test.a", subject=first)
-    record(actor=olga, action="test.b", subject=second)
-    record(actor=bob, action="test.c", subject=first)
+    record(stream="test", actor=olga, action="test.a", subject=first)
+    record(stream="test", actor=olga, action="test.b", subject=second)
+    record(stream="test", actor=bob, action="test.c", subject=first)
 
     assert list(AuditEvent.objects.about(first).values_list("action", flat=True)) == ["test.a", "test.c"]
 
@@ -116,7 +117,7 @@ def test_record_refuses_to_run_outside_a_transaction():
     user = UserFactory(username="olga")
 
     with pytest.raises(RuntimeError, match="inside the transaction"):
-        record(actor=user, action="test.loose", subject=user)
+        record(stream="test", actor=user, action="test.loose", subject=user)
 
     assert not AuditEvent.objects.exists()
 
@@ -126,9 +127,9 @@ def test_record_inside_a_transaction_commits_with_it():
     user = UserFactory(username="olga")
 
     with transaction.atomic():
-        record(actor=user, action="test.kept", subject=user)
+        record(stream="test", actor=user, action="test.kept", subject=user)
     with pytest.raises(ZeroDivisionError), transaction.atomic():
-        record(actor=user, action="test.rolled-back", subject=user)
+        record(stream="test", actor=user, action="test.rolled-back", subject=user)
         1 / 0  # noqa: B018 -- the change fails after recording: its event goes with it
 
     assert list(AuditEvent.objects.values_list("seq", "action")) == [(1, "test.kept")]
