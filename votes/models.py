@@ -1,0 +1,311 @@
+"""Ballots on a published version: criteria, the choice scale, veto grants, votes and disputes."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from deliberation.models import Component, Definition, DraftVersion, WorkingGroup
+
+OSAID_BANDS = {
+    "rule": "mean-bands",
+    "bands": [
+        {"min": 2.0, "label": "Yes"},
+        {"min": 1.5, "label": "Lean yes"},
+        {"min": 1.0, "label": "Maybe"},
+        {"min": 0.5, "label": "Lean no"},
+    ],
+    "otherwise": "No",
+}
+
+
+def default_methodology() -> dict:
+    return {**OSAID_BANDS, "bands": [dict(b) for b in OSAID_BANDS["bands"]]}
+
+
+def default_clustering() -> dict:
+    return {"k": 2, "seed": 42}
+
+
+class BallotQuerySet(models.QuerySet):
+    def with_counts(self) -> "BallotQuerySet":
+        return self.annotate(vote_count=models.Count("votes", distinct=True))
+
+
+class Ballot(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled"
+        OPEN = "open"
+        CLOSED = "closed"
+
+    class Visibility(models.TextChoices):
+        LIVE = "live", "Live: the roll call and results are public while voting"
+        AFTER_CLOSE = "after_close", "After close: the roll call and results are published when voting ends"
+
+    definition = models.ForeignKey(Definition, models.PROTECT, related_name="ballots")
+    version = models.ForeignKey(DraftVersion, models.PROTECT, related_name="ballots")
+    key = models.SlugField(max_length=64, help_text="Part of the ballot's address; never changes.")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="Markdown: what is being decided, and how.")
+    groups = models.ManyToManyField(WorkingGroup, related_name="ballots", help_text="The groups whose members vote.")
+    status = models.CharField(max_length=16, choices=Status, default=Status.SCHEDULED)
+    opens_at = models.DateTimeField(null=True, blank=True, help_text="When voting is planned to open.")
+    closes_at = models.DateTimeField(null=True, blank=True, help_text="No vote is accepted after this time.")
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    results_visibility = models.CharField(max_length=16, choices=Visibility, default=Visibility.LIVE)
+    methodology = models.JSONField(default=default_methodology)
+    clustering = models.JSONField(default=default_clustering)
+    roster_at_close = models.JSONField(null=True, blank=True, help_text="Each group's members when voting closed.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = BallotQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["definition", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["definition", "key"], name="one_ballot_key_per_definition"),
+            models.CheckConstraint(condition=~Q(status="closed") | Q(closed_at__isnull=False), name="closed_has_date"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("votes:ballot", args=[self.definition.slug, self.key])
+
+    @property
+    def audit_stream(self) -> str:
+        """Every vote, grant, dispute and phase change of this ballot forms one chain."""
+        return f"ballot:{self.definition.slug}/{self.key}"
+
+    def accepts_votes(self, at=None) -> bool:
+        at = at or timezone.now()
+        return self.status == self.Status.OPEN and (self.closes_at is None or at < self.closes_at)
+
+    @property
+    def results_public(self) -> bool:
+        return self.results_visibility == self.Visibility.LIVE or self.status == self.Status.CLOSED
+
+
+class Criterion(models.Model):
+    """What each component is voted on, such as Use, Study, Modify or Share."""
+
+    ballot = models.ForeignKey(Ballot, models.CASCADE, related_name="criteria")
+    key = models.SlugField(max_length=32)
+    label = models.CharField(max_length=64)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["ballot", "position", "pk"]
+        constraints = [models.UniqueConstraint(fields=["ballot", "key"], name="one_criterion_key_per_ballot")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Choice(models.Model):
+    """One option of the ballot's scale. Its powers are flags, not code."""
+
+    ballot = models.ForeignKey(Ballot, models.CASCADE, related_name="choices")
+    key = models.SlugField(max_length=32)
+    label = models.CharField(max_length=64)
+    value = models.IntegerField(help_text="What the choice counts for, e.g. +1, 0 or −1.")
+    requires_grant = models.BooleanField(default=False, help_text="Only holders of a veto grant may use it.")
+    blocking = models.BooleanField(default=False, help_text="While it stands, the component cannot pass.")
+    requires_rationale = models.BooleanField(default=False, help_text="A vote with it must say why.")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["ballot", "position", "pk"]
+        constraints = [models.UniqueConstraint(fields=["ballot", "key"], name="one_choice_key_per_ballot")]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.value:+d})"
+
+    @property
+    def is_restricted(self) -> bool:
+        return self.requires_grant
+
+
+class VetoGrantQuerySet(models.QuerySet):
+    def active(self) -> "VetoGrantQuerySet":
+        return self.filter(revoked_at__isnull=True)
+
+    def held_by(self, user, group: WorkingGroup) -> "VetoGrantQuerySet":
+        """Grants that `user` holds when voting for `group`: to them, or to the group."""
+        return self.filter(Q(member=user) | Q(group=group))
+
+    def covering(self, component: Component) -> "VetoGrantQuerySet":
+        return self.filter(Q(category="") | Q(category=component.category))
+
+
+class VetoGrant(models.Model):
+    """An organizer's open grant of a restricted choice to a working group or one member."""
+
+    ballot = models.ForeignKey(Ballot, models.CASCADE, related_name="grants")
+    choice = models.ForeignKey(Choice, models.PROTECT, related_name="grants")
+    group = models.ForeignKey(WorkingGroup, models.PROTECT, null=True, blank=True, related_name="grants")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    category = models.CharField(max_length=64, blank=True, help_text="Only for components of this category.")
+    reason = models.TextField()
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    revoke_reason = models.TextField(blank=True)
+
+    objects = VetoGrantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["ballot", "granted_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(group__isnull=False, member__isnull=True) | Q(group__isnull=True, member__isnull=False),
+                name="grant_has_one_holder",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="grant_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.choice.label} for {self.holder_label}"
+
+    @property
+    def holder_label(self) -> str:
+        return f"group {self.group.key}" if self.group_id else f"@{self.member.get_username()}"
+
+
+class VoteQuerySet(models.QuerySet):
+    def with_flags(self) -> "VoteQuerySet":
+        """Each vote annotated with whether an open or upheld dispute covers it."""
+        return self.annotate(is_disputed=Exists(Dispute.objects.standing().covering_vote()))
+
+    def disputed(self) -> "VoteQuerySet":
+        return self.with_flags().filter(is_disputed=True)
+
+    def restricted(self) -> "VoteQuerySet":
+        return self.filter(choice__requires_grant=True)
+
+    def undocumented_vetoes(self) -> "VoteQuerySet":
+        """Restricted choices used without a rationale."""
+        return self.restricted().filter(rationale="")
+
+
+class Vote(models.Model):
+    """A voter's current choice on one component and criterion. Every change is in the audit log."""
+
+    ballot = models.ForeignKey(Ballot, models.PROTECT, related_name="votes")
+    voter = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="votes")
+    group = models.ForeignKey(WorkingGroup, models.PROTECT, related_name="votes", help_text="The group voted for.")
+    component = models.ForeignKey(Component, models.PROTECT, related_name="votes")
+    criterion = models.ForeignKey(Criterion, models.PROTECT, related_name="votes")
+    choice = models.ForeignKey(Choice, models.PROTECT, related_name="votes")
+    grant = models.ForeignKey(VetoGrant, models.PROTECT, null=True, blank=True, related_name="votes")
+    rationale = models.TextField(blank=True)
+    cast_at = models.DateTimeField(default=timezone.now)
+    cast_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", help_text="Who clicked: the voter or an organizer."
+    )
+
+    objects = VoteQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["ballot", "component", "criterion", "voter"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ballot", "voter", "component", "criterion"], name="one_current_vote_per_cell"
+            ),
+        ]
+        indexes = [models.Index(fields=["ballot", "component", "criterion"])]
+
+    def __str__(self) -> str:
+        return f"{self.voter} on {self.component.key}/{self.criterion.key}: {self.choice.key}"
+
+    @property
+    def is_undocumented_veto(self) -> bool:
+        return self.choice.requires_grant and not self.rationale.strip()
+
+    @property
+    def on_behalf(self) -> bool:
+        return self.cast_by_id != self.voter_id
+
+
+class DisputeQuerySet(models.QuerySet):
+    def standing(self) -> "DisputeQuerySet":
+        """Open or upheld: the disputes whose votes the `without-disputed` scenario leaves out."""
+        return self.filter(status__in=[Dispute.Status.OPEN, Dispute.Status.UPHELD])
+
+    def covering_vote(self) -> "DisputeQuerySet":
+        """For use in Exists(): disputes whose selection includes the outer vote."""
+        return self.filter(
+            Q(ballot=OuterRef("ballot")),
+            Q(voter__isnull=True) | Q(voter=OuterRef("voter")),
+            Q(group__isnull=True) | Q(group=OuterRef("group")),
+            Q(choice__isnull=True) | Q(choice=OuterRef("choice")),
+            Q(component__isnull=True) | Q(component=OuterRef("component")),
+            Q(criterion__isnull=True) | Q(criterion=OuterRef("criterion")),
+        )
+
+
+class Dispute(models.Model):
+    """A challenge to one vote or a set of votes: every vote matching all the given selectors."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        UPHELD = "upheld"
+        DISMISSED = "dismissed"
+
+    ballot = models.ForeignKey(Ballot, models.CASCADE, related_name="disputes")
+    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    raised_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField()
+    voter = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    group = models.ForeignKey(WorkingGroup, models.PROTECT, null=True, blank=True, related_name="+")
+    choice = models.ForeignKey(Choice, models.PROTECT, null=True, blank=True, related_name="+")
+    component = models.ForeignKey(Component, models.PROTECT, null=True, blank=True, related_name="+")
+    criterion = models.ForeignKey(Criterion, models.PROTECT, null=True, blank=True, related_name="+")
+    status = models.CharField(max_length=16, choices=Status, default=Status.OPEN)
+    resolution = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DisputeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["ballot", "-raised_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(voter__isnull=False)
+                | Q(group__isnull=False)
+                | Q(choice__isnull=False)
+                | Q(component__isnull=False)
+                | Q(criterion__isnull=False),
+                name="dispute_selects_votes",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="dispute_has_reason"),
+            models.CheckConstraint(
+                condition=Q(status="open") | (Q(resolved_at__isnull=False) & ~Q(resolution="")),
+                name="resolution_has_text",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dispute #{self.pk} on {self.ballot}: {self.selection}"
+
+    @property
+    def selection(self) -> str:
+        """The votes disputed, in words."""
+        parts = []
+        if self.voter_id:
+            parts.append(f"by @{self.voter.get_username()}")
+        if self.group_id:
+            parts.append(f"for group {self.group.key}")
+        if self.choice_id:
+            parts.append(f"choosing {self.choice.label}")
+        if self.component_id:
+            parts.append(f"on {self.component.key}")
+        if self.criterion_id:
+            parts.append(f"for {self.criterion.label}")
+        return "votes " + " ".join(parts)

@@ -1,0 +1,501 @@
+"""Every write in the votes app: one function per use case, each audited in its transaction.
+
+Vote-changing services first take the ballot's place in its audit stream
+(`audit.lock_stream`), so votes on one ballot are decided one after another and the order
+of the audit events is the order in which the votes were committed: replaying the ballot's
+audit stream gives exactly its current votes.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit.models import lock_stream, record
+from deliberation.models import Component, DraftVersion, Membership, WorkingGroup
+
+from .models import Ballot, Choice, Criterion, Dispute, VetoGrant, Vote
+
+METHODOLOGY_RULES = ("mean-bands", "majority")
+
+
+def _require_organizer(ballot_or_definition, user) -> None:
+    definition = getattr(ballot_or_definition, "definition", ballot_or_definition)
+    if not definition.is_organizer(user):
+        raise PermissionDenied("Only the definition's organizers can do this.")
+
+
+def _locked(ballot: Ballot) -> Ballot:
+    """Take the ballot's place in its audit stream, then read its current state."""
+    lock_stream(ballot.audit_stream)
+    return Ballot.objects.select_related("definition", "version").get(pk=ballot.pk)
+
+
+def _handle(user) -> str:
+    return user.get_username()
+
+
+# Ballots -------------------------------------------------------------------------------------
+
+
+def validate_methodology(methodology: dict) -> dict:
+    """The methodology as data: refuse anything the analysis could not run."""
+    rule = methodology.get("rule")
+    if rule not in METHODOLOGY_RULES:
+        raise ValidationError(f"The methodology rule must be one of {', '.join(METHODOLOGY_RULES)}.")
+    if rule == "mean-bands":
+        bands = methodology.get("bands") or []
+        well_formed = all(isinstance(b.get("min"), int | float) and str(b.get("label", "")).strip() for b in bands)
+        if not bands or not well_formed:
+            raise ValidationError("mean-bands needs bands, each with a number `min` and a `label`.")
+        mins = [b["min"] for b in bands]
+        if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+            raise ValidationError("Bands go from the highest minimum to the lowest, each minimum once.")
+        if not str(methodology.get("otherwise", "")).strip():
+            raise ValidationError("mean-bands needs an `otherwise` label for scores below every band.")
+    else:
+        threshold = methodology.get("threshold")
+        if not isinstance(threshold, int | float) or not 0 < threshold <= 1:
+            raise ValidationError("majority needs a threshold between 0 and 1, such as 0.5 or 0.667.")
+    return methodology
+
+
+@transaction.atomic
+def create_ballot(
+    *,
+    version: DraftVersion,
+    key: str,
+    title: str,
+    groups: Iterable[WorkingGroup],
+    criteria: list[tuple[str, str]],
+    choices: list[dict],
+    acting_user,
+    description: str = "",
+    results_visibility: str = Ballot.Visibility.LIVE,
+    methodology: dict | None = None,
+    clustering: dict | None = None,
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+) -> Ballot:
+    definition = version.definition
+    _require_organizer(definition, acting_user)
+    if not version.is_published:
+        raise ValidationError("Ballots are held on published versions only.")
+    groups = list(groups)
+    if not groups or any(g.definition_id != definition.pk for g in groups):
+        raise ValidationError("Enroll at least one working group of this definition.")
+    if not criteria:
+        raise ValidationError("A ballot needs at least one criterion, such as Use.")
+    if not choices:
+        raise ValidationError("A ballot needs a choice scale.")
+    for kind, keys in (("criterion", [k for k, _ in criteria]), ("choice", [c["key"] for c in choices])):
+        if len(set(keys)) != len(keys):
+            raise ValidationError(f"Each {kind} key may appear once.")
+    if closes_at and opens_at and closes_at <= opens_at:
+        raise ValidationError("A ballot closes after it opens.")
+    if definition.ballots.filter(key=key).exists():
+        raise ValidationError(f"This definition already has a ballot with key {key}.")
+    ballot = Ballot(
+        definition=definition,
+        version=version,
+        key=key,
+        title=title,
+        description=description,
+        results_visibility=results_visibility,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        created_by=acting_user,
+    )
+    if methodology is not None:
+        ballot.methodology = methodology
+    if clustering is not None:
+        ballot.clustering = clustering
+    validate_methodology(ballot.methodology)
+    ballot.full_clean(exclude=["definition", "version", "created_by"])
+    ballot.save()
+    ballot.groups.set(groups)
+    criteria_rows = [Criterion(ballot=ballot, key=k, label=label, position=i) for i, (k, label) in enumerate(criteria)]
+    choice_rows = [Choice(ballot=ballot, position=i, **c) for i, c in enumerate(choices)]
+    for row in (*criteria_rows, *choice_rows):
+        row.full_clean(exclude=["ballot"], validate_constraints=False)
+    Criterion.objects.bulk_create(criteria_rows)
+    Choice.objects.bulk_create(choice_rows)
+    record(
+        stream=ballot.audit_stream,
+        actor=acting_user,
+        action="ballot.created",
+        subject=ballot,
+        payload=ballot_spec(ballot),
+    )
+    return ballot
+
+
+def ballot_spec(ballot: Ballot) -> dict:
+    """The ballot's rules as plain data: what the audit log records and what analysis reads."""
+    return {
+        "key": ballot.key,
+        "title": ballot.title,
+        "version": ballot.version.label,
+        "groups": sorted(g.key for g in ballot.groups.all()),
+        "criteria": [{"key": c.key, "label": c.label} for c in ballot.criteria.all()],
+        "choices": [
+            {
+                "key": c.key,
+                "label": c.label,
+                "value": c.value,
+                "requires_grant": c.requires_grant,
+                "blocking": c.blocking,
+                "requires_rationale": c.requires_rationale,
+            }
+            for c in ballot.choices.all()
+        ],
+        "results_visibility": ballot.results_visibility,
+        "methodology": ballot.methodology,
+        "clustering": ballot.clustering,
+        "opens_at": ballot.opens_at.isoformat() if ballot.opens_at else None,
+        "closes_at": ballot.closes_at.isoformat() if ballot.closes_at else None,
+    }
+
+
+@transaction.atomic
+def open_ballot(*, ballot: Ballot, acting_user) -> Ballot:
+    ballot = _locked(ballot)
+    _require_organizer(ballot, acting_user)
+    if ballot.status != Ballot.Status.SCHEDULED:
+        raise ValidationError(f"Only a scheduled ballot can open; this one is {ballot.status}.")
+    if ballot.closes_at and ballot.closes_at <= timezone.now():
+        raise ValidationError("Its closing time has passed; set a later one before opening.")
+    ballot.status, ballot.opened_at = Ballot.Status.OPEN, timezone.now()
+    ballot.save(update_fields=["status", "opened_at"])
+    record(stream=ballot.audit_stream, actor=acting_user, action="ballot.opened", subject=ballot)
+    return ballot
+
+
+def roster(ballot: Ballot, at: datetime | None = None) -> dict[str, list[dict]]:
+    """Each enrolled group's members at `at` (now by default), as plain data."""
+    memberships = Membership.objects.filter(group__in=ballot.groups.all()).select_related("group", "user")
+    memberships = memberships.at(at) if at else memberships.current()
+    result: dict[str, list[dict]] = {g.key: [] for g in ballot.groups.all()}
+    for m in memberships.order_by("group__key", "user__username"):
+        result[m.group.key].append({"member": _handle(m.user), "role": m.role})
+    return result
+
+
+@transaction.atomic
+def close_ballot(*, ballot: Ballot, acting_user) -> Ballot:
+    """Close voting and freeze each group's roster with the ballot."""
+    ballot = _locked(ballot)
+    _require_organizer(ballot, acting_user)
+    if ballot.status != Ballot.Status.OPEN:
+        raise ValidationError(f"Only an open ballot can close; this one is {ballot.status}.")
+    ballot.status, ballot.closed_at = Ballot.Status.CLOSED, timezone.now()
+    ballot.roster_at_close = roster(ballot)
+    ballot.save(update_fields=["status", "closed_at", "roster_at_close"])
+    record(
+        stream=ballot.audit_stream,
+        actor=acting_user,
+        action="ballot.closed",
+        subject=ballot,
+        payload={"votes": ballot.votes.count(), "roster": ballot.roster_at_close},
+    )
+    return ballot
+
+
+# Veto grants ---------------------------------------------------------------------------------
+
+
+def _grant_payload(grant: VetoGrant) -> dict:
+    return {
+        "choice": grant.choice.key,
+        "holder": grant.group.key if grant.group_id else f"@{_handle(grant.member)}",
+        "holder_kind": "group" if grant.group_id else "member",
+        "category": grant.category or None,
+        "reason": grant.reason,
+    }
+
+
+@transaction.atomic
+def grant_veto(
+    *,
+    ballot: Ballot,
+    choice: Choice,
+    reason: str,
+    acting_user,
+    group: WorkingGroup | None = None,
+    member=None,
+    category: str = "",
+) -> VetoGrant:
+    ballot = _locked(ballot)
+    _require_organizer(ballot, acting_user)
+    if ballot.status == Ballot.Status.CLOSED:
+        raise ValidationError("The ballot is closed; grants can no longer change.")
+    if choice.ballot_id != ballot.pk or not choice.requires_grant:
+        raise ValidationError("Grants are for the ballot's restricted choices only.")
+    if (group is None) == (member is None):
+        raise ValidationError("Grant the choice to one working group or to one member.")
+    if group is not None and not ballot.groups.filter(pk=group.pk).exists():
+        raise ValidationError(f"{group.name} is not enrolled in this ballot.")
+    if member is not None and not voting_memberships(ballot, member).exists():
+        raise ValidationError(f"@{_handle(member)} is not a member of a group enrolled in this ballot.")
+    if category and not ballot.version.components.filter(category=category).exists():
+        raise ValidationError(f"Version {ballot.version.label} has no component in category {category}.")
+    if not reason.strip():
+        raise ValidationError("A grant needs a reason; it is shown publicly.")
+    grant = VetoGrant.objects.create(
+        ballot=ballot,
+        choice=choice,
+        group=group,
+        member=member,
+        category=category,
+        reason=reason.strip(),
+        granted_by=acting_user,
+    )
+    record(
+        stream=ballot.audit_stream, actor=acting_user, action="grant.made", subject=grant, payload=_grant_payload(grant)
+    )
+    return grant
+
+
+@transaction.atomic
+def revoke_grant(*, grant: VetoGrant, reason: str, acting_user) -> VetoGrant:
+    ballot = _locked(grant.ballot)
+    _require_organizer(ballot, acting_user)
+    grant = VetoGrant.objects.select_related("choice", "group", "member").get(pk=grant.pk)
+    if grant.revoked_at is not None:
+        raise ValidationError("This grant is already revoked.")
+    if ballot.status == Ballot.Status.CLOSED:
+        raise ValidationError("The ballot is closed; grants can no longer change.")
+    if not reason.strip():
+        raise ValidationError("Say why the grant is revoked; the reason is shown publicly.")
+    grant.revoked_at, grant.revoked_by, grant.revoke_reason = timezone.now(), acting_user, reason.strip()
+    grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+    record(
+        stream=ballot.audit_stream,
+        actor=acting_user,
+        action="grant.revoked",
+        subject=grant,
+        payload=_grant_payload(grant) | {"revoke_reason": grant.revoke_reason, "used_by_votes": grant.votes.count()},
+    )
+    return grant
+
+
+# Votes ---------------------------------------------------------------------------------------
+
+
+def voting_memberships(ballot: Ballot, user):
+    """The user's current memberships in the groups enrolled in the ballot."""
+    return Membership.objects.current().filter(user=user, group__in=ballot.groups.all()).select_related("group")
+
+
+def usable_grant(ballot: Ballot, voter, group: WorkingGroup, choice: Choice, component: Component) -> VetoGrant | None:
+    return ballot.grants.active().filter(choice=choice).held_by(voter, group).covering(component).order_by("pk").first()
+
+
+def _vote_payload(vote: Vote, previous: dict | None, acting_user) -> dict:
+    return {
+        "voter": _handle(vote.voter),
+        "group": vote.group.key,
+        "component": vote.component.key,
+        "criterion": vote.criterion.key,
+        "choice": vote.choice.key,
+        "value": vote.choice.value,
+        "rationale": vote.rationale,
+        "grant": vote.grant_id,
+        "cast_by": _handle(acting_user),
+        "previous": previous,
+    }
+
+
+def _check_window_and_actor(ballot: Ballot, voter, acting_user) -> None:
+    if acting_user.pk != voter.pk and not ballot.definition.is_organizer(acting_user):
+        raise PermissionDenied("Only organizers vote on another member's behalf.")
+    if not ballot.accepts_votes():
+        if ballot.status == Ballot.Status.SCHEDULED:
+            raise ValidationError("Voting on this ballot has not opened yet.")
+        raise ValidationError("Voting on this ballot has closed.")
+
+
+def _voting_group(ballot: Ballot, voter, group: WorkingGroup | None) -> WorkingGroup:
+    groups = [m.group for m in voting_memberships(ballot, voter)]
+    if not groups:
+        raise PermissionDenied(f"@{_handle(voter)} is not a member of a working group enrolled in this ballot.")
+    if group is None:
+        if len(groups) > 1:
+            raise ValidationError("You belong to several enrolled groups: choose the group you vote for.")
+        return groups[0]
+    if group not in groups:
+        raise PermissionDenied(f"@{_handle(voter)} does not vote for {group.name} in this ballot.")
+    return group
+
+
+def _check_cell(ballot: Ballot, component: Component, criterion: Criterion) -> None:
+    if component.version_id != ballot.version_id:
+        raise ValidationError("That component is not part of the version this ballot is on.")
+    if component.is_aggregate:
+        raise ValidationError(f"{component.title} is an aggregate: its score comes from its parts, not from votes.")
+    if criterion.ballot_id != ballot.pk:
+        raise ValidationError("That criterion is not part of this ballot.")
+
+
+@transaction.atomic
+def cast_vote(
+    *,
+    ballot: Ballot,
+    voter,
+    component: Component,
+    criterion: Criterion,
+    choice: Choice,
+    rationale: str = "",
+    group: WorkingGroup | None = None,
+    acting_user=None,
+) -> Vote:
+    """Cast or change the voter's vote on one component and criterion."""
+    acting_user = acting_user or voter
+    ballot = _locked(ballot)
+    _check_window_and_actor(ballot, voter, acting_user)
+    group = _voting_group(ballot, voter, group)
+    _check_cell(ballot, component, criterion)
+    if choice.ballot_id != ballot.pk:
+        raise ValidationError("That choice is not on this ballot's scale.")
+    rationale = rationale.strip()
+    grant = None
+    if choice.requires_grant:
+        grant = usable_grant(ballot, voter, group, choice, component)
+        if grant is None:
+            raise PermissionDenied(f"“{choice.label}” is restricted: only holders of a veto grant may use it here.")
+    if choice.requires_rationale and not rationale:
+        raise ValidationError(f"A vote “{choice.label}” needs a rationale.")
+
+    vote = Vote.objects.filter(ballot=ballot, voter=voter, component=component, criterion=criterion).first()
+    if vote and (vote.choice_id, vote.rationale, vote.group_id) == (choice.pk, rationale, group.pk):
+        return vote  # nothing changes, nothing to record
+    previous = {"choice": vote.choice.key, "rationale": vote.rationale} if vote else None
+    vote = vote or Vote(ballot=ballot, voter=voter, component=component, criterion=criterion)
+    vote.group, vote.choice, vote.grant, vote.rationale = group, choice, grant, rationale
+    vote.cast_at, vote.cast_by = timezone.now(), acting_user
+    vote.save()
+    if acting_user.pk != voter.pk:
+        action = "vote.cast_on_behalf"
+    else:
+        action = "vote.changed" if previous else "vote.cast"
+    record(
+        stream=ballot.audit_stream,
+        actor=acting_user,
+        action=action,
+        subject=vote,
+        payload=_vote_payload(vote, previous, acting_user),
+    )
+    return vote
+
+
+@transaction.atomic
+def withdraw_vote(*, ballot: Ballot, voter, component: Component, criterion: Criterion, acting_user=None) -> None:
+    acting_user = acting_user or voter
+    ballot = _locked(ballot)
+    _check_window_and_actor(ballot, voter, acting_user)
+    vote = (
+        Vote.objects.filter(ballot=ballot, voter=voter, component=component, criterion=criterion)
+        .select_related("voter", "group", "component", "criterion", "choice")
+        .first()
+    )
+    if vote is None:
+        raise ValidationError("There is no vote to withdraw here.")
+    payload = _vote_payload(vote, None, acting_user)
+    record(stream=ballot.audit_stream, actor=acting_user, action="vote.withdrawn", subject=vote, payload=payload)
+    vote.delete()
+
+
+# Disputes ------------------------------------------------------------------------------------
+
+
+def _dispute_payload(dispute: Dispute) -> dict:
+    return {
+        "selection": {
+            "voter": _handle(dispute.voter) if dispute.voter_id else None,
+            "group": dispute.group.key if dispute.group_id else None,
+            "choice": dispute.choice.key if dispute.choice_id else None,
+            "component": dispute.component.key if dispute.component_id else None,
+            "criterion": dispute.criterion.key if dispute.criterion_id else None,
+        },
+        "reason": dispute.reason,
+        "status": dispute.status,
+        "resolution": dispute.resolution,
+    }
+
+
+@transaction.atomic
+def raise_dispute(
+    *,
+    ballot: Ballot,
+    raised_by,
+    reason: str,
+    voter=None,
+    group: WorkingGroup | None = None,
+    choice: Choice | None = None,
+    component: Component | None = None,
+    criterion: Criterion | None = None,
+) -> Dispute:
+    """Challenge every current vote that matches all the given selectors."""
+    ballot = _locked(ballot)
+    is_member = Membership.objects.current().filter(user=raised_by, group__definition=ballot.definition).exists()
+    if not (is_member or ballot.definition.is_organizer(raised_by)):
+        raise PermissionDenied("Only members of the definition's working groups can raise a dispute.")
+    if not reason.strip():
+        raise ValidationError("Say why you dispute these votes; the reason is public.")
+    if not any((voter, group, choice, component, criterion)):
+        raise ValidationError("Say which votes you dispute: a voter, a group, a choice, a component or a criterion.")
+    if group is not None and not ballot.groups.filter(pk=group.pk).exists():
+        raise ValidationError(f"{group.name} is not enrolled in this ballot.")
+    if (choice and choice.ballot_id != ballot.pk) or (criterion and criterion.ballot_id != ballot.pk):
+        raise ValidationError("That choice or criterion is not part of this ballot.")
+    if component is not None and component.version_id != ballot.version_id:
+        raise ValidationError("That component is not part of the version this ballot is on.")
+    dispute = Dispute(
+        ballot=ballot,
+        raised_by=raised_by,
+        reason=reason.strip(),
+        voter=voter,
+        group=group,
+        choice=choice,
+        component=component,
+        criterion=criterion,
+    )
+    selectors = {f: getattr(dispute, f) for f in ("voter", "group", "choice", "component", "criterion")}
+    matched = ballot.votes.filter(**{f: value for f, value in selectors.items() if value is not None}).count()
+    if not matched:
+        raise ValidationError("No current vote matches that selection; there is nothing to dispute.")
+    dispute.save()
+    record(
+        stream=ballot.audit_stream,
+        actor=raised_by,
+        action="dispute.raised",
+        subject=dispute,
+        payload=_dispute_payload(dispute) | {"votes": matched},
+    )
+    return dispute
+
+
+@transaction.atomic
+def resolve_dispute(*, dispute: Dispute, status: str, resolution: str, acting_user) -> Dispute:
+    ballot = _locked(dispute.ballot)
+    _require_organizer(ballot, acting_user)
+    dispute = Dispute.objects.select_related("voter", "group", "choice", "component", "criterion").get(pk=dispute.pk)
+    if dispute.status != Dispute.Status.OPEN:
+        raise ValidationError(f"This dispute is already {dispute.status}.")
+    if status not in (Dispute.Status.UPHELD, Dispute.Status.DISMISSED):
+        raise ValidationError("A dispute is resolved as upheld or dismissed.")
+    if not resolution.strip():
+        raise ValidationError("Explain the resolution; it is shown publicly.")
+    dispute.status, dispute.resolution = status, resolution.strip()
+    dispute.resolved_by, dispute.resolved_at = acting_user, timezone.now()
+    dispute.save(update_fields=["status", "resolution", "resolved_by", "resolved_at"])
+    record(
+        stream=ballot.audit_stream,
+        actor=acting_user,
+        action="dispute.resolved",
+        subject=dispute,
+        payload=_dispute_payload(dispute),
+    )
+    return dispute
