@@ -1,0 +1,199 @@
+"""Forms check the shape of input, line by line where a ballot is described in text."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.validators import validate_slug
+
+from deliberation.models import DraftVersion, WorkingGroup
+
+from .models import Ballot, Dispute
+
+CRITERIA_HELP = "One per line: key, then its label. For example “use Use”."
+CHOICES_HELP = (
+    "One per line: key | label | value | flags. Flags, comma-separated: grant (only holders of a veto grant "
+    "may use it), blocking (while it stands the component cannot pass), rationale (a vote with it must say why)."
+)
+BANDS_HELP = "One per line, highest first: a multiple of the mean score μ, then the outcome's label."
+FLAGS = {"grant": "requires_grant", "blocking": "blocking", "rationale": "requires_rationale"}
+
+
+def _lines(text: str) -> list[tuple[int, str]]:
+    return [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+
+
+class BallotForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    key = forms.SlugField(max_length=64, help_text="Part of the ballot's address; never changes.")
+    version = forms.ModelChoiceField(queryset=DraftVersion.objects.none(), help_text="A published version.")
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="Markdown.")
+    groups = forms.ModelMultipleChoiceField(
+        queryset=WorkingGroup.objects.none(), widget=forms.CheckboxSelectMultiple, label="Enrolled working groups"
+    )
+    criteria = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}),
+        initial="use Use\nstudy Study\nmodify Modify\nshare Share",
+        help_text=CRITERIA_HELP,
+    )
+    choices = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}),
+        initial="required | Required | 1\nabstain | Abstain | 0\nnot-necessary | Not necessary | -1 | grant",
+        help_text=CHOICES_HELP,
+        label="Choice scale",
+    )
+    results_visibility = forms.ChoiceField(choices=Ballot.Visibility.choices, initial=Ballot.Visibility.LIVE)
+    rule = forms.ChoiceField(
+        choices=[("mean-bands", "mean-bands: bands at multiples of the mean score"), ("majority", "majority")],
+        label="Methodology",
+    )
+    bands = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}),
+        initial="2.0 Yes\n1.5 Lean yes\n1.0 Maybe\n0.5 Lean no",
+        help_text=BANDS_HELP,
+        required=False,
+    )
+    otherwise = forms.CharField(initial="No", required=False, help_text="The outcome below every band.")
+    threshold = forms.FloatField(
+        initial=0.5, min_value=0.01, max_value=1, required=False, help_text="majority: share of positive votes."
+    )
+    k = forms.IntegerField(initial=2, min_value=2, max_value=6, label="Clusters (k)")
+    seed = forms.IntegerField(initial=42, min_value=0, label="Clustering seed")
+    opens_at = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), help_text="Planned; UTC."
+    )
+    closes_at = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), help_text="No vote after; UTC."
+    )
+
+    def __init__(self, *args, definition, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["version"].queryset = definition.versions.published().order_by("-published_at")
+        self.fields["groups"].queryset = definition.working_groups.all()
+        self.initial.setdefault("groups", list(definition.working_groups.all()))
+
+    def clean_criteria(self) -> list[tuple[str, str]]:
+        criteria = []
+        for n, line in _lines(self.cleaned_data["criteria"]):
+            key, _, label = line.partition(" ")
+            try:
+                validate_slug(key)
+            except forms.ValidationError:
+                raise forms.ValidationError(
+                    f"Line {n}: “{key}” is not a valid key (letters, digits, hyphens)."
+                ) from None
+            if not label.strip():
+                raise forms.ValidationError(f"Line {n}: give a label after the key.")
+            criteria.append((key, label.strip()))
+        return criteria
+
+    def clean_choices(self) -> list[dict]:
+        choices = []
+        for n, line in _lines(self.cleaned_data["choices"]):
+            cells = [c.strip() for c in line.split("|")]
+            if len(cells) not in (3, 4):
+                raise forms.ValidationError(f"Line {n}: write key | label | value, and optionally | flags.")
+            key, label, value = cells[:3]
+            try:
+                validate_slug(key)
+            except forms.ValidationError:
+                raise forms.ValidationError(
+                    f"Line {n}: “{key}” is not a valid key (letters, digits, hyphens)."
+                ) from None
+            try:
+                number = int(value.replace("+", "").replace("−", "-"))
+            except ValueError:
+                raise forms.ValidationError(f"Line {n}: the value “{value}” is not a whole number.") from None
+            flags = [f.strip() for f in cells[3].split(",") if f.strip()] if len(cells) == 4 else []
+            unknown = [f for f in flags if f not in FLAGS]
+            if unknown:
+                raise forms.ValidationError(
+                    f"Line {n}: unknown flag {', '.join(unknown)}; use grant, blocking, rationale."
+                )
+            choices.append({"key": key, "label": label, "value": number} | {FLAGS[f]: True for f in flags})
+        return choices
+
+    def clean_bands(self) -> list[dict]:
+        bands = []
+        for n, line in _lines(self.cleaned_data["bands"]):
+            multiple, _, label = line.partition(" ")
+            try:
+                bands.append({"min": float(multiple), "label": label.strip()})
+            except ValueError:
+                raise forms.ValidationError(f"Line {n}: start with a number, such as 1.5.") from None
+        return bands
+
+    def methodology(self) -> dict:
+        data = self.cleaned_data
+        if data["rule"] == "majority":
+            return {"rule": "majority", "threshold": data["threshold"] or 0.5}
+        return {"rule": "mean-bands", "bands": data["bands"], "otherwise": data["otherwise"]}
+
+
+class CellForm(forms.Form):
+    """One cell of the vote grid: a choice (empty to withdraw) and an optional rationale."""
+
+    component = forms.SlugField()
+    criterion = forms.SlugField()
+    choice = forms.SlugField(required=False)
+    rationale = forms.CharField(required=False, max_length=4000)
+    group = forms.SlugField(required=False)
+    withdraw = forms.BooleanField(required=False)
+
+
+class GrantForm(forms.Form):
+    choice = forms.ModelChoiceField(queryset=None, label="Restricted choice")
+    group = forms.ModelChoiceField(queryset=None, required=False, label="To a working group")
+    member = forms.CharField(required=False, max_length=150, label="…or to one member (handle)")
+    category = forms.ChoiceField(required=False, label="Only for components of category")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Shown publicly with the grant.")
+
+    def __init__(self, *args, ballot: Ballot, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["choice"].queryset = ballot.choices.filter(requires_grant=True)
+        self.fields["group"].queryset = ballot.groups.all()
+        categories = sorted(set(ballot.version.components.values_list("category", flat=True)))
+        self.fields["category"].choices = [("", "every category")] + [(c, c) for c in categories]
+
+    def clean_member(self):
+        handle = self.cleaned_data["member"].strip().lstrip("@")
+        if not handle:
+            return None
+        user = get_user_model().objects.filter(username__iexact=handle).first()
+        if user is None:
+            raise forms.ValidationError(f"No account has the handle {handle}.")
+        return user
+
+
+class RevokeGrantForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why revoke it")
+
+
+class DisputeForm(forms.Form):
+    voter = forms.CharField(required=False, max_length=150, help_text="A voter's handle, or empty for any voter.")
+    group = forms.ModelChoiceField(queryset=None, required=False, empty_label="any group")
+    choice = forms.ModelChoiceField(queryset=None, required=False, empty_label="any choice")
+    component = forms.ModelChoiceField(queryset=None, required=False, empty_label="any component")
+    criterion = forms.ModelChoiceField(queryset=None, required=False, empty_label="any criterion")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Public. Why these votes?")
+
+    def __init__(self, *args, ballot: Ballot, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["group"].queryset = ballot.groups.all()
+        self.fields["choice"].queryset = ballot.choices.all()
+        self.fields["component"].queryset = ballot.version.components.leaves()
+        self.fields["criterion"].queryset = ballot.criteria.all()
+
+    def clean_voter(self):
+        handle = self.cleaned_data["voter"].strip().lstrip("@")
+        if not handle:
+            return None
+        user = get_user_model().objects.filter(username__iexact=handle).first()
+        if user is None:
+            raise forms.ValidationError(f"No account has the handle {handle}.")
+        return user
+
+
+class ResolveDisputeForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[(Dispute.Status.UPHELD, "Uphold"), (Dispute.Status.DISMISSED, "Dismiss")], widget=forms.RadioSelect
+    )
+    resolution = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Public.")

@@ -1,0 +1,22 @@
+from django.urls import path
+
+from .views import ballots, grid, records
+
+app_name = "votes"
+
+urlpatterns = [
+    path("d/<slug:slug>/ballots/", ballots.ballot_list, name="ballot-list"),
+    path("d/<slug:slug>/ballots/new/", ballots.ballot_create, name="ballot-create"),
+    path("d/<slug:slug>/ballots/<slug:key>/", ballots.ballot, name="ballot"),
+    path("d/<slug:slug>/ballots/<slug:key>/open/", ballots.ballot_open, name="ballot-open"),
+    path("d/<slug:slug>/ballots/<slug:key>/close/", ballots.ballot_close, name="ballot-close"),
+    path("d/<slug:slug>/ballots/<slug:key>/vote/", grid.vote_grid, name="vote-grid"),
+    path("d/<slug:slug>/ballots/<slug:key>/vote/<str:handle>/", grid.vote_grid, name="vote-grid-on-behalf"),
+    path("d/<slug:slug>/ballots/<slug:key>/roll-call/", records.roll_call, name="roll-call"),
+    path("d/<slug:slug>/ballots/<slug:key>/grants/", records.grants, name="grants"),
+    path("d/<slug:slug>/ballots/<slug:key>/grants/<int:pk>/revoke/", records.grant_revoke, name="grant-revoke"),
+    path("d/<slug:slug>/ballots/<slug:key>/disputes/", records.disputes, name="disputes"),
+    path(
+        "d/<slug:slug>/ballots/<slug:key>/disputes/<int:pk>/resolve/", records.dispute_resolve, name="dispute-resolve"
+    ),
+]

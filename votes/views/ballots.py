@@ -1,0 +1,117 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from audit.models import head
+from deliberation.models import Definition
+
+from .. import services
+from ..forms import BallotForm
+from ..models import Ballot
+
+
+def get_ballot(slug: str, key: str) -> Ballot:
+    """Ballots are held on published versions and are public: 404 only for what does not exist."""
+    return get_object_or_404(
+        Ballot.objects.select_related("definition", "version", "created_by"), definition__slug=slug, key=key
+    )
+
+
+def ballot_list(request: HttpRequest, slug: str) -> HttpResponse:
+    definition = get_object_or_404(Definition, slug=slug)
+    ballots = definition.ballots.select_related("version").with_counts()
+    return render(
+        request,
+        "votes/ballot_list.html",
+        {"definition": definition, "ballots": ballots, "is_organizer": definition.is_organizer(request.user)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ballot_create(request: HttpRequest, slug: str) -> HttpResponse:
+    definition = get_object_or_404(Definition, slug=slug)
+    if not definition.is_organizer(request.user):
+        raise PermissionDenied("Only the definition's organizers can create ballots.")
+    form = BallotForm(request.POST or None, definition=definition)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            ballot = services.create_ballot(
+                version=data["version"],
+                key=data["key"],
+                title=data["title"],
+                description=data["description"],
+                groups=data["groups"],
+                criteria=data["criteria"],
+                choices=data["choices"],
+                results_visibility=data["results_visibility"],
+                methodology=form.methodology(),
+                clustering={"k": data["k"], "seed": data["seed"]},
+                opens_at=data["opens_at"],
+                closes_at=data["closes_at"],
+                acting_user=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Ballot “{ballot.title}” created. It opens when you open it.")
+            return redirect(ballot)
+    return render(request, "votes/ballot_form.html", {"definition": definition, "form": form})
+
+
+def ballot(request: HttpRequest, slug: str, key: str) -> HttpResponse:
+    ballot = get_ballot(slug, key)
+    groups = ballot.groups.annotate(
+        member_count=Count("memberships", filter=Q(memberships__left_at__isnull=True), distinct=True),
+        voter_count=Count("votes__voter", filter=Q(votes__ballot=ballot), distinct=True),
+    )
+    votes = ballot.votes.all()
+    return render(
+        request,
+        "votes/ballot.html",
+        {
+            "definition": ballot.definition,
+            "ballot": ballot,
+            "groups": groups,
+            "criteria": ballot.criteria.all(),
+            "choices": ballot.choices.all(),
+            "vote_count": votes.count(),
+            "voter_count": votes.values("voter").distinct().count(),
+            "grant_count": ballot.grants.active().count(),
+            "open_disputes": ballot.disputes.filter(status="open").count(),
+            "audit_head": head(ballot.audit_stream),
+            "is_organizer": ballot.definition.is_organizer(request.user),
+            "can_vote": request.user.is_authenticated and services.voting_memberships(ballot, request.user).exists(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def ballot_open(request: HttpRequest, slug: str, key: str) -> HttpResponse:
+    ballot = get_ballot(slug, key)
+    try:
+        services.open_ballot(ballot=ballot, acting_user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Voting is open.")
+    return redirect(ballot)
+
+
+@login_required
+@require_POST
+def ballot_close(request: HttpRequest, slug: str, key: str) -> HttpResponse:
+    ballot = get_ballot(slug, key)
+    try:
+        services.close_ballot(ballot=ballot, acting_user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Voting is closed; each group's roster is frozen with the ballot.")
+    return redirect(ballot)

@@ -1,0 +1,133 @@
+"""The vote grid: components by criteria, one small form per cell, saved cell by cell with htmx."""
+
+from itertools import groupby
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import trigger_client_event
+
+from .. import services
+from ..forms import CellForm
+from ..models import Ballot
+from .ballots import get_ballot
+
+
+class Grid:
+    """What one voter sees: their votes, and the choices open to them on each component."""
+
+    def __init__(self, ballot: Ballot, voter, group_key: str | None = None):
+        self.ballot, self.voter = ballot, voter
+        self.memberships = list(services.voting_memberships(ballot, voter))
+        chosen = [m for m in self.memberships if m.group.key == group_key]
+        self.group = (chosen or self.memberships or [None])[0]
+        self.group = self.group.group if self.group else None
+        self.criteria = list(ballot.criteria.all())
+        self.choices = list(ballot.choices.all())
+        self.votes = {
+            (v.component_id, v.criterion_id): v
+            for v in ballot.votes.filter(voter=voter).select_related("choice", "cast_by", "group")
+        }
+        grants = ballot.grants.active().filter(Q(member=voter) | Q(group=self.group)) if self.group else []
+        self.granted = {(g.choice_id, g.category) for g in grants}
+
+    def choices_for(self, category: str) -> list:
+        return [
+            c
+            for c in self.choices
+            if not c.requires_grant or (c.pk, "") in self.granted or (c.pk, category) in self.granted
+        ]
+
+    def cell(self, component, criterion, error: str = "") -> dict:
+        return {
+            "id": f"cell-{component.key}-{criterion.key}",
+            "component": component,
+            "criterion": criterion,
+            "vote": self.votes.get((component.pk, criterion.pk)),
+            "choices": self.choices_for(component.category),
+            "error": error,
+        }
+
+    def rows(self):
+        components = self.ballot.version.components.order_by("category", "position", "key")
+        for category, items in groupby(components, key=lambda c: c.category):
+            yield category, [(c, [] if c.is_aggregate else [self.cell(c, k) for k in self.criteria]) for c in items]
+
+    @property
+    def voted(self) -> int:
+        return len(self.votes)
+
+    @property
+    def restricted_choices(self) -> list:
+        return [c for c in self.choices if c.requires_grant and any(c.pk == pk for pk, _ in self.granted)]
+
+
+def _voter(request: HttpRequest, ballot: Ballot, handle: str | None):
+    if handle is None:
+        return request.user
+    if not ballot.definition.is_organizer(request.user):
+        raise PermissionDenied("Only organizers vote on another member's behalf.")
+    return get_object_or_404(get_user_model(), username=handle)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def vote_grid(request: HttpRequest, slug: str, key: str, handle: str | None = None) -> HttpResponse:
+    ballot = get_ballot(slug, key)
+    voter = _voter(request, ballot, handle)
+    grid = Grid(ballot, voter, request.POST.get("group") or request.GET.get("group"))
+    if grid.group is None:
+        who = "You are" if voter == request.user else f"@{voter.get_username()} is"
+        raise PermissionDenied(f"{who} not a member of a working group enrolled in this ballot.")
+    context = {"definition": ballot.definition, "ballot": ballot, "grid": grid, "voter": voter, "handle": handle}
+    if request.method == "GET":
+        return render(request, "votes/ballot_vote.html#progress" if request.htmx else "votes/ballot_vote.html", context)
+
+    form = CellForm(request.POST)
+    if not form.is_valid():
+        raise PermissionDenied("That is not a cell of this ballot.")
+    component = get_object_or_404(ballot.version.components, key=form.cleaned_data["component"])
+    criterion = get_object_or_404(ballot.criteria, key=form.cleaned_data["criterion"])
+    choice_key = form.cleaned_data["choice"]
+    error = ""
+    try:
+        if form.cleaned_data["withdraw"] or not choice_key:
+            services.withdraw_vote(
+                ballot=ballot, voter=voter, component=component, criterion=criterion, acting_user=request.user
+            )
+        else:
+            services.cast_vote(
+                ballot=ballot,
+                voter=voter,
+                component=component,
+                criterion=criterion,
+                choice=get_object_or_404(ballot.choices, key=choice_key),
+                rationale=form.cleaned_data["rationale"],
+                group=grid.group,
+                acting_user=request.user,
+            )
+    except (ValidationError, PermissionDenied) as exc:
+        error = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+
+    if not request.htmx:
+        if error:
+            messages.error(request, f"{component.title}, {criterion.label}: {error} Nothing was changed.")
+        url = (
+            reverse("votes:vote-grid-on-behalf", args=[slug, key, handle])
+            if handle
+            else reverse("votes:vote-grid", args=[slug, key])
+        )
+        return redirect(f"{url}?group={grid.group.key}#cell-{component.key}-{criterion.key}")
+    grid = Grid(ballot, voter, grid.group.key)  # read back what was stored
+    response = render(
+        request, "votes/ballot_vote.html#cell", context | {"grid": grid, "cell": grid.cell(component, criterion, error)}
+    )
+    if not error:
+        trigger_client_event(response, "vote-changed")
+    return response

@@ -1,0 +1,201 @@
+"""The public record of a ballot: roll call, veto grants and disputes."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .. import services
+from ..forms import DisputeForm, GrantForm, ResolveDisputeForm, RevokeGrantForm
+from ..models import Dispute
+from .ballots import get_ballot
+
+ROLL_CALL_PAGE = 100
+
+
+def roll_call(request: HttpRequest, slug: str, key: str) -> HttpResponse:
+    ballot = get_ballot(slug, key)
+    context = {"definition": ballot.definition, "ballot": ballot}
+    if not ballot.results_public:
+        return render(request, "votes/roll_call.html", context | {"hidden": True})
+    votes = (
+        ballot.votes.with_flags()
+        .select_related("voter", "group", "component", "criterion", "choice", "cast_by")
+        .order_by(
+            "component__category", "component__position", "component__key", "criterion__position", "voter__username"
+        )
+    )
+    filters = {
+        "group": ("group__key", ballot.groups.order_by("key").values_list("key", "name")),
+        "voter": ("voter__username", None),
+        "component": ("component__key", ballot.version.components.leaves().values_list("key", "title")),
+        "choice": ("choice__key", ballot.choices.values_list("key", "label")),
+    }
+    applied = {name: request.GET[name] for name in filters if request.GET.get(name)}
+    for name, value in applied.items():
+        votes = votes.filter(**{filters[name][0]: value.lstrip("@")})
+    if request.GET.get("flag") == "undocumented":
+        votes = votes.undocumented_vetoes()
+    elif request.GET.get("flag") == "disputed":
+        votes = votes.filter(is_disputed=True)
+    page = Paginator(votes, ROLL_CALL_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "votes/roll_call.html",
+        context
+        | {
+            "page": page,
+            "filters": {name: options for name, (_, options) in filters.items()},
+            "applied": applied,
+            "flag": request.GET.get("flag", ""),
+            "query": query.urlencode(),
+            "criteria": ballot.criteria.all(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def grants(request: HttpRequest, slug: str, key: str) -> HttpResponse:
+    ballot = get_ballot(slug, key)
+    is_organizer = ballot.definition.is_organizer(request.user)
+    form = GrantForm(request.POST or None, ballot=ballot) if is_organizer else None
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not is_organizer:
+            raise PermissionDenied("Only the definition's organizers grant veto powers.")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                grant = services.grant_veto(
+                    ballot=ballot,
+                    choice=data["choice"],
+                    group=data["group"],
+                    member=data["member"],
+                    category=data["category"],
+                    reason=data["reason"],
+                    acting_user=request.user,
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, f"Granted “{grant.choice.label}” to {grant.holder_label}.")
+                return redirect("votes:grants", slug=slug, key=key)
+    rows = (
+        ballot.grants.select_related("choice", "group", "member", "granted_by", "revoked_by")
+        .annotate(uses=Count("votes"))
+        .order_by("granted_at", "pk")
+    )
+    return render(
+        request,
+        "votes/grants.html",
+        {"definition": ballot.definition, "ballot": ballot, "grants": rows, "form": form, "is_organizer": is_organizer},
+    )
+
+
+@login_required
+@require_POST
+def grant_revoke(request: HttpRequest, slug: str, key: str, pk: int) -> HttpResponse:
+    ballot = get_ballot(slug, key)
+    grant = get_object_or_404(ballot.grants, pk=pk)
+    form = RevokeGrantForm(request.POST)
+    if not ballot.definition.is_organizer(request.user):
+        raise PermissionDenied("Only the definition's organizers revoke veto powers.")
+    try:
+        if not form.is_valid():
+            raise ValidationError("Say why the grant is revoked; the reason is shown publicly.")
+        services.revoke_grant(grant=grant, reason=form.cleaned_data["reason"], acting_user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Revoked “{grant.choice.label}” from {grant.holder_label}.")
+    return redirect("votes:grants", slug=slug, key=key)
+
+
+@require_http_methods(["GET", "POST"])
+def disputes(request: HttpRequest, slug: str, key: str) -> HttpResponse:
+    ballot = get_ballot(slug, key)
+    initial = {name: request.GET.get(name) for name in ("voter", "group", "choice", "component", "criterion")}
+    form = DisputeForm(request.POST or None, ballot=ballot, initial=_initial_selection(ballot, initial))
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                dispute = services.raise_dispute(
+                    ballot=ballot,
+                    raised_by=request.user,
+                    reason=data["reason"],
+                    voter=data["voter"],
+                    group=data["group"],
+                    choice=data["choice"],
+                    component=data["component"],
+                    criterion=data["criterion"],
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, f"Dispute #{dispute.pk} raised; the organizers will resolve it in public.")
+                return redirect(f"{request.path}#dispute-{dispute.pk}")
+    rows = ballot.disputes.select_related(
+        "raised_by", "resolved_by", "voter", "group", "choice", "component", "criterion"
+    )
+    return render(
+        request,
+        "votes/disputes.html",
+        {
+            "definition": ballot.definition,
+            "ballot": ballot,
+            "disputes": rows,
+            "form": form,
+            "resolve_form": ResolveDisputeForm(),
+            "is_organizer": ballot.definition.is_organizer(request.user),
+        },
+    )
+
+
+def _initial_selection(ballot, values: dict) -> dict:
+    """Prefill the dispute form from a roll-call link (?voter=…&component=…&criterion=…)."""
+    lookups = {
+        "group": ballot.groups.all(),
+        "choice": ballot.choices.all(),
+        "component": ballot.version.components.all(),
+        "criterion": ballot.criteria.all(),
+    }
+    initial = {"voter": values.get("voter") or ""}
+    for name, queryset in lookups.items():
+        if values.get(name):
+            initial[name] = queryset.filter(key=values[name]).first()
+    return initial
+
+
+@login_required
+@require_POST
+def dispute_resolve(request: HttpRequest, slug: str, key: str, pk: int) -> HttpResponse:
+    ballot = get_ballot(slug, key)
+    dispute = get_object_or_404(ballot.disputes, pk=pk)
+    if not ballot.definition.is_organizer(request.user):
+        raise PermissionDenied("Only the definition's organizers resolve disputes.")
+    form = ResolveDisputeForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError("Choose uphold or dismiss, and explain the resolution.")
+        services.resolve_dispute(
+            dispute=dispute,
+            status=form.cleaned_data["status"],
+            resolution=form.cleaned_data["resolution"],
+            acting_user=request.user,
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Dispute #{dispute.pk} {Dispute.Status(form.cleaned_data['status']).label.lower()}.")
+    return redirect(f"{ballot.get_absolute_url()}disputes/#dispute-{dispute.pk}")
