@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import head
-from deliberation.models import Definition
+from deliberation.models import Definition, Membership
 
 from .. import services
 from ..forms import BallotForm
@@ -71,6 +71,12 @@ def ballot(request: HttpRequest, slug: str, key: str) -> HttpResponse:
         voter_count=Count("votes__voter", filter=Q(votes__ballot=ballot), distinct=True),
     )
     votes = ballot.votes.all()
+    is_organizer = ballot.definition.is_organizer(request.user)
+    voters = (
+        Membership.objects.current().filter(group__in=ballot.groups.all()).select_related("user", "group")
+        if is_organizer and ballot.accepts_votes()
+        else []
+    )
     return render(
         request,
         "votes/ballot.html",
@@ -85,7 +91,8 @@ def ballot(request: HttpRequest, slug: str, key: str) -> HttpResponse:
             "grant_count": ballot.grants.active().count(),
             "open_disputes": ballot.disputes.filter(status="open").count(),
             "audit_head": head(ballot.audit_stream),
-            "is_organizer": ballot.definition.is_organizer(request.user),
+            "is_organizer": is_organizer,
+            "voters": voters,
             "can_vote": request.user.is_authenticated and services.voting_memberships(ballot, request.user).exists(),
         },
     )
