@@ -69,6 +69,7 @@ class BallotForm(forms.Form):
         self.fields["version"].queryset = definition.versions.published().order_by("-published_at")
         self.fields["groups"].queryset = definition.working_groups.all()
         self.initial.setdefault("groups", list(definition.working_groups.all()))
+        self.initial.setdefault("version", self.fields["version"].queryset.first())
 
     def clean_criteria(self) -> list[tuple[str, str]]:
         criteria = []
