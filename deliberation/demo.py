@@ -1,13 +1,12 @@
-"""A realistic demo: a definition in three versions, four working groups and a discussion.
+"""The deliberation part of the demo: a definition in three versions, four working groups and a discussion.
 
 Every person here is invented. Everything is written through the services, so the demo's
-audit log is as real as any other. Running it again changes nothing.
+audit log is as real as any other. `python manage.py seed_demo` (in the votes app, which
+adds a ballot on top) calls `load()`; loading again changes nothing.
 """
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
-from django.db import transaction
 
 from deliberation import services
 from deliberation.models import Definition, Membership
@@ -200,116 +199,124 @@ EDITED = (
 HIDDEN = ("omar", "Buy cheap GPU credits at totally-legit.example!", "Advertising, unrelated to the definition.")
 
 
-class Command(BaseCommand):
-    help = "Load the demo definition, versions, working groups and discussion (idempotent)."
+def load() -> tuple[Definition, bool]:
+    """The demo definition, and whether it was loaded just now (False: it was already there)."""
+    definition = Definition.objects.filter(slug=SLUG).first()
+    if definition is not None:
+        return definition, False
+    return _seed(), True
 
-    def handle(self, *args, **options) -> None:
-        if Definition.objects.filter(slug=SLUG).exists():
-            self.stdout.write("The demo is already loaded.")
-        else:
-            with transaction.atomic():
-                self._seed()
-            self.stdout.write(self.style.SUCCESS("Demo loaded."))
-        self._print_accounts()
 
-    def _seed(self) -> None:
-        people = {}
-        for handle, first, last in ORGANIZERS:
+def people() -> dict:
+    """The demo's accounts by handle."""
+    handles = [h for h, *_ in ORGANIZERS] + [m[0] for members in GROUPS.values() for m in members]
+    return {u.get_username(): u for u in get_user_model().objects.filter(username__in=handles)}
+
+
+def accounts() -> list[str]:
+    """Who to sign in as, for the command to print."""
+    lines = [
+        f"Demo accounts (password for all: {DEMO_PASSWORD}):",
+        "  organizers: mara, tomasz   (definition open-model)",
+    ]
+    for (_, name, _), members in GROUPS.items():
+        chair = next(m[0] for m in members if len(m) > 3)
+        others = ", ".join(m[0] for m in members if len(m) == 3)
+        lines.append(f"  {name}: chair {chair}; members {others}")
+    lines.append("  admin (Django admin at /admin/): admin")
+    return lines
+
+
+def _seed() -> Definition:
+    people = {}
+    for handle, first, last in ORGANIZERS:
+        people[handle] = _user(handle, first, last)
+    admin = _user("admin", "Ada", "Admin", superuser=True)
+    mara, tomasz = people["mara"], people["tomasz"]
+
+    definition = services.create_definition(
+        slug=SLUG,
+        title="Open Model Definition",
+        summary="What it takes for a machine-learning model to be open: the freedoms to use, "
+        "study, modify and share it, and the components those freedoms require.",
+        organizers=[mara, tomasz],
+        acting_user=admin,
+    )
+
+    v008 = services.start_draft(definition=definition, label="0.0.8", acting_user=mara)
+    services.update_draft(version=v008, label="0.0.8", body=BODY_0_0_8, acting_user=mara)
+    for key, title, category, description in COMPONENTS_0_0_8:
+        services.add_component(version=v008, acting_user=mara, fields=_fields(key, title, category, description))
+    _add_aggregate(v008, mara)
+    v008 = services.publish_version(
+        version=v008,
+        acting_user=mara,
+        release_notes="First public draft: the four freedoms and the list of components to vote on.",
+    )
+
+    for (key, name, description), members in GROUPS.items():
+        group = services.create_group(
+            definition=definition, key=key, name=name, description=description, acting_user=tomasz
+        )
+        for handle, first, last, *role in members:
             people[handle] = _user(handle, first, last)
-        admin = _user("admin", "Ada", "Admin", superuser=True)
-        mara, tomasz = people["mara"], people["tomasz"]
-
-        definition = services.create_definition(
-            slug=SLUG,
-            title="Open Model Definition",
-            summary="What it takes for a machine-learning model to be open: the freedoms to use, "
-            "study, modify and share it, and the components those freedoms require.",
-            organizers=[mara, tomasz],
-            acting_user=admin,
-        )
-
-        v008 = services.start_draft(definition=definition, label="0.0.8", acting_user=mara)
-        services.update_draft(version=v008, label="0.0.8", body=BODY_0_0_8, acting_user=mara)
-        for key, title, category, description in COMPONENTS_0_0_8:
-            services.add_component(version=v008, acting_user=mara, fields=_fields(key, title, category, description))
-        _add_aggregate(v008, mara)
-        v008 = services.publish_version(
-            version=v008,
-            acting_user=mara,
-            release_notes="First public draft: the four freedoms and the list of components to vote on.",
-        )
-
-        for (key, name, description), members in GROUPS.items():
-            group = services.create_group(
-                definition=definition, key=key, name=name, description=description, acting_user=tomasz
+            services.add_member(
+                group=group,
+                user=people[handle],
+                role=role[0] if role else Membership.Role.MEMBER,
+                acting_user=tomasz,
             )
-            for handle, first, last, *role in members:
-                people[handle] = _user(handle, first, last)
-                services.add_member(
-                    group=group,
-                    user=people[handle],
-                    role=role[0] if role else Membership.Role.MEMBER,
-                    acting_user=tomasz,
-                )
 
-        v009 = services.start_draft(definition=definition, label="0.0.9", based_on=v008, acting_user=mara)
-        services.update_draft(version=v009, label="0.0.9", body=BODY_0_0_9, acting_user=mara)
-        for key in REMOVED_IN_0_0_9:
-            services.remove_component(component=v009.components.get(key=key), acting_user=mara)
-        for key, title, category, description in ADDED_IN_0_0_9:
-            services.add_component(version=v009, acting_user=mara, fields=_fields(key, title, category, description))
-        renamed = v009.components.get(key="supporting-libraries")
-        services.update_component(
-            component=renamed,
-            acting_user=mara,
-            fields=_fields(
-                "supporting-libraries",
-                "Supporting libraries",
-                "Code",
-                "Libraries and tools the other code depends on, with their versions.",
-            ),
-        )
-        services.publish_version(
-            version=v009,
-            acting_user=tomasz,
-            release_notes="Adds *data information* and the data card; drops sample outputs; "
-            "clarifies that the freedoms apply to the system's elements.",
-        )
+    v009 = services.start_draft(definition=definition, label="0.0.9", based_on=v008, acting_user=mara)
+    services.update_draft(version=v009, label="0.0.9", body=BODY_0_0_9, acting_user=mara)
+    for key in REMOVED_IN_0_0_9:
+        services.remove_component(component=v009.components.get(key=key), acting_user=mara)
+    for key, title, category, description in ADDED_IN_0_0_9:
+        services.add_component(version=v009, acting_user=mara, fields=_fields(key, title, category, description))
+    renamed = v009.components.get(key="supporting-libraries")
+    services.update_component(
+        component=renamed,
+        acting_user=mara,
+        fields=_fields(
+            "supporting-libraries",
+            "Supporting libraries",
+            "Code",
+            "Libraries and tools the other code depends on, with their versions.",
+        ),
+    )
+    services.publish_version(
+        version=v009,
+        acting_user=tomasz,
+        release_notes="Adds *data information* and the data card; drops sample outputs; "
+        "clarifies that the freedoms apply to the system's elements.",
+    )
 
-        comments = {}
-        for author, key, body, replies in DISCUSSION:
-            component = v009.components.get(key=key) if key else None
-            comment = services.post_comment(author=people[author], version=v009, component=component, body=body)
-            comments[author] = comment
-            for reply_author, reply_body in replies:
-                services.post_comment(
-                    author=people[reply_author], version=v009, component=component, parent=comment, body=reply_body
-                )
-        services.edit_comment(comment=comments[EDITED[0]], body=EDITED[1], acting_user=people[EDITED[0]])
-        spam = services.post_comment(author=people[HIDDEN[0]], version=v009, body=HIDDEN[1])
-        services.hide_comment(comment=spam, reason=HIDDEN[2], acting_user=mara)
+    comments = {}
+    for author, key, body, replies in DISCUSSION:
+        component = v009.components.get(key=key) if key else None
+        comment = services.post_comment(author=people[author], version=v009, component=component, body=body)
+        comments[author] = comment
+        for reply_author, reply_body in replies:
+            services.post_comment(
+                author=people[reply_author], version=v009, component=component, parent=comment, body=reply_body
+            )
+    services.edit_comment(comment=comments[EDITED[0]], body=EDITED[1], acting_user=people[EDITED[0]])
+    spam = services.post_comment(author=people[HIDDEN[0]], version=v009, body=HIDDEN[1])
+    services.hide_comment(comment=spam, reason=HIDDEN[2], acting_user=mara)
 
-        rc1 = services.start_draft(definition=definition, label="1.0-rc1", based_on=v009, acting_user=mara)
-        services.update_draft(version=rc1, label="1.0-rc1", body=BODY_1_0_RC1, acting_user=mara)
-        services.add_component(
-            version=rc1,
-            acting_user=mara,
-            fields=_fields(
-                "evaluation-results",
-                "Evaluation results",
-                "Documentation",
-                "The benchmark results the model's documentation reports, with how they were obtained.",
-            ),
-        )
-
-    def _print_accounts(self) -> None:
-        self.stdout.write(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
-        self.stdout.write("  organizers: mara, tomasz   (definition open-model)")
-        for (_, name, _), members in GROUPS.items():
-            chair = next(m[0] for m in members if len(m) > 3)
-            others = ", ".join(m[0] for m in members if len(m) == 3)
-            self.stdout.write(f"  {name}: chair {chair}; members {others}")
-        self.stdout.write("  admin (Django admin at /admin/): admin")
+    rc1 = services.start_draft(definition=definition, label="1.0-rc1", based_on=v009, acting_user=mara)
+    services.update_draft(version=rc1, label="1.0-rc1", body=BODY_1_0_RC1, acting_user=mara)
+    services.add_component(
+        version=rc1,
+        acting_user=mara,
+        fields=_fields(
+            "evaluation-results",
+            "Evaluation results",
+            "Documentation",
+            "The benchmark results the model's documentation reports, with how they were obtained.",
+        ),
+    )
+    return definition
 
 
 def _user(handle: str, first: str, last: str, *, superuser: bool = False):

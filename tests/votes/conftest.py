@@ -1,0 +1,76 @@
+"""Fixtures for the votes tests; the personas and domain fixtures are in tests/conftest.py.
+
+`ballot` is an open ballot on `published` (components code, data and the aggregate
+all-data) for the groups `weights` (alice, bob) and `corpora` (dave), organized by olga;
+`scheduled` is the same ballot before it opens.
+"""
+
+from contextlib import contextmanager
+
+import pytest
+
+from audit.models import AuditEvent
+from votes import services
+from votes.models import Ballot, Choice, Criterion, Dispute, VetoGrant, Vote
+
+CRITERIA = [("use", "Use"), ("study", "Study"), ("modify", "Modify"), ("share", "Share")]
+CHOICES = [
+    {"key": "required", "label": "Required", "value": 1},
+    {"key": "abstain", "label": "Abstain", "value": 0},
+    {"key": "not-necessary", "label": "Not necessary", "value": -1, "requires_grant": True},
+    {"key": "object", "label": "Object", "value": -1, "requires_rationale": True},
+]
+
+TABLES = [AuditEvent, Ballot, Ballot.groups.through, Criterion, Choice, VetoGrant, Vote, Dispute]
+
+
+@pytest.fixture
+def scheduled(olga, published, group, other_group):
+    """The ballot as created: scheduled, not yet open."""
+    return services.create_ballot(
+        version=published,
+        key="components",
+        title="Component vote on 0.0.9",
+        groups=[group, other_group],
+        criteria=CRITERIA,
+        choices=CHOICES,
+        acting_user=olga,
+    )
+
+
+@pytest.fixture
+def ballot(scheduled, olga):
+    return services.open_ballot(ballot=scheduled, acting_user=olga)
+
+
+@pytest.fixture
+def cast(ballot):
+    """`cast(voter, "code", "use", "required", rationale=…)`: cast_vote on `ballot`, by keys."""
+
+    def cast_by_keys(voter, component: str = "code", criterion: str = "use", choice: str = "required", **kwargs):
+        return services.cast_vote(
+            ballot=ballot,
+            voter=voter,
+            component=ballot.version.components.get(key=component),
+            criterion=ballot.criteria.get(key=criterion),
+            choice=ballot.choices.get(key=choice),
+            **kwargs,
+        )
+
+    return cast_by_keys
+
+
+@pytest.fixture
+def nothing_written(db):
+    """`with nothing_written():` fails unless every votes and audit row is the same afterwards."""
+
+    def rows() -> dict[str, list[dict]]:
+        return {model._meta.label: list(model.objects.order_by("pk").values()) for model in TABLES}
+
+    @contextmanager
+    def check():
+        before = rows()
+        yield
+        assert rows() == before
+
+    return check
