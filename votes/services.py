@@ -369,7 +369,8 @@ def cast_vote(
         raise ValidationError(f"A vote “{choice.label}” needs a rationale.")
 
     vote = Vote.objects.filter(ballot=ballot, voter=voter, component=component, criterion=criterion).first()
-    if vote and (vote.choice_id, vote.rationale, vote.group_id, vote.grant) == (choice.pk, rationale, group.pk, grant):
+    unchanged = (choice.pk, rationale, group.pk, grant.pk if grant else None)
+    if vote and (vote.choice_id, vote.rationale, vote.group_id, vote.grant_id) == unchanged:
         return vote  # nothing changes, nothing to record
     previous = {"choice": vote.choice.key, "rationale": vote.rationale} if vote else None
     vote = vote or Vote(ballot=ballot, voter=voter, component=component, criterion=criterion)
