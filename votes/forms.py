@@ -1,5 +1,7 @@
 """Forms check the shape of input, line by line where a ballot is described in text."""
 
+import math
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.validators import validate_slug
@@ -19,6 +21,20 @@ FLAGS = {"grant": "requires_grant", "blocking": "blocking", "rationale": "requir
 
 def _lines(text: str) -> list[tuple[int, str]]:
     return [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+
+
+def _check_key_and_label(n: int, key: str, label: str) -> None:
+    """A criterion's or choice's key and label, as the database stores them (32 and 64 characters)."""
+    try:
+        validate_slug(key)
+    except forms.ValidationError:
+        raise forms.ValidationError(f"Line {n}: “{key}” is not a valid key (letters, digits, hyphens).") from None
+    if len(key) > 32:
+        raise forms.ValidationError(f"Line {n}: the key “{key}” is longer than 32 characters.")
+    if not label:
+        raise forms.ValidationError(f"Line {n}: give a label after the key.")
+    if len(label) > 64:
+        raise forms.ValidationError(f"Line {n}: the label is longer than 64 characters.")
 
 
 class BallotForm(forms.Form):
@@ -75,14 +91,7 @@ class BallotForm(forms.Form):
         criteria = []
         for n, line in _lines(self.cleaned_data["criteria"]):
             key, _, label = line.partition(" ")
-            try:
-                validate_slug(key)
-            except forms.ValidationError:
-                raise forms.ValidationError(
-                    f"Line {n}: “{key}” is not a valid key (letters, digits, hyphens)."
-                ) from None
-            if not label.strip():
-                raise forms.ValidationError(f"Line {n}: give a label after the key.")
+            _check_key_and_label(n, key, label.strip())
             criteria.append((key, label.strip()))
         return criteria
 
@@ -93,16 +102,13 @@ class BallotForm(forms.Form):
             if len(cells) not in (3, 4):
                 raise forms.ValidationError(f"Line {n}: write key | label | value, and optionally | flags.")
             key, label, value = cells[:3]
-            try:
-                validate_slug(key)
-            except forms.ValidationError:
-                raise forms.ValidationError(
-                    f"Line {n}: “{key}” is not a valid key (letters, digits, hyphens)."
-                ) from None
+            _check_key_and_label(n, key, label)
             try:
                 number = int(value.replace("+", "").replace("−", "-"))
             except ValueError:
                 raise forms.ValidationError(f"Line {n}: the value “{value}” is not a whole number.") from None
+            if not -(2**31) <= number < 2**31:  # what the database stores
+                raise forms.ValidationError(f"Line {n}: the value {number} is too large.")
             flags = [f.strip() for f in cells[3].split(",") if f.strip()] if len(cells) == 4 else []
             unknown = [f for f in flags if f not in FLAGS]
             if unknown:
@@ -117,9 +123,14 @@ class BallotForm(forms.Form):
         for n, line in _lines(self.cleaned_data["bands"]):
             multiple, _, label = line.partition(" ")
             try:
-                bands.append({"min": float(multiple), "label": label.strip()})
+                minimum = float(multiple)
             except ValueError:
-                raise forms.ValidationError(f"Line {n}: start with a number, such as 1.5.") from None
+                minimum = math.nan
+            if not math.isfinite(minimum):
+                raise forms.ValidationError(f"Line {n}: start with a number, such as 1.5.")
+            if not label.strip():
+                raise forms.ValidationError(f"Line {n}: give the outcome's label after the number.")
+            bands.append({"min": minimum, "label": label.strip()})
         return bands
 
     def methodology(self) -> dict:

@@ -66,7 +66,7 @@ def ballot_create(request: HttpRequest, slug: str) -> HttpResponse:
 
 def ballot(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     ballot = get_ballot(slug, key)
-    groups = ballot.groups.annotate(
+    groups = ballot.groups.select_related("definition").annotate(
         member_count=Count("memberships", filter=Q(memberships__left_at__isnull=True), distinct=True),
         voter_count=Count("votes__voter", filter=Q(votes__ballot=ballot), distinct=True),
     )

@@ -25,7 +25,7 @@ def roll_call(request: HttpRequest, slug: str, key: str) -> HttpResponse:
         return render(request, "votes/roll_call.html", context | {"hidden": True})
     votes = (
         ballot.votes.with_flags()
-        .select_related("voter", "group", "component", "criterion", "choice", "cast_by")
+        .select_related("voter", "group", "component__version__definition", "criterion", "choice", "cast_by")
         .order_by(
             "component__category", "component__position", "component__key", "criterion__position", "voter__username"
         )
