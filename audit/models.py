@@ -21,6 +21,17 @@ class AuditEventQuerySet(models.QuerySet):
     def about(self, subject: models.Model) -> "AuditEventQuerySet":
         return self.filter(subject_type=subject._meta.label_lower, subject_id=str(subject.pk))
 
+    def with_seals(self) -> "AuditEventQuerySet":
+        """Each event annotated with whether its details are sealed (a vote on a sealed stream)."""
+        sealed_stream = models.Exists(StreamSeal.objects.filter(stream=models.OuterRef("stream")))
+        return self.annotate(
+            sealed=models.Case(
+                models.When(sealed_stream & models.Q(action__startswith="vote."), then=True),
+                default=False,
+                output_field=models.BooleanField(),
+            )
+        )
+
     def in_chain_order(self) -> "AuditEventQuerySet":
         return self.order_by("stream", "seq")
 
@@ -68,6 +79,30 @@ class AuditEvent(models.Model):
 
     def compute_hash(self) -> str:
         return chain.event_hash(self.canonical())
+
+
+class StreamSeal(models.Model):
+    """A stream whose vote events stay private on the public pages until it is unsealed.
+
+    A ballot whose results are published after it closes seals its stream while voting runs.
+    Its events are recorded and chained as always, and its head hash is public, committing to
+    every vote; only their details wait for the seal to lift. This row is not an event: it may
+    be deleted, and deleting it is what unsealing means.
+    """
+
+    stream = models.CharField(max_length=200, unique=True)
+    sealed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.stream} (sealed)"
+
+
+def seal(stream: str) -> None:
+    StreamSeal.objects.get_or_create(stream=stream)
+
+
+def unseal(stream: str) -> None:
+    StreamSeal.objects.filter(stream=stream).delete()
 
 
 def head(stream: str) -> str:

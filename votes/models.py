@@ -28,6 +28,11 @@ def default_clustering() -> dict:
     return {"k": 2, "seed": 42}
 
 
+def signed(value: int) -> str:
+    """+1, 0, −1: a choice's value as people write it."""
+    return f"{value:+d}".replace("-", "−") if value else "0"
+
+
 class BallotQuerySet(models.QuerySet):
     def with_counts(self) -> "BallotQuerySet":
         return self.annotate(vote_count=models.Count("votes", distinct=True))
@@ -123,7 +128,7 @@ class Choice(models.Model):
         constraints = [models.UniqueConstraint(fields=["ballot", "key"], name="one_choice_key_per_ballot")]
 
     def __str__(self) -> str:
-        return f"{self.label} ({self.value:+d})"
+        return f"{self.label} ({signed(self.value)})"
 
     @property
     def is_restricted(self) -> bool:

@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from audit.models import lock_stream, record
+from audit.models import lock_stream, record, seal, unseal
 from deliberation.models import Component, DraftVersion, Membership, WorkingGroup
 
 from .models import Ballot, Choice, Criterion, Dispute, VetoGrant, Vote
@@ -122,6 +122,8 @@ def create_ballot(
         row.full_clean(exclude=["ballot"], validate_constraints=False)
     Criterion.objects.bulk_create(criteria_rows)
     Choice.objects.bulk_create(choice_rows)
+    if not ballot.results_public:
+        seal(ballot.audit_stream)  # its votes stay private until it closes
     record(
         stream=ballot.audit_stream,
         actor=acting_user,
@@ -193,6 +195,7 @@ def close_ballot(*, ballot: Ballot, acting_user) -> Ballot:
     ballot.status, ballot.closed_at = Ballot.Status.CLOSED, timezone.now()
     ballot.roster_at_close = roster(ballot)
     ballot.save(update_fields=["status", "closed_at", "roster_at_close"])
+    unseal(ballot.audit_stream)
     record(
         stream=ballot.audit_stream,
         actor=acting_user,
@@ -426,6 +429,14 @@ def _dispute_payload(dispute: Dispute) -> dict:
     }
 
 
+def may_dispute(ballot: Ballot, user) -> bool:
+    """Members of any of the definition's working groups, and its organizers."""
+    if not user.is_authenticated:
+        return False
+    is_member = Membership.objects.current().filter(user=user, group__definition=ballot.definition).exists()
+    return is_member or ballot.definition.is_organizer(user)
+
+
 @transaction.atomic
 def raise_dispute(
     *,
@@ -440,9 +451,10 @@ def raise_dispute(
 ) -> Dispute:
     """Challenge every current vote that matches all the given selectors."""
     ballot = _locked(ballot)
-    is_member = Membership.objects.current().filter(user=raised_by, group__definition=ballot.definition).exists()
-    if not (is_member or ballot.definition.is_organizer(raised_by)):
+    if not may_dispute(ballot, raised_by):
         raise PermissionDenied("Only members of the definition's working groups can raise a dispute.")
+    if not ballot.results_public:
+        raise ValidationError("The votes on this ballot are sealed until it closes; disputes can be raised then.")
     if not reason.strip():
         raise ValidationError("Say why you dispute these votes; the reason is public.")
     if not any((voter, group, choice, component, criterion)):

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from audit import chain
-from audit.models import AuditEvent
+from audit.models import AuditEvent, StreamSeal
 from deliberation import services as deliberation
 from deliberation.models import Membership
 from tests.factories import MembershipFactory, UserFactory, WorkingGroupFactory
@@ -944,3 +944,28 @@ def test_replaying_the_ballots_audit_stream_yields_exactly_its_votes(ballot, olg
     assert broken is None
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert heads == {ballot.audit_stream: events[-1]["hash"]}
+
+
+def test_a_ballot_published_after_close_seals_its_stream_until_it_closes(olga, published, group):
+
+    ballot = services.create_ballot(
+        version=published,
+        key="sealed",
+        title="Sealed",
+        groups=[group],
+        criteria=CRITERIA,
+        choices=CHOICES,
+        results_visibility=Ballot.Visibility.AFTER_CLOSE,
+        acting_user=olga,
+    )
+    assert StreamSeal.objects.filter(stream=ballot.audit_stream).exists()
+
+    services.open_ballot(ballot=ballot, acting_user=olga)
+    services.close_ballot(ballot=ballot, acting_user=olga)
+
+    assert not StreamSeal.objects.filter(stream=ballot.audit_stream).exists()
+
+
+def test_a_live_ballot_is_never_sealed(ballot):
+
+    assert not StreamSeal.objects.exists()

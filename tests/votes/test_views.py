@@ -152,10 +152,11 @@ ENDPOINTS = {
     "ballot-open": (lambda: ballot_url("ballot-open"), POST_ONLY, (LOGIN, 403, 403, 403, 403, 403, 302)),
     "ballot-close": (lambda: ballot_url("ballot-close"), POST_ONLY, (LOGIN, 403, 403, 403, 403, 403, 302)),
     "vote-grid": (lambda: ballot_url("vote-grid"), MEMBERS_ONLY, (LOGIN, 403, 302, 302, 302, 403, 403)),
+    # bob's own handle in the on-behalf address is simply his own grid
     "vote-grid-on-behalf": (
         lambda: ballot_url("vote-grid-on-behalf", "bob"),
-        OLGA_ONLY,
-        (LOGIN, 403, 403, 403, 403, 403, 302),
+        (LOGIN, 403, 403, 200, 403, 403, 200),
+        (LOGIN, 403, 403, 302, 403, 403, 302),
     ),
     "grants": (lambda: ballot_url("grants"), ANYONE, (LOGIN, 403, 403, 403, 403, 403, 302)),
     "grant-revoke": (
@@ -539,7 +540,7 @@ def test_a_cell_that_is_not_on_the_ballot_is_refused(client, bob, ballot, nothin
         assert client.post(ballot_url("vote-grid"), cell(component="nope")).status_code == 404
         assert client.post(ballot_url("vote-grid"), cell(criterion="nope")).status_code == 404
         assert client.post(ballot_url("vote-grid"), cell(choice="nope")).status_code == 404
-        assert client.post(ballot_url("vote-grid"), {"choice": "required"}).status_code == 403
+        assert client.post(ballot_url("vote-grid"), {"choice": "required"}).status_code == 400
 
 
 # Who sees the restricted choice --------------------------------------------------------------
@@ -647,10 +648,10 @@ def test_the_organizer_votes_on_a_members_behalf(client, olga, bob, ballot):
     assert all("recorded by @olga" in row[6] for row in table_rows(roll_call, "roll-call"))
 
 
-@pytest.mark.parametrize("persona", ["carol", "dave", "bob", "alice", "oscar"])
+@pytest.mark.parametrize("persona", ["carol", "dave", "bob", "oscar"])
 def test_only_organizers_vote_on_a_members_behalf(persona, request, client, oscar, ballot, nothing_written):
     sign_in(client, request, persona)
-    path = ballot_url("vote-grid-on-behalf", "bob")
+    path = ballot_url("vote-grid-on-behalf", "alice")
 
     with nothing_written():
         assert client.get(path).status_code == 403
@@ -798,6 +799,53 @@ def test_a_member_still_sees_their_own_sealed_votes_on_the_grid(client, bob, sec
 
     assert 'value="Sealed reason of bob."' in response.content.decode()
     assert "Sealed reason of dave." not in response.content.decode()
+
+
+@pytest.mark.parametrize("query", [{}, {"stream": "ballot:osd/secret"}, {"actor": "bob"}, {"action": "vote."}], ids=str)
+def test_the_audit_log_seals_the_votes_of_a_sealed_ballot_until_it_closes(query, client, secret):
+    response = client.get(reverse("audit:log"), query)
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Sealed reason" not in content
+    assert "@bob" not in content and "@dave" not in content
+    if "actor" not in query:  # the events are there, chained, only their details wait
+        assert content.count("A vote, sealed") == 2
+
+
+def test_the_audit_log_shows_the_votes_once_the_sealed_ballot_closes(client, olga, secret):
+    services.close_ballot(ballot=secret, acting_user=olga)
+
+    content = client.get(reverse("audit:log"), {"stream": "ballot:osd/secret", "actor": "bob"}).content.decode()
+
+    assert "A vote, sealed" not in content
+    assert "Sealed reason of bob." in content
+
+
+def test_votes_sealed_until_close_cannot_be_disputed_yet(client, bob, secret, nothing_written):
+    client.force_login(bob)
+
+    with nothing_written():
+        response = client.post(ballot_url("disputes", key="secret"), {"voter": "dave", "reason": "Why?"})
+
+    assert "sealed until it closes" in text(response)
+
+
+def test_a_sealed_ballot_shows_neither_turnout_nor_the_use_of_veto_powers(client, olga, secret, group):
+    services.grant_veto(
+        ballot=secret,
+        choice=secret.choices.get(key="not-necessary"),
+        group=group,
+        reason="Charter.",
+        acting_user=olga,
+    )
+
+    overview = text(client.get(ballot_url("ballot", key="secret")))
+    grants = text(client.get(ballot_url("grants", key="secret")))
+
+    assert "sealed until the ballot closes" in overview
+    assert not re.search(r"\d+ of \d+ voted", overview)
+    assert "sealed until close" in grants
 
 
 # Veto powers ---------------------------------------------------------------------------------
@@ -1312,7 +1360,7 @@ def test_the_vote_grid_needs_the_same_queries_for_many_components_and_votes(
             )
 
     assert_same_queries_when_the_data_grows(
-        client, ballot_url("vote-grid"), grow, django_assert_max_num_queries, limit=10
+        client, ballot_url("vote-grid"), grow, django_assert_max_num_queries, limit=12
     )
 
 
@@ -1327,7 +1375,7 @@ def test_the_roll_call_needs_the_same_queries_for_many_votes(
         ballot_url("roll-call"),
         lambda: more_votes(dispute.ballot, group, 4),
         django_assert_max_num_queries,
-        limit=8,
+        limit=10,
     )
 
 

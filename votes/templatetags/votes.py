@@ -1,9 +1,6 @@
 from django import template
 
+from votes import models
+
 register = template.Library()
-
-
-@register.filter
-def signed(value: int) -> str:
-    """+1, 0, −1: a choice's value as people write it."""
-    return f"{value:+d}".replace("-", "−") if value else "0"
+register.filter("signed", models.signed)

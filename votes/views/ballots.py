@@ -21,6 +21,17 @@ def get_ballot(slug: str, key: str) -> Ballot:
     )
 
 
+def ballot_context(request: HttpRequest, ballot: Ballot) -> dict:
+    """What every page of a ballot needs; its tabs offer the grid only to those who can vote."""
+    user = request.user
+    return {
+        "definition": ballot.definition,
+        "ballot": ballot,
+        "is_organizer": ballot.definition.is_organizer(user),
+        "can_vote": user.is_authenticated and services.voting_memberships(ballot, user).exists(),
+    }
+
+
 def ballot_list(request: HttpRequest, slug: str) -> HttpResponse:
     definition = get_object_or_404(Definition, slug=slug)
     ballots = definition.ballots.select_related("version").with_counts()
@@ -66,23 +77,22 @@ def ballot_create(request: HttpRequest, slug: str) -> HttpResponse:
 
 def ballot(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     ballot = get_ballot(slug, key)
+    context = ballot_context(request, ballot)
     groups = ballot.groups.select_related("definition").annotate(
         member_count=Count("memberships", filter=Q(memberships__left_at__isnull=True), distinct=True),
         voter_count=Count("votes__voter", filter=Q(votes__ballot=ballot), distinct=True),
     )
     votes = ballot.votes.all()
-    is_organizer = ballot.definition.is_organizer(request.user)
     voters = (
         Membership.objects.current().filter(group__in=ballot.groups.all()).select_related("user", "group")
-        if is_organizer and ballot.accepts_votes()
+        if context["is_organizer"] and ballot.accepts_votes()
         else []
     )
     return render(
         request,
         "votes/ballot.html",
-        {
-            "definition": ballot.definition,
-            "ballot": ballot,
+        context
+        | {
             "groups": groups,
             "criteria": ballot.criteria.all(),
             "choices": ballot.choices.all(),
@@ -91,9 +101,7 @@ def ballot(request: HttpRequest, slug: str, key: str) -> HttpResponse:
             "grant_count": ballot.grants.active().count(),
             "open_disputes": ballot.disputes.filter(status="open").count(),
             "audit_head": head(ballot.audit_stream),
-            "is_organizer": is_organizer,
             "voters": voters,
-            "can_vote": request.user.is_authenticated and services.voting_memberships(ballot, request.user).exists(),
         },
     )
 

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -16,7 +16,7 @@ from django_htmx.http import trigger_client_event
 from .. import services
 from ..forms import CellForm
 from ..models import Ballot
-from .ballots import get_ballot
+from .ballots import ballot_context, get_ballot
 
 
 class Grid:
@@ -69,7 +69,7 @@ class Grid:
 
 
 def _voter(request: HttpRequest, ballot: Ballot, handle: str | None):
-    if handle is None:
+    if handle is None or handle == request.user.get_username():
         return request.user
     if not ballot.definition.is_organizer(request.user):
         raise PermissionDenied("Only organizers vote on another member's behalf.")
@@ -85,13 +85,13 @@ def vote_grid(request: HttpRequest, slug: str, key: str, handle: str | None = No
     if grid.group is None:
         who = "You are" if voter == request.user else f"@{voter.get_username()} is"
         raise PermissionDenied(f"{who} not a member of a working group enrolled in this ballot.")
-    context = {"definition": ballot.definition, "ballot": ballot, "grid": grid, "voter": voter, "handle": handle}
+    context = ballot_context(request, ballot) | {"grid": grid, "voter": voter, "handle": handle}
     if request.method == "GET":
         return render(request, "votes/ballot_vote.html#progress" if request.htmx else "votes/ballot_vote.html", context)
 
     form = CellForm(request.POST)
     if not form.is_valid():
-        raise PermissionDenied("That is not a cell of this ballot.")
+        return HttpResponseBadRequest("That is not a cell of this ballot.")
     component = get_object_or_404(ballot.version.components, key=form.cleaned_data["component"])
     criterion = get_object_or_404(ballot.criteria, key=form.cleaned_data["criterion"])
     choice_key = form.cleaned_data["choice"]

@@ -13,14 +13,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from .. import services
 from ..forms import DisputeForm, GrantForm, ResolveDisputeForm, RevokeGrantForm
 from ..models import Dispute
-from .ballots import get_ballot
+from .ballots import ballot_context, get_ballot
 
 ROLL_CALL_PAGE = 100
 
 
 def roll_call(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     ballot = get_ballot(slug, key)
-    context = {"definition": ballot.definition, "ballot": ballot}
+    context = ballot_context(request, ballot)
     if not ballot.results_public:
         return render(request, "votes/roll_call.html", context | {"hidden": True})
     votes = (
@@ -96,7 +96,7 @@ def grants(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     return render(
         request,
         "votes/grants.html",
-        {"definition": ballot.definition, "ballot": ballot, "grants": rows, "form": form, "is_organizer": is_organizer},
+        ballot_context(request, ballot) | {"grants": rows, "form": form},
     )
 
 
@@ -151,13 +151,12 @@ def disputes(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     return render(
         request,
         "votes/disputes.html",
-        {
-            "definition": ballot.definition,
-            "ballot": ballot,
+        ballot_context(request, ballot)
+        | {
             "disputes": rows,
             "form": form,
             "resolve_form": ResolveDisputeForm(),
-            "is_organizer": ballot.definition.is_organizer(request.user),
+            "can_dispute": services.may_dispute(ballot, request.user) and ballot.results_public,
         },
     )
 
