@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from analysis import tasks
 from audit.models import lock_stream, record, seal, unseal
 from deliberation.models import Component, DraftVersion, Membership, WorkingGroup
 
@@ -196,6 +197,7 @@ def close_ballot(*, ballot: Ballot, acting_user) -> Ballot:
     ballot.roster_at_close = roster(ballot)
     ballot.save(update_fields=["status", "closed_at", "roster_at_close"])
     unseal(ballot.audit_stream)
+    tasks.enqueue_recompute(ballot.pk)
     record(
         stream=ballot.audit_stream,
         actor=acting_user,
@@ -391,6 +393,7 @@ def cast_vote(
         subject=vote,
         payload=_vote_payload(vote, previous, acting_user),
     )
+    tasks.enqueue_recompute(ballot.pk)
     return vote
 
 
@@ -409,6 +412,7 @@ def withdraw_vote(*, ballot: Ballot, voter, component: Component, criterion: Cri
     payload = _vote_payload(vote, None, acting_user)
     record(stream=ballot.audit_stream, actor=acting_user, action="vote.withdrawn", subject=vote, payload=payload)
     vote.delete()
+    tasks.enqueue_recompute(ballot.pk)
 
 
 # Disputes ------------------------------------------------------------------------------------
@@ -487,6 +491,7 @@ def raise_dispute(
         subject=dispute,
         payload=_dispute_payload(dispute) | {"votes": matched},
     )
+    tasks.enqueue_recompute(ballot.pk)
     return dispute
 
 
@@ -511,4 +516,5 @@ def resolve_dispute(*, dispute: Dispute, status: str, resolution: str, acting_us
         subject=dispute,
         payload=_dispute_payload(dispute),
     )
+    tasks.enqueue_recompute(ballot.pk)
     return dispute

@@ -1,0 +1,100 @@
+"""The plain data the analysis works on. No Django, no database: a ballot's rules and its vote counts.
+
+The analysis never needs individual votes to compute outcomes: every methodology and every
+scenario reads the counts of votes per (component, criterion, group, choice, disputed). So
+its cost does not grow with the number of votes, only with the size of the ballot.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Choice:
+    key: str
+    value: int
+    requires_grant: bool = False
+    blocking: bool = False
+
+
+@dataclass(frozen=True)
+class Component:
+    key: str
+    category: str = ""
+    rule: str = ""  # "", "sum" or "mean"
+    parts: tuple[str, ...] = ()
+
+    @property
+    def is_aggregate(self) -> bool:
+        return bool(self.rule)
+
+
+@dataclass(frozen=True)
+class BallotSpec:
+    criteria: tuple[str, ...]
+    choices: Mapping[str, Choice]
+    components: tuple[Component, ...]
+    groups: tuple[str, ...]
+    methodology: Mapping[str, Any]
+    clustering: Mapping[str, Any] = field(default_factory=lambda: {"k": 2, "seed": 42})
+
+    @property
+    def leaves(self) -> tuple[Component, ...]:
+        return tuple(c for c in self.components if not c.is_aggregate)
+
+    @property
+    def values(self) -> tuple[int, int]:
+        """The lowest and highest value on the scale."""
+        values = [c.value for c in self.choices.values()]
+        return min(values), max(values)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """How many current votes share one component, criterion, group, choice and disputed flag."""
+
+    component: str
+    criterion: str
+    group: str
+    choice: str
+    disputed: bool
+    count: int
+
+
+def spec_from_json(ballot: Mapping[str, Any]) -> BallotSpec:
+    """A BallotSpec from `ballot.json` (format plenary-ballot/1)."""
+    return BallotSpec(
+        criteria=tuple(c["key"] for c in ballot["criteria"]),
+        choices={
+            c["key"]: Choice(
+                key=c["key"],
+                value=int(c["value"]),
+                requires_grant=bool(c.get("requires_grant", False)),
+                blocking=bool(c.get("blocking", False)),
+            )
+            for c in ballot["choices"]
+        },
+        components=tuple(
+            Component(
+                key=c["key"],
+                category=c.get("category", ""),
+                rule=(c.get("aggregate") or {}).get("rule", ""),
+                parts=tuple((c.get("aggregate") or {}).get("of", ())),
+            )
+            for c in ballot["components"]
+        ),
+        groups=tuple(g["key"] for g in ballot["working_groups"]),
+        methodology=ballot["methodology"],
+        clustering=ballot.get("clustering") or {"k": 2, "seed": 42},
+    )
+
+
+def tally(rows: Iterable[Mapping[str, Any]]) -> list[Cell]:
+    """Count vote rows (dicts with component, criterion, working_group, choice, disputed) into cells."""
+    counts: dict[tuple[str, str, str, str, bool], int] = {}
+    for row in rows:
+        disputed = row["disputed"] in (True, "true", "True", "1", 1)
+        key = (row["component"], row["criterion"], row["working_group"], row["choice"], disputed)
+        counts[key] = counts.get(key, 0) + 1
+    return [Cell(*key, count=n) for key, n in sorted(counts.items())]

@@ -1,0 +1,161 @@
+"""Every scenario of a ballot, side by side: the whole `outcomes.json`. Pure: plain data in, plain data out.
+
+Scenarios are vote sets: `all` (as cast), `without-disputed` (votes with an open or upheld
+dispute left out), `without-restricted` (votes with a grant-only choice left out),
+`without-group:<key>` and `only-group:<key>`. Where the thresholds derive from the votes
+(μ in mean-bands), each scenario but `all` is also computed with the thresholds of `all`
+as `<scenario>@baseline`. A flip is a component whose outcome in a scenario differs from
+its outcome in `all`.
+"""
+
+from collections.abc import Callable, Mapping
+
+from . import clustering
+from .methodologies import Result, _number, all_scores, leaf_scores, majority, mean_bands
+from .model import BallotSpec, Cell
+
+FORMAT = "plenary-outcomes/1"
+CLUSTERED = ("all", "without-disputed", "without-restricted")  # the scenarios an analyst sets side by side
+
+
+def scenarios(spec: BallotSpec) -> dict[str, Callable[[Cell], bool]]:
+    """Each scenario's test of whether a vote (a cell of votes) is in it."""
+    restricted = {key for key, choice in spec.choices.items() if choice.requires_grant}
+    tests: dict[str, Callable[[Cell], bool]] = {
+        "all": lambda cell: True,
+        "without-disputed": lambda cell: not cell.disputed,
+        "without-restricted": lambda cell: cell.choice not in restricted,
+    }
+    for group in spec.groups:
+        tests[f"without-group:{group}"] = lambda cell, g=group: cell.group != g
+    for group in spec.groups:
+        tests[f"only-group:{group}"] = lambda cell, g=group: cell.group == g
+    return tests
+
+
+def _scores(spec: BallotSpec, cells: list[Cell]) -> dict[str, float | None]:
+    """The components' scores alone, as the methodology defines them."""
+    if spec.methodology["rule"] == "majority":
+        return {key: r.score for key, r in majority(spec, cells).items()}
+    return {key: _number(v) for key, v in all_scores(spec, leaf_scores(spec, cells)).items()}
+
+
+def _evaluate(spec: BallotSpec, cells: list[Cell], baseline: float | None = None) -> tuple[dict, dict[str, Result]]:
+    if spec.methodology["rule"] == "majority":
+        return {"threshold": spec.methodology["threshold"]}, majority(spec, cells)
+    mu, results = mean_bands(spec, cells, baseline_mu=baseline)
+    return {"mu": _number(mu)}, results
+
+
+def _components(spec: BallotSpec, cells: list[Cell], results: dict[str, Result]) -> list[dict]:
+    by_criterion = {c: _scores(spec, [x for x in cells if x.criterion == c]) for c in spec.criteria}
+    by_group = {g: _scores(spec, [x for x in cells if x.group == g]) for g in spec.groups}
+    return [
+        {
+            "key": c.key,
+            "score": results[c.key].score,
+            "outcome": results[c.key].outcome,
+            "margin": results[c.key].margin,
+            "votes": sum(x.count for x in cells if x.component in (c.parts if c.is_aggregate else (c.key,))),
+            "by_criterion": {crit: by_criterion[crit][c.key] for crit in spec.criteria},
+            "by_group": {g: by_group[g][c.key] for g in spec.groups},
+        }
+        for c in spec.components
+    ]
+
+
+def compute(
+    spec: BallotSpec,
+    cells: list[Cell],
+    voters: Mapping[str, tuple[str, Mapping[tuple[str, str], int]]] | None = None,
+) -> dict:
+    """The outcomes of every scenario, the flips, the clustering and (given voters) the opinion groups."""
+    moving_thresholds = spec.methodology["rule"] == "mean-bands"
+    k, seed = int(spec.clustering.get("k", 2)), int(spec.clustering.get("seed", 42))
+    results: list[dict] = []
+    cluster_runs: dict[str, dict] = {}
+    baseline = None
+    for key, keep in scenarios(spec).items():
+        subset = [cell for cell in cells if keep(cell)]
+        thresholds, outcome = _evaluate(spec, subset)
+        if key == "all":
+            baseline = thresholds.get("mu")
+        results.append({"key": key, "thresholds": thresholds, "components": _components(spec, subset, outcome)})
+        if key in CLUSTERED:
+            scores = {c["key"]: c["score"] for c in results[-1]["components"] if c["key"] in _leaf_keys(spec)}
+            cluster_runs[key] = clustering.components(
+                {leaf: s for leaf, s in scores.items() if s is not None}, k=k, seed=seed, silhouette=key == "all"
+            )
+        if moving_thresholds and key != "all":
+            thresholds_b, outcome_b = _evaluate(spec, subset, baseline=baseline)
+            results.append(
+                {
+                    "key": f"{key}@baseline",
+                    "thresholds": thresholds_b,
+                    "components": _components(spec, subset, outcome_b),
+                }
+            )
+    outcomes = {
+        "format": FORMAT,
+        "methodology": dict(spec.methodology),
+        "scenarios": results,
+        "criteria": _per_criterion(spec, cells),
+        "groups": _groups_against_pooled(spec, results),
+        "clustering": cluster_runs,
+        "flips": flips(results),
+    }
+    if voters is not None:
+        outcomes["opinion_groups"] = clustering.opinion_groups(
+            voters, cells=[(c.key, crit) for c in spec.leaves for crit in spec.criteria], k=k, seed=seed
+        )
+    return outcomes
+
+
+def _leaf_keys(spec: BallotSpec) -> set[str]:
+    return {c.key for c in spec.leaves}
+
+
+def _per_criterion(spec: BallotSpec, cells: list[Cell]) -> dict:
+    """Each criterion on its own: the methodology applied to that criterion's votes only."""
+    per = {}
+    for criterion in spec.criteria:
+        thresholds, outcome = _evaluate(spec, [c for c in cells if c.criterion == criterion])
+        per[criterion] = {"thresholds": thresholds, "outcomes": {key: r.outcome for key, r in outcome.items()}}
+    return per
+
+
+def _groups_against_pooled(spec: BallotSpec, results: list[dict]) -> dict:
+    """Each group's own outcome (its `only-group` scenario) beside the pooled one, flagged where most groups differ."""
+    by_key = {r["key"]: {c["key"]: c["outcome"] for c in r["components"]} for r in results}
+    pooled = by_key["all"]
+    table = {}
+    for component in pooled:
+        outcomes = {g: by_key[f"only-group:{g}"][component] for g in spec.groups}
+        counts: dict[str, int] = {}
+        for outcome in outcomes.values():
+            counts[outcome] = counts.get(outcome, 0) + 1
+        majority_outcome = next((o for o, n in counts.items() if n * 2 > len(outcomes)), None)
+        table[component] = {
+            "pooled": pooled[component],
+            "groups": outcomes,
+            "majority_of_groups": majority_outcome,
+            "disagrees": majority_outcome is not None and majority_outcome != pooled[component],
+        }
+    return table
+
+
+def flips(results: list[dict]) -> list[dict]:
+    """Every component whose outcome in a scenario differs from its outcome as cast."""
+    base = {c["key"]: c["outcome"] for c in results[0]["components"]}
+    found = []
+    for scenario in results[1:]:
+        for c in scenario["components"]:
+            if c["outcome"] != base[c["key"]]:
+                found.append(
+                    {
+                        "component": c["key"],
+                        "from": {"scenario": "all", "outcome": base[c["key"]]},
+                        "to": {"scenario": scenario["key"], "outcome": c["outcome"]},
+                    }
+                )
+    return found

@@ -1,0 +1,139 @@
+"""The glue between the database and the pure analysis: load a ballot's counts, compute, store a run."""
+
+import hashlib
+import logging
+import time
+from contextlib import contextmanager
+
+from django.db import connection, transaction
+from django.db.models import Count, Exists
+from django.utils import timezone
+
+from audit.chain import canonical_json
+from audit.models import AuditEvent
+from votes.models import Ballot, Dispute
+
+from . import outcomes
+from .model import BallotSpec, Cell, Choice, Component
+from .models import OutcomeRun
+
+logger = logging.getLogger(__name__)
+
+
+def ballot_spec(ballot: Ballot) -> BallotSpec:
+    components = ballot.version.components.prefetch_related("parts").order_by("category", "position", "key")
+    return BallotSpec(
+        criteria=tuple(ballot.criteria.values_list("key", flat=True)),
+        choices={
+            c.key: Choice(key=c.key, value=c.value, requires_grant=c.requires_grant, blocking=c.blocking)
+            for c in ballot.choices.all()
+        },
+        components=tuple(
+            Component(
+                key=c.key,
+                category=c.category,
+                rule=c.aggregate_rule,
+                parts=tuple(sorted(p.key for p in c.parts.all())),
+            )
+            for c in components
+        ),
+        groups=tuple(ballot.groups.order_by("key").values_list("key", flat=True)),
+        methodology=ballot.methodology,
+        clustering=ballot.clustering,
+    )
+
+
+def vote_cells(ballot: Ballot) -> list[Cell]:
+    """The ballot's current votes, counted per component, criterion, group, choice and disputed: one query."""
+    disputed = Exists(Dispute.objects.standing().covering_vote())
+    rows = (
+        ballot.votes.annotate(disputed=disputed)
+        .values_list("component__key", "criterion__key", "group__key", "choice__key", "disputed")
+        .annotate(n=Count("pk"))
+        .order_by("component__key", "criterion__key", "group__key", "choice__key", "disputed")
+    )
+    return [Cell(component, criterion, group, choice, bool(d), n) for component, criterion, group, choice, d, n in rows]
+
+
+def voter_values(ballot: Ballot) -> dict[str, tuple[str, dict[tuple[str, str], int]]]:
+    voters: dict[str, tuple[str, dict[tuple[str, str], int]]] = {}
+    rows = ballot.votes.values_list(
+        "voter__username", "group__key", "component__key", "criterion__key", "choice__value"
+    ).iterator(chunk_size=5000)
+    for voter, group, component, criterion, value in rows:
+        voters.setdefault(voter, (group, {}))[1][(component, criterion)] = value
+    return voters
+
+
+def audit_position(ballot: Ballot) -> int:
+    return (
+        AuditEvent.objects.filter(stream=ballot.audit_stream).order_by("-seq").values_list("seq", flat=True).first()
+        or 0
+    )
+
+
+def is_stale(ballot: Ballot, run: OutcomeRun | None) -> bool:
+    """Whether anything was recorded on the ballot since the run read it."""
+    return run is None or audit_position(ballot) > run.audit_seq
+
+
+def digest(spec: BallotSpec, cells: list[Cell]) -> str:
+    data = {
+        "criteria": spec.criteria,
+        "choices": [[c.key, c.value, c.requires_grant, c.blocking] for c in spec.choices.values()],
+        "components": [[c.key, c.rule, c.parts] for c in spec.components],
+        "groups": spec.groups,
+        "methodology": spec.methodology,
+        "clustering": spec.clustering,
+        "cells": [[c.component, c.criterion, c.group, c.choice, c.disputed, c.count] for c in cells],
+    }
+    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
+@contextmanager
+def _one_run_at_a_time(ballot: Ballot):
+    """At most one recomputation per ballot in flight; a second caller gets False and leaves it be."""
+    if connection.vendor != "postgresql":
+        yield True  # SQLite: one writer at a time anyway
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 1))", [f"recompute:{ballot.pk}"])
+        acquired = cursor.fetchone()[0]
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 1))", [f"recompute:{ballot.pk}"])
+
+
+def compute_run(ballot: Ballot) -> OutcomeRun:
+    """Read the ballot once, compute every scenario, and store the run."""
+    started, clock = timezone.now(), time.perf_counter()
+    with transaction.atomic():
+        position = audit_position(ballot)  # read first: a vote landing meanwhile makes the run stale, never lost
+        spec = ballot_spec(ballot)
+        cells = vote_cells(ballot)
+        voters = voter_values(ballot)
+    results = outcomes.compute(spec, cells, voters)
+    return OutcomeRun.objects.create(
+        ballot=ballot,
+        audit_seq=position,
+        input_digest=digest(spec, cells),
+        methodology=dict(spec.methodology),
+        results=results,
+        started_at=started,
+        duration_ms=round((time.perf_counter() - clock) * 1000),
+    )
+
+
+def recompute(ballot: Ballot) -> OutcomeRun | None:
+    """Bring the ballot's outcomes up to date: idempotent, coalescing, rerun while votes keep changing."""
+    with _one_run_at_a_time(ballot) as mine:
+        if not mine:
+            logger.info("Recompute of %s already in flight; it will pick up the latest votes", ballot)
+            return None
+        run = OutcomeRun.objects.latest_for(ballot)
+        while is_stale(ballot, run):
+            run = compute_run(ballot)
+        return run
