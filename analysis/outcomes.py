@@ -15,6 +15,7 @@ from .methodologies import Result, _number, all_scores, leaf_scores, majority, m
 from .model import BallotSpec, Cell
 
 FORMAT = "plenary-outcomes/1"
+ENGINE = "plenary-analysis/1"  # bump when a computation changes, so stored runs are recomputed
 CLUSTERED = ("all", "without-disputed", "without-restricted")  # the scenarios an analyst sets side by side
 
 
@@ -97,7 +98,9 @@ def compute(
             )
     outcomes = {
         "format": FORMAT,
+        "engine": ENGINE,
         "methodology": dict(spec.methodology),
+        "counts": _counts(spec, cells),
         "scenarios": results,
         "criteria": _per_criterion(spec, cells),
         "groups": _groups_against_pooled(spec, results),
@@ -109,6 +112,15 @@ def compute(
             voters, cells=[(c.key, crit) for c in spec.leaves for crit in spec.criteria], k=k, seed=seed
         )
     return outcomes
+
+
+def _counts(spec: BallotSpec, cells: list[Cell]) -> dict[str, dict[str, int]]:
+    """How many votes each leaf component got of each choice, all criteria together."""
+    counts = {c.key: {choice: 0 for choice in spec.choices} for c in spec.leaves}
+    for cell in cells:
+        if cell.component in counts:
+            counts[cell.component][cell.choice] += cell.count
+    return counts
 
 
 def _leaf_keys(spec: BallotSpec) -> set[str]:

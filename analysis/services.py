@@ -73,8 +73,8 @@ def audit_position(ballot: Ballot) -> int:
 
 
 def is_stale(ballot: Ballot, run: OutcomeRun | None) -> bool:
-    """Whether anything was recorded on the ballot since the run read it."""
-    return run is None or audit_position(ballot) > run.audit_seq
+    """Whether anything was recorded on the ballot since the run read it, or the computation changed."""
+    return run is None or run.results.get("engine") != outcomes.ENGINE or audit_position(ballot) > run.audit_seq
 
 
 def digest(spec: BallotSpec, cells: list[Cell]) -> str:

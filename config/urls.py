@@ -6,5 +6,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("audit.urls")),
     path("", include("votes.urls")),
+    path("", include("analysis.urls")),
     path("", include("deliberation.urls")),
 ]

@@ -1,0 +1,132 @@
+"""Geometry for the results charts, drawn as inline SVG by the templates: no script, no CDN.
+
+Each function turns outcome data into shapes with coordinates in a fixed view box; the
+templates only place them. Colours are the Okabe–Ito palette, safe for colour-blind readers.
+"""
+
+from collections.abc import Mapping, Sequence
+
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+POSITIVE, NEUTRAL, NEGATIVE = "#009E73", "#999999", "#D55E00"
+WIDTH = 720
+
+
+def _scale(lo: float, hi: float, left: float, right: float):
+    span = (hi - lo) or 1.0
+    return lambda v: left + (v - lo) / span * (right - left)
+
+
+def _ticks(lo: float, hi: float, count: int = 6) -> list[float]:
+    step = (hi - lo) / (count - 1) if hi > lo else 1
+    return [round(lo + i * step, 2) for i in range(count)]
+
+
+def score_strip(
+    scores: Mapping[str, float], clusters: Sequence[Sequence[str]], bands: Sequence[Mapping], mu: float, titles: Mapping
+) -> dict:
+    """The components on the score axis, coloured by k-means cluster, with the band thresholds."""
+    cluster_of = {key: i for i, members in enumerate(clusters) for key in members}
+    thresholds = [(b["label"], b["min"] * mu) for b in bands]
+    values = [*scores.values(), *(t for _, t in thresholds), 0]
+    lo, hi = min(values), max(values)
+    pad = (hi - lo) * 0.05 or 1
+    x = _scale(lo - pad, hi + pad, 30, WIDTH - 30)
+    points, rows_end = [], []
+    for key in sorted(scores, key=lambda k: (scores[k], k)):
+        px = x(scores[key])
+        row = next((i for i, end in enumerate(rows_end) if px - end > 120), len(rows_end))
+        if row == len(rows_end):
+            rows_end.append(px)
+        rows_end[row] = px
+        cluster = cluster_of.get(key)
+        points.append(
+            {
+                "key": key,
+                "title": titles.get(key, key),
+                "score": scores[key],
+                "x": round(px, 1),
+                "label_left": px > WIDTH - 170,
+                "y": 40 + row * 22,
+                "cluster": None if cluster is None else cluster + 1,
+                "colour": PALETTE[cluster % len(PALETTE)] if cluster is not None else NEUTRAL,
+            }
+        )
+    height = 40 + len(rows_end) * 22 + 40
+    return {
+        "width": WIDTH,
+        "height": height,
+        "axis_y": height - 30,
+        "points": points,
+        "thresholds": [{"label": label, "value": round(v, 2), "x": round(x(v), 1)} for label, v in thresholds],
+        "ticks": [{"value": t, "x": round(x(t), 1)} for t in _ticks(lo, hi)],
+        "legend": [{"cluster": i + 1, "colour": PALETTE[i % len(PALETTE)]} for i in range(len(clusters))],
+    }
+
+
+def stacked_counts(counts: Mapping[str, Mapping[str, int]], choices: Sequence, titles: Mapping) -> dict:
+    """Per component, its votes by choice as one horizontal stacked bar."""
+    colours = {}
+    for c in choices:
+        colours[c.key] = POSITIVE if c.value > 0 else NEGATIVE if c.value < 0 else NEUTRAL
+    total_max = max((sum(row.values()) for row in counts.values()), default=0) or 1
+    label_w, bar_w, row_h = 200, WIDTH - 260, 20
+    rows = []
+    for i, (key, row) in enumerate(counts.items()):
+        x, segments = label_w, []
+        for c in choices:
+            n = row.get(c.key, 0)
+            w = n / total_max * bar_w
+            if n:
+                segments.append(
+                    {"x": round(x, 1), "width": round(w, 1), "colour": colours[c.key], "label": c.label, "n": n}
+                )
+            x += w
+        rows.append(
+            {
+                "key": key,
+                "title": titles.get(key, key),
+                "y": 10 + i * row_h,
+                "segments": segments,
+                "total": sum(row.values()),
+            }
+        )
+    return {
+        "width": WIDTH,
+        "height": 20 + len(rows) * row_h,
+        "label_x": label_w - 6,
+        "rows": rows,
+        "legend": [{"label": c.label, "colour": colours[c.key]} for c in choices],
+    }
+
+
+def silhouette_bars(silhouette: Mapping[str, float]) -> dict:
+    bars, w = [], 60
+    for i, (k, v) in enumerate(sorted(silhouette.items(), key=lambda kv: int(kv[0]))):
+        h = max(0.0, v) * 140
+        bars.append({"k": k, "value": v, "x": 40 + i * (w + 20), "y": round(160 - h, 1), "height": round(h, 1)})
+    return {"width": 40 + len(bars) * (w + 20), "height": 190, "bar_width": w, "bars": bars}
+
+
+def scatter(points: Sequence[Mapping], groups: Sequence[str]) -> dict:
+    """Voters on the first two principal axes, coloured by opinion group, shaped by working group."""
+    if not points:
+        return {"points": []}
+    xs, ys = [p["x"] for p in points], [p["y"] for p in points]
+    size = 420
+    fx, fy = _scale(min(xs), max(xs), 20, size - 20), _scale(min(ys), max(ys), size - 20, 20)
+    shape = {g: i % 4 for i, g in enumerate(groups)}
+    return {
+        "width": size,
+        "height": size,
+        "legend": [{"group": g, "symbol": "●■▲◆"[shape[g]]} for g in groups],
+        "points": [
+            {
+                **p,
+                "cx": round(fx(p["x"]), 1),
+                "cy": round(fy(p["y"]), 1),
+                "colour": PALETTE[(p["cluster"] - 1) % len(PALETTE)],
+                "shape": shape.get(p["group"], 0),
+            }
+            for p in points
+        ],
+    }
