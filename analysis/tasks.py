@@ -24,6 +24,7 @@ class _Enqueue:
 
     def __init__(self, ballot_id: int):
         self.ballot_id = ballot_id
+        self.ran = False
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Enqueue) and other.ballot_id == self.ballot_id
@@ -32,6 +33,7 @@ class _Enqueue:
         return hash(self.ballot_id)
 
     def __call__(self) -> None:
+        self.ran = True
         try:
             recompute_outcome.delay(self.ballot_id)
         except Exception:  # the broker is down: the votes are committed, the outcome stays stale until later
@@ -42,6 +44,6 @@ def enqueue_recompute(ballot_id: int) -> None:
     """Queue a recompute when the current transaction commits; one per ballot per transaction."""
     callback = _Enqueue(ballot_id)
     # run_on_commit holds (savepoint ids, callback, robust) for the open transaction
-    if any(queued == callback for _, queued, _ in connection.run_on_commit):
+    if any(queued == callback and not queued.ran for _, queued, _ in connection.run_on_commit):
         return
     transaction.on_commit(callback)

@@ -1,0 +1,131 @@
+"""The results page: outcomes, the scenario comparison with its flips, charts with tables, staleness."""
+
+import pytest
+from django.urls import reverse
+
+from analysis.models import OutcomeRun
+from votes import services
+from votes.models import Ballot
+
+HTMX = {"HX-Request": "true"}
+
+
+def results_url(ballot: Ballot) -> str:
+    return reverse("analysis:results", args=[ballot.definition.slug, ballot.key])
+
+
+@pytest.fixture
+def contested(ballot, olga, group, cast, alice, bob, dave, django_capture_on_commit_callbacks):
+    """code gets 3 Required; data 2 Required and alice's undocumented veto, which bob disputes.
+
+    All votes: code 3, data 2 − 1 = 1, μ = 2; code 3 ≥ 1.5μ → Lean yes, data 1 ≥ 0.5μ → Lean no.
+    Without the disputed veto: data 2, μ = 2.5; data 2 ≥ 0.5μ = 1.25 → Lean no; code 3 ≥ 2.5 → Maybe:
+    code flips because μ moved; with the baseline μ = 2 it stays Lean yes, and data becomes Maybe.
+    """
+    with django_capture_on_commit_callbacks(execute=True):
+        services.grant_veto(
+            ballot=ballot,
+            choice=ballot.choices.get(key="not-necessary"),
+            member=alice,
+            reason="Data steward.",
+            acting_user=olga,
+        )
+        for voter in (alice, bob, dave):
+            cast(voter, "code", "use", "required")
+        cast(bob, "data", "use", "required")
+        cast(dave, "data", "use", "required")
+        cast(alice, "data", "study", "not-necessary")
+        services.raise_dispute(
+            ballot=ballot,
+            raised_by=bob,
+            reason="No rationale.",
+            voter=alice,
+            choice=ballot.choices.get(key="not-necessary"),
+        )
+    return ballot
+
+
+def outcome_in(content: str, scenario: str) -> None:
+    assert f"<code>{scenario}</code>" in content
+
+
+def test_an_observer_sees_the_outcomes_and_what_flips_without_the_disputed_votes(client, contested):
+    response = client.get(results_url(contested))
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "These results are stale" not in content
+    run = OutcomeRun.objects.get(ballot=contested, audit_seq=OutcomeRun.objects.latest_for(contested).audit_seq)
+    flips = {(f["component"], f["to"]["scenario"], f["to"]["outcome"]) for f in run.results["flips"]}
+    assert ("code", "without-disputed", "Maybe") in flips
+    assert ("data", "without-disputed@baseline", "Maybe") in flips
+    assert (
+        'Training code</strong>: Lean yes as cast → <span class="flip">Maybe</span> <code>without-disputed</code>'
+        in content
+    )
+    assert 'class="flip"' in content
+
+
+def test_every_chart_has_a_table_beside_it(client, contested):
+    content = client.get(results_url(contested)).content.decode()
+
+    assert content.count("<svg viewBox") >= 3
+    assert "Votes per component, by choice" in content and "As a table" in content
+    assert "Opinion groups against working groups" in content
+
+
+def test_a_stale_result_says_so_and_polls_until_the_new_run_lands(
+    client, contested, cast, bob, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as queued:  # committed, its recompute queued but not run yet
+        cast(bob, "code", "study", "required")
+
+    stale = client.get(results_url(contested)).content.decode()
+    assert "These results are stale" in stale
+    assert 'hx-trigger="every 2s"' in stale
+
+    for recompute in queued:  # the worker gets to it
+        recompute()
+    fresh = client.get(results_url(contested), headers=HTMX)
+
+    assert b"<html" not in fresh.content
+    assert b'id="results"' in fresh.content
+    assert b"These results are stale" not in fresh.content
+    assert b"every 2s" not in fresh.content  # the swap replaces the polling element: polling stops
+
+
+def test_results_published_after_close_are_hidden_until_then(client, olga, published, group):
+    from tests.votes.conftest import CHOICES, CRITERIA
+
+    ballot = services.create_ballot(
+        version=published,
+        key="sealed",
+        title="Sealed",
+        groups=[group],
+        criteria=CRITERIA,
+        choices=CHOICES,
+        results_visibility=Ballot.Visibility.AFTER_CLOSE,
+        acting_user=olga,
+    )
+
+    response = client.get(results_url(ballot))
+
+    assert "published when voting closes" in response.content.decode()
+    assert b"Scenario comparison" not in response.content
+
+
+def test_the_results_page_needs_the_same_queries_however_many_votes(
+    client, contested, cast, alice, bob, dave, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    limit = 12  # the ballot, its run, components, groups, criteria, choices, and the user's standing
+    client.get(results_url(contested))
+    with django_assert_max_num_queries(limit):
+        client.get(results_url(contested))
+    with django_capture_on_commit_callbacks(execute=True):
+        for voter in (alice, bob, dave):
+            for criterion in ("study", "modify", "share"):
+                cast(voter, "code", criterion, "required")
+    client.get(results_url(contested))
+
+    with django_assert_max_num_queries(limit):
+        client.get(results_url(contested))
