@@ -84,7 +84,8 @@ def opinion_groups(
             matrix[row, index[cell]] = value
     n_components = min(2, len(names), len(cells))
     pca = PCA(n_components=n_components, svd_solver="full")
-    coords = pca.fit_transform(matrix)
+    with np.errstate(invalid="ignore", divide="ignore"):  # identical voters: no variance to explain
+        coords = pca.fit_transform(matrix)
     if n_components < 2:
         coords = np.hstack([coords, np.zeros((len(names), 2 - n_components))])
     k_used = max(1, min(k, len(np.unique(coords.round(9), axis=0))))
@@ -98,5 +99,5 @@ def opinion_groups(
         crosstab.setdefault(str(cluster), {}).setdefault(group, 0)
         crosstab[str(cluster)][group] += 1
     result["crosstab"] = {c: dict(sorted(g.items())) for c, g in sorted(crosstab.items())}
-    result["explained_variance"] = [_round(v) for v in pca.explained_variance_ratio_]
+    result["explained_variance"] = [_round(v) for v in np.nan_to_num(pca.explained_variance_ratio_)]
     return result
