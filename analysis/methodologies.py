@@ -154,7 +154,9 @@ def majority(spec: BallotSpec, cells: list[Cell]) -> dict[str, Result]:
         if blocking:
             outcome, margin = labels["blocked"], blocking
         elif not cast:
-            outcome, margin = labels["none"], None
+            # only abstentions (or nothing): any one of them changed to either end decides it
+            abstaining = sum(cell.count for cell in cells if cell.component in parts)
+            outcome, margin = labels["none"], 1 if abstaining else None
         elif share >= threshold - 1e-9:
             # positive votes turned negative until the share falls below the threshold
             needed = math.floor(positive - threshold * cast + 1e-9) + 1

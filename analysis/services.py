@@ -129,11 +129,15 @@ def compute_run(ballot: Ballot) -> OutcomeRun:
 
 def recompute(ballot: Ballot) -> OutcomeRun | None:
     """Bring the ballot's outcomes up to date: idempotent, coalescing, rerun while votes keep changing."""
-    with _one_run_at_a_time(ballot) as mine:
-        if not mine:
-            logger.info("Recompute of %s already in flight; it will pick up the latest votes", ballot)
-            return None
-        run = OutcomeRun.objects.latest_for(ballot)
-        while is_stale(ballot, run):
-            run = compute_run(ballot)
-        return run
+    while True:
+        with _one_run_at_a_time(ballot) as mine:
+            if not mine:
+                logger.info("Recompute of %s already in flight; it will pick up the latest votes", ballot)
+                return None
+            run = OutcomeRun.objects.latest_for(ballot)
+            while is_stale(ballot, run):
+                run = compute_run(ballot)
+        # Checked again once the lock is released: a change that committed after the last check, and whose
+        # recompute found the lock still taken, left it to this one.
+        if not is_stale(ballot, run):
+            return run
