@@ -64,6 +64,14 @@ def _results_context(ballot, run: OutcomeRun) -> dict:
         "group_scenarios": without_group,
         "group_rows": _table(run, components, without_group),
         "pooled": [{"component": c, **data["groups"][c.key]} for c in components],
+        "per_criterion": [
+            {
+                "component": c,
+                "outcomes": [data["criteria"][k.key]["outcomes"][c.key] for k in ballot.criteria.all()],
+                "pooled": data["groups"][c.key]["pooled"],
+            }
+            for c in components
+        ],
         "flips": [
             f | {"title": titles.get(f["component"], f["component"])}
             for f in data["flips"]
