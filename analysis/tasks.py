@@ -4,6 +4,7 @@ import logging
 
 from celery import shared_task
 from django.db import OperationalError, connection, transaction
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from votes.models import Ballot
 
@@ -36,7 +37,7 @@ class _Enqueue:
         self.ran = True
         try:
             recompute_outcome.delay(self.ballot_id)
-        except Exception:  # the broker is down: the votes are committed, the outcome stays stale until later
+        except (KombuOperationalError, OSError):  # the broker is down: the votes stand, the outcome stays stale
             logger.exception("Could not queue the recompute of ballot %s; its outcome is stale", self.ballot_id)
 
 

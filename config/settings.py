@@ -128,6 +128,10 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL  # embedded: tasks run in-process
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Tasks are published from the web request once its change has committed: a broker that is down or does not
+# answer must fail that quickly (the outcome stays stale), not hang the request. Redis ignores
+# broker_connection_timeout and waits forever by default; a read timeout above the worker's 1 s BRPOP is safe.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_BACKEND = None
