@@ -309,6 +309,7 @@ def _vote_payload(vote: Vote, previous: dict | None, acting_user) -> dict:
         "rationale": vote.rationale,
         "grant": vote.grant_id,
         "cast_by": _handle(acting_user),
+        "cast_at": vote.cast_at.isoformat(),
         "previous": previous,
     }
 
@@ -355,8 +356,13 @@ def cast_vote(
     rationale: str = "",
     group: WorkingGroup | None = None,
     acting_user=None,
+    cast_at: datetime | None = None,
 ) -> Vote:
-    """Cast or change the voter's vote on one component and criterion."""
+    """Cast or change the voter's vote on one component and criterion.
+
+    `cast_at` is for votes brought in from elsewhere (an imported tally); the audit event
+    still records when Plenary stored the vote.
+    """
     acting_user = acting_user or voter
     ballot = _locked(ballot)
     _check_window_and_actor(ballot, voter, acting_user)
@@ -380,7 +386,7 @@ def cast_vote(
     previous = {"choice": vote.choice.key, "rationale": vote.rationale} if vote else None
     vote = vote or Vote(ballot=ballot, voter=voter, component=component, criterion=criterion)
     vote.group, vote.choice, vote.grant, vote.rationale = group, choice, grant, rationale
-    vote.cast_at, vote.cast_by = timezone.now(), acting_user
+    vote.cast_at, vote.cast_by = cast_at or timezone.now(), acting_user
     vote.save()
     if acting_user.pk != voter.pk:
         action = "vote.cast_on_behalf"

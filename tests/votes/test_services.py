@@ -428,6 +428,7 @@ def test_a_member_casts_a_vote_for_their_group(ballot, bob, group, cast):
         "rationale": "",
         "grant": None,
         "cast_by": "bob",
+        "cast_at": vote.cast_at.isoformat(),
         "previous": None,
     }
 
@@ -658,6 +659,7 @@ def test_a_member_withdraws_their_vote(ballot, bob, cast):
         "rationale": "Too early",
         "grant": None,
         "cast_by": "bob",
+        "cast_at": vote.cast_at.isoformat(),
         "previous": None,
     }
 
