@@ -136,6 +136,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_BACKEND = None
 
+NINJA_PAGINATION_CLASS = "config.pagination.LimitOffset"  # the JSON API's lists: limit ≤ 500 and offset
+
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True

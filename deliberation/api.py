@@ -1,0 +1,244 @@
+"""The read-only JSON API of definitions, their versions and components, working groups and comments.
+
+Each endpoint reads through the same access gates as the pages: a draft in progress is seen
+by its definition's organizers only and is a 404 for everyone else, like its page; comments
+are visible where their version is, and a hidden comment shows its reason, not its text.
+"""
+
+from datetime import datetime
+from typing import Literal
+
+from django.db.models import Prefetch
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Path, Query, Router, Schema
+from ninja.pagination import paginate
+
+from .models import Comment, Definition, DraftVersion, Membership, WorkingGroup
+from .views.versions import get_version
+
+SLUG = r"^[-a-zA-Z0-9_]+$"
+LABEL = r"^[0-9A-Za-z][0-9A-Za-z.+\-]*$"
+
+# Path parameters: what the pages' URLs accept, so a malformed one never reaches the database.
+Slug = Path[str, {"pattern": SLUG, "description": "A definition's slug, such as `osd`."}]
+Label = Path[str, {"pattern": LABEL, "description": "A version's label, such as `0.0.9` or `1.0-rc1`."}]
+Key = Path[str, {"pattern": SLUG}]
+
+router = Router(tags=["deliberation"])
+
+
+class NotFound(Schema):
+    detail: str
+
+
+class DefinitionOut(Schema):
+    slug: str
+    title: str
+    summary: str
+    organizers: list[str]
+    created_at: datetime
+    url: str
+
+    @staticmethod
+    def resolve_organizers(obj: Definition) -> list[str]:
+        return sorted(u.get_username() for u in obj.organizers.all())
+
+    @staticmethod
+    def resolve_url(obj: Definition) -> str:
+        return obj.get_absolute_url()
+
+
+class VersionSummaryOut(Schema):
+    label: str
+    # Choices as Literals, not enums: the schema names an enum by its class, and three of ours are `Status`.
+    status: Literal[tuple(DraftVersion.Status.values)]
+    based_on: str | None
+    created_at: datetime
+    published_at: datetime | None
+    published_by: str | None
+    url: str
+
+    @staticmethod
+    def resolve_based_on(obj: DraftVersion) -> str | None:
+        return obj.based_on.label if obj.based_on_id else None
+
+    @staticmethod
+    def resolve_published_by(obj: DraftVersion) -> str | None:
+        return obj.published_by.get_username() if obj.published_by_id else None
+
+    @staticmethod
+    def resolve_url(obj: DraftVersion) -> str:
+        return obj.get_absolute_url()
+
+
+class VersionOut(VersionSummaryOut):
+    definition: str
+    body: str
+    release_notes: str
+
+    @staticmethod
+    def resolve_definition(obj: DraftVersion) -> str:
+        return obj.definition.slug
+
+
+class AggregateOut(Schema):
+    rule: str
+    of: list[str]
+
+
+class ComponentOut(Schema):
+    key: str
+    title: str
+    category: str
+    description: str
+    position: int
+    aggregate: AggregateOut | None
+
+    @staticmethod
+    def resolve_aggregate(obj) -> dict | None:
+        if not obj.is_aggregate:
+            return None
+        return {"rule": obj.aggregate_rule, "of": sorted(p.key for p in obj.parts.all())}
+
+
+class MemberOut(Schema):
+    handle: str
+    role: Literal[tuple(Membership.Role.values)]
+    joined_at: datetime
+
+    @staticmethod
+    def resolve_handle(obj: Membership) -> str:
+        return obj.user.get_username()
+
+
+class WorkingGroupOut(Schema):
+    key: str
+    name: str
+    description: str
+    created_at: datetime
+    members: list[MemberOut]
+
+    @staticmethod
+    def resolve_members(obj: WorkingGroup) -> list[Membership]:
+        return obj.current_members
+
+
+class HiddenOut(Schema):
+    by: str
+    at: datetime
+    reason: str
+
+
+class CommentOut(Schema):
+    id: int
+    parent: int | None
+    component: str | None
+    author: str
+    created_at: datetime
+    edited_at: datetime | None
+    body: str | None
+    hidden: HiddenOut | None
+
+    @staticmethod
+    def resolve_parent(obj: Comment) -> int | None:
+        return obj.parent_id
+
+    @staticmethod
+    def resolve_component(obj: Comment) -> str | None:
+        return obj.component.key if obj.component_id else None
+
+    @staticmethod
+    def resolve_author(obj: Comment) -> str:
+        return obj.author.get_username()
+
+    @staticmethod
+    def resolve_edited_at(obj: Comment) -> datetime | None:
+        return None if obj.is_hidden else obj.edited_at
+
+    @staticmethod
+    def resolve_body(obj: Comment) -> str | None:
+        return None if obj.is_hidden else obj.body
+
+    @staticmethod
+    def resolve_hidden(obj: Comment) -> dict | None:
+        if not obj.is_hidden:
+            return None
+        return {"by": obj.hidden_by.get_username(), "at": obj.hidden_at, "reason": obj.hidden_reason}
+
+
+def get_definition(slug: str) -> Definition:
+    return get_object_or_404(Definition.objects.prefetch_related("organizers"), slug=slug)
+
+
+@router.get("/definitions", response=list[DefinitionOut])
+@paginate
+def definition_list(request: HttpRequest):
+    """Every definition, by title."""
+    return Definition.objects.prefetch_related("organizers").order_by("title", "pk")
+
+
+@router.get("/definitions/{slug}", response={200: DefinitionOut, 404: NotFound})
+def definition(request: HttpRequest, slug: Slug):
+    return get_definition(slug)
+
+
+@router.get("/definitions/{slug}/versions", response={200: list[VersionSummaryOut], 404: NotFound})
+@paginate
+def version_list(request: HttpRequest, slug: Slug):
+    """The definition's versions, oldest first: the published ones, and to its organizers the draft in progress."""
+    definition = get_definition(slug)
+    return (
+        definition.versions.visible_to(request.user)
+        .select_related("definition", "based_on", "published_by")
+        .order_by("created_at", "pk")
+    )
+
+
+@router.get("/definitions/{slug}/versions/{label}", response={200: VersionOut, 404: NotFound})
+def version(request: HttpRequest, slug: Slug, label: Label):
+    """One version with its Markdown text and release notes; a draft in progress is a 404 but to its organizers."""
+    return get_version(request, slug, label)
+
+
+@router.get("/definitions/{slug}/versions/{label}/components", response={200: list[ComponentOut], 404: NotFound})
+@paginate
+def component_list(request: HttpRequest, slug: Slug, label: Label):
+    """The version's components in their order; an aggregate names the components it is computed from."""
+    return get_version(request, slug, label).components.prefetch_related("parts").order_by("position", "key", "pk")
+
+
+@router.get("/definitions/{slug}/versions/{label}/comments", response={200: list[CommentOut], 404: NotFound})
+@paginate
+def comment_list(
+    request: HttpRequest,
+    slug: Slug,
+    label: Label,
+    component: str | None = Query(None, pattern=SLUG, description="Only the discussion of this component."),
+):
+    """The discussion of a version and its components, oldest first; replies name their parent."""
+    comments = get_version(request, slug, label).comments.select_related("component", "author", "hidden_by")
+    if component:
+        comments = comments.filter(component__key=component)
+    return comments.order_by("created_at", "pk")
+
+
+@router.get("/definitions/{slug}/groups", response={200: list[WorkingGroupOut], 404: NotFound})
+@paginate
+def group_list(request: HttpRequest, slug: Slug):
+    """The definition's working groups with their current members, chairs first."""
+    definition = get_definition(slug)
+    current = Membership.objects.current().select_related("user").order_by("role", "user__username")
+    return definition.working_groups.prefetch_related(
+        Prefetch("memberships", queryset=current, to_attr="current_members")
+    ).order_by("name", "pk")
+
+
+@router.get("/definitions/{slug}/groups/{key}", response={200: WorkingGroupOut, 404: NotFound})
+def group(request: HttpRequest, slug: Slug, key: Key):
+    current = Membership.objects.current().select_related("user").order_by("role", "user__username")
+    return get_object_or_404(
+        WorkingGroup.objects.prefetch_related(Prefetch("memberships", queryset=current, to_attr="current_members")),
+        definition__slug=slug,
+        key=key,
+    )

@@ -1,0 +1,345 @@
+"""The read-only JSON API of ballots, their votes (the roll call), veto grants and disputes.
+
+Ballots are public, as their pages are. While a ballot's results are not public (results
+after close, still voting) its roll call is a 403 that says when it is published, and what
+the pages keep sealed stays so here: the vote counts, and how often each grant was used.
+"""
+
+from datetime import datetime
+from typing import Literal
+
+from django.db.models import Count
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from ninja.errors import HttpError
+from ninja.pagination import paginate
+
+from audit.models import head
+from deliberation.api import SLUG, Key, NotFound, Slug, get_definition
+
+from .models import Ballot, Dispute, VetoGrant, Vote
+from .views.ballots import get_ballot
+
+ROLL_CALL_SEALED = "The roll call of this ballot is published when voting closes."
+
+router = Router(tags=["votes"])
+
+
+class Sealed(Schema):
+    detail: str
+
+
+class BallotSummaryOut(Schema):
+    key: str
+    title: str
+    version: str
+    status: Literal[tuple(Ballot.Status.values)]  # a Literal: see deliberation.api.VersionSummaryOut
+    results_visibility: Literal[tuple(Ballot.Visibility.values)]
+    results_public: bool
+    opens_at: datetime | None
+    closes_at: datetime | None
+    opened_at: datetime | None
+    closed_at: datetime | None
+    created_at: datetime
+    vote_count: int | None
+    url: str
+
+    @staticmethod
+    def resolve_version(obj: Ballot) -> str:
+        return obj.version.label
+
+    @staticmethod
+    def resolve_vote_count(obj: Ballot) -> int | None:
+        return obj.vote_count if obj.results_public else None
+
+    @staticmethod
+    def resolve_url(obj: Ballot) -> str:
+        return obj.get_absolute_url()
+
+
+class GroupRefOut(Schema):
+    key: str
+    name: str
+
+
+class CriterionOut(Schema):
+    key: str
+    label: str
+
+
+class ChoiceOut(Schema):
+    key: str
+    label: str
+    value: int
+    requires_grant: bool
+    blocking: bool
+    requires_rationale: bool
+
+
+class RosterEntryOut(Schema):
+    member: str
+    role: str
+
+
+class BallotOut(BallotSummaryOut):
+    definition: str
+    description: str
+    groups: list[GroupRefOut]
+    criteria: list[CriterionOut]
+    choices: list[ChoiceOut]
+    methodology: dict
+    clustering: dict
+    roster_at_close: dict[str, list[RosterEntryOut]] | None
+    voter_count: int | None
+    grant_count: int
+    open_disputes: int
+    audit_stream: str
+    audit_head: str
+
+    @staticmethod
+    def resolve_definition(obj: Ballot) -> str:
+        return obj.definition.slug
+
+    @staticmethod
+    def resolve_groups(obj: Ballot):
+        return obj.groups.order_by("key")
+
+    @staticmethod
+    def resolve_criteria(obj: Ballot):
+        return obj.criteria.all()
+
+    @staticmethod
+    def resolve_choices(obj: Ballot):
+        return obj.choices.all()
+
+    @staticmethod
+    def resolve_vote_count(obj: Ballot) -> int | None:
+        return obj.votes.count() if obj.results_public else None
+
+    @staticmethod
+    def resolve_voter_count(obj: Ballot) -> int | None:
+        return obj.votes.values("voter").distinct().count() if obj.results_public else None
+
+    @staticmethod
+    def resolve_grant_count(obj: Ballot) -> int:
+        return obj.grants.active().count()
+
+    @staticmethod
+    def resolve_open_disputes(obj: Ballot) -> int:
+        return obj.disputes.filter(status=Dispute.Status.OPEN).count()
+
+    @staticmethod
+    def resolve_audit_head(obj: Ballot) -> str:
+        return head(obj.audit_stream)
+
+
+class VoteOut(Schema):
+    voter: str
+    group: str
+    component: str
+    criterion: str
+    choice: str
+    value: int
+    rationale: str
+    cast_at: datetime
+    cast_by: str
+    disputed: bool
+    undocumented_veto: bool
+
+    @staticmethod
+    def resolve_voter(obj: Vote) -> str:
+        return obj.voter.get_username()
+
+    @staticmethod
+    def resolve_group(obj: Vote) -> str:
+        return obj.group.key
+
+    @staticmethod
+    def resolve_component(obj: Vote) -> str:
+        return obj.component.key
+
+    @staticmethod
+    def resolve_criterion(obj: Vote) -> str:
+        return obj.criterion.key
+
+    @staticmethod
+    def resolve_choice(obj: Vote) -> str:
+        return obj.choice.key
+
+    @staticmethod
+    def resolve_value(obj: Vote) -> int:
+        return obj.choice.value
+
+    @staticmethod
+    def resolve_cast_by(obj: Vote) -> str:
+        return obj.cast_by.get_username()
+
+    @staticmethod
+    def resolve_disputed(obj: Vote) -> bool:
+        return obj.is_disputed
+
+    @staticmethod
+    def resolve_undocumented_veto(obj: Vote) -> bool:
+        return obj.is_undocumented_veto
+
+
+class HolderOut(Schema):
+    group: str | None
+    member: str | None
+
+
+class GrantOut(Schema):
+    id: int
+    holder: HolderOut
+    choice: str
+    category: str
+    reason: str
+    granted_by: str
+    granted_at: datetime
+    revoked_at: datetime | None
+    revoked_by: str | None
+    revoke_reason: str
+    uses: int | None
+
+    @staticmethod
+    def resolve_holder(obj: VetoGrant) -> dict:
+        return {
+            "group": obj.group.key if obj.group_id else None,
+            "member": obj.member.get_username() if obj.member_id else None,
+        }
+
+    @staticmethod
+    def resolve_choice(obj: VetoGrant) -> str:
+        return obj.choice.key
+
+    @staticmethod
+    def resolve_granted_by(obj: VetoGrant) -> str:
+        return obj.granted_by.get_username()
+
+    @staticmethod
+    def resolve_revoked_by(obj: VetoGrant) -> str | None:
+        return obj.revoked_by.get_username() if obj.revoked_by_id else None
+
+    @staticmethod
+    def resolve_uses(obj: VetoGrant) -> int | None:
+        return obj.uses if obj.ballot.results_public else None
+
+
+class SelectionOut(Schema):
+    voter: str | None
+    group: str | None
+    choice: str | None
+    component: str | None
+    criterion: str | None
+
+
+class DisputeOut(Schema):
+    id: int
+    selection: SelectionOut
+    description: str
+    reason: str
+    raised_by: str
+    raised_at: datetime
+    status: Literal[tuple(Dispute.Status.values)]
+    resolution: str
+    resolved_by: str | None
+    resolved_at: datetime | None
+
+    @staticmethod
+    def resolve_selection(obj: Dispute) -> dict:
+        return {
+            "voter": obj.voter.get_username() if obj.voter_id else None,
+            "group": obj.group.key if obj.group_id else None,
+            "choice": obj.choice.key if obj.choice_id else None,
+            "component": obj.component.key if obj.component_id else None,
+            "criterion": obj.criterion.key if obj.criterion_id else None,
+        }
+
+    @staticmethod
+    def resolve_description(obj: Dispute) -> str:
+        return obj.selection
+
+    @staticmethod
+    def resolve_raised_by(obj: Dispute) -> str:
+        return obj.raised_by.get_username()
+
+    @staticmethod
+    def resolve_resolved_by(obj: Dispute) -> str | None:
+        return obj.resolved_by.get_username() if obj.resolved_by_id else None
+
+
+class VoteFilters(Schema):
+    group: str | None = Query(None, pattern=SLUG, description="Only votes cast for this group (its key).")
+    voter: str | None = Query(None, pattern=r"^@?[^\x00]+$", description="Only this voter's votes (a handle).")
+    component: str | None = Query(None, pattern=SLUG, description="Only votes on this component (its key).")
+    choice: str | None = Query(None, pattern=SLUG, description="Only votes with this choice (its key).")
+    flag: Literal["undocumented", "disputed"] | None = Query(
+        None, description="Only undocumented vetoes, or only votes under an open or upheld dispute."
+    )
+
+
+@router.get("/definitions/{slug}/ballots", response={200: list[BallotSummaryOut], 404: NotFound})
+@paginate
+def ballot_list(request: HttpRequest, slug: Slug):
+    """The definition's ballots, newest first. `vote_count` is null while the votes are sealed."""
+    return get_definition(slug).ballots.select_related("definition", "version").with_counts().order_by("-created_at")
+
+
+@router.get("/definitions/{slug}/ballots/{key}", response={200: BallotOut, 404: NotFound})
+def ballot(request: HttpRequest, slug: Slug, key: Key):
+    """A ballot's rules: criteria, the choice scale, methodology and clustering, its groups and where it stands."""
+    return get_ballot(slug, key)
+
+
+@router.get("/definitions/{slug}/ballots/{key}/votes", response={200: list[VoteOut], 403: Sealed, 404: NotFound})
+@paginate
+def vote_list(request: HttpRequest, slug: Slug, key: Key, filters: Query[VoteFilters]):
+    """The roll call: every current vote, like the page, filterable the same way; 403 while it is sealed."""
+    ballot = get_ballot(slug, key)
+    if not ballot.results_public:
+        raise HttpError(403, ROLL_CALL_SEALED)
+    votes = ballot.votes.with_flags().select_related("voter", "group", "component", "criterion", "choice", "cast_by")
+    lookups = {
+        "group": "group__key",
+        "voter": "voter__username",
+        "component": "component__key",
+        "choice": "choice__key",
+    }
+    for name, lookup in lookups.items():
+        value = getattr(filters, name)
+        if value:
+            votes = votes.filter(**{lookup: value.lstrip("@")})
+    if filters.flag == "undocumented":
+        votes = votes.undocumented_vetoes()
+    elif filters.flag == "disputed":
+        votes = votes.filter(is_disputed=True)
+    return votes.order_by(
+        "component__category",
+        "component__position",
+        "component__key",
+        "criterion__position",
+        "voter__username",
+        "pk",
+    )
+
+
+@router.get("/definitions/{slug}/ballots/{key}/grants", response={200: list[GrantOut], 404: NotFound})
+@paginate
+def grant_list(request: HttpRequest, slug: Slug, key: Key):
+    """Every veto grant, revoked ones included. `uses` is null while the votes are sealed."""
+    ballot = get_ballot(slug, key)
+    return (
+        ballot.grants.select_related("ballot", "choice", "group", "member", "granted_by", "revoked_by")
+        .annotate(uses=Count("votes"))
+        .order_by("granted_at", "pk")
+    )
+
+
+@router.get("/definitions/{slug}/ballots/{key}/disputes", response={200: list[DisputeOut], 404: NotFound})
+@paginate
+def dispute_list(request: HttpRequest, slug: Slug, key: Key):
+    """Every dispute, newest first, with its selection of votes and its resolution."""
+    ballot = get_ballot(slug, key)
+    return ballot.disputes.select_related(
+        "raised_by", "resolved_by", "voter", "group", "choice", "component", "criterion"
+    ).order_by("-raised_at", "-pk")
