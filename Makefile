@@ -30,7 +30,7 @@ run: seed
 
 ## Run the whole suite (SQLite by default; PostgreSQL when DATABASE_URL is set).
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

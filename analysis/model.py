@@ -63,7 +63,13 @@ class Cell:
 
 
 def spec_from_json(ballot: Mapping[str, Any]) -> BallotSpec:
-    """A BallotSpec from `ballot.json` (format plenary-ballot/1)."""
+    """A BallotSpec from `ballot.json` (format plenary-ballot/1), in the order the server reads a ballot.
+
+    That is: components by category, and within one as listed; groups and an aggregate's parts
+    by key (`analysis.services.ballot_spec` sorts the same way, in Python, whatever the database's
+    collation). The order decides the order of the lists in the outcomes.
+    """
+    components = sorted(ballot["components"], key=lambda c: c.get("category", ""))
     return BallotSpec(
         criteria=tuple(c["key"] for c in ballot["criteria"]),
         choices={
@@ -80,14 +86,19 @@ def spec_from_json(ballot: Mapping[str, Any]) -> BallotSpec:
                 key=c["key"],
                 category=c.get("category", ""),
                 rule=(c.get("aggregate") or {}).get("rule", ""),
-                parts=tuple((c.get("aggregate") or {}).get("of", ())),
+                parts=tuple(sorted((c.get("aggregate") or {}).get("of", ()))),
             )
-            for c in ballot["components"]
+            for c in components
         ),
-        groups=tuple(g["key"] for g in ballot["working_groups"]),
+        groups=tuple(sorted(g["key"] for g in ballot["working_groups"])),
         methodology=ballot["methodology"],
         clustering=ballot.get("clustering") or {"k": 2, "seed": 42},
     )
+
+
+def voter_group(votes_per_group: Mapping[str, int]) -> str:
+    """The group a voter is shown with among the opinion groups: the one they cast most votes for, then by key."""
+    return min(votes_per_group, key=lambda group: (-votes_per_group[group], group))
 
 
 def tally(rows: Iterable[Mapping[str, Any]]) -> list[Cell]:

@@ -14,14 +14,18 @@ from audit.models import AuditEvent
 from votes.models import Ballot, Dispute
 
 from . import outcomes
-from .model import BallotSpec, Cell, Choice, Component
+from .model import BallotSpec, Cell, Choice, Component, voter_group
 from .models import OutcomeRun
 
 logger = logging.getLogger(__name__)
 
 
 def ballot_spec(ballot: Ballot) -> BallotSpec:
-    components = ballot.version.components.prefetch_related("parts").order_by("category", "position", "key")
+    """The ballot's rules for the analysis. Sorted in Python, not by the database's collation, so that
+    `model.spec_from_json` reads a bundle's `ballot.json` in the same order on any machine."""
+    components = sorted(
+        ballot.version.components.prefetch_related("parts"), key=lambda c: (c.category, c.position, c.key)
+    )
     return BallotSpec(
         criteria=tuple(ballot.criteria.values_list("key", flat=True)),
         choices={
@@ -37,7 +41,7 @@ def ballot_spec(ballot: Ballot) -> BallotSpec:
             )
             for c in components
         ),
-        groups=tuple(ballot.groups.order_by("key").values_list("key", flat=True)),
+        groups=tuple(sorted(ballot.groups.values_list("key", flat=True))),
         methodology=ballot.methodology,
         clustering=ballot.clustering,
     )
@@ -56,13 +60,17 @@ def vote_cells(ballot: Ballot) -> list[Cell]:
 
 
 def voter_values(ballot: Ballot) -> dict[str, tuple[str, dict[tuple[str, str], int]]]:
-    voters: dict[str, tuple[str, dict[tuple[str, str], int]]] = {}
+    """Each voter's group (`model.voter_group`, whatever the row order) and values, as the opinion groups read them."""
+    values: dict[str, dict[tuple[str, str], int]] = {}
+    groups: dict[str, dict[str, int]] = {}
     rows = ballot.votes.values_list(
         "voter__username", "group__key", "component__key", "criterion__key", "choice__value"
     ).iterator(chunk_size=5000)
     for voter, group, component, criterion, value in rows:
-        voters.setdefault(voter, (group, {}))[1][(component, criterion)] = value
-    return voters
+        values.setdefault(voter, {})[(component, criterion)] = value
+        per_group = groups.setdefault(voter, {})
+        per_group[group] = per_group.get(group, 0) + 1
+    return {voter: (voter_group(groups[voter]), cells) for voter, cells in values.items()}
 
 
 def audit_position(ballot: Ballot) -> int:

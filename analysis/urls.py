@@ -4,4 +4,7 @@ from . import views
 
 app_name = "analysis"
 
-urlpatterns = [path("d/<slug:slug>/ballots/<slug:key>/results/", views.results, name="results")]
+urlpatterns = [
+    path("d/<slug:slug>/ballots/<slug:key>/results/", views.results, name="results"),
+    path("d/<slug:slug>/ballots/<slug:key>/tally.zip", views.tally_download, name="tally-download"),
+]

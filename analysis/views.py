@@ -1,9 +1,13 @@
-from django.http import HttpRequest, HttpResponse
+import tempfile
+
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from votes.views.ballots import ballot_context, get_ballot
 
-from . import charts, services, tasks
+from . import bundles, charts, services, tasks
 from .models import OutcomeRun
 
 MAIN_SCENARIOS = (
@@ -13,6 +17,7 @@ MAIN_SCENARIOS = (
     "without-restricted",
     "without-restricted@baseline",
 )
+SPOOL_IN_MEMORY = 8 * 1024 * 1024  # a bigger bundle spills to a temporary file
 
 
 def _table(run: OutcomeRun, components: list, scenario_keys: list[str]) -> list[dict]:
@@ -102,3 +107,15 @@ def _results_context(ballot, run: OutcomeRun) -> dict:
     context["opinion"] = opinion
     context["scatter"] = charts.scatter(opinion.get("points", []), groups)
     return context
+
+
+@require_safe
+def tally_download(request: HttpRequest, slug: str, key: str) -> FileResponse:
+    """The ballot's tally bundle, for anyone once its results are public."""
+    ballot = get_ballot(slug, key)
+    if not ballot.results_public:
+        raise PermissionDenied("The tally of this ballot is published when voting closes.")
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+    bundles.export_bundle(ballot, spool)
+    spool.seek(0)
+    return FileResponse(spool, as_attachment=True, filename=bundles.filename(ballot))

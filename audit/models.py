@@ -5,6 +5,7 @@ DELETE on the table (see `guard.py`). Events form one chain per stream — a def
 ballot — so each ballot's record can be downloaded and verified on its own (`chain.py`).
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +16,24 @@ from . import chain
 
 GENESIS_HASH = chain.GENESIS_HASH
 canonical_json = chain.canonical_json
+
+CANONICAL_COLUMNS = (
+    "stream", "seq", "at", "actor_handle", "action", "subject_type", "subject_id", "payload", "prev_hash", "hash"
+)  # fmt: skip
+
+
+def _canonical(stream, seq, at, actor_handle, action, subject_type, subject_id, payload, prev_hash, hash) -> dict:
+    fields = {
+        "stream": stream,
+        "seq": seq,
+        "at": at.isoformat(),
+        "actor": actor_handle,
+        "action": action,
+        "subject": f"{subject_type}:{subject_id}",
+        "payload": payload,
+        "prev_hash": prev_hash,
+    }
+    return fields | {"hash": hash}
 
 
 class AuditEventQuerySet(models.QuerySet):
@@ -34,6 +53,11 @@ class AuditEventQuerySet(models.QuerySet):
 
     def in_chain_order(self) -> "AuditEventQuerySet":
         return self.order_by("stream", "seq")
+
+    def canonical(self, chunk_size: int = 2000) -> Iterator[dict[str, Any]]:
+        """Each event as `AuditEvent.canonical()` gives it, streamed from plain rows: memory stays flat."""
+        for row in self.values_list(*CANONICAL_COLUMNS).iterator(chunk_size=chunk_size):
+            yield _canonical(*row)
 
 
 class AuditEvent(models.Model):
@@ -65,17 +89,7 @@ class AuditEvent(models.Model):
 
     def canonical(self) -> dict[str, Any]:
         """The event as plain JSON data: what the hash covers, plus the hash."""
-        fields = {
-            "stream": self.stream,
-            "seq": self.seq,
-            "at": self.at.isoformat(),
-            "actor": self.actor_handle,
-            "action": self.action,
-            "subject": self.subject,
-            "payload": self.payload,
-            "prev_hash": self.prev_hash,
-        }
-        return fields | {"hash": self.hash}
+        return _canonical(*(getattr(self, column) for column in CANONICAL_COLUMNS))
 
     def compute_hash(self) -> str:
         return chain.event_hash(self.canonical())

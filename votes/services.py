@@ -7,7 +7,7 @@ audit stream gives exactly its current votes.
 """
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -386,7 +386,8 @@ def cast_vote(
     previous = {"choice": vote.choice.key, "rationale": vote.rationale} if vote else None
     vote = vote or Vote(ballot=ballot, voter=voter, component=component, criterion=criterion)
     vote.group, vote.choice, vote.grant, vote.rationale = group, choice, grant, rationale
-    vote.cast_at, vote.cast_by = cast_at or timezone.now(), acting_user
+    vote.cast_at = cast_at.astimezone(UTC) if cast_at else timezone.now()  # stored and recorded alike, in UTC
+    vote.cast_by = acting_user
     vote.save()
     if acting_user.pk != voter.pk:
         action = "vote.cast_on_behalf"

@@ -1,0 +1,226 @@
+"""Bring a tally bundle in (`python manage.py import_tally`): a ballot exported elsewhere, or a group's spreadsheet.
+
+The files are read and checked by `analysis.tally` first, without touching the database
+(with the manifest's hashes when there is a manifest). Then everything is created through
+the same services as the web app, so the audit log records the import as it records any
+ballot, and in one transaction: a problem anywhere leaves nothing behind. The importing
+organizer creates the definition, version, groups, ballot and grants, enters each vote on
+its voter's behalf (so the log tells who voted from who entered it) and resolves disputes.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from deliberation import services as deliberation
+from deliberation.models import Component, Definition, DraftVersion, Membership, WorkingGroup
+from votes import services as votes
+from votes.models import Ballot
+
+from . import tally
+from .tally import BundleError
+
+RELEASE_NOTES = "Imported from a tally bundle"
+EMAIL_DOMAIN = "imported.invalid"
+
+
+@dataclass(frozen=True)
+class Imported:
+    ballot: Ballot
+    votes: int
+    accounts_created: int
+
+
+def import_bundle(path: str | Path, *, organizer: str = "importer", dry_run: bool = False) -> Imported:
+    """Check the bundle at `path`, then create its ballot and everything around it; with `dry_run`, roll back."""
+    with tally.open_bundle(path) as bundle:
+        if "manifest.json" in bundle.names:
+            _, problems = tally.check_manifest(bundle)
+            if problems:
+                raise problems[0]
+        ballot = tally.read_ballot(bundle)
+        votes_in_file = tally.count_votes(bundle, ballot).votes  # every row checked before anything is written
+        if ballot.status == "scheduled" and votes_in_file:
+            raise BundleError(
+                "ballot.json", None, f"status: a scheduled ballot has no votes, but votes.csv has {votes_in_file}"
+            )
+        with transaction.atomic():
+            imported = _create(bundle, ballot, organizer)
+            transaction.set_rollback(dry_run)
+    return imported
+
+
+def _create(bundle: tally.Bundle, ballot: tally.Ballot, organizer_handle: str) -> Imported:
+    data = ballot.data
+    slug = data["definition"]["slug"]
+    if Definition.objects.filter(slug=slug).exists():
+        raise BundleError(
+            "ballot.json", None, f"definition.slug: a definition {slug!r} already exists; an import never adds to one"
+        )
+    users, accounts_created = _accounts(ballot.handles | {organizer_handle})
+    organizer = users[organizer_handle]
+    with _blame("definition"):
+        definition = deliberation.create_definition(
+            slug=slug, title=data["definition"]["title"], organizers=[organizer], acting_user=organizer
+        )
+    version, components = _version(definition, data, organizer)
+    groups = _groups(definition, ballot, users, organizer)
+    with _blame("ballot"):
+        created = votes.create_ballot(
+            version=version,
+            key=ballot.key,
+            title=data["title"],
+            groups=list(groups.values()),
+            criteria=[(c["key"], c["label"]) for c in data["criteria"]],
+            choices=[
+                {
+                    "key": c["key"],
+                    "label": c["label"],
+                    "value": c["value"],
+                    **{f: bool(c.get(f)) for f in ("requires_grant", "blocking", "requires_rationale")},
+                }
+                for c in data["choices"]
+            ],
+            acting_user=organizer,
+            results_visibility=Ballot.Visibility.LIVE,
+            methodology=data["methodology"],
+            clustering=data["clustering"],
+        )
+    choices = {c.key: c for c in created.choices.all()}
+    criteria = {c.key: c for c in created.criteria.all()}
+    grants = []
+    for i, g in enumerate(ballot.grants):
+        with _blame(f"grants[{i}]"):
+            holder = {"group": groups[g.holder]} if g.holder_kind == "group" else {"member": users[g.holder]}
+            grant = votes.grant_veto(
+                ballot=created,
+                choice=choices[g.choice],
+                reason=g.reason,
+                category=g.category or "",
+                acting_user=organizer,
+                **holder,
+            )
+            grants.append((i, g, grant))
+    if ballot.status != "scheduled":
+        created = votes.open_ballot(ballot=created, acting_user=organizer)
+
+    count = 0
+    for vote in tally.read_votes(bundle, ballot):
+        with _blame(None, file="votes.csv", line=vote.line):
+            votes.cast_vote(
+                ballot=created,
+                voter=users[vote.voter],
+                group=groups[vote.group],
+                component=components[vote.component],
+                criterion=criteria[vote.criterion],
+                choice=choices[vote.choice],
+                rationale=vote.rationale,
+                cast_at=vote.cast_at,
+                acting_user=organizer,
+            )
+        count += 1
+    _disputes(created, ballot, users, organizer, groups, components, criteria, choices)
+    for i, g, grant in grants:
+        if g.revoked_at is not None:
+            with _blame(f"grants[{i}]"):
+                reason = f"Revoked on {g.revoked_at.isoformat()}, before the ballot was imported."
+                votes.revoke_grant(grant=grant, reason=reason, acting_user=organizer)
+    if ballot.status == "closed":
+        created = votes.close_ballot(ballot=created, acting_user=organizer)
+    return Imported(ballot=created, votes=count, accounts_created=accounts_created)
+
+
+def _accounts(handles: set[str]) -> tuple[dict, int]:
+    """Everyone by handle; a handle with no account gets one, active, that signs in only once given a password."""
+    User = get_user_model()
+    users = {u.get_username(): u for u in User.objects.filter(username__in=handles)}
+    missing = sorted(handles - users.keys())
+    for handle in missing:
+        user = User(username=handle, email=f"{handle}@{EMAIL_DOMAIN}")
+        user.set_unusable_password()
+        user.save()
+        users[handle] = user
+    return users, len(missing)
+
+
+def _version(definition: Definition, data: dict, organizer) -> tuple[DraftVersion, dict[str, Component]]:
+    """The version voted on, with its components in the file's order, published.
+
+    The analysis reads components by category and then by position, so they are added in the
+    order listed; an aggregate listed before one of its parts is added first, and given its
+    parts once they exist.
+    """
+    with _blame("version"):
+        version = deliberation.start_draft(definition=definition, label=data["version"], acting_user=organizer)
+    components: dict[str, Component] = {}
+    waiting = []
+    for i, c in enumerate(data["components"]):
+        aggregate = c.get("aggregate") or {}
+        ready = all(part in components for part in aggregate.get("of", ()))
+        fields = {"key": c["key"], "title": c["title"], "category": c["category"]}
+        with _blame(f"components[{i}]"):
+            components[c["key"]] = deliberation.add_component(
+                version=version,
+                fields=fields | {"aggregate_rule": aggregate.get("rule", "") if ready else ""},
+                parts=[components[p] for p in aggregate.get("of", ())] if ready else [],
+                acting_user=organizer,
+            )
+        if not ready:
+            waiting.append((i, c["key"], aggregate))
+    for i, key, aggregate in waiting:
+        with _blame(f"components[{i}]"):
+            components[key] = deliberation.update_component(
+                component=components[key],
+                fields={"aggregate_rule": aggregate["rule"]},
+                parts=[components[p] for p in aggregate["of"]],
+                acting_user=organizer,
+            )
+    with _blame("version"):
+        version = deliberation.publish_version(version=version, release_notes=RELEASE_NOTES, acting_user=organizer)
+    return version, components
+
+
+def _groups(definition: Definition, ballot: tally.Ballot, users: dict, organizer) -> dict[str, WorkingGroup]:
+    groups = {}
+    for i, g in enumerate(ballot.data["working_groups"]):
+        with _blame(f"working_groups[{i}]"):
+            group = deliberation.create_group(
+                definition=definition, key=g["key"], name=g["name"], acting_user=organizer
+            )
+            for handle in g["members"]:
+                role = Membership.Role.CHAIR if handle in ballot.chairs[g["key"]] else Membership.Role.MEMBER
+                deliberation.add_member(group=group, user=users[handle], role=role, acting_user=organizer)
+        groups[g["key"]] = group
+    return groups
+
+
+def _disputes(created: Ballot, ballot: tally.Ballot, users, organizer, groups, components, criteria, choices) -> None:
+    """Raised by their member (by the organizer when the file names none, or someone outside the groups)."""
+    objects = {"voter": users, "group": groups, "choice": choices, "component": components, "criterion": criteria}
+    for i, d in enumerate(ballot.disputes):
+        selection = {s: objects[s][key] for s, key in d.selection.items() if key is not None}
+        raised_by = users[d.raised_by] if d.raised_by in ballot.handles else organizer
+        with _blame(f"disputes[{i}]"):
+            dispute = votes.raise_dispute(ballot=created, raised_by=raised_by, reason=d.reason, **selection)
+            if d.status != "open":
+                votes.resolve_dispute(dispute=dispute, status=d.status, resolution=d.resolution, acting_user=organizer)
+
+
+@contextmanager
+def _blame(where: str | None, *, file: str = "ballot.json", line: int | None = None) -> Iterator[None]:
+    """A service's refusal, as a problem of the file at the place it came from."""
+    try:
+        yield
+    except (ValidationError, PermissionDenied) as exc:
+        if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+            message = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items())
+        elif isinstance(exc, ValidationError):
+            message = " ".join(exc.messages)
+        else:
+            message = str(exc)
+        raise BundleError(file, line, f"{where}: {message}" if where else message) from exc

@@ -1,0 +1,37 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from analysis import imports
+from analysis.tally import BundleError
+from analysis.tally.ballot import HANDLE
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a tally bundle (a zip, or a directory with ballot.json and votes.csv at least) as a new "
+        "definition with its ballot, through the same services and audit log as the web app; print its address."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("path", help="a bundle zip, or a directory holding ballot.json and votes.csv")
+        parser.add_argument(
+            "--organizer",
+            default="importer",
+            help="the handle of the organizer who imports (created if missing); default: importer",
+        )
+        parser.add_argument("--dry-run", action="store_true", help="Check everything, then write nothing.")
+
+    def handle(self, *args, path: str, organizer: str, dry_run: bool = False, **options) -> None:
+        if not HANDLE.fullmatch(organizer):
+            raise CommandError(f"--organizer {organizer!r} is not a handle (letters, digits and . @ + - _)")
+        try:
+            imported = imports.import_bundle(path, organizer=organizer, dry_run=dry_run)
+        except BundleError as exc:
+            raise CommandError(f"Nothing was imported. {exc}") from exc
+        ballot = imported.ballot
+        summary = f"{ballot.definition.slug}/{ballot.key}: {imported.votes} votes"
+        summary += f", {imported.accounts_created} accounts created"
+        if dry_run:
+            self.stdout.write(f"Dry run, nothing written: the bundle would import as {summary}.")
+        else:
+            self.stdout.write(self.style.SUCCESS(f"Imported {summary}."))
+            self.stdout.write(ballot.get_absolute_url())

@@ -1,0 +1,348 @@
+"""`ballot.json` (format plenary-ballot/1), read and checked: the rules every vote is checked against.
+
+A problem names the place in the file as a path, such as `components[3].aggregate.of[1]`.
+"""
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import Any, Protocol
+
+from ..model import BallotSpec, spec_from_json
+from .files import Bundle, BundleError, parse_time
+
+FORMAT = "plenary-ballot/1"
+STATUSES = ("scheduled", "open", "closed")
+DISPUTE_STATUSES = ("open", "upheld", "dismissed")
+STANDING = ("open", "upheld")  # the disputes whose votes count as disputed
+SELECTORS = ("voter", "group", "choice", "component", "criterion")
+KEY = re.compile(r"[-a-zA-Z0-9_]+")  # stable identifiers, as Django's slugs
+HANDLE = re.compile(r"[\w.@+-]{1,150}")  # public handles, as Django's usernames
+
+
+class Cast(Protocol):
+    """A vote as the checks see it (a row of votes.csv, or a vote replayed from the audit log)."""
+
+    voter: str
+    group: str
+    component: str
+    criterion: str
+    choice: str
+    cast_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Grant:
+    holder: str
+    holder_kind: str  # "group" or "member"
+    choice: str
+    category: str | None  # None: every component
+    reason: str
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Dispute:
+    selection: Mapping[str, str | None]  # the votes matching every selector that is not None
+    reason: str
+    status: str
+    resolution: str
+    raised_by: str | None
+
+    @property
+    def standing(self) -> bool:
+        return self.status in STANDING
+
+    def covers(self, vote: Cast) -> bool:
+        return all(value is None or getattr(vote, key) == value for key, value in self.selection.items())
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """`ballot.json`, checked: its data (titles and labels) and what the checks and the analysis read."""
+
+    data: Mapping[str, Any]
+    spec: BallotSpec
+    key: str
+    status: str
+    members: Mapping[str, frozenset[str]]  # group key -> handles
+    chairs: Mapping[str, frozenset[str]]
+    categories: Mapping[str, str]  # component key -> category
+    grants: tuple[Grant, ...]
+    disputes: tuple[Dispute, ...]
+
+    @cached_property
+    def handles(self) -> frozenset[str]:
+        return frozenset().union(*self.members.values())
+
+    @cached_property
+    def leaves(self) -> frozenset[str]:
+        return frozenset(c.key for c in self.spec.leaves)
+
+    def requires_rationale(self, choice: str) -> bool:
+        return any(c["key"] == choice and c.get("requires_rationale") for c in self.data["choices"])
+
+    def grant_for(self, vote: Cast) -> Grant | None:
+        """The grant that lets the vote use its restricted choice; a revoked grant covers votes cast before."""
+        for grant in self.grants:
+            holds = (grant.holder_kind, grant.holder) in (("member", vote.voter), ("group", vote.group))
+            in_scope = grant.category is None or grant.category == self.categories[vote.component]
+            in_time = grant.revoked_at is None or (vote.cast_at is not None and vote.cast_at < grant.revoked_at)
+            if grant.choice == vote.choice and holds and in_scope and in_time:
+                return grant
+        return None
+
+    def disputed(self, vote: Cast) -> bool:
+        return any(d.standing and d.covers(vote) for d in self.disputes)
+
+
+def read_ballot(bundle: Bundle) -> Ballot:
+    data = bundle.json("ballot.json")
+    if not isinstance(data, dict):
+        raise BundleError("ballot.json", None, "must hold a JSON object")
+    if data.get("format") != FORMAT:
+        raise _fail("format", f"must be {FORMAT!r}, not {data.get('format')!r}")
+    definition = _get(data, "definition", dict)
+    _key(definition, "slug", "definition")
+    _get(definition, "title", str, "definition")
+    _get(data, "version", str)
+    key = data["key"] = _key(data, "key") if "key" in data else _slug(_get(data, "title", str))
+    status = data["status"] = _get(data, "status", str, optional=True) or "open"
+    if status not in STATUSES:
+        raise _fail("status", f"must be one of {', '.join(STATUSES)}, not {status!r}")
+    criteria, choices = _criteria_and_choices(data)
+    members, chairs = _working_groups(data)
+    categories = _components(data)
+    _methodology(_get(data, "methodology", dict))
+    clustering = data["clustering"] = _get(data, "clustering", dict, optional=True) or {"k": 2, "seed": 42}
+    if _get(clustering, "k", int, "clustering") < 1:
+        raise _fail("clustering.k", "must be at least 1")
+    _get(clustering, "seed", int, "clustering")
+
+    restricted = {c["key"]: bool(c.get("requires_grant")) for c in choices}
+    grants = tuple(
+        _grant(path, g, members, restricted, set(categories.values())) for path, g in _items(data, "grants", True)
+    )
+    known = {"voter": set().union(*members.values()), "group": set(members), "choice": set(restricted)}
+    known |= {"component": set(categories), "criterion": {c["key"] for c in criteria}}
+    disputes = tuple(_dispute(path, d, known) for path, d in _items(data, "disputes", True))
+    return Ballot(
+        data=data,
+        spec=spec_from_json(data),
+        key=key,
+        status=status,
+        members=members,
+        chairs=chairs,
+        categories=categories,
+        grants=grants,
+        disputes=disputes,
+    )
+
+
+# The parts of ballot.json --------------------------------------------------------------------
+
+
+def _criteria_and_choices(data: dict) -> tuple[list[dict], list[dict]]:
+    criteria, choices = _items(data, "criteria"), _items(data, "choices")
+    for path, c in criteria:
+        _key(c, "key", path)
+        _get(c, "label", str, path)
+    for path, c in choices:
+        _key(c, "key", path)
+        _get(c, "label", str, path)
+        _get(c, "value", int, path)
+        for flag in ("requires_grant", "blocking", "requires_rationale"):
+            _get(c, flag, bool, path, optional=True)
+    for field, items, what in (("criteria", criteria, "criterion"), ("choices", choices, "choice")):
+        if not items:
+            raise _fail(field, "a ballot needs at least one")
+        _unique([(path, c["key"]) for path, c in items], what)
+    return [c for _, c in criteria], [c for _, c in choices]
+
+
+def _working_groups(data: dict) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    groups = _items(data, "working_groups")
+    if not groups:
+        raise _fail("working_groups", "a ballot needs at least one")
+    _unique([(path, _key(g, "key", path)) for path, g in groups], "working group")
+    members, chairs = {}, {}
+    for path, g in groups:
+        _get(g, "name", str, path)
+        handles = [_handle(h, f"{path}.members[{i}]") for i, h in enumerate(_get(g, "members", list, path))]
+        _unique([(f"{path}.members", h) for h in handles], "member")
+        heads = _get(g, "chairs", list, path, optional=True) or []
+        for i, handle in enumerate(heads):
+            if handle not in handles:
+                raise _fail(f"{path}.chairs[{i}]", f"{handle!r} chairs the group but is not among its members")
+        members[g["key"]], chairs[g["key"]] = frozenset(handles), frozenset(heads)
+    return members, chairs
+
+
+def _components(data: dict) -> dict[str, str]:
+    """Each component's category, once the components and their aggregates are checked."""
+    components = _items(data, "components")
+    _unique([(path, _key(c, "key", path)) for path, c in components], "component")
+    leaves = {c["key"] for _, c in components if c.get("aggregate") is None}
+    for path, c in components:
+        _get(c, "title", str, path)
+        _get(c, "category", str, path)
+        aggregate = _get(c, "aggregate", dict, path, optional=True)
+        if aggregate is None:
+            continue
+        if _get(aggregate, "rule", str, f"{path}.aggregate") not in ("sum", "mean"):
+            raise _fail(f"{path}.aggregate.rule", "must be 'sum' or 'mean'")
+        parts = _get(aggregate, "of", list, f"{path}.aggregate")
+        for i, part in enumerate(parts):
+            if part not in leaves:
+                raise _fail(f"{path}.aggregate.of[{i}]", f"{part!r} is not a component that is voted on")
+        if len(set(parts)) != len(parts):
+            raise _fail(f"{path}.aggregate.of", "names a part twice")
+    return {c["key"]: c["category"] for _, c in components}
+
+
+def _methodology(m: dict) -> None:
+    """What the analysis can run; votes.services.validate_methodology says the same to the web forms."""
+    rule = _get(m, "rule", str, "methodology")
+    if rule == "mean-bands":
+        bands = _items(m, "bands", path="methodology")
+        for path, band in bands:
+            _get(band, "min", (int, float), path)
+            _get(band, "label", str, path)
+        mins = [band["min"] for _, band in bands]
+        if not bands or mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+            raise _fail("methodology.bands", "must go from the highest minimum to the lowest, each minimum once")
+        _get(m, "otherwise", str, "methodology")
+    elif rule == "majority":
+        threshold = _get(m, "threshold", (int, float), "methodology")
+        if not 0 < threshold <= 1:
+            raise _fail("methodology.threshold", "must be more than 0 and at most 1")
+        labels = _get(m, "labels", dict, "methodology", optional=True) or {}
+        for label in labels:
+            _get(labels, label, str, "methodology.labels")
+    else:
+        raise _fail("methodology.rule", f"must be 'mean-bands' or 'majority', not {rule!r}")
+
+
+def _grant(path: str, g: dict, members: Mapping, restricted: Mapping[str, bool], categories: set[str]) -> Grant:
+    holder = _get(g, "holder", str, path)
+    kind = _get(g, "holder_kind", str, path, optional=True)
+    if kind is None:  # may be left out on import: a group's key, or a member's handle
+        kind = "member" if holder.startswith("@") or holder not in members else "group"
+    if kind not in ("group", "member"):
+        raise _fail(f"{path}.holder_kind", "must be 'group' or 'member'")
+    holder = holder.removeprefix("@") if kind == "member" else holder
+    if kind == "group" and holder not in members:
+        raise _fail(f"{path}.holder", f"{holder!r} is not a working group of the ballot")
+    if kind == "member" and not any(holder in handles for handles in members.values()):
+        raise _fail(f"{path}.holder", f"{holder!r} is not a member of any working group of the ballot")
+    choice = _get(g, "choice", str, path)
+    if not restricted.get(choice):
+        raise _fail(f"{path}.choice", f"{choice!r} is not a choice of the ballot that requires a grant")
+    category = _get(g, "category", str, path, optional=True) or None
+    if category is not None and category not in categories:
+        raise _fail(f"{path}.category", f"no component has the category {category!r}")
+    reason = _get(g, "reason", str, path)
+    revoked_at = _get(g, "revoked_at", str, path, optional=True)
+    return Grant(holder, kind, choice, category, reason, _time(revoked_at, f"{path}.revoked_at"))
+
+
+def _dispute(path: str, d: dict, known: Mapping[str, set[str]]) -> Dispute:
+    selection = _get(d, "selection", dict, path)
+    for selector, value in selection.items():
+        if selector not in SELECTORS:
+            raise _fail(f"{path}.selection.{selector}", f"not a selector; they are {', '.join(SELECTORS)}")
+        if value is not None and value not in known[selector]:
+            raise _fail(f"{path}.selection.{selector}", f"unknown {selector} {value!r}")
+    if all(value is None for value in selection.values()):
+        raise _fail(f"{path}.selection", f"must select votes by one or more of {', '.join(SELECTORS)}")
+    status = _get(d, "status", str, path, optional=True) or "open"
+    if status not in DISPUTE_STATUSES:
+        raise _fail(f"{path}.status", f"must be one of {', '.join(DISPUTE_STATUSES)}, not {status!r}")
+    resolution = _get(d, "resolution", str, path, optional=True) or ""
+    if status != "open" and not resolution.strip():
+        raise _fail(f"{path}.resolution", f"a dispute {status} needs its resolution")
+    return Dispute(
+        selection={s: selection.get(s) for s in SELECTORS},
+        reason=_get(d, "reason", str, path),
+        status=status,
+        resolution=resolution,
+        raised_by=_get(d, "raised_by", str, path, optional=True),
+    )
+
+
+# Checking one value --------------------------------------------------------------------------
+
+_KINDS = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    list: "a list",
+    dict: "an object",
+}
+
+
+def _fail(path: str, message: str) -> BundleError:
+    return BundleError("ballot.json", None, f"{path}: {message}")
+
+
+def _get(obj: Mapping, field: str, kind: type | tuple[type, ...], path: str = "", *, optional: bool = False) -> Any:
+    """obj[field], checked to be of the JSON kind; None when optional and missing or null."""
+    where = f"{path}.{field}" if path else field
+    value = obj.get(field)
+    if value is None:
+        if optional:
+            return None
+        raise _fail(where, "missing")
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+        shown = json.dumps(value, ensure_ascii=False)
+        raise _fail(where, f"must be {' or '.join(_KINDS[k] for k in kinds)}, not {shown[:40]}")
+    if isinstance(value, str) and not value.strip() and not optional:
+        raise _fail(where, "is empty")
+    return value
+
+
+def _key(obj: Mapping, field: str, path: str = "") -> str:
+    value = _get(obj, field, str, path)
+    if not KEY.fullmatch(value):
+        raise _fail(f"{path}.{field}" if path else field, f"{value!r} is not a key (letters, digits, - and _)")
+    return value
+
+
+def _handle(value: Any, path: str) -> str:
+    if not isinstance(value, str) or not HANDLE.fullmatch(value):
+        raise _fail(path, f"{value!r} is not a handle (letters, digits and . @ + - _)")
+    return value
+
+
+def _items(obj: Mapping, field: str, optional: bool = False, path: str = "") -> list[tuple[str, dict]]:
+    """A list of objects, each with its path, such as `components[2]`."""
+    where = f"{path}.{field}" if path else field
+    items = _get(obj, field, list, path, optional=optional) or []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise _fail(f"{where}[{i}]", "must be an object")
+    return [(f"{where}[{i}]", item) for i, item in enumerate(items)]
+
+
+def _unique(keys: list[tuple[str, str]], what: str) -> None:
+    seen: set[str] = set()
+    for path, key in keys:
+        if key in seen:
+            raise _fail(path, f"the {what} {key!r} appears twice")
+        seen.add(key)
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:64] or "ballot"
+
+
+def _time(value: str | None, path: str) -> datetime | None:
+    try:
+        return parse_time(value) if value else None
+    except ValueError as exc:
+        raise _fail(path, f"{value!r} is not an ISO 8601 date and time") from exc

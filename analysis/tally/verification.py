@@ -1,0 +1,364 @@
+"""`--verify`: everything a bundle claims, checked from its files alone.
+
+1. `manifest.json` lists every other file with its SHA-256, and they match.
+2. `audit.jsonl` is one unbroken hash chain, the ballot's, ending at the manifest's `audit_head`.
+3. Replaying it gives exactly `votes.csv` (vote events set or clear a voter's cell; dispute
+   events give the `disputed` column) and the rules, status, roster, grants and disputes of
+   `ballot.json`.
+4. Recomputing from `ballot.json` and `votes.csv` gives exactly `outcomes.json`.
+"""
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from audit import chain
+
+from ..outcomes import compute
+from .ballot import SELECTORS, STANDING, Ballot, read_ballot
+from .files import Bundle, BundleError, open_bundle, parse_json, parse_time
+from .votes import Counts, Vote, read_votes
+
+FORMAT = "plenary-tally/1"
+SHOWN = 10  # problems listed; the count says how many more there are
+KEPT = 100  # problems held in memory, however many rows differ
+SETS_THE_CELL = ("vote.cast", "vote.changed", "vote.cast_on_behalf")
+CLEARS_THE_CELL = ("vote.withdrawn",)
+VOTE_FIELDS = ("voter", "group", "component", "criterion", "choice", "value", "rationale", "cast_at")
+
+
+@dataclass
+class Report:
+    problems: list[BundleError] = field(default_factory=list)  # the first ones
+    found: int = 0  # all of them
+    files: int = 0
+    events: int = 0
+    votes: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.found
+
+    def add(self, *problems: BundleError) -> None:
+        self.found += len(problems)
+        self.problems += problems[: max(0, KEPT - len(self.problems))]
+
+    def lines(self) -> list[str]:
+        if self.ok:
+            return [f"verified: {self.files} files, {self.events} audit events, {self.votes} votes, outcomes match"]
+        shown = [str(p) for p in self.problems[:SHOWN]]
+        more = self.found - len(shown)
+        return [
+            *shown,
+            *([f"… and {more} more"] if more > 0 else []),
+            f"not verified: {self.found} problem{'s' if self.found > 1 else ''}",
+        ]
+
+
+def verify(path: str | Path) -> Report:
+    report = Report()
+    try:
+        with open_bundle(path) as bundle:
+            _verify(bundle, report)
+    except BundleError as exc:  # a problem that stops the checks that depend on it
+        report.add(exc)
+    return report
+
+
+def _verify(bundle: Bundle, report: Report) -> None:
+    manifest = {}
+    try:
+        manifest, problems = check_manifest(bundle)
+        report.add(*problems)
+        report.files = len(manifest["files"])
+    except BundleError as exc:
+        report.add(exc)
+    ballot = read_ballot(bundle)
+    replay = Replay(ballot)
+    try:
+        replay.read(bundle)
+        report.events = replay.events
+        report.add(*replay.against_manifest(manifest), *replay.against_ballot())
+    except BundleError as exc:
+        report.add(exc)
+        replay = None  # broken: votes.csv is still checked and counted, not compared
+    counts = Counts()
+    for vote in read_votes(bundle, ballot):
+        counts.add(vote)
+        if replay is not None:
+            report.add(*replay.against_row(vote))
+    report.votes = counts.votes
+    if replay is not None:
+        report.add(*replay.missing_rows())
+    report.add(*check_outcomes(bundle, ballot, counts))
+
+
+# 1. The manifest -----------------------------------------------------------------------------
+
+
+def check_manifest(bundle: Bundle) -> tuple[dict, list[BundleError]]:
+    """The manifest, and every file it lists whose hash differs, every file it misses."""
+    manifest = bundle.json("manifest.json")
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict):
+        raise BundleError("manifest.json", None, "must hold an object with `files`: {name: sha256}")
+    problems = []
+    if manifest.get("format") != FORMAT:
+        problems.append(
+            BundleError("manifest.json", None, f"format must be {FORMAT!r}, not {manifest.get('format')!r}")
+        )
+    for name, digest in sorted(files.items()):
+        if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            problems.append(BundleError("manifest.json", None, f"files.{name}: {digest!r} is not a SHA-256 in hex"))
+        elif name not in bundle.names:
+            problems.append(BundleError(name, None, "listed in manifest.json, but missing from the bundle"))
+        elif (actual := bundle.sha256(name)) != digest:
+            message = f"its SHA-256 is {actual}, but manifest.json lists {digest}: one of the two was changed"
+            problems.append(BundleError(name, None, message))
+    for name in sorted(bundle.names - set(files) - {"manifest.json"}):
+        problems.append(BundleError(name, None, "in the bundle, but not listed in manifest.json"))
+    return manifest, problems
+
+
+# 2 and 3. The audit log, replayed ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """A vote as the audit log leaves it, and the line of the event that set it."""
+
+    line: int
+    voter: str
+    group: str
+    component: str
+    criterion: str
+    choice: str
+    value: int
+    rationale: str
+    cast_at: str
+
+
+class Replay:
+    """The ballot's state, event by event, from audit.jsonl; compared with the other files afterwards."""
+
+    def __init__(self, ballot: Ballot) -> None:
+        self.ballot = ballot
+        self.stream = f"ballot:{ballot.data['definition']['slug']}/{ballot.key}"
+        self.events, self.line, self.head = 0, 0, chain.GENESIS_HASH
+        self.votes: dict[tuple[str, str, str], Replayed] = {}
+        self.disputes: dict[str, dict] = {}  # by subject
+        self.grants: dict[str, dict] = {}
+        self.created: tuple[int, dict] | None = None
+        self.status, self.roster = "scheduled", None
+
+    def read(self, bundle: Bundle) -> None:
+        broken, _ = chain.verify(self._events(bundle))
+        if broken is not None:
+            raise BundleError("audit.jsonl", self.line, f"the hash chain breaks at {broken}")
+        if not self.events:
+            raise BundleError("audit.jsonl", None, "holds no events; a ballot's log starts with ballot.created")
+
+    def _events(self, bundle: Bundle) -> Iterator[dict]:
+        with bundle.lines("audit.jsonl") as lines:
+            for line, text in enumerate(lines, 1):
+                event = parse_json("audit.jsonl", text, line)
+                if not isinstance(event, dict):
+                    raise BundleError("audit.jsonl", line, "not a JSON object")
+                self.line = line
+                yield event
+                self._apply(line, event)  # runs once the chain has accepted the event
+
+    def _apply(self, line: int, event: dict) -> None:
+        def fail(message: str) -> BundleError:
+            return BundleError("audit.jsonl", line, f"{event['action']}: {message}")
+
+        if event["stream"] != self.stream:
+            raise fail(f"the event is in stream {event['stream']!r}, not the ballot's {self.stream!r}")
+        self.events, self.head = self.events + 1, event["hash"]
+        action, payload, subject = event["action"], event["payload"], event["subject"]
+        if not isinstance(payload, dict):
+            raise fail("its payload is not an object")
+        if action in SETS_THE_CELL or action in CLEARS_THE_CELL:
+            lacking = [f for f in VOTE_FIELDS if f not in payload]
+            if lacking:
+                raise fail(f"its payload lacks {', '.join(lacking)}")
+            cell = (payload["voter"], payload["component"], payload["criterion"])
+            if action in SETS_THE_CELL:
+                self.votes[cell] = Replayed(line, *(payload[f] for f in VOTE_FIELDS))
+            elif self.votes.pop(cell, None) is None:
+                raise fail(f"withdraws a vote of {cell[0]} on {cell[1]}/{cell[2]} that was never cast")
+        elif action in ("dispute.raised", "dispute.resolved"):
+            lacking = [f for f in ("selection", "status", "reason", "resolution") if f not in payload]
+            if lacking or not isinstance(payload["selection"], dict) or payload["selection"].keys() - set(SELECTORS):
+                raise fail(f"its payload lacks {', '.join(lacking) or 'a selection of votes'}")
+            if action == "dispute.resolved" and subject not in self.disputes:
+                raise fail(f"resolves {subject}, which was never raised")
+            self.disputes[subject] = payload
+        elif action in ("grant.made", "grant.revoked"):
+            lacking = [f for f in ("holder", "holder_kind", "choice", "category", "reason") if f not in payload]
+            if lacking:
+                raise fail(f"its payload lacks {', '.join(lacking)}")
+            self.grants[subject] = payload | {"revoked": action == "grant.revoked"}
+        elif action == "ballot.created":
+            self.created = (line, payload)
+        elif action == "ballot.opened":
+            self.status = "open"
+        elif action == "ballot.closed":
+            self.status, self.roster = "closed", payload.get("roster")
+
+    def against_manifest(self, manifest: dict) -> list[BundleError]:
+        problems = []
+        if "ballot" in manifest and f"ballot:{manifest['ballot']}" != self.stream:
+            problems.append(BundleError("manifest.json", None, f"names ballot {manifest['ballot']!r}, the log another"))
+        if manifest and manifest.get("audit_head") != self.head:
+            message = f"audit_head is {manifest.get('audit_head')!r}, but audit.jsonl ends with {self.head}"
+            problems.append(BundleError("manifest.json", None, message))
+        return problems
+
+    def against_ballot(self) -> list[BundleError]:
+        """ballot.json's rules, status, roster, grants and disputes, as the log recorded them."""
+        ballot, data = self.ballot, self.ballot.data
+        if self.created is None:
+            return [BundleError("audit.jsonl", None, "has no ballot.created event with the ballot's rules")]
+        line, created = self.created
+        flags = {"requires_grant": False, "blocking": False, "requires_rationale": False}
+        in_file = {
+            "key": ballot.key,
+            "title": data["title"],
+            "version": data["version"],
+            "groups": sorted(ballot.members),
+            "criteria": [{"key": c["key"], "label": c["label"]} for c in data["criteria"]],
+            "choices": [flags | c for c in data["choices"]],
+            "methodology": data["methodology"],
+            "clustering": data["clustering"],
+        }
+        problems = [
+            BundleError("ballot.json", None, f"{name} differs from the ballot.created event (audit.jsonl, line {line})")
+            for name, value in in_file.items()
+            if created.get(name) != value
+        ]
+        if ballot.status != self.status:
+            problems.append(BundleError("ballot.json", None, f"status is {ballot.status}, the log says {self.status}"))
+        if self.roster is not None:
+            roster = {g: {(m["member"], m["role"]) for m in members} for g, members in self.roster.items()}
+            listed = {
+                g: {(h, "chair" if h in ballot.chairs[g] else "member") for h in handles}
+                for g, handles in ballot.members.items()
+            }
+            if roster != listed:
+                problems.append(BundleError("ballot.json", None, "working_groups differ from the roster at close"))
+        grants = Counter(
+            (g["holder"].removeprefix("@"), g["holder_kind"], g["choice"], g["category"], g["reason"], g["revoked"])
+            for g in self.grants.values()
+        )
+        listed_grants = Counter(
+            (g.holder, g.holder_kind, g.choice, g.category, g.reason, g.revoked_at is not None) for g in ballot.grants
+        )
+        if grants != listed_grants:
+            problems.append(BundleError("ballot.json", None, "grants differ from the grants the log recorded"))
+        disputes = Counter(
+            (tuple(d["selection"].get(s) for s in SELECTORS), d["status"], d["reason"], d["resolution"])
+            for d in self.disputes.values()
+        )
+        listed_disputes = Counter(
+            (tuple(d.selection[s] for s in SELECTORS), d.status, d.reason, d.resolution) for d in ballot.disputes
+        )
+        if disputes != listed_disputes:
+            problems.append(BundleError("ballot.json", None, "disputes differ from the disputes the log recorded"))
+        return problems
+
+    def against_row(self, vote: Vote) -> list[BundleError]:
+        """The row of votes.csv against the vote the log leaves in its cell."""
+        replayed = self.votes.pop((vote.voter, vote.component, vote.criterion), None)
+        who = f"{vote.voter} on {vote.component}/{vote.criterion}"
+        if replayed is None:
+            return [BundleError("votes.csv", vote.line, f"{who}: the audit log leaves no such vote")]
+        differences = [
+            f"{name} {mine!r}, the audit log (line {replayed.line}) {theirs!r}"
+            for name, mine, theirs in (
+                ("working_group", vote.group, replayed.group),
+                ("choice", vote.choice, replayed.choice),
+                ("value", vote.value, replayed.value),
+                ("rationale", vote.rationale, replayed.rationale),
+            )
+            if mine != theirs
+        ]
+        if not _same_time(vote.cast_at, replayed.cast_at):
+            shown = vote.cast_at.isoformat() if vote.cast_at else ""
+            differences.append(f"cast_at {shown!r}, the audit log (line {replayed.line}) {replayed.cast_at!r}")
+        disputed = any(
+            d["status"] in STANDING and all(v is None or getattr(vote, s) == v for s, v in d["selection"].items())
+            for d in self.disputes.values()
+        )
+        if disputed != vote.disputed:
+            differences.append(
+                f"disputed {str(vote.disputed).lower()}, the disputes in the log {str(disputed).lower()}"
+            )
+        return [BundleError("votes.csv", vote.line, f"{who}: the file says {d}") for d in differences]
+
+    def missing_rows(self) -> list[BundleError]:
+        return [
+            BundleError("votes.csv", None, f"no row for the vote of {v.voter} on {v.component}/{v.criterion}"
+                        f" that audit.jsonl leaves (line {v.line})")
+            for v in sorted(self.votes.values(), key=lambda v: v.line)
+        ]  # fmt: skip
+
+
+def _same_time(mine: datetime | None, theirs: Any) -> bool:
+    """The same instant, however the offset is written."""
+    try:
+        return mine is not None and isinstance(theirs, str) and parse_time(theirs) == mine
+    except ValueError:
+        return False
+
+
+# 4. The outcomes -----------------------------------------------------------------------------
+
+
+def check_outcomes(bundle: Bundle, ballot: Ballot, counts: Counts) -> list[BundleError]:
+    published = bundle.json("outcomes.json")
+    recomputed = chain.json_roundtrip(compute(ballot.spec, counts.cells, counts.voters))
+    difference = first_difference(published, recomputed)
+    return [] if difference is None else [BundleError("outcomes.json", None, difference)]
+
+
+def first_difference(published: Any, recomputed: Any, path: str = "") -> str | None:
+    """Where two JSON values first differ, as a path such as `scenarios[1] (without-disputed).components[0]`."""
+    here = path or "the whole file"
+    if isinstance(published, dict) and isinstance(recomputed, dict):
+        for key in sorted(published.keys() | recomputed.keys()):
+            where = f"{path}.{key}" if path else key
+            if key not in recomputed:
+                return f"{where}: in the file, but not recomputed"
+            if key not in published:
+                return f"{where}: missing from the file; recomputed {_shown(recomputed[key])}"
+            if (found := first_difference(published[key], recomputed[key], where)) is not None:
+                return found
+        return None
+    if isinstance(published, list) and isinstance(recomputed, list):
+        for i, (a, b) in enumerate(zip(published, recomputed, strict=False)):
+            label = f" ({b['key']})" if isinstance(b, dict) and isinstance(b.get("key"), str) else ""
+            if (found := first_difference(a, b, f"{path}[{i}]{label}")) is not None:
+                return found
+        if len(published) != len(recomputed):
+            return f"{here}: the file has {len(published)} items, recomputed {len(recomputed)}"
+        return None
+    if _is_number(published) and _is_number(recomputed) and published == recomputed:
+        return None
+    if type(published) is type(recomputed) and published == recomputed:
+        return None
+    return f"{here}: the file says {_shown(published)}, recomputed {_shown(recomputed)}"
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "…"

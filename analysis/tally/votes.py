@@ -1,0 +1,137 @@
+"""`votes.csv`, read as a stream and checked row by row against `ballot.json`, and counted for the analysis."""
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..csvcells import restore
+from ..model import Cell, voter_group
+from .ballot import Ballot
+from .files import Bundle, BundleError, parse_time
+
+COLUMNS = ("voter", "working_group", "component", "criterion", "choice", "value", "cast_at", "rationale", "disputed")
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One row of votes.csv, checked; `line` is where it starts in the file."""
+
+    line: int
+    voter: str
+    group: str
+    component: str
+    criterion: str
+    choice: str
+    value: int
+    cast_at: datetime | None
+    rationale: str
+    disputed: bool
+
+
+def read_votes(bundle: Bundle, ballot: Ballot) -> Iterator[Vote]:
+    """Each row of votes.csv, checked, in file order. Streamed: a file of any size reads in flat memory."""
+    first_seen: dict[tuple[str, str, str], int] = {}
+    with bundle.lines("votes.csv") as lines:
+        reader = csv.reader(lines, strict=True)
+        line = 1
+        try:
+            header = next(reader, None)
+            if header is None or tuple(header) != COLUMNS:
+                found = ",".join(header) if header else "nothing"
+                raise BundleError("votes.csv", 1, f"the header must be {','.join(COLUMNS)}; found {found}")
+            line = reader.line_num + 1
+            for row in reader:
+                vote = _check(line, row, ballot)
+                cell = (vote.voter, vote.component, vote.criterion)
+                if cell in first_seen:
+                    message = f"a second vote by {vote.voter} on {vote.component}/{vote.criterion}"
+                    raise BundleError("votes.csv", line, f"{message} (the first is on line {first_seen[cell]})")
+                first_seen[cell] = line
+                yield vote
+                line = reader.line_num + 1
+        except csv.Error as exc:
+            raise BundleError("votes.csv", line, f"malformed CSV ({exc})") from exc
+
+
+def _check(line: int, row: list[str], ballot: Ballot) -> Vote:
+    def fail(message: str) -> BundleError:
+        return BundleError("votes.csv", line, message)
+
+    if len(row) != len(COLUMNS):
+        raise fail(f"expected {len(COLUMNS)} cells ({','.join(COLUMNS)}), found {len(row)}")
+    cells = {column: cell if column == "value" else restore(cell) for column, cell in zip(COLUMNS, row, strict=True)}
+    voter, group, component, criterion, choice = (cells[c] for c in COLUMNS[:5])
+    spec = ballot.spec
+    if group not in ballot.members:
+        raise fail(f"unknown working group {group!r}")
+    if voter not in ballot.handles:
+        raise fail(f"{voter!r} is not a member of any working group in ballot.json")
+    if voter not in ballot.members[group]:
+        raise fail(f"{voter!r} votes for working group {group!r} but is not one of its members")
+    if component not in ballot.categories:
+        raise fail(f"unknown component {component!r}")
+    if component not in ballot.leaves:
+        raise fail(f"{component!r} is an aggregate: its score comes from its parts, not from votes")
+    if criterion not in spec.criteria:
+        raise fail(f"unknown criterion {criterion!r}")
+    if choice not in spec.choices:
+        raise fail(f"unknown choice {choice!r}")
+    value = spec.choices[choice].value
+    if cells["value"].strip() != str(value):
+        raise fail(f"the value {cells['value']!r} does not match the choice {choice!r}, whose value is {value}")
+    try:
+        cast_at = parse_time(cells["cast_at"]) if cells["cast_at"].strip() else None
+    except ValueError:
+        raise fail(f"cast_at {cells['cast_at']!r} is not an ISO 8601 date and time") from None
+    disputed = cells["disputed"].strip().lower()
+    if disputed not in ("true", "false", ""):
+        raise fail(f"disputed must be true or false, not {cells['disputed']!r}")
+    vote = Vote(
+        line, voter, group, component, criterion, choice, value, cast_at, cells["rationale"], disputed == "true"
+    )
+    if spec.choices[choice].requires_grant and ballot.grant_for(vote) is None:
+        category = ballot.categories[component]
+        raise fail(
+            f"the choice {choice!r} is restricted, and no grant in ballot.json gives it to {voter!r} or to"
+            f" group {group!r} for {component!r} (category {category!r})"
+        )
+    if ballot.requires_rationale(choice) and not vote.rationale.strip():
+        raise fail(f"a vote {choice!r} needs a rationale")
+    if vote.disputed != ballot.disputed(vote):
+        says = "cover" if ballot.disputed(vote) else "do not cover"
+        raise fail(f"disputed is {disputed or 'empty'}, but the disputes in ballot.json {says} this vote")
+    return vote
+
+
+class Counts:
+    """What the analysis reads from the votes: the cells of counts and each voter's values."""
+
+    def __init__(self) -> None:
+        self.votes = 0
+        self._cells: dict[tuple[str, str, str, str, bool], int] = {}
+        self._values: dict[str, dict[tuple[str, str], int]] = {}
+        self._groups: dict[str, dict[str, int]] = {}
+
+    def add(self, vote: Vote) -> None:
+        self.votes += 1
+        key = (vote.component, vote.criterion, vote.group, vote.choice, vote.disputed)
+        self._cells[key] = self._cells.get(key, 0) + 1
+        self._values.setdefault(vote.voter, {})[(vote.component, vote.criterion)] = vote.value
+        groups = self._groups.setdefault(vote.voter, {})
+        groups[vote.group] = groups.get(vote.group, 0) + 1
+
+    @property
+    def cells(self) -> list[Cell]:
+        return [Cell(*key, count=n) for key, n in sorted(self._cells.items())]
+
+    @property
+    def voters(self) -> dict[str, tuple[str, dict[tuple[str, str], int]]]:
+        return {voter: (voter_group(self._groups[voter]), values) for voter, values in self._values.items()}
+
+
+def count_votes(bundle: Bundle, ballot: Ballot) -> Counts:
+    counts = Counts()
+    for vote in read_votes(bundle, ballot):
+        counts.add(vote)
+    return counts

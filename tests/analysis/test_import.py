@@ -1,0 +1,418 @@
+"""`import_tally`: a bundle in, through the services; and the round trip import → export → verify.
+
+Every refusal is checked to leave every table as it was.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.core.management import CommandError, call_command
+
+from analysis import bundles, tally
+from analysis.tally.__main__ import main as tally_command
+from audit.models import AuditEvent
+from deliberation.models import Definition, Membership
+from tests.factories import DefinitionFactory, MembershipFactory, UserFactory
+from votes import services as votes
+from votes.models import Ballot, Dispute, VetoGrant
+
+from . import handmade
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def import_tally(path: Path, *args: str) -> str:
+    out = StringIO()
+    call_command("import_tally", str(path), *args, stdout=out)
+    return out.getvalue()
+
+
+def verify_in_a_subprocess(path: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")}
+    return subprocess.run(
+        [sys.executable, "-m", "analysis.tally", str(path), "--verify"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def row_counts() -> dict[str, int]:
+    return {model._meta.label: model.objects.count() for model in apps.get_models()}
+
+
+def unzip(bundle: Path, target: Path) -> Path:
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(target)
+    return target
+
+
+# Importing a hand-made directory -----------------------------------------------------------------
+
+
+def test_a_directory_with_ballot_and_votes_becomes_a_ballot_and_its_address_is_printed(db, tmp_path):
+    ann = UserFactory(username="ann")  # already has an account: kept as is
+
+    out = import_tally(handmade.write_votes(tmp_path))
+
+    ballot = Ballot.objects.get(definition__slug="example", key="components")
+    assert out.splitlines() == [
+        "Imported example/components: 9 votes, 4 accounts created.",
+        ballot.get_absolute_url(),
+    ]
+    definition = ballot.definition
+    assert definition.title == "Example Definition"
+    assert [u.username for u in definition.organizers.all()] == ["importer"]
+    version = ballot.version
+    assert (version.label, version.is_published, version.release_notes) == ("0.1", True, "Imported from a tally bundle")
+    datasets = version.components.get(key="datasets")
+    assert (datasets.aggregate_rule, sorted(p.key for p in datasets.parts.all())) == ("mean", ["data-a", "data-b"])
+    roles = {(m.group.key, m.user.username, m.role) for m in Membership.objects.filter(group__definition=definition)}
+    assert roles == {
+        ("alpha", "ann", "chair"),
+        ("alpha", "bo", "member"),
+        ("beta", "cy", "member"),
+        ("beta", "-dee", "member"),
+    }
+    assert (ballot.status, ballot.results_visibility) == (Ballot.Status.OPEN, Ballot.Visibility.LIVE)
+    assert [c.key for c in ballot.criteria.all()] == ["use", "study"]
+    assert ballot.choices.get(key="not-necessary").requires_grant
+    grant = VetoGrant.objects.get(ballot=ballot)
+    assert (grant.group.key, grant.category, grant.reason) == ("beta", "Data", "Charter §3")
+
+    imported = {
+        (
+            v.voter.username,
+            v.group.key,
+            v.component.key,
+            v.criterion.key,
+            v.choice.key,
+            v.rationale,
+            v.cast_at.isoformat(),
+        )
+        for v in ballot.votes.select_related("voter", "group", "component", "criterion", "choice")
+    }
+    assert imported == {
+        (r["voter"], r["working_group"], r["component"], r["criterion"], r["choice"], r["rationale"], r["cast_at"])
+        for r in handmade.vote_rows()
+    }
+    dispute = Dispute.objects.get(ballot=ballot)
+    assert (dispute.group.key, dispute.choice.key, dispute.status, dispute.raised_by.username) == (
+        "beta",
+        "not-necessary",
+        "open",
+        "ann",
+    )
+
+    ann.refresh_from_db()
+    assert ann.email.endswith("@example.org")
+    newcomer = Ballot.objects.get(pk=ballot.pk).votes.get(voter__username="-dee", component__key="code").voter
+    assert (newcomer.email, newcomer.is_active, newcomer.has_usable_password()) == (
+        "-dee@imported.invalid",
+        True,
+        False,
+    )
+    actions = list(AuditEvent.objects.filter(stream=ballot.audit_stream).values_list("action", flat=True))
+    assert actions[:3] == ["ballot.created", "grant.made", "ballot.opened"]
+    assert actions.count("vote.cast_on_behalf") == 9  # the importer entered them: who voted and who clicked apart
+    assert actions[-1] == "dispute.raised"
+
+
+def test_a_closed_ballot_comes_in_closed_with_its_disputes_resolved_and_revoked_grants_revoked(db, tmp_path):
+    ballot = json.loads(json.dumps(handmade.BALLOT))
+    ballot["status"] = "closed"
+    ballot["disputes"][0] |= {"status": "upheld", "resolution": "No reason was given.", "raised_by": "someone-else"}
+    ballot["grants"].append(
+        {
+            "holder": "ann",
+            "holder_kind": "member",
+            "choice": "not-necessary",
+            "reason": "r",
+            "revoked_at": "2026-04-01T00:00:00Z",
+        }
+    )
+
+    import_tally(handmade.write_votes(tmp_path, ballot), "--organizer", "olga")
+
+    imported = Ballot.objects.get(key="components")
+    assert imported.status == Ballot.Status.CLOSED
+    assert imported.roster_at_close["alpha"] == [{"member": "ann", "role": "chair"}, {"member": "bo", "role": "member"}]
+    dispute = imported.disputes.get()
+    assert (dispute.status, dispute.resolution, dispute.raised_by.username, dispute.resolved_by.username) == (
+        "upheld",
+        "No reason was given.",
+        "olga",  # someone outside the groups cannot raise a dispute: the organizer does
+        "olga",
+    )
+    revoked = imported.grants.get(member__username="ann")
+    assert revoked.revoked_at is not None and "2026-04-01" in revoked.revoke_reason
+    assert list(imported.definition.organizers.values_list("username", flat=True)) == ["olga"]
+
+
+def test_a_dry_run_checks_everything_and_writes_nothing(db, tmp_path):
+    before = row_counts()
+
+    out = import_tally(handmade.write_votes(tmp_path), "--dry-run")
+
+    assert (
+        out == "Dry run, nothing written: the bundle would import as example/components: 9 votes, 5 accounts created.\n"
+    )
+    assert row_counts() == before
+
+
+# Refusals ----------------------------------------------------------------------------------------
+
+
+def _rows(**changes) -> list[dict]:
+    rows = handmade.vote_rows()
+    rows[2] = rows[2] | changes
+    return rows
+
+
+def _ballot(edit) -> dict:
+    ballot = json.loads(json.dumps(handmade.BALLOT))
+    edit(ballot)
+    return ballot
+
+
+def _bundle_with_manifest(tmp_path: Path) -> Path:
+    path = handmade.write_bundle(tmp_path)
+    text = (path / "votes.csv").read_text().replace("abstain,0", "required,1", 1)
+    (path / "votes.csv").write_text(text)
+    return path
+
+
+def _zip_cut_short(tmp_path: Path) -> Path:
+    bundle = handmade.zip_dir(handmade.write_bundle(tmp_path / "b"), tmp_path / "b.zip")
+    bundle.write_bytes(bundle.read_bytes()[:-100])
+    return bundle
+
+
+def _slug_taken(tmp_path: Path) -> Path:
+    DefinitionFactory(slug="example")
+    return handmade.write_votes(tmp_path)
+
+
+BAD = {
+    "unknown voter": (
+        lambda p: handmade.write_votes(p, rows=_rows(voter="zed")),
+        "votes.csv, line 4: 'zed' is not a member",
+    ),
+    "unknown component": (
+        lambda p: handmade.write_votes(p, rows=_rows(component="weights")),
+        "line 4: unknown component",
+    ),
+    "value that does not match": (
+        lambda p: handmade.write_votes(p, rows=_rows(value=5)),
+        "line 4: the value '5' does not",
+    ),
+    "vote on an aggregate": (
+        lambda p: handmade.write_votes(p, rows=_rows(component="datasets")),
+        "'datasets' is an aggregate",
+    ),
+    "restricted choice without a grant": (
+        lambda p: handmade.write_votes(p, rows=_rows(choice="not-necessary", value=-1)),
+        "line 4: the choice 'not-necessary' is restricted",
+    ),
+    "duplicate vote": (
+        lambda p: handmade.write_votes(p, rows=handmade.vote_rows() + handmade.vote_rows()[:1]),
+        "votes.csv, line 11: a second vote by ann on code/study (the first is on line 2)",
+    ),
+    "malformed CSV": (
+        lambda p: (handmade.write_votes(p), (p / "votes.csv").write_text("voter;group\n"))[0],
+        "votes.csv, line 1: the header must be",
+    ),
+    "malformed JSON": (
+        lambda p: (handmade.write_votes(p), (p / "ballot.json").write_text('{"format": "plenary-ballot/1",'))[0],
+        "ballot.json, line 1: not valid JSON",
+    ),
+    "truncated zip": (_zip_cut_short, "b.zip: not a zip file, or a truncated one"),
+    "hash that does not match": (_bundle_with_manifest, "votes.csv: its SHA-256 is"),
+    "definition already here": (_slug_taken, "ballot.json: definition.slug: a definition 'example' already exists"),
+    "a label the app refuses": (
+        lambda p: handmade.write_votes(p, _ballot(lambda b: b.update(version="0.1 beta"))),
+        "ballot.json: version: label: Use letters, digits, dots",
+    ),
+    "a dispute that selects no vote": (
+        lambda p: handmade.write_votes(p, _ballot(lambda b: b["disputes"][0]["selection"].update(criterion="study"))),
+        "ballot.json: disputes[0]: No current vote matches that selection",
+    ),
+    "a scheduled ballot with votes": (
+        lambda p: handmade.write_votes(p, _ballot(lambda b: b.update(status="scheduled"))),
+        "ballot.json: status: a scheduled ballot has no votes, but votes.csv has 9",
+    ),
+}
+
+
+@pytest.mark.parametrize("make, message", BAD.values(), ids=BAD.keys())
+def test_bad_input_is_refused_with_file_line_and_problem_and_nothing_is_written(db, tmp_path, make, message):
+    path = make(tmp_path)
+    before = row_counts()
+
+    with pytest.raises(CommandError) as refused:
+        import_tally(path)
+
+    assert message in str(refused.value)
+    assert str(refused.value).startswith("Nothing was imported. ")
+    assert row_counts() == before
+
+
+def test_an_organizer_handle_that_is_not_a_handle_is_refused(db, tmp_path):
+    with pytest.raises(CommandError, match="is not a handle"):
+        import_tally(handmade.write_votes(tmp_path), "--organizer", "not a handle")
+
+
+# The round trip ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("close", [False, True], ids=["open", "closed"])
+def test_import_export_verify_and_the_outcomes_are_those_of_the_imported_files(db, tmp_path, close):
+    ballot = json.loads(json.dumps(handmade.BALLOT))
+    ballot["status"] = "closed" if close else "open"
+    source = handmade.write_votes(tmp_path / "source", ballot)
+    import_tally(source)
+    imported = Ballot.objects.get(key="components")
+
+    bundle = tmp_path / "exported.zip"
+    bundles.export_bundle(imported, bundle)
+
+    verified = verify_in_a_subprocess(bundle)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    events = 14 if close else 13  # created, granted, opened, 9 votes, the dispute; closed
+    assert verified.stdout == f"verified: 5 files, {events} audit events, 9 votes, outcomes match\n"
+    with zipfile.ZipFile(bundle) as archive:
+        assert json.loads(archive.read("outcomes.json")) == tally.recompute(source)
+
+
+@pytest.fixture
+def exported(tmp_path, ballot, cast, olga, alice, bob, dave, group, other_group) -> Path:
+    """A closed ballot: grants used and revoked, votes changed, withdrawn and on behalf, disputes, a hostile handle."""
+    mallory = UserFactory(username="-1+1")
+    MembershipFactory(group=group, user=mallory)
+    not_necessary = ballot.choices.get(key="not-necessary")
+    to_alice = votes.grant_veto(ballot=ballot, choice=not_necessary, member=alice, reason="Steward.", acting_user=olga)
+    votes.grant_veto(
+        ballot=ballot, choice=not_necessary, group=other_group, category="Data", reason="Charter §3", acting_user=olga
+    )
+    cast(alice, "data", "study", "not-necessary", rationale="'Quoted, she said")
+    cast(alice, "code", "use", "required", rationale='=HYPERLINK("http://evil.example")')
+    cast(bob, "code", "use", "object", rationale="Not yet.")
+    cast(bob, "code", "use", "required", rationale="Changed my mind\r\nafter the call.")
+    cast(dave, "code", "use", "required", acting_user=olga)
+    cast(dave, "data", "use", "not-necessary")
+    cast(dave, "data", "study", "abstain")
+    code, use = ballot.version.components.get(key="code"), ballot.criteria.get(key="use")
+    votes.withdraw_vote(ballot=ballot, voter=dave, component=code, criterion=use)
+    cast(mallory, "data", "share", "object", rationale="@SUM(A1)\ttab")
+    votes.revoke_grant(grant=to_alice, reason="Term ended.", acting_user=olga)
+    votes.raise_dispute(ballot=ballot, raised_by=bob, reason="No rationale.", group=other_group, choice=not_necessary)
+    dismissed = votes.raise_dispute(ballot=ballot, raised_by=alice, reason="Really?", voter=bob)
+    votes.resolve_dispute(dispute=dismissed, status="dismissed", resolution="Bob said so.", acting_user=olga)
+    votes.close_ballot(ballot=ballot, acting_user=olga)
+    bundle = tmp_path / "bundle.zip"
+    bundles.export_bundle(ballot, bundle)
+    return bundle
+
+
+def test_an_exported_ballot_imports_under_another_slug_and_round_trips(exported, tmp_path):
+    source = unzip(exported, tmp_path / "source")
+    (source / "manifest.json").unlink()  # the bundle is edited: its manifest no longer holds
+    ballot = json.loads((source / "ballot.json").read_text())
+    ballot["definition"]["slug"] = "osd-copy"
+    (source / "ballot.json").write_text(json.dumps(ballot))
+
+    import_tally(source)
+    copy = Ballot.objects.get(definition__slug="osd-copy")
+    bundles.export_bundle(copy, tmp_path / "copy.zip")
+
+    assert tally.verify(tmp_path / "copy.zip").ok, tally.verify(tmp_path / "copy.zip").lines()
+    with zipfile.ZipFile(tmp_path / "copy.zip") as archive, zipfile.ZipFile(exported) as original:
+        assert json.loads(archive.read("outcomes.json")) == tally.recompute(source)
+        assert archive.read("votes.csv").count(b"\n") == original.read("votes.csv").count(b"\n")
+    assert copy.status == Ballot.Status.CLOSED
+    assert copy.grants.get(member__username="alice").revoked_at is not None
+
+
+def _tamper(name: str, old: bytes, new: bytes):
+    def edit(path: Path) -> None:
+        data = (path / name).read_bytes()
+        assert old in data, old
+        (path / name).write_bytes(data.replace(old, new, 1))
+
+    return edit
+
+
+def _change_a_hash(path: Path) -> None:
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["files"]["ballot.json"] = "0" * 64
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+
+TAMPERING = {
+    "a vote in votes.csv": (_tamper("votes.csv", b",object,-1,", b",required,1,"), "votes.csv"),
+    "an audit line": (_tamper("audit.jsonl", b'"rationale": "Not yet."', b'"rationale": "Not now."'), "audit.jsonl"),
+    "a number in outcomes.json": (_tamper("outcomes.json", b'"score": ', b'"score": 1'), "outcomes.json"),
+    "the manifest itself": (_change_a_hash, "manifest.json"),
+}
+
+
+@pytest.mark.parametrize("tamper, file", TAMPERING.values(), ids=TAMPERING.keys())
+def test_tampering_with_any_one_file_of_a_bundle_fails_verify_and_names_it(exported, tmp_path, capsys, tamper, file):
+    assert tally_command([str(exported), "--verify"]) == 0
+    capsys.readouterr()
+    path = unzip(exported, tmp_path / "unzipped")
+    tamper(path)
+    rezipped = handmade.zip_dir(path, tmp_path / "tampered.zip")
+
+    assert tally_command([str(rezipped), "--verify"]) == 1
+    out = capsys.readouterr().out
+    assert file in out.splitlines()[0], out
+    assert out.splitlines()[-1].startswith("not verified: ")
+
+
+def test_tampering_is_caught_by_the_command_in_a_subprocess_too(exported, tmp_path):
+    path = unzip(exported, tmp_path / "unzipped")
+    _tamper("votes.csv", b",object,-1,", b",required,1,")(path)
+
+    done = verify_in_a_subprocess(handmade.zip_dir(path, tmp_path / "tampered.zip"))
+
+    assert done.returncode == 1
+    assert done.stdout.startswith("votes.csv: its SHA-256 is")
+
+
+# The demo ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_demo_ballot_round_trips(db, tmp_path):
+    call_command("seed_demo", stdout=StringIO())
+    demo = Ballot.objects.get(key="components-0-0-9")
+    bundles.export_bundle(demo, tmp_path / "demo.zip")
+
+    verified = verify_in_a_subprocess(tmp_path / "demo.zip")
+    assert verified.returncode == 0, verified.stdout
+    assert verified.stdout.startswith("verified: 5 files, ") and verified.stdout.endswith("outcomes match\n")
+
+    source = unzip(tmp_path / "demo.zip", tmp_path / "source")
+    (source / "manifest.json").unlink()
+    ballot = json.loads((source / "ballot.json").read_text())
+    ballot["definition"]["slug"] = "open-model-copy"
+    (source / "ballot.json").write_text(json.dumps(ballot))
+    import_tally(source)
+    copy = Ballot.objects.get(definition__slug="open-model-copy")
+    assert copy.votes.count() == demo.votes.count()
+    bundles.export_bundle(copy, tmp_path / "copy.zip")
+
+    again = verify_in_a_subprocess(tmp_path / "copy.zip")
+    assert again.returncode == 0, again.stdout
+    with zipfile.ZipFile(tmp_path / "copy.zip") as archive:
+        assert json.loads(archive.read("outcomes.json")) == tally.recompute(source)
+    assert Definition.objects.filter(slug="open-model").exists()
