@@ -152,18 +152,29 @@ def ballot_json(ballot: Ballot) -> dict[str, Any]:
 
 
 def _working_groups(ballot: Ballot) -> list[dict]:
-    """Each enrolled group with its members when the ballot closed, or now while it has not."""
+    """Each enrolled group with its members when the ballot closed, or now while it has not.
+
+    `former_members` are those not among the members who still have votes for the group:
+    they left it after voting, and their votes stand.
+    """
     closed = ballot.status == Ballot.Status.CLOSED and ballot.roster_at_close is not None
     roster = ballot.roster_at_close if closed else votes_services.roster(ballot)
-    return [
-        {
-            "key": group.key,
-            "name": group.name,
-            "members": [m["member"] for m in roster.get(group.key, [])],
-            "chairs": [m["member"] for m in roster.get(group.key, []) if m["role"] == "chair"],
-        }
-        for group in sorted(ballot.groups.all(), key=lambda g: g.key)
-    ]
+    voters: dict[str, set[str]] = {}
+    for group, voter in ballot.votes.order_by().values_list("group__key", "voter__username").distinct():
+        voters.setdefault(group, set()).add(voter)
+    groups = []
+    for group in sorted(ballot.groups.all(), key=lambda g: g.key):
+        members = [m["member"] for m in roster.get(group.key, [])]
+        groups.append(
+            {
+                "key": group.key,
+                "name": group.name,
+                "members": members,
+                "chairs": [m["member"] for m in roster.get(group.key, []) if m["role"] == "chair"],
+                "former_members": sorted(voters.get(group.key, set()) - set(members)),
+            }
+        )
+    return groups
 
 
 def _grants(ballot: Ballot) -> list[dict]:

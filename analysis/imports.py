@@ -130,6 +130,11 @@ def _create(bundle: tally.Bundle, ballot: tally.Ballot, organizer_handle: str) -
             with _blame(f"grants[{i}]"):
                 reason = f"Revoked on {g.revoked_at.isoformat()}, before the ballot was imported."
                 votes.revoke_grant(grant=grant, reason=reason, acting_user=organizer)
+    for i, g in enumerate(data["working_groups"]):  # they voted, then left: the roster at close is `members`
+        for handle in sorted(ballot.former[g["key"]]):
+            with _blame(f"working_groups[{i}]"):
+                membership = groups[g["key"]].memberships.current().get(user=users[handle])
+                deliberation.remove_member(membership=membership, acting_user=organizer)
     if ballot.status == "closed":
         created = votes.close_ballot(ballot=created, acting_user=organizer)
     return Imported(ballot=created, votes=count, accounts_created=accounts_created)
@@ -195,6 +200,8 @@ def _groups(definition: Definition, ballot: tally.Ballot, users: dict, organizer
             for handle in g["members"]:
                 role = Membership.Role.CHAIR if handle in ballot.chairs[g["key"]] else Membership.Role.MEMBER
                 deliberation.add_member(group=group, user=users[handle], role=role, acting_user=organizer)
+            for handle in sorted(ballot.former[g["key"]]):  # members while they vote; removed before the close
+                deliberation.add_member(group=group, user=users[handle], acting_user=organizer)
         groups[g["key"]] = group
     return groups
 

@@ -70,13 +70,19 @@ class Ballot:
     status: str
     members: Mapping[str, frozenset[str]]  # group key -> handles
     chairs: Mapping[str, frozenset[str]]
+    former: Mapping[str, frozenset[str]]  # group key -> handles that left the group but still have votes for it
     categories: Mapping[str, str]  # component key -> category
     grants: tuple[Grant, ...]
     disputes: tuple[Dispute, ...]
 
     @cached_property
+    def voters(self) -> Mapping[str, frozenset[str]]:
+        """Group key -> who may have votes for it: its members and its former members."""
+        return {g: handles | self.former[g] for g, handles in self.members.items()}
+
+    @cached_property
     def handles(self) -> frozenset[str]:
-        return frozenset().union(*self.members.values())
+        return frozenset().union(*self.voters.values())
 
     @cached_property
     def leaves(self) -> frozenset[str]:
@@ -114,7 +120,8 @@ def read_ballot(bundle: Bundle) -> Ballot:
     if status not in STATUSES:
         raise _fail("status", f"must be one of {', '.join(STATUSES)}, not {status!r}")
     criteria, choices = _criteria_and_choices(data)
-    members, chairs = _working_groups(data)
+    members, chairs, former = _working_groups(data)
+    voters = {g: handles | former[g] for g, handles in members.items()}
     categories = _components(data)
     _methodology(_get(data, "methodology", dict))
     clustering = data["clustering"] = _get(data, "clustering", dict, optional=True) or {"k": 2, "seed": 42}
@@ -124,9 +131,9 @@ def read_ballot(bundle: Bundle) -> Ballot:
 
     restricted = {c["key"]: bool(c.get("requires_grant")) for c in choices}
     grants = tuple(
-        _grant(path, g, members, restricted, set(categories.values())) for path, g in _items(data, "grants", True)
+        _grant(path, g, voters, restricted, set(categories.values())) for path, g in _items(data, "grants", True)
     )
-    known = {"voter": set().union(*members.values()), "group": set(members), "choice": set(restricted)}
+    known = {"voter": set().union(*voters.values()), "group": set(members), "choice": set(restricted)}
     known |= {"component": set(categories), "criterion": {c["key"] for c in criteria}}
     disputes = tuple(_dispute(path, d, known) for path, d in _items(data, "disputes", True))
     return Ballot(
@@ -136,6 +143,7 @@ def read_ballot(bundle: Bundle) -> Ballot:
         status=status,
         members=members,
         chairs=chairs,
+        former=former,
         categories=categories,
         grants=grants,
         disputes=disputes,
@@ -163,12 +171,13 @@ def _criteria_and_choices(data: dict) -> tuple[list[dict], list[dict]]:
     return [c for _, c in criteria], [c for _, c in choices]
 
 
-def _working_groups(data: dict) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+def _working_groups(data: dict) -> tuple[dict[str, frozenset[str]], ...]:
+    """Each group's members, chairs and former members (who left it but still have votes for it)."""
     groups = _items(data, "working_groups")
     if not groups:
         raise _fail("working_groups", "a ballot needs at least one")
     _unique([(path, _key(g, "key", path)) for path, g in groups], "working group")
-    members, chairs = {}, {}
+    members, chairs, former = {}, {}, {}
     for path, g in groups:
         _get(g, "name", str, path)
         handles = [_handle(h, f"{path}.members[{i}]") for i, h in enumerate(_get(g, "members", list, path))]
@@ -178,7 +187,14 @@ def _working_groups(data: dict) -> tuple[dict[str, frozenset[str]], dict[str, fr
             if handle not in handles:
                 raise _fail(f"{path}.chairs[{i}]", f"{handle!r} chairs the group but is not among its members")
         members[g["key"]], chairs[g["key"]] = frozenset(handles), frozenset(heads)
-    return members, chairs
+        left = _get(g, "former_members", list, path, optional=True) or []
+        left = [_handle(h, f"{path}.former_members[{i}]") for i, h in enumerate(left)]
+        _unique([(f"{path}.former_members", h) for h in left], "former member")
+        for i, handle in enumerate(left):
+            if handle in handles:
+                raise _fail(f"{path}.former_members[{i}]", f"{handle!r} is among the group's members")
+        former[g["key"]] = frozenset(left)
+    return members, chairs, former
 
 
 def _components(data: dict) -> dict[str, str]:

@@ -67,8 +67,8 @@ def _check(line: int, row: list[str], ballot: Ballot) -> Vote:
         raise fail(f"unknown working group {group!r}")
     if voter not in ballot.handles:
         raise fail(f"{voter!r} is not a member of any working group in ballot.json")
-    if voter not in ballot.members[group]:
-        raise fail(f"{voter!r} votes for working group {group!r} but is not one of its members")
+    if voter not in ballot.voters[group]:
+        raise fail(f"{voter!r} votes for working group {group!r} but is not one of its members or former members")
     if component not in ballot.categories:
         raise fail(f"unknown component {component!r}")
     if component not in ballot.leaves:

@@ -274,8 +274,14 @@ def test_ballot_json_names_groups_members_chairs_grants_and_disputes(recorded):
     ballot = json.loads(export(recorded)["ballot.json"])
 
     assert ballot["working_groups"] == [
-        {"key": "corpora", "name": "Corpora", "members": ["dave"], "chairs": []},
-        {"key": "weights", "name": "Weights", "members": ["-1+1", "alice", "bob"], "chairs": ["alice"]},
+        {"key": "corpora", "name": "Corpora", "members": ["dave"], "chairs": [], "former_members": []},
+        {
+            "key": "weights",
+            "name": "Weights",
+            "members": ["-1+1", "alice", "bob"],
+            "chairs": ["alice"],
+            "former_members": [],
+        },
     ]
     [to_alice, to_corpora] = ballot["grants"]
     assert {k: v for k, v in to_alice.items() if k != "granted_at"} == {
@@ -322,6 +328,7 @@ def test_a_closed_ballot_lists_its_members_at_close_not_as_they_are_now(recorded
     assert ballot["status"] == "closed"
     weights = next(g for g in ballot["working_groups"] if g["key"] == "weights")
     assert weights["members"] == ["-1+1", "alice", "bob"]
+    assert weights["former_members"] == []  # bob left after the close: a member at close, not a former one
 
 
 def test_a_revoked_grant_says_when(recorded, olga):

@@ -18,6 +18,7 @@ from django.core.management import CommandError, call_command
 from analysis import bundles, tally
 from analysis.tally.__main__ import main as tally_command
 from audit.models import AuditEvent
+from deliberation import services as deliberation
 from deliberation.models import Definition, Membership
 from tests.factories import DefinitionFactory, MembershipFactory, UserFactory
 from votes import services as votes
@@ -339,6 +340,47 @@ def test_an_exported_ballot_imports_under_another_slug_and_round_trips(exported,
         assert archive.read("votes.csv").count(b"\n") == original.read("votes.csv").count(b"\n")
     assert copy.status == Ballot.Status.CLOSED
     assert copy.grants.get(member__username="alice").revoked_at is not None
+
+
+@pytest.mark.parametrize("close", [False, True], ids=["open", "closed"])
+def test_a_member_who_voted_then_left_is_a_former_member_and_the_bundle_verifies_and_round_trips(
+    tmp_path, ballot, cast, olga, alice, bob, group, close
+):
+    cast(alice, "code", "use", "required")
+    cast(bob, "code", "use", "object", rationale="Not yet.")
+    cast(bob, "data", "use", "abstain")
+    deliberation.remove_member(membership=group.memberships.current().get(user=bob), acting_user=olga)
+    if close:
+        votes.close_ballot(ballot=ballot, acting_user=olga)
+    bundle = tmp_path / "bundle.zip"
+    bundles.export_bundle(ballot, bundle)
+
+    verified = verify_in_a_subprocess(bundle)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    with zipfile.ZipFile(bundle) as archive:
+        exported = json.loads(archive.read("ballot.json"))
+    weights = next(g for g in exported["working_groups"] if g["key"] == "weights")
+    assert "bob" not in weights["members"]
+    assert weights["former_members"] == ["bob"]
+
+    source = unzip(bundle, tmp_path / "source")
+    (source / "manifest.json").unlink()
+    exported["definition"]["slug"] = "osd-copy"
+    (source / "ballot.json").write_text(json.dumps(exported))
+    import_tally(source)
+    copy = Ballot.objects.get(definition__slug="osd-copy")
+    bundles.export_bundle(copy, tmp_path / "copy.zip")
+
+    verified = verify_in_a_subprocess(tmp_path / "copy.zip")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    with zipfile.ZipFile(tmp_path / "copy.zip") as archive:
+        again = json.loads(archive.read("ballot.json"))
+        assert archive.read("votes.csv").count(b"\n") == 4  # the header and three votes
+    assert again["working_groups"] == exported["working_groups"]
+    assert not Membership.objects.filter(group__definition__slug="osd-copy", user__username="bob", left_at=None)
+    assert copy.status == (Ballot.Status.CLOSED if close else Ballot.Status.OPEN)
+    if close:
+        assert "bob" not in {m["member"] for m in copy.roster_at_close["weights"]}
 
 
 def _tamper(name: str, old: bytes, new: bytes):
