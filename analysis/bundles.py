@@ -131,17 +131,7 @@ def ballot_json(ballot: Ballot) -> dict[str, Any]:
         "title": ballot.title,
         "status": ballot.status,
         "criteria": [{"key": c.key, "label": c.label} for c in ballot.criteria.all()],
-        "choices": [
-            {
-                "key": c.key,
-                "label": c.label,
-                "value": c.value,
-                "requires_grant": c.requires_grant,
-                "blocking": c.blocking,
-                "requires_rationale": c.requires_rationale,
-            }
-            for c in ballot.choices.all()
-        ],
+        "choices": [c.as_data() for c in ballot.choices.all()],
         "working_groups": _working_groups(ballot),
         "grants": _grants(ballot),
         "components": _components(ballot),

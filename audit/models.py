@@ -51,6 +51,20 @@ class AuditEventQuerySet(models.QuerySet):
             )
         )
 
+    def matching(self, *, stream: str = "", action: str = "", actor: str = "") -> "AuditEventQuerySet":
+        """The public log's filters: one stream, actions starting with `action`, one actor.
+
+        Call on `with_seals()`: a sealed vote is never found by who cast it.
+        """
+        events = self
+        if stream:
+            events = events.filter(stream=stream)
+        if action:
+            events = events.filter(action__startswith=action)
+        if actor:
+            events = events.filter(actor_handle=actor.lstrip("@"), sealed=False)
+        return events
+
     def in_chain_order(self) -> "AuditEventQuerySet":
         return self.order_by("stream", "seq")
 

@@ -130,9 +130,16 @@ class Choice(models.Model):
     def __str__(self) -> str:
         return f"{self.label} ({signed(self.value)})"
 
-    @property
-    def is_restricted(self) -> bool:
-        return self.requires_grant
+    def as_data(self) -> dict:
+        """The choice as `ballot.json` and the audit log record it."""
+        return {
+            "key": self.key,
+            "label": self.label,
+            "value": self.value,
+            "requires_grant": self.requires_grant,
+            "blocking": self.blocking,
+            "requires_rationale": self.requires_rationale,
+        }
 
 
 class VetoGrantQuerySet(models.QuerySet):

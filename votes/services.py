@@ -143,17 +143,7 @@ def ballot_spec(ballot: Ballot) -> dict:
         "version": ballot.version.label,
         "groups": sorted(g.key for g in ballot.groups.all()),
         "criteria": [{"key": c.key, "label": c.label} for c in ballot.criteria.all()],
-        "choices": [
-            {
-                "key": c.key,
-                "label": c.label,
-                "value": c.value,
-                "requires_grant": c.requires_grant,
-                "blocking": c.blocking,
-                "requires_rationale": c.requires_rationale,
-            }
-            for c in ballot.choices.all()
-        ],
+        "choices": [c.as_data() for c in ballot.choices.all()],
         "results_visibility": ballot.results_visibility,
         "methodology": ballot.methodology,
         "clustering": ballot.clustering,
