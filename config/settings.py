@@ -5,10 +5,12 @@ eagerly in-process, e-mail goes to the console, and DEBUG is on. Setting DATABAS
 switches to production defaults: DEBUG off, and SECRET_KEY and ALLOWED_HOSTS required.
 """
 
+import re
 from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -101,7 +103,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Rate limits count in this cache: in production set CACHE_URL to Redis, so that every web worker shares the counts.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
@@ -120,6 +124,25 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 ACCOUNT_USERNAME_MIN_LENGTH = 2
+# allauth's rate limits ("amount/period/per"), refused with the 429 page or, for wrong passwords, a form error.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",  # every sign-in attempt from one address, right or wrong
+    # Wrong passwords: 20 per address in 10 minutes, and 5 per account in 15 minutes, after which even the right
+    # password waits (a password reset lifts it). A room of members mistyping gets by; guessing one account does not.
+    "login_failed": "20/10m/ip,5/15m/key",
+    # New accounts from one address: a workshop signing up together gets through in a few minutes, a script does not.
+    "signup": "10/10m/ip",
+}
+# The client's address for those limits: behind our TLS proxy, the last hop it adds to X-Forwarded-For.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if BEHIND_TLS_PROXY else 0)
+
+# Vote saves (cast, change or withdraw, also on a member's behalf) per acting user, as django-ratelimit's
+# "amount/period". 400 in 10 minutes fills a 50-component x 4-criteria grid twice over at a save every 1.5 s:
+# faster than anyone choosing and tabbing by hand for ten minutes, while a script hammering the grid (each save
+# is an audit event and a recompute) is stopped. Windows are fixed per user, so a burst across two may reach 2x.
+VOTE_RATE_LIMIT = env("VOTE_RATE_LIMIT", default="400/10m")
+if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", VOTE_RATE_LIMIT):
+    raise ImproperlyConfigured(f"VOTE_RATE_LIMIT={VOTE_RATE_LIMIT!r}: expected amount/period, such as 400/10m")
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -158,7 +181,7 @@ STORAGES = {
 }
 
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = 0 if DEBUG else env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG

@@ -5,6 +5,7 @@ dave is a member of another group; carol is signed in but belongs to nothing.
 """
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from audit import guard
@@ -108,3 +109,9 @@ def _audit_guard_around_flush(request):
     yield
     if connection.vendor == "sqlite":
         guard.uninstall(connection)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate limits stay on in tests, counted in the per-process cache: each test starts with none spent."""
+    cache.clear()

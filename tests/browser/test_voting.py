@@ -248,3 +248,24 @@ def test_a_member_votes_with_the_keyboard_alone(page, bob, ballot):
         ("bob", "code", "study"): ("required", "Reading the code is studying it."),
         ("bob", "data", "use"): ("abstain", ""),
     }
+
+
+def test_a_save_past_the_rate_limit_shows_why_in_the_cell_and_keeps_it_usable(page, settings, bob, ballot):
+    settings.VOTE_RATE_LIMIT = "1/d"  # the live server runs in this process, so it reads the same settings
+    sign_in(page, "bob")
+    page.goto(ballot.get_absolute_url() + "vote/")
+    set_reload_marker(page)
+    page.get_by_label("Training code, Use: choice").select_option("required")
+    page.get_by_role("button", name="Save Training code, Use").click()
+    expect(page.locator("#cell-code-use .current")).to_contain_text("Required")
+
+    page.get_by_label("Training data, Use: choice").select_option("abstain")
+    page.get_by_role("button", name="Save Training data, Use").click()
+
+    expect(page.locator("#cell-data-use [role=alert]")).to_contain_text(
+        "Plenary takes at most 1 vote saves from one person in a short time. This one was not saved"
+    )
+    expect(page.locator("#cell-data-use select")).to_be_enabled()
+    expect(page.locator("#progress")).to_contain_text("1 vote cast.")
+    assert_not_reloaded(page)
+    assert stored_votes(ballot) == {("bob", "code", "use"): ("required", "")}

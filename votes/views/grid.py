@@ -2,6 +2,7 @@
 
 from itertools import groupby
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -12,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import trigger_client_event
+from django_ratelimit.core import get_usage
 
 from .. import services
 from ..forms import CellForm
@@ -76,6 +78,22 @@ def _voter(request: HttpRequest, ballot: Ballot, handle: str | None):
     return get_object_or_404(get_user_model(), username=handle)
 
 
+def _over_the_vote_limit(request: HttpRequest) -> str:
+    """Count this save against the acting user's VOTE_RATE_LIMIT; once it is spent, say so and when to come back.
+
+    django-ratelimit rather than allauth: allauth's counters serve its own views, and the one module that exposes
+    them (allauth.core.ratelimit) is marked in its source for deprecation.
+    """
+    usage = get_usage(request, group="votes.save", key="user", rate=settings.VOTE_RATE_LIMIT, increment=True)
+    if usage is None or not usage["should_limit"]:
+        return ""
+    minutes = max(1, -(-usage["time_left"] // 60))
+    return (
+        f"Plenary takes at most {usage['limit']} vote saves from one person in a short time. "
+        f"This one was not saved; try again in {minutes} minute{'s' if minutes > 1 else ''}."
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def vote_grid(request: HttpRequest, slug: str, key: str, handle: str | None = None) -> HttpResponse:
@@ -95,6 +113,11 @@ def vote_grid(request: HttpRequest, slug: str, key: str, handle: str | None = No
     component = get_object_or_404(ballot.version.components, key=form.cleaned_data["component"])
     criterion = get_object_or_404(ballot.criteria, key=form.cleaned_data["criterion"])
     choice_key = form.cleaned_data["choice"]
+    if too_many := _over_the_vote_limit(request):
+        if not request.htmx:
+            return render(request, "429.html", context | {"message": too_many}, status=429)
+        cell = grid.cell(component, criterion, too_many)
+        return render(request, "votes/ballot_vote.html#cell", context | {"cell": cell}, status=429)
     error = ""
     try:
         if form.cleaned_data["withdraw"] or not choice_key:

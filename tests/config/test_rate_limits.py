@@ -1,0 +1,132 @@
+"""Rate limits on signing in, signing up and saving votes, through allauth's real forms and the settings module.
+
+The numbers are the ones config/settings.py documents, written out here so that raising a limit fails a test.
+Counts live in the cache, which tests/conftest.py clears before each test; the test client comes from 127.0.0.1.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.urls import reverse
+
+from tests.factories import PASSWORD, UserFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+TOO_MANY_PAGE = "<h1>Too many requests</h1>"
+TOO_MANY_FAILURES = "Too many failed login attempts. Try again later."
+WRONG = "The username and/or password you specified are not correct."
+
+
+def sign_in(client, login: str, password: str):
+    return client.post(reverse("account_login"), {"login": login, "password": password})
+
+
+def signed_in(client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+def sign_up(client, n: int):
+    return client.post(
+        reverse("account_signup"),
+        {"email": f"newcomer{n}@example.org", "username": f"newcomer{n}", "password1": PASSWORD, "password2": PASSWORD},
+    )
+
+
+def test_a_sixth_wrong_password_for_one_account_in_15_minutes_locks_it_even_to_the_right_one(client, alice, bob):
+    for _ in range(5):
+        response = sign_in(client, "bob", "not his password")
+        assert response.status_code == 200 and WRONG in response.content.decode()
+
+    response = sign_in(client, "bob", PASSWORD)
+
+    assert response.status_code == 200
+    assert TOO_MANY_FAILURES in response.content.decode()
+    assert not signed_in(client)
+    assert sign_in(client, "alice@example.org", PASSWORD).status_code == 302  # another account is not locked
+    assert signed_in(client)
+
+
+def test_twenty_wrong_passwords_from_one_address_in_10_minutes_stop_it_signing_in_to_any_account(client, bob):
+    for n in range(20):
+        assert WRONG in sign_in(client, f"guess{n}", "password").content.decode()
+
+    response = sign_in(client, "bob", PASSWORD)
+
+    assert TOO_MANY_FAILURES in response.content.decode()
+    assert not signed_in(client)
+
+
+def test_the_31st_sign_in_attempt_from_one_address_in_a_minute_gets_the_429_page(client, bob):
+    for _ in range(30):
+        assert sign_in(client, "", "").status_code == 200  # incomplete forms count too
+
+    response = sign_in(client, "bob", PASSWORD)
+
+    assert response.status_code == 429
+    assert TOO_MANY_PAGE in response.content.decode()
+    assert not signed_in(client)
+
+
+def test_the_11th_sign_up_from_one_address_in_10_minutes_gets_the_429_page_and_creates_nothing(client, db):
+    for n in range(10):
+        assert sign_up(client, n).status_code == 302
+    assert get_user_model().objects.count() == 10
+    sent = len(mail.outbox)
+
+    response = sign_up(client, 10)
+
+    assert response.status_code == 429
+    assert TOO_MANY_PAGE in response.content.decode()
+    assert "try again" in response.content.decode()
+    assert not get_user_model().objects.filter(username="newcomer10").exists()
+    assert not EmailAddress.objects.filter(email="newcomer10@example.org").exists()
+    assert len(mail.outbox) == sent
+
+
+def test_a_right_password_does_not_count_against_the_account(client, db):
+    UserFactory(username="erin")
+    for _ in range(6):
+        assert sign_in(client, "erin", PASSWORD).status_code == 302
+        client.logout()
+
+
+# The settings module, read in a fresh interpreter with exactly the environment given -----------------------------
+
+PROBE = (
+    "import json, django; from django.conf import settings; django.setup(); "
+    "print(json.dumps({'votes': settings.VOTE_RATE_LIMIT, 'proxies': settings.ALLAUTH_TRUSTED_PROXY_COUNT}))"
+)
+
+
+def settings_with(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
+    base = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    return subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=base | env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_votes_are_limited_to_400_saves_in_10_minutes_unless_the_environment_says_otherwise(tmp_path):
+    default = settings_with({}, tmp_path)
+    assert default.returncode == 0, default.stderr
+    assert json.loads(default.stdout)["votes"] == "400/10m"
+
+    chosen = settings_with({"VOTE_RATE_LIMIT": "900/h"}, tmp_path)
+    assert chosen.returncode == 0, chosen.stderr
+    assert json.loads(chosen.stdout)["votes"] == "900/h"
+
+
+def test_a_malformed_vote_limit_fails_at_start_up(tmp_path):
+    result = settings_with({"VOTE_RATE_LIMIT": "lots"}, tmp_path)
+    assert result.returncode != 0
+    assert "VOTE_RATE_LIMIT='lots': expected amount/period" in result.stderr
+
+
+def test_behind_the_tls_proxy_the_client_address_comes_from_its_forwarded_for_hop(tmp_path):
+    assert json.loads(settings_with({}, tmp_path).stdout)["proxies"] == 0
+    assert json.loads(settings_with({"BEHIND_TLS_PROXY": "true"}, tmp_path).stdout)["proxies"] == 1
