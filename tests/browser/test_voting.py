@@ -64,10 +64,6 @@ def assert_not_reloaded(page: Page) -> None:
     assert page.evaluate("window.__marker") == 1, "the page was reloaded"
 
 
-def focused_label(page: Page) -> str | None:
-    return page.evaluate("document.activeElement && document.activeElement.getAttribute('aria-label')")
-
-
 def stored_votes(ballot) -> dict[tuple[str, str, str], tuple[str, str]]:
     return {
         (v.voter.username, v.component.key, v.criterion.key): (v.choice.key, v.rationale)
@@ -208,46 +204,6 @@ def test_an_observer_reads_the_roll_call_the_audit_log_and_the_audit_head(
 
     page.goto(ballot.get_absolute_url())
     expect(page.locator("#audit-head")).to_have_text(last.hash)
-
-
-def test_a_member_votes_with_the_keyboard_alone(page, bob, ballot):
-    sign_in(page, "bob")
-    page.goto(ballot.get_absolute_url() + "vote/")
-    set_reload_marker(page)
-
-    for _ in range(80):
-        page.keyboard.press("Tab")
-        if focused_label(page) == "Training code, Study: choice":
-            break
-    else:
-        pytest.fail("Tab never reached the Training code, Study cell")
-    page.keyboard.press("ArrowDown")  # from “— no vote —” to the first choice
-    expect(page.get_by_label("Training code, Study: choice")).to_have_value("required")
-    page.keyboard.press("Tab")
-    assert focused_label(page) == "Training code, Study: rationale"
-    page.keyboard.type("Reading the code is studying it.")
-    page.keyboard.press("Tab")
-    assert focused_label(page) == "Save Training code, Study"
-    page.keyboard.press("Enter")
-
-    expect(page.locator("#cell-code-study .current")).to_contain_text("Required")
-    expect(page.locator("#progress")).to_contain_text("1 vote cast.")
-
-    page.get_by_label("Training data, Use: choice").focus()
-    page.keyboard.press("ArrowDown")
-    page.keyboard.press("ArrowDown")
-    expect(page.get_by_label("Training data, Use: choice")).to_have_value("abstain")
-    page.keyboard.press("Tab")
-    page.keyboard.press("Tab")
-    assert focused_label(page) == "Save Training data, Use"
-    page.keyboard.press("Space")
-
-    expect(page.locator("#cell-data-use .current")).to_contain_text("Abstain")
-    assert_not_reloaded(page)
-    assert stored_votes(ballot) == {
-        ("bob", "code", "study"): ("required", "Reading the code is studying it."),
-        ("bob", "data", "use"): ("abstain", ""),
-    }
 
 
 def test_a_save_past_the_rate_limit_shows_why_in_the_cell_and_keeps_it_usable(page, settings, bob, ballot):
