@@ -71,6 +71,8 @@ def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     comment = get_comment(request, pk)
     if comment.author_id != request.user.pk:
         raise PermissionDenied("Only its author can edit a comment.")
+    if comment.is_hidden:
+        raise PermissionDenied("A hidden comment can no longer be edited.")
     form = CommentEditForm(request.POST or None, initial={"body": comment.body})
     if form.is_valid():
         try:
