@@ -3,6 +3,7 @@
 import hashlib
 import logging
 import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from django.db import connection, transaction
@@ -85,6 +86,13 @@ def is_stale(ballot: Ballot, run: OutcomeRun | None) -> bool:
     return run is None or run.results.get("engine") != outcomes.ENGINE or audit_position(ballot) > run.audit_seq
 
 
+def latest_runs(ballots: Iterable[Ballot]) -> Iterator[tuple[Ballot, OutcomeRun | None, bool]]:
+    """Each ballot with its latest run and whether that run is stale."""
+    for ballot in ballots:
+        run = OutcomeRun.objects.latest_for(ballot)
+        yield ballot, run, is_stale(ballot, run)
+
+
 def digest(spec: BallotSpec, cells: list[Cell]) -> str:
     data = {
         "criteria": spec.criteria,
@@ -149,3 +157,12 @@ def recompute(ballot: Ballot) -> OutcomeRun | None:
         # recompute found the lock still taken, left it to this one.
         if not is_stale(ballot, run):
             return run
+
+
+def recompute_stale() -> list[Ballot]:
+    """Bring every stale ballot up to date, such as those whose votes came in while the broker was down."""
+    ballots = Ballot.objects.select_related("definition", "version").order_by("pk")
+    stale = [ballot for ballot, _, out_of_date in latest_runs(ballots) if out_of_date]
+    for ballot in stale:
+        recompute(ballot)
+    return stale

@@ -4,7 +4,6 @@ import logging
 
 from celery import shared_task
 from django.db import OperationalError, connection, transaction
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from votes.models import Ballot
 
@@ -18,6 +17,12 @@ def recompute_outcome(ballot_id: int) -> None:
     ballot = Ballot.objects.filter(pk=ballot_id).select_related("definition", "version").first()
     if ballot is not None:  # deleted meanwhile: nothing to do
         services.recompute(ballot)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
+def recompute_stale_outcomes() -> None:
+    """Queued by each worker as it connects to the broker (config/celery.py): what changed while none listened."""
+    services.recompute_stale()
 
 
 class _Enqueue:
@@ -37,7 +42,7 @@ class _Enqueue:
         self.ran = True
         try:
             recompute_outcome.delay(self.ballot_id)
-        except (KombuOperationalError, OSError):  # the broker is down: the votes stand, the outcome stays stale
+        except Exception:  # this runs after the commit: it may leave the outcome stale, never fail the change
             logger.exception("Could not queue the recompute of ballot %s; its outcome is stale", self.ballot_id)
 
 

@@ -1,11 +1,35 @@
-"""The Celery application, as the official Django recipe has it."""
+"""The Celery application, as the official Django recipe has it, and the catch-up a worker queues on connecting."""
 
+import logging
 import os
 
-from celery import Celery
+from celery import Celery, bootsteps
+from kombu.exceptions import OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+logger = logging.getLogger(__name__)
 
 app = Celery("plenary", task_cls="celery.contrib.django.task:DjangoTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class CatchUpOnConnect(bootsteps.StartStopStep):
+    """Each time a worker connects to the broker, on start and again after losing it, it queues a recompute of
+    every stale outcome: the votes cast while the broker or every worker was down are counted once one is back.
+
+    Not `worker_ready`, which fires once per worker process, not when a running worker gets its broker back.
+    """
+
+    requires = {"celery.worker.consumer.tasks:Tasks"}
+
+    def start(self, consumer) -> None:
+        queue = consumer.task_consumer.queues[0].name  # one this worker reads, so that it runs here or on a peer
+        try:
+            consumer.app.send_task("analysis.tasks.recompute_stale_outcomes", queue=queue)
+        except (OperationalError, OSError):  # lost again already: the next connection queues it
+            logger.exception("Could not queue the recompute of stale outcomes")
+
+
+app.steps["consumer"].add(CatchUpOnConnect)

@@ -21,6 +21,7 @@ from audit.models import AuditEvent
 from deliberation import services as deliberation
 from deliberation.models import Definition, Membership
 from tests.factories import DefinitionFactory, MembershipFactory, UserFactory
+from tests.faults import audit_chain_holds, every_table, the_database_fails
 from votes import services as votes
 from votes.models import Ballot, Dispute, VetoGrant
 
@@ -428,6 +429,47 @@ def test_tampering_is_caught_by_the_command_in_a_subprocess_too(exported, tmp_pa
 
     assert done.returncode == 1
     assert done.stdout.startswith("votes.csv: its SHA-256 is")
+
+
+# A failure halfway ------------------------------------------------------------------------------
+
+
+def sixty_votes(path: Path) -> Path:
+    """Ten members, each voting on every leaf component and criterion: 60 rows."""
+    ballot = json.loads(json.dumps(handmade.BALLOT))
+    ballot["working_groups"][0]["members"] += [f"m{n}" for n in range(6)]
+    ballot["disputes"] = []
+    members = [(m, g["key"]) for g in ballot["working_groups"] for m in g["members"]]
+    cells = [(c, k) for c in ("code", "data-a", "data-b") for k in ("use", "study")]
+    votes = [
+        (m, g, c, k, "required" if n % 3 else "abstain", "")
+        for n, ((m, g), (c, k)) in enumerate((member, cell) for member in members for cell in cells)
+    ]
+    return handmade.write_votes(path, ballot, handmade.vote_rows(votes, ballot))
+
+
+AT_THE_50TH_VOTE = {
+    "its vote row": ('INSERT INTO "votes_vote"', lambda params: True),
+    "its audit event": ('INSERT INTO "audit_auditevent"', lambda params: "vote.cast_on_behalf" in params),
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("statement, when", AT_THE_50TH_VOTE.values(), ids=AT_THE_50TH_VOTE.keys())
+def test_an_import_the_database_fails_at_the_50th_vote_leaves_nothing_and_says_so(tmp_path, statement, when):
+    path = sixty_votes(tmp_path)
+    before, events = every_table(), list(AuditEvent.objects.values())
+
+    with the_database_fails(statement, nth=50, when=when) as failed, pytest.raises(CommandError) as refused:
+        import_tally(path)
+
+    assert failed
+    assert str(refused.value).startswith("Nothing was imported: the database failed (")
+    assert every_table() == before
+    assert list(AuditEvent.objects.values()) == events
+    assert audit_chain_holds()
+    assert import_tally(path).startswith("Imported example/components: 60 votes, 11 accounts created.")
+    assert audit_chain_holds()
 
 
 # The demo ----------------------------------------------------------------------------------------

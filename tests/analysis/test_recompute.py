@@ -8,37 +8,31 @@ PostgreSQL: a Celery worker process consuming from Redis, writing to the test da
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections import Counter
-from contextlib import contextmanager
 from io import StringIO
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-import redis
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.models import Max
-from django.test import override_settings
-from kombu import pools
 
 from analysis import outcomes, services, tasks
 from analysis.model import BallotSpec, Cell, Choice, Component
 from analysis.models import OutcomeRun
 from audit.models import AuditEvent
-from config.celery import app
+from tests.broker import REDIS_URL, BrokerLine, broker_down, delete_queue, publishing_to, redis_or_skip
 from tests.votes.conftest import CHOICES, CRITERIA
 from votes import services as votes
 from votes.models import Ballot, Dispute, Vote
 
-REDIS_URL = "redis://127.0.0.1:6379/7"  # a database of its own; each test consumes from a queue of its own
 DEADLINE = 60  # seconds a worker gets to start or to land a run
 
 POSTGRESQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
@@ -225,45 +219,6 @@ def test_the_recompute_command_brings_stale_ballots_up_to_date(ballot, second, c
 # The broker down --------------------------------------------------------------------------------------------
 
 
-def _drop_broker_connections() -> None:
-    """Close the pooled broker connections, so the next publish connects to the broker configured now."""
-    pools.reset()  # kombu's pools are shared by broker address
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
-@contextmanager
-def publishing_to(broker_url: str, queue: str | None = None):
-    """This process's Celery app publishes to `broker_url` for real (into `queue`), then goes back to eager."""
-    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager", "task_routes")}
-    routes = {"analysis.tasks.recompute_outcome": {"queue": queue}} if queue else saved["task_routes"]
-    with override_settings(CELERY_BROKER_URL=broker_url, CELERY_TASK_ALWAYS_EAGER=False):
-        _drop_broker_connections()
-        app.conf.update(broker_url=broker_url, task_always_eager=False, task_routes=routes)
-        try:
-            yield
-        finally:
-            app.conf.update(saved)
-            _drop_broker_connections()
-
-
-@contextmanager
-def broker_down(how: str):
-    """A Redis address where nothing listens (refused), or where something accepts and never answers (silent)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    if how == "refused":
-        listener.close()
-    else:
-        listener.listen(16)  # the kernel completes the handshakes; nobody ever reads
-    try:
-        with publishing_to(f"redis://127.0.0.1:{port}/0"):
-            yield
-    finally:
-        listener.close()
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("how", ["refused", "silent"])
 def test_with_the_broker_down_a_vote_still_commits_and_the_outcome_stays_stale_until_the_command(
@@ -341,7 +296,7 @@ def test_a_change_landing_while_a_recompute_finishes_is_not_lost(ballot, cast, a
 class Worker:
     """`celery -A config worker` in production mode on the test database, consuming one queue."""
 
-    def __init__(self, queue: str, log: Path):
+    def __init__(self, queue: str, log: Path, broker_url: str = REDIS_URL):
         db = settings.DATABASES["default"]
         database_url = (
             f"postgres://{quote(db['USER'] or '')}:{quote(db['PASSWORD'] or '')}"
@@ -350,7 +305,7 @@ class Worker:
         env = os.environ | {
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DATABASE_URL": database_url,
-            "CELERY_BROKER_URL": REDIS_URL,
+            "CELERY_BROKER_URL": broker_url,
             "SECRET_KEY": settings.SECRET_KEY,
             "ALLOWED_HOSTS": "localhost",
             "DEBUG": "false",
@@ -372,8 +327,8 @@ class Worker:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def succeeded(self) -> int:
-        return len(re.findall(r"Task analysis\.tasks\.recompute_outcome\[[^]]+\] succeeded", self.output()))
+    def succeeded(self, task: str = "recompute_outcome") -> int:
+        return len(re.findall(rf"Task analysis\.tasks\.{task}\[[^]]+\] succeeded", self.output()))
 
     def wait_until_succeeded(self, tasks_queued: int) -> None:
         deadline = time.monotonic() + DEADLINE
@@ -392,43 +347,31 @@ class Worker:
                 self.process.wait(timeout=10)
 
 
-def _redis_or_skip() -> redis.Redis:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-    try:
-        client.ping()
-    except (redis.RedisError, OSError) as error:
-        reason = f"needs Redis at {REDIS_URL} for a real Celery worker: {error}"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return client
+class Workers:
+    """`start_worker()` starts a worker consuming `start_worker.queue`, this test's own queue."""
+
+    def __init__(self, queue: str, logs: Path):
+        self.queue, self.logs, self.started = queue, logs, []
+
+    def __call__(self, broker_url: str = REDIS_URL) -> Worker:
+        self.started.append(Worker(self.queue, self.logs / f"worker-{len(self.started) + 1}.log", broker_url))
+        return self.started[-1]
 
 
 @pytest.fixture
 def start_worker(transactional_db, tmp_path):
-    """`start_worker()` starts a worker on a queue of this test's own; every worker is stopped at the end."""
+    """Workers on a queue of this test's own, which this process publishes to; every one is stopped at the end."""
     if not POSTGRESQL:
         pytest.skip(SHARES_THE_DATABASE)
-    client = _redis_or_skip()
-    queue = f"plenary-test-{uuid.uuid4().hex[:12]}"
-    workers: list[Worker] = []
-
-    def start() -> Worker:
-        workers.append(Worker(queue, tmp_path / f"worker-{len(workers) + 1}.log"))
-        return workers[-1]
-
+    client = redis_or_skip()
+    workers = Workers(f"plenary-test-{uuid.uuid4().hex[:12]}", tmp_path)
     try:
-        with publishing_to(REDIS_URL, queue=queue):
-            yield start
+        with publishing_to(REDIS_URL, queue=workers.queue):
+            yield workers
     finally:
-        for worker in workers:
+        for worker in workers.started:
             worker.stop()
-        for key in client.scan_iter(match=f"*{queue}*"):  # the queue and kombu's bindings of it
-            client.delete(key)
-        for tag, raw in client.hgetall("unacked").items():  # what a killed worker held, unacknowledged
-            if queue in json.loads(raw)[1:]:
-                client.hdel("unacked", tag)
-                client.zrem("unacked_index", tag)
+        delete_queue(client, workers.queue)
 
 
 def wait_for_run(ballot: Ballot, worker: Worker) -> OutcomeRun:
@@ -441,14 +384,20 @@ def wait_for_run(ballot: Ballot, worker: Worker) -> OutcomeRun:
     return run
 
 
-def recompute_in_flight() -> bool:
-    """Whether another session holds a recompute's lock on this database."""
+def recompute_in_flight() -> tuple[str, str] | None:
+    """The state and last statement of another session holding a recompute's lock on this database, if one does."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()"
-            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
+            "SELECT a.state, a.query FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid()"
+            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
-        return cursor.fetchone()[0]
+        return cursor.fetchone()
+
+
+def done_reading(session: tuple[str, str] | None) -> bool:
+    """Whether the recompute has read the ballot: its read transaction committed, or it has written since."""
+    return session is not None and session[0] == "idle" and not session[1].lstrip().upper().startswith("SELECT")
 
 
 BURST = [(component, criterion) for component in ("code", "data") for criterion, _ in CRITERIA][1:]  # not code/use
@@ -484,19 +433,21 @@ def test_a_worker_killed_mid_recompute_leaves_the_previous_run_and_the_next_work
     """Runs are computed first and stored in one INSERT, so a worker dying mid-way leaves nothing half-written.
 
     Its task was acknowledged late, but Redis hands an unacknowledged message out again only after the
-    visibility timeout (an hour by default): until then the results page or the command queues it again."""
+    visibility timeout (an hour by default); the next worker to connect catches up on its own."""
     worker = start_worker()
     for voter in (alice, bob, dave):
         cast_by_keys(ballot, voter, "code", "use", "required")
     previous = wait_for_run(ballot, worker)
     worker.wait_until_succeeded(3)
-    runs = set(OutcomeRun.objects.filter(ballot=ballot).values_list("pk", flat=True))
+    runs = list(OutcomeRun.objects.filter(ballot=ballot).order_by("pk").values())
 
     cast_by_keys(ballot, bob, "data", "study", "object", rationale="Undisclosed sources.")
     deadline = time.monotonic() + DEADLINE
-    while not recompute_in_flight():
-        assert time.monotonic() < deadline, f"the worker never started the recompute:\n{worker.output()}"
-        time.sleep(0.002)
+    while not done_reading(recompute_in_flight()):
+        assert time.monotonic() < deadline, f"the worker never read the ballot to recompute:\n{worker.output()}"
+        time.sleep(0.001)
+    time.sleep(0.02)  # into the computation, after whatever a run stored in parts would have written first
+    assert recompute_in_flight(), "the recompute finished before the kill: it would not land mid-way"
     worker.process.kill()  # SIGKILL, mid-recompute: no cleanup, no acknowledgement
     worker.process.wait(timeout=10)
     deadline = time.monotonic() + 10
@@ -504,13 +455,61 @@ def test_a_worker_killed_mid_recompute_leaves_the_previous_run_and_the_next_work
         assert time.monotonic() < deadline, "the killed worker's lock outlived it"
         time.sleep(0.05)
 
-    assert set(OutcomeRun.objects.filter(ballot=ballot).values_list("pk", flat=True)) == runs
+    assert list(OutcomeRun.objects.filter(ballot=ballot).order_by("pk").values()) == runs  # every field as it was
     assert OutcomeRun.objects.latest_for(ballot) == previous
-    assert OutcomeRun.objects.get(pk=previous.pk).results == previous.results
     assert services.is_stale(ballot, previous)
 
-    worker = start_worker()
-    tasks.recompute_outcome.delay(ballot.pk)  # queued again, as the command or the results page would
+    worker = start_worker()  # nothing queued again, no command run
     run = wait_for_run(ballot, worker)
     assert run.results == expected_results(ballot)
     assert OutcomeRun.objects.filter(ballot=ballot).count() == len(runs) + 1
+    assert worker.succeeded("recompute_stale_outcomes") == 1
+
+
+@pytest.mark.skipif(not POSTGRESQL, reason=SHARES_THE_DATABASE)
+@pytest.mark.django_db(transaction=True)
+def test_votes_cast_while_the_broker_was_unreachable_are_counted_once_a_worker_starts(
+    start_worker, ballot, second, alice, bob, dave, caplog
+):
+    with broker_down("refused"):
+        for voter in (alice, bob, dave):
+            cast_by_keys(ballot, voter, "code", "use", "required")
+        cast_by_keys(second, dave, "code", "use", "abstain")
+    assert caplog.text.count("its outcome is stale") == 4
+    assert not OutcomeRun.objects.exists()
+
+    worker = start_worker()  # the broker is back, and a worker with it; nobody runs `manage.py recompute`
+
+    for stale in (ballot, second):
+        assert wait_for_run(stale, worker).results == expected_results(stale)
+    assert worker.succeeded("recompute_stale_outcomes") == 1
+    assert worker.succeeded() == 0, "the worker caught up by itself, not on a queued recompute"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not POSTGRESQL, reason=SHARES_THE_DATABASE)
+@pytest.mark.django_db(transaction=True)
+def test_a_running_worker_that_gets_its_broker_back_counts_the_votes_cast_while_it_was_gone(
+    start_worker, ballot, alice, bob, dave, caplog
+):
+    with BrokerLine() as line, publishing_to(line.url, queue=start_worker.queue):
+        worker = start_worker(broker_url=line.url)
+        cast_by_keys(ballot, alice, "code", "use", "required")
+        before = wait_for_run(ballot, worker)
+
+        line.cut()  # Redis goes away for the worker and for this process, which publishes as the web app does
+        deadline = time.monotonic() + DEADLINE
+        while "Connection to broker lost" not in worker.output():
+            assert time.monotonic() < deadline, f"the worker did not notice the broker was gone:\n{worker.output()}"
+            time.sleep(0.05)
+        for voter in (bob, dave):
+            cast_by_keys(ballot, voter, "code", "use", "required")
+        assert caplog.text.count("its outcome is stale") == 2
+        assert OutcomeRun.objects.latest_for(ballot) == before
+        assert services.is_stale(ballot, before)
+
+        line.restore()  # the same worker reconnects; nothing is queued again and no command is run
+        run = wait_for_run(ballot, worker)
+
+    assert run.results == expected_results(ballot)
+    assert worker.succeeded("recompute_stale_outcomes") == 2, "once on starting, once on reconnecting"

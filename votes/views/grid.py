@@ -1,5 +1,6 @@
 """The vote grid: components by criteria, one small form per cell, saved cell by cell with htmx."""
 
+import logging
 from itertools import groupby
 
 from django.conf import settings
@@ -7,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,6 +21,9 @@ from .. import services
 from ..forms import CellForm
 from ..models import Ballot
 from .ballots import ballot_context, get_ballot
+
+logger = logging.getLogger(__name__)
+NOT_SAVED = "That could not be saved just now; please try again."
 
 
 class Grid:
@@ -137,6 +142,9 @@ def vote_grid(request: HttpRequest, slug: str, key: str, handle: str | None = No
             )
     except (ValidationError, PermissionDenied) as exc:
         error = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+    except DatabaseError:  # rolled back whole: say so in the cell, where htmx would not show an error page
+        logger.exception("A vote on %s by @%s could not be saved", ballot, voter.get_username())
+        error = NOT_SAVED
 
     if not request.htmx:
         if error:

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from analysis import imports
 from analysis.tally import BundleError
@@ -27,6 +28,8 @@ class Command(BaseCommand):
             imported = imports.import_bundle(path, organizer=organizer, dry_run=dry_run)
         except BundleError as exc:
             raise CommandError(f"Nothing was imported. {exc}") from exc
+        except DatabaseError as exc:  # the import is one transaction: it was rolled back whole
+            raise CommandError(f"Nothing was imported: the database failed ({exc}). Run it again.") from exc
         ballot = imported.ballot
         summary = f"{ballot.definition.slug}/{ballot.key}: {imported.votes} votes"
         summary += f", {imported.accounts_created} accounts created"

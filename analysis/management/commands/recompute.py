@@ -18,9 +18,8 @@ class Command(BaseCommand):
             ballots = ballots.filter(definition__slug=slug, key=key)
             if not ballots.exists():
                 raise CommandError(f"No ballot {ballot}; give it as definition-slug/ballot-key.")
-        for b in ballots:
-            run = services.OutcomeRun.objects.latest_for(b)
-            if not services.is_stale(b, run):
+        for b, run, stale in services.latest_runs(ballots):
+            if not stale:
                 self.stdout.write(f"{b.definition.slug}/{b.key}: up to date (audit #{run.audit_seq})")
                 continue
             if dry_run:
