@@ -2,8 +2,28 @@
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 
 from .models import Comment, Component, DraftVersion, Membership, WorkingGroup, label_validator
+
+
+class RowsField(forms.ModelMultipleChoiceField):
+    """Several rows chosen by id, where an id no database column can hold is refused like any unknown one.
+
+    Django looks the ids up with `pk__in`, and SQLite fails on an integer that large instead of finding nothing.
+    """
+
+    def _check_values(self, value):
+        for pk in value if isinstance(value, list | tuple) else ():
+            try:
+                out_of_range = not -(2**63) <= int(pk) < 2**63
+            except (TypeError, ValueError):
+                continue  # not a number at all: Django's own check says so
+            if out_of_range:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
 
 
 class DraftForm(forms.ModelForm):
@@ -20,11 +40,18 @@ class PublishForm(forms.Form):
 
 
 class NextDraftForm(forms.Form):
+    """A new draft's label; the hidden field `from` names the published version it starts from, if any."""
+
     label = forms.CharField(max_length=32, validators=[label_validator], help_text="Such as 0.0.10 or 1.0-rc2.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Named "from", a Python keyword, so added here rather than declared above.
+        self.fields["from"] = forms.CharField(required=False, max_length=32, widget=forms.HiddenInput)
 
 
 class ComponentForm(forms.ModelForm):
-    parts = forms.ModelMultipleChoiceField(
+    parts = RowsField(
         queryset=Component.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -49,7 +76,12 @@ class ComponentForm(forms.ModelForm):
 
 
 class CommentForm(forms.ModelForm):
-    parent = forms.ModelChoiceField(queryset=Comment.objects.none(), required=False, widget=forms.HiddenInput)
+    parent = forms.ModelChoiceField(
+        queryset=Comment.objects.none(),
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": "The comment you reply to is not part of this discussion."},
+    )
 
     class Meta:
         model = Comment

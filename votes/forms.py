@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.validators import validate_slug
 
+from deliberation.forms import RowsField
 from deliberation.models import DraftVersion, WorkingGroup
 
 from .models import Ballot, Dispute
@@ -42,7 +43,7 @@ class BallotForm(forms.Form):
     key = forms.SlugField(max_length=64, help_text="Part of the ballot's address; never changes.")
     version = forms.ModelChoiceField(queryset=DraftVersion.objects.none(), help_text="A published version.")
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="Markdown.")
-    groups = forms.ModelMultipleChoiceField(
+    groups = RowsField(
         queryset=WorkingGroup.objects.none(), widget=forms.CheckboxSelectMultiple, label="Enrolled working groups"
     )
     criteria = forms.CharField(
@@ -72,7 +73,7 @@ class BallotForm(forms.Form):
         initial=0.5, min_value=0.01, max_value=1, required=False, help_text="majority: share of positive votes."
     )
     k = forms.IntegerField(initial=2, min_value=2, max_value=6, label="Clusters (k)")
-    seed = forms.IntegerField(initial=42, min_value=0, label="Clustering seed")
+    seed = forms.IntegerField(initial=42, min_value=0, max_value=2**32 - 1, label="Clustering seed")
     opens_at = forms.DateTimeField(
         required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), help_text="Planned; UTC."
     )

@@ -20,6 +20,7 @@ from deliberation.models import Component, DraftVersion, Membership, WorkingGrou
 from .models import Ballot, Choice, Criterion, Dispute, VetoGrant, Vote
 
 METHODOLOGY_RULES = ("mean-bands", "majority")
+SEEDS = range(2**32)  # the random states k-means takes
 
 
 def _require_organizer(ballot_or_definition, user) -> None:
@@ -61,6 +62,16 @@ def validate_methodology(methodology: dict) -> dict:
         if not isinstance(threshold, int | float) or not 0 < threshold <= 1:
             raise ValidationError("majority needs a threshold between 0 and 1, such as 0.5 or 0.667.")
     return methodology
+
+
+def validate_clustering(clustering: dict) -> dict:
+    """The clustering settings as data: a number of clusters and a seed that k-means can run with."""
+    k, seed = clustering.get("k"), clustering.get("seed")
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise ValidationError("Clustering needs a whole number of clusters k, at least 1.")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed not in SEEDS:
+        raise ValidationError(f"The clustering seed is a whole number from 0 to {SEEDS[-1]}.")
+    return clustering
 
 
 @transaction.atomic
@@ -114,6 +125,7 @@ def create_ballot(
     if clustering is not None:
         ballot.clustering = clustering
     validate_methodology(ballot.methodology)
+    validate_clustering(ballot.clustering)
     ballot.full_clean(exclude=["definition", "version", "created_by"])
     ballot.save()
     ballot.groups.set(groups)
@@ -369,12 +381,16 @@ def cast_vote(
     if choice.requires_rationale and not rationale:
         raise ValidationError(f"A vote “{choice.label}” needs a rationale.")
 
-    vote = Vote.objects.filter(ballot=ballot, voter=voter, component=component, criterion=criterion).first()
+    # Every query from here to the commit holds the ballot's place in line (`_locked`): as few as can be.
+    cell = {"ballot": ballot, "voter": voter, "component": component, "criterion": criterion}
+    vote = Vote.objects.filter(**cell).select_related("choice").first()
     unchanged = (choice.pk, rationale, group.pk, grant.pk if grant else None)
     if vote and (vote.choice_id, vote.rationale, vote.group_id, vote.grant_id) == unchanged:
         return vote  # nothing changes, nothing to record
     previous = {"choice": vote.choice.key, "rationale": vote.rationale} if vote else None
-    vote = vote or Vote(ballot=ballot, voter=voter, component=component, criterion=criterion)
+    if vote:
+        vote.ballot, vote.voter, vote.component, vote.criterion = ballot, voter, component, criterion  # the same rows
+    vote = vote or Vote(**cell)
     vote.group, vote.choice, vote.grant, vote.rationale = group, choice, grant, rationale
     vote.cast_at = cast_at.astimezone(UTC) if cast_at else timezone.now()  # stored and recorded alike, in UTC
     vote.cast_by = acting_user

@@ -109,6 +109,7 @@ def read_ballot(bundle: Bundle) -> Ballot:
     data = bundle.json("ballot.json")
     if not isinstance(data, dict):
         raise BundleError("ballot.json", None, "must hold a JSON object")
+    _no_nul(data)
     if data.get("format") != FORMAT:
         raise _fail("format", f"must be {FORMAT!r}, not {data.get('format')!r}")
     definition = _get(data, "definition", dict)
@@ -127,7 +128,8 @@ def read_ballot(bundle: Bundle) -> Ballot:
     clustering = data["clustering"] = _get(data, "clustering", dict, optional=True) or {"k": 2, "seed": 42}
     if _get(clustering, "k", int, "clustering") < 1:
         raise _fail("clustering.k", "must be at least 1")
-    _get(clustering, "seed", int, "clustering")
+    if not 0 <= _get(clustering, "seed", int, "clustering") < 2**32:
+        raise _fail("clustering.seed", "must be from 0 to 4294967295, the random states k-means takes")
 
     restricted = {c["key"]: bool(c.get("requires_grant")) for c in choices}
     grants = tuple(
@@ -212,7 +214,7 @@ def _components(data: dict) -> dict[str, str]:
             raise _fail(f"{path}.aggregate.rule", "must be 'sum' or 'mean'")
         parts = _get(aggregate, "of", list, f"{path}.aggregate")
         for i, part in enumerate(parts):
-            if part not in leaves:
+            if not isinstance(part, str) or part not in leaves:
                 raise _fail(f"{path}.aggregate.of[{i}]", f"{part!r} is not a component that is voted on")
         if len(set(parts)) != len(parts):
             raise _fail(f"{path}.aggregate.of", "names a part twice")
@@ -225,7 +227,8 @@ def _methodology(m: dict) -> None:
     if rule == "mean-bands":
         bands = _items(m, "bands", path="methodology")
         for path, band in bands:
-            _get(band, "min", (int, float), path)
+            if abs(_get(band, "min", (int, float), path)) > 1e300:  # a multiple of μ, computed in floats
+                raise _fail(f"{path}.min", "is too large a number")
             _get(band, "label", str, path)
         mins = [band["min"] for _, band in bands]
         if not bands or mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
@@ -270,7 +273,7 @@ def _dispute(path: str, d: dict, known: Mapping[str, set[str]]) -> Dispute:
     for selector, value in selection.items():
         if selector not in SELECTORS:
             raise _fail(f"{path}.selection.{selector}", f"not a selector; they are {', '.join(SELECTORS)}")
-        if value is not None and value not in known[selector]:
+        if value is not None and (not isinstance(value, str) or value not in known[selector]):
             raise _fail(f"{path}.selection.{selector}", f"unknown {selector} {value!r}")
     if all(value is None for value in selection.values()):
         raise _fail(f"{path}.selection", f"must select votes by one or more of {', '.join(SELECTORS)}")
@@ -351,6 +354,19 @@ def _unique(keys: list[tuple[str, str]], what: str) -> None:
         if key in seen:
             raise _fail(path, f"the {what} {key!r} appears twice")
         seen.add(key)
+
+
+def _no_nul(value: Any, path: str = "") -> None:
+    """No text anywhere holds a NUL character: Plenary stores none (its forms refuse them, and PostgreSQL)."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _no_nul(key, path)
+            _no_nul(inner, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            _no_nul(inner, f"{path}[{i}]")
+    elif isinstance(value, str) and "\x00" in value:
+        raise _fail(path or "a key", "holds a NUL character, which no text in Plenary can hold")
 
 
 def _slug(title: str) -> str:

@@ -3,6 +3,7 @@
 import hashlib
 import io
 import json
+import math
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -121,13 +122,24 @@ def parse_json(name: str, content: str, line: int | None = None) -> Any:
     def no_constant(constant: str) -> None:
         raise BundleError(name, line, f"{constant} is not a JSON number")
 
+    def finite(number: str) -> float:
+        if not math.isfinite(value := float(number)):
+            raise BundleError(name, line, f"{number} is too large a number")
+        return value
+
     try:
-        return json.loads(content, object_pairs_hook=unique_keys, parse_constant=no_constant)
+        return json.loads(content, object_pairs_hook=unique_keys, parse_constant=no_constant, parse_float=finite)
     except json.JSONDecodeError as exc:
         raise BundleError(name, line or exc.lineno, f"not valid JSON: {exc.msg} (column {exc.colno})") from exc
 
 
 def parse_time(text: str) -> datetime:
-    """ISO 8601; a time without a UTC offset is taken as UTC. Raises ValueError."""
+    """ISO 8601, returned in UTC; a time without a UTC offset is taken as UTC.
+
+    Raises ValueError, also for a time that has no UTC equivalent, such as 9999-12-31T23:59-01:00.
+    """
     moment = datetime.fromisoformat(text.strip())
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is out of range") from None

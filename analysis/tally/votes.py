@@ -60,6 +60,9 @@ def _check(line: int, row: list[str], ballot: Ballot) -> Vote:
 
     if len(row) != len(COLUMNS):
         raise fail(f"expected {len(COLUMNS)} cells ({','.join(COLUMNS)}), found {len(row)}")
+    for column, cell in zip(COLUMNS, row, strict=True):
+        if "\x00" in cell:
+            raise fail(f"{column} holds a NUL character, which no text in Plenary can hold")
     cells = {column: cell if column == "value" else restore(cell) for column, cell in zip(COLUMNS, row, strict=True)}
     voter, group, component, criterion, choice = (cells[c] for c in COLUMNS[:5])
     spec = ballot.spec

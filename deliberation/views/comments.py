@@ -73,7 +73,7 @@ def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied("Only its author can edit a comment.")
     if comment.is_hidden:
         raise PermissionDenied("A hidden comment can no longer be edited.")
-    form = CommentEditForm(request.POST or None, initial={"body": comment.body})
+    form = CommentEditForm(request.POST if request.method == "POST" else None, initial={"body": comment.body})
     if form.is_valid():
         try:
             services.edit_comment(comment=comment, body=form.cleaned_data["body"], acting_user=request.user)
@@ -100,7 +100,7 @@ def comment_hide(request: HttpRequest, pk: int) -> HttpResponse:
     comment = get_comment(request, pk)
     if not comment.version.definition.is_organizer(request.user):
         raise PermissionDenied("Only the definition's organizers can hide comments.")
-    form = HideCommentForm(request.POST or None)
+    form = HideCommentForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
             services.hide_comment(comment=comment, reason=form.cleaned_data["reason"], acting_user=request.user)

@@ -56,7 +56,7 @@ def group_create(request: HttpRequest, slug: str) -> HttpResponse:
     definition = get_object_or_404(Definition, slug=slug)
     if not definition.is_organizer(request.user):
         raise PermissionDenied("Only the definition's organizers can create working groups.")
-    form = WorkingGroupForm(request.POST or None)
+    form = WorkingGroupForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
             group = services.create_group(definition=definition, acting_user=request.user, **form.cleaned_data)

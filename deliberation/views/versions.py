@@ -128,7 +128,10 @@ def diff(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def draft_edit(request: HttpRequest, slug: str, label: str) -> HttpResponse:
     version = _organizer_draft(request, slug, label)
-    form = DraftForm(request.POST or None, instance=DraftVersion(label=version.label, body=version.body))
+    form = DraftForm(
+        request.POST if request.method == "POST" else None,
+        instance=DraftVersion(label=version.label, body=version.body),
+    )
     if form.is_valid():
         try:
             version = services.update_draft(
@@ -151,7 +154,9 @@ def draft_edit(request: HttpRequest, slug: str, label: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def publish(request: HttpRequest, slug: str, label: str) -> HttpResponse:
     version = _organizer_draft(request, slug, label)
-    form = PublishForm(request.POST or None, initial={"release_notes": version.release_notes})
+    form = PublishForm(
+        request.POST if request.method == "POST" else None, initial={"release_notes": version.release_notes}
+    )
     if form.is_valid():
         try:
             services.publish_version(
@@ -182,11 +187,11 @@ def publish(request: HttpRequest, slug: str, label: str) -> HttpResponse:
 def draft_start(request: HttpRequest, slug: str) -> HttpResponse:
     """Start a draft: the next one from a published version (`from`), or a definition's first."""
     definition = get_object_or_404(Definition, slug=slug)
-    based_on = None
-    if request.POST.get("from"):
-        based_on = get_object_or_404(definition.versions.published(), label=request.POST["from"])
     form = NextDraftForm(request.POST)
-    if form.is_valid():
+    valid = form.is_valid()
+    source = form.cleaned_data.get("from")
+    based_on = get_object_or_404(definition.versions.published(), label=source) if source else None
+    if valid:
         try:
             draft = services.start_draft(
                 definition=definition, label=form.cleaned_data["label"], based_on=based_on, acting_user=request.user
@@ -208,7 +213,7 @@ def draft_start(request: HttpRequest, slug: str) -> HttpResponse:
 def component_form(request: HttpRequest, slug: str, label: str, key: str | None = None) -> HttpResponse:
     version = _organizer_draft(request, slug, label)
     existing = get_object_or_404(version.components, key=key) if key else None
-    form = ComponentForm(request.POST or None, version=version, component=existing)
+    form = ComponentForm(request.POST if request.method == "POST" else None, version=version, component=existing)
     if form.is_valid():
         fields = {f: form.cleaned_data[f] for f in ComponentForm.Meta.fields}
         parts = list(form.cleaned_data["parts"])

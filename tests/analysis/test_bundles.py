@@ -9,9 +9,11 @@ import csv
 import hashlib
 import io
 import json
+import tempfile
 import threading
 import zipfile
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -20,16 +22,19 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from analysis import bundles, outcomes, services
 from analysis.csvcells import neutralise, restore
 from analysis.model import spec_from_json
+from analysis.tally.__main__ import main as tally_command
 from audit import chain
 from audit.models import AuditEvent
+from deliberation import services as deliberation
 from deliberation.models import Membership
 from tests.factories import MembershipFactory, UserFactory
+from tests.fuzzing import fuzz, rolled_back
 from tests.votes.conftest import CHOICES, CRITERIA
 from votes import services as votes
 from votes.models import Ballot, Dispute, Vote
@@ -424,6 +429,81 @@ def test_any_text_survives_neutralise_then_restore_and_is_never_a_formula(cell):
 
     assert restore(written) == cell
     assert not written.startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+SPREADSHEET_STARTS = ["=", "+", "-", "@", "\t", "\r", "'", " =", "\n=", ""]
+RATIONALES = st.tuples(
+    st.sampled_from(SPREADSHEET_STARTS), st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=30)
+).map("".join)
+
+
+@pytest.fixture
+def formulas(olga):
+    """A ballot whose every key and handle a spreadsheet would run: members +1, @x and -1 of group -g,
+    voting on component -code for criteria -use and -study with choices -yes and -no."""
+    definition = deliberation.create_definition(slug="sheet", title="=Sheet", organizers=[olga], acting_user=olga)
+    version = deliberation.start_draft(definition=definition, label="1", acting_user=olga)
+    for key, category in (("-code", "=Code"), ("-data", "+Data")):
+        fields = {"key": key, "title": f"@{key}", "category": category}
+        deliberation.add_component(version=version, fields=fields, acting_user=olga)
+    version = deliberation.publish_version(version=version, release_notes="-", acting_user=olga)
+    group = deliberation.create_group(definition=definition, key="-g", name="=Group", acting_user=olga)
+    for handle in ("+1", "@x", "-1"):
+        deliberation.add_member(group=group, user=UserFactory(username=handle), acting_user=olga)
+    ballot = votes.create_ballot(
+        version=version,
+        key="-b",
+        title="=Ballot",
+        groups=[group],
+        criteria=[("-use", "=Use"), ("-study", "+Study")],
+        choices=[{"key": "-yes", "label": "+Yes", "value": 1}, {"key": "-no", "label": "-No", "value": -1}],
+        acting_user=olga,
+    )
+    return votes.open_ballot(ballot=ballot, acting_user=olga)
+
+
+def cast_formulas(ballot: Ballot, rationales: list[str]) -> None:
+    component, criteria = ballot.version.components.get(key="-code"), list(ballot.criteria.all())
+    for i, (handle, rationale) in enumerate(zip(("+1", "@x", "-1"), rationales, strict=False)):
+        votes.cast_vote(
+            ballot=ballot,
+            voter=UserFactory(username=handle),
+            component=component,
+            criterion=criteria[i % 2],
+            choice=ballot.choices.get(key=("-yes", "-no")[i % 2]),
+            rationale=rationale,
+        )
+
+
+def assert_no_cell_is_a_formula(raw: bytes) -> None:
+    rows = list(csv.reader(StringIO(raw.decode(), newline="")))
+    cells = [cell for row in rows[1:] for cell in row[:5] + row[6:]]  # every cell but the value, a number
+    assert not [cell for cell in cells if cell.startswith(("=", "+", "-", "@", "\t", "\r"))], rows
+
+
+@fuzz(6)
+@given(rationales=st.lists(RATIONALES, min_size=3, max_size=3))
+@example(rationales=['=HYPERLINK("http://evil.example","click")', "@SUM(A1)\tand a tab", "'-2+3"])
+def test_every_cell_a_spreadsheet_would_run_is_neutralised_and_the_bundle_verifies_and_round_trips(
+    formulas, capsys, rationales
+):
+    with rolled_back(), tempfile.TemporaryDirectory() as folder:
+        cast_formulas(formulas, rationales)
+        path, copy = Path(folder) / "bundle.zip", Path(folder) / "copy"
+        bundles.export_bundle(formulas, path)
+        with zipfile.ZipFile(path) as archive:
+            raw = archive.read("votes.csv")
+            archive.extractall(copy)
+
+        assert_no_cell_is_a_formula(raw)
+        assert csv_rows(raw) == stored_votes(formulas)
+        assert tally_command([str(path), "--verify"]) == 0, capsys.readouterr().out  # python -m analysis.tally
+        (copy / "manifest.json").unlink()
+        data = json.loads((copy / "ballot.json").read_text())
+        data["definition"]["slug"] = "sheet-copy"
+        (copy / "ballot.json").write_text(json.dumps(data))
+        call_command("import_tally", str(copy), stdout=StringIO())
+        assert stored_votes(Ballot.objects.get(definition__slug="sheet-copy")) == stored_votes(formulas)
 
 
 # The download -------------------------------------------------------------------------------------------------

@@ -206,6 +206,24 @@ def test_validate_methodology_accepts_runnable_rules(methodology):
     assert services.validate_methodology(methodology) is methodology
 
 
+CLUSTERING_REFUSALS = {
+    "seed-too-large": ({"k": 2, "seed": 2**32}, "seed is a whole number from 0 to 4294967295"),
+    "seed-negative": ({"k": 2, "seed": -1}, "seed is a whole number from 0 to 4294967295"),
+    "seed-text": ({"k": 2, "seed": "42"}, "seed is a whole number"),
+    "no-k": ({"seed": 42}, "whole number of clusters k"),
+    "k-zero": ({"k": 0, "seed": 42}, "whole number of clusters k"),
+    "k-true": ({"k": True, "seed": 42}, "whole number of clusters k"),
+}
+
+
+@pytest.mark.parametrize("clustering, message", CLUSTERING_REFUSALS.values(), ids=CLUSTERING_REFUSALS.keys())
+def test_create_ballot_refuses_clustering_k_means_could_not_run(
+    clustering, message, published, olga, group, nothing_written
+):
+    with nothing_written(), pytest.raises(ValidationError, match=message):
+        new_ballot(published, olga, [group], clustering=clustering)
+
+
 # open_ballot and close_ballot ------------------------------------------------------------------
 
 

@@ -539,8 +539,13 @@ def test_a_cell_that_is_not_on_the_ballot_is_refused(client, bob, ballot, nothin
     with nothing_written():
         assert client.post(ballot_url("vote-grid"), cell(component="nope")).status_code == 404
         assert client.post(ballot_url("vote-grid"), cell(criterion="nope")).status_code == 404
-        assert client.post(ballot_url("vote-grid"), cell(choice="nope")).status_code == 404
         assert client.post(ballot_url("vote-grid"), {"choice": "required"}).status_code == 400
+        unknown = client.post(ballot_url("vote-grid"), cell(choice="nope"), follow=True)
+        htmx = client.post(ballot_url("vote-grid"), cell(choice="nope"), headers=HTMX)
+
+    message = "That choice is not on this ballot's scale."
+    assert page_messages(unknown) == [f"Training code, Use: {message} Nothing was changed."]
+    assert html.escape(message) in htmx.content.decode()
 
 
 # Who sees the restricted choice --------------------------------------------------------------

@@ -48,7 +48,7 @@ def ballot_create(request: HttpRequest, slug: str) -> HttpResponse:
     definition = get_object_or_404(Definition, slug=slug)
     if not definition.is_organizer(request.user):
         raise PermissionDenied("Only the definition's organizers can create ballots.")
-    form = BallotForm(request.POST or None, definition=definition)
+    form = BallotForm(request.POST if request.method == "POST" else None, definition=definition)
     if form.is_valid():
         data = form.cleaned_data
         try:

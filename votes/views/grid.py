@@ -113,19 +113,26 @@ def vote_grid(request: HttpRequest, slug: str, key: str, handle: str | None = No
         return render(request, "votes/ballot_vote.html#progress" if request.htmx else "votes/ballot_vote.html", context)
 
     form = CellForm(request.POST)
-    if not form.is_valid():
+    form.is_valid()
+    data = form.cleaned_data  # the fields that are valid
+    if "component" not in data or "criterion" not in data:
         return HttpResponseBadRequest("That is not a cell of this ballot.")
-    component = get_object_or_404(ballot.version.components, key=form.cleaned_data["component"])
-    criterion = get_object_or_404(ballot.criteria, key=form.cleaned_data["criterion"])
-    choice_key = form.cleaned_data["choice"]
+    component = get_object_or_404(ballot.version.components, key=data["component"])
+    criterion = get_object_or_404(ballot.criteria, key=data["criterion"])
+    choice = ballot.choices.filter(key=data["choice"]).first() if data.get("choice") else None
     if too_many := _over_the_vote_limit(request):
         if not request.htmx:
             return render(request, "429.html", context | {"message": too_many}, status=429)
         cell = grid.cell(component, criterion, too_many)
         return render(request, "votes/ballot_vote.html#cell", context | {"cell": cell}, status=429)
-    error = ""
+    # A rationale too long, a choice not on the scale: said in the cell, and nothing is saved.
+    error = " ".join(f"{name.capitalize()}: {e}" for name, errors in form.errors.items() for e in errors)
+    if data.get("choice") and choice is None and "choice" not in form.errors:
+        error = "That choice is not on this ballot's scale."
     try:
-        if form.cleaned_data["withdraw"] or not choice_key:
+        if error:
+            pass  # nothing to save
+        elif data["withdraw"] or choice is None:
             services.withdraw_vote(
                 ballot=ballot, voter=voter, component=component, criterion=criterion, acting_user=request.user
             )
@@ -135,8 +142,8 @@ def vote_grid(request: HttpRequest, slug: str, key: str, handle: str | None = No
                 voter=voter,
                 component=component,
                 criterion=criterion,
-                choice=get_object_or_404(ballot.choices, key=choice_key),
-                rationale=form.cleaned_data["rationale"],
+                choice=choice,
+                rationale=data["rationale"],
                 group=grid.group,
                 acting_user=request.user,
             )

@@ -65,7 +65,7 @@ def roll_call(request: HttpRequest, slug: str, key: str) -> HttpResponse:
 def grants(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     ballot = get_ballot(slug, key)
     is_organizer = ballot.definition.is_organizer(request.user)
-    form = GrantForm(request.POST or None, ballot=ballot) if is_organizer else None
+    form = GrantForm(request.POST if request.method == "POST" else None, ballot=ballot) if is_organizer else None
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
@@ -123,7 +123,9 @@ def grant_revoke(request: HttpRequest, slug: str, key: str, pk: int) -> HttpResp
 def disputes(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     ballot = get_ballot(slug, key)
     initial = {name: request.GET.get(name) for name in ("voter", "group", "choice", "component", "criterion")}
-    form = DisputeForm(request.POST or None, ballot=ballot, initial=_initial_selection(ballot, initial))
+    form = DisputeForm(
+        request.POST if request.method == "POST" else None, ballot=ballot, initial=_initial_selection(ballot, initial)
+    )
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
