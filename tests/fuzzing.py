@@ -206,6 +206,7 @@ def answer(client, response) -> Answer:
 def assert_refused_clearly(result: Answer) -> None:
     """A refusal carries at least one message, and every message is on the page."""
     assert result.errors, f"refused ({result.status}) without a message"
+    assert not [m for m in result.errors if "could not be saved just now" in m], "bad input blamed on the database"
     for message in result.errors:
         assert escape(message) in result.html or message in result.html, f"{message!r} is not shown"
 

@@ -230,9 +230,9 @@ def read_without_django(path: Path) -> None:
 
 
 def spec(ballot=None, votes=None, *, damaged=None, manifest=None, zipped=False, **changes) -> dict:
-    """A bundle to write: the hand-made one, with `changes` to ballot.json's top level."""
+    """A bundle to write: the hand-made one, with `changes` to ballot.json's top level, and its votes."""
     ballot = copy.deepcopy(ballot or handmade.BALLOT) | changes
-    votes = handmade.vote_rows() if votes is None else votes
+    votes = handmade.vote_rows(ballot=ballot) if votes is None else votes
     return {"ballot": ballot, "votes": votes, "damaged": damaged, "manifest": manifest, "zipped": zipped}
 
 

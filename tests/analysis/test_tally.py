@@ -257,6 +257,17 @@ def test_malformed_json_is_refused_with_its_line(tmp_path):
     assert "not valid JSON" in error.message
 
 
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "NaN", "Infinity"])
+def test_a_number_no_float_holds_is_refused_where_it_is_written(tmp_path, number):
+    path = handmade.write_votes(tmp_path)
+    text = (path / "ballot.json").read_text().replace('"min": 2.0', f'"min": {number}', 1)
+    (path / "ballot.json").write_text(text)
+
+    error = refusal(path)
+
+    assert error.file == "ballot.json" and error.message.startswith(f"{number} is ")
+
+
 def test_a_key_twice_in_one_object_is_refused(tmp_path):
     path = handmade.write_votes(tmp_path)
     (path / "ballot.json").write_text(
