@@ -1,0 +1,101 @@
+"""The Django admin bypasses nothing: a superuser can read the records but change none of them there.
+
+Every change to drafts, groups, ballots, grants, votes, disputes and comments goes through the
+services, which write the audit event; the admin offers only definitions (audited too) and
+accounts. A model registered later without being read-only fails
+`test_no_record_of_plenary_can_be_added_changed_or_deleted_in_the_admin`.
+"""
+
+import pytest
+from django.contrib import admin
+from django.test import Client
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from tests.factories import UserFactory
+
+PLENARY_APPS = {"audit", "deliberation", "votes", "analysis"}
+# Set up in the admin on purpose: definitions (audited by DefinitionAdmin) and the site's accounts.
+WRITABLE = {"deliberation.definition"}
+
+
+def plenary_models():
+    return sorted(
+        (model for model in admin.site._registry if model._meta.app_label in PLENARY_APPS),
+        key=lambda model: model._meta.label_lower,
+    )
+
+
+@pytest.fixture
+def root(db) -> Client:
+    client = Client()
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+def admin_url(model, action: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{action}", args=args)
+
+
+def test_every_record_that_matters_is_registered_read_only():
+    labels = {model._meta.label_lower for model in plenary_models()}
+
+    assert {"audit.auditevent", "votes.vote", "votes.vetogrant", "votes.dispute", "votes.ballot"} <= labels
+    assert {"deliberation.draftversion", "deliberation.component", "deliberation.membership"} <= labels
+
+
+@pytest.mark.parametrize(
+    "model", [m for m in plenary_models() if m._meta.label_lower not in WRITABLE], ids=lambda m: m._meta.label_lower
+)
+def test_no_record_of_plenary_can_be_added_changed_or_deleted_in_the_admin(model, root, world):
+    instance = model.objects.first()
+    assert instance is not None, f"the world holds no {model._meta.label}"
+    events = AuditEvent.objects.count()
+    rows = model.objects.count()
+
+    assert root.get(admin_url(model, "changelist")).status_code == 200
+    assert root.get(admin_url(model, "add")).status_code == 403
+    assert root.post(admin_url(model, "add"), {}).status_code == 403
+    assert root.post(admin_url(model, "delete", instance.pk), {"post": "yes"}).status_code == 403
+    change = root.get(admin_url(model, "change", instance.pk))
+    assert change.status_code == 200 and b'name="_save"' not in change.content
+    assert root.post(admin_url(model, "change", instance.pk), {}).status_code == 403
+    bulk = root.post(
+        admin_url(model, "changelist"), {"action": "delete_selected", "_selected_action": [instance.pk], "post": "yes"}
+    )
+    assert bulk.status_code in (200, 302)
+
+    assert model.objects.count() == rows
+    assert AuditEvent.objects.count() == events
+
+
+@pytest.fixture
+def world(olga, bob, published, group):
+    """One of each record: a ballot with a vote, a grant, a dispute, a comment and a stored outcome run."""
+    from analysis import services as analysis
+    from deliberation import services as deliberation
+    from tests.votes.conftest import CHOICES, CRITERIA
+    from votes import services
+
+    ballot = services.open_ballot(
+        ballot=services.create_ballot(
+            version=published,
+            key="components",
+            title="Components",
+            groups=[group],
+            criteria=CRITERIA,
+            choices=CHOICES,
+            acting_user=olga,
+        ),
+        acting_user=olga,
+    )
+    choices = {c.key: c for c in ballot.choices.all()}
+    code = published.components.get(key="code")
+    services.cast_vote(
+        ballot=ballot, voter=bob, component=code, criterion=ballot.criteria.get(key="use"), choice=choices["required"]
+    )
+    services.grant_veto(ballot=ballot, choice=choices["not-necessary"], group=group, reason="Charter", acting_user=olga)
+    services.raise_dispute(ballot=ballot, raised_by=bob, voter=bob, reason="Cast in haste")
+    deliberation.post_comment(author=bob, version=published, body="A first remark.")
+    analysis.compute_run(ballot)
+    return ballot
