@@ -28,7 +28,7 @@ from audit.models import AuditEvent
 from votes import services as votes_services
 from votes.models import Ballot
 
-from . import outcomes, services
+from . import outcomes, reading, services
 from .csvcells import neutralise
 
 FORMAT = "plenary-tally/1"
@@ -70,14 +70,13 @@ def export_bundle(ballot: Ballot, out: str | os.PathLike | IO[bytes]) -> dict[st
         with one_snapshot():
             ballot = Ballot.objects.select_related("definition", "version").get(pk=ballot.pk)
             spec = services.ballot_spec(ballot)
-            cells = services.vote_cells(ballot)
-            voters = services.voter_values(ballot)
+            votes = reading.read(ballot, spec)
             bundle.write_json("ballot.json", ballot_json(ballot))
             with bundle.open("votes.csv") as text:
                 write_votes(ballot, text)
             with bundle.open("audit.jsonl") as text:
                 audit_head = write_audit(ballot, text)
-        bundle.write_json("outcomes.json", outcomes.compute(spec, cells, voters))
+        bundle.write_json("outcomes.json", outcomes.compute(spec, votes.cells, votes.voters))
         bundle.write_json("datapackage.json", datapackage(ballot))
         manifest = {
             "format": FORMAT,

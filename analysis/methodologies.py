@@ -33,15 +33,29 @@ def _number(x: float) -> float | int:
     return int(x) if x == int(x) else x
 
 
-def _contributions(spec: BallotSpec, component: Component, cells: Iterable[Cell]) -> tuple[dict[int, int], float]:
-    """How many votes of each value bear on the component, each weighted by its share of the score."""
+def _values_by_component(spec: BallotSpec, cells: Iterable[Cell]) -> dict[str, dict[int, int]]:
+    """How many votes of each value each component got, in the order the cells list them."""
+    counts: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for cell in cells:
+        counts[cell.component][spec.choices[cell.choice].value] += cell.count
+    return counts
+
+
+def _contributions(component: Component, values: dict[str, dict[int, int]]) -> tuple[dict[int, int], float]:
+    """How many votes of each value bear on the component, each weighted by its share of the score.
+
+    `values` is `_values_by_component` of the cells; the values come in the order the cells first list them.
+    """
     parts = component.parts if component.is_aggregate else (component.key,)
     weight = 1 / len(parts) if component.rule == "mean" else 1.0
+    if len(parts) == 1:
+        return dict(values.get(parts[0], {})), weight
     counts: dict[int, int] = defaultdict(int)
-    for cell in cells:
-        if cell.component in parts:
-            counts[spec.choices[cell.choice].value] += cell.count
-    return {value: n for value, n in counts.items()}, weight
+    for part, by_value in values.items():
+        if part in parts:
+            for value, n in by_value.items():
+                counts[value] += n
+    return dict(counts), weight
 
 
 # mean-bands ----------------------------------------------------------------------------------
@@ -76,12 +90,12 @@ def band(score: float, mu: float, methodology: dict) -> str:
 
 
 def _bands_margin(
-    spec: BallotSpec, component: Component, cells: list[Cell], score: float, mu: float, fixed_mu: bool
+    spec: BallotSpec, component: Component, values: dict[str, dict[int, int]], score: float, mu: float, fixed_mu: bool
 ) -> int | None:
     """Fewest votes changed to the scale's highest (or lowest) value that change the band."""
     methodology, low, high = spec.methodology, *spec.values
     outcome = band(score, mu, methodology)
-    counts, weight = _contributions(spec, component, cells)
+    counts, weight = _contributions(component, values)
     n_leaves = len(spec.leaves)
     best: int | None = None
     for target in (high, low):
@@ -119,11 +133,12 @@ def mean_bands(
     scores = all_scores(spec, leaves)
     mu = mean_score(leaves) if baseline_mu is None else baseline_mu
     fixed = baseline_mu is not None
+    values = _values_by_component(spec, cells)
     results = {
         c.key: Result(
             score=_number(scores[c.key]),
             outcome=band(scores[c.key], mu, spec.methodology),
-            margin=_bands_margin(spec, c, cells, scores[c.key], mu, fixed),
+            margin=_bands_margin(spec, c, values, scores[c.key], mu, fixed),
         )
         for c in spec.components
     }

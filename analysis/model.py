@@ -5,9 +5,11 @@ scenario reads the counts of votes per (component, criterion, group, choice, dis
 its cost does not grow with the number of votes, only with the size of the ballot.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,46 @@ class Cell:
     choice: str
     disputed: bool
     count: int
+
+
+@dataclass(frozen=True, eq=False)
+class VoterMatrix:
+    """Each voter's values over the ballot's (component, criterion) cells, 0 where they did not vote.
+
+    What the opinion groups read: `names` sorted, `groups` the group each voter is shown with
+    (`voter_group`), `values` one row per voter and one column per cell, as floats.
+    """
+
+    names: tuple[str, ...]
+    groups: tuple[str, ...]
+    cells: tuple[tuple[str, str], ...]
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def voter_matrix(
+    voters: "Mapping[str, tuple[str, Mapping[tuple[str, str], int]]] | VoterMatrix", cells: Sequence[tuple[str, str]]
+) -> VoterMatrix:
+    """The matrix of `voters` given as {voter: (group, {(component, criterion): value})}, or as a matrix already."""
+    cells = tuple(tuple(cell) for cell in cells)
+    if isinstance(voters, VoterMatrix):
+        if voters.cells == cells:
+            return voters
+        values = np.zeros((len(voters.names), len(cells)))
+        column = {cell: i for i, cell in enumerate(voters.cells)}
+        for i, cell in enumerate(cells):
+            if cell in column:
+                values[:, i] = voters.values[:, column[cell]]
+        return VoterMatrix(voters.names, voters.groups, cells, values)
+    names = tuple(sorted(voters))
+    index = {cell: i for i, cell in enumerate(cells)}
+    values = np.zeros((len(names), len(cells)))
+    for row, name in enumerate(names):
+        for cell, value in voters[name][1].items():
+            values[row, index[cell]] = value
+    return VoterMatrix(names, tuple(voters[name][0] for name in names), cells, values)
 
 
 def spec_from_json(ballot: Mapping[str, Any]) -> BallotSpec:

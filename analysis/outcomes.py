@@ -51,13 +51,16 @@ def _evaluate(spec: BallotSpec, cells: list[Cell], baseline: float | None = None
 def _components(spec: BallotSpec, cells: list[Cell], results: dict[str, Result]) -> list[dict]:
     by_criterion = {c: _scores(spec, [x for x in cells if x.criterion == c]) for c in spec.criteria}
     by_group = {g: _scores(spec, [x for x in cells if x.group == g]) for g in spec.groups}
+    votes: dict[str, int] = {}
+    for x in cells:
+        votes[x.component] = votes.get(x.component, 0) + x.count
     return [
         {
             "key": c.key,
             "score": results[c.key].score,
             "outcome": results[c.key].outcome,
             "margin": results[c.key].margin,
-            "votes": sum(x.count for x in cells if x.component in (c.parts if c.is_aggregate else (c.key,))),
+            "votes": sum(votes.get(part, 0) for part in (c.parts if c.is_aggregate else (c.key,))),
             "by_criterion": {crit: by_criterion[crit][c.key] for crit in spec.criteria},
             "by_group": {g: by_group[g][c.key] for g in spec.groups},
         }

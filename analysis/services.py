@@ -7,15 +7,14 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists
 from django.utils import timezone
 
 from audit.chain import canonical_json
 from audit.models import AuditEvent
-from votes.models import Ballot, Dispute
+from votes.models import Ballot
 
-from . import outcomes
-from .model import BallotSpec, Cell, Choice, Component, voter_group
+from . import outcomes, reading
+from .model import BallotSpec, Cell, Choice, Component, VoterMatrix
 from .models import OutcomeRun
 
 logger = logging.getLogger(__name__)
@@ -49,29 +48,13 @@ def ballot_spec(ballot: Ballot) -> BallotSpec:
 
 
 def vote_cells(ballot: Ballot) -> list[Cell]:
-    """The ballot's current votes, counted per component, criterion, group, choice and disputed: one query."""
-    disputed = Exists(Dispute.objects.standing().covering_vote())
-    rows = (
-        ballot.votes.annotate(disputed=disputed)
-        .values_list("component__key", "criterion__key", "group__key", "choice__key", "disputed")
-        .annotate(n=Count("pk"))
-        .order_by("component__key", "criterion__key", "group__key", "choice__key", "disputed")
-    )
-    return [Cell(component, criterion, group, choice, bool(d), n) for component, criterion, group, choice, d, n in rows]
+    """The ballot's current votes, counted per component, criterion, group, choice and disputed."""
+    return reading.read(ballot, ballot_spec(ballot)).cells
 
 
-def voter_values(ballot: Ballot) -> dict[str, tuple[str, dict[tuple[str, str], int]]]:
-    """Each voter's group (`model.voter_group`, whatever the row order) and values, as the opinion groups read them."""
-    values: dict[str, dict[tuple[str, str], int]] = {}
-    groups: dict[str, dict[str, int]] = {}
-    rows = ballot.votes.values_list(
-        "voter__username", "group__key", "component__key", "criterion__key", "choice__value"
-    ).iterator(chunk_size=5000)
-    for voter, group, component, criterion, value in rows:
-        values.setdefault(voter, {})[(component, criterion)] = value
-        per_group = groups.setdefault(voter, {})
-        per_group[group] = per_group.get(group, 0) + 1
-    return {voter: (voter_group(groups[voter]), cells) for voter, cells in values.items()}
+def voter_values(ballot: Ballot) -> VoterMatrix:
+    """Each voter's group (`model.voter_group`) and values, as the opinion groups read them."""
+    return reading.read(ballot, ballot_spec(ballot)).voters
 
 
 def audit_position(ballot: Ballot) -> int:
@@ -129,13 +112,12 @@ def compute_run(ballot: Ballot) -> OutcomeRun:
     with transaction.atomic():
         position = audit_position(ballot)  # read first: a vote landing meanwhile makes the run stale, never lost
         spec = ballot_spec(ballot)
-        cells = vote_cells(ballot)
-        voters = voter_values(ballot)
-    results = outcomes.compute(spec, cells, voters)
+        votes = reading.read(ballot, spec)  # one pass over the votes: the counts and the voter matrix
+    results = outcomes.compute(spec, votes.cells, votes.voters)
     return OutcomeRun.objects.create(
         ballot=ballot,
         audit_seq=position,
-        input_digest=digest(spec, cells),
+        input_digest=digest(spec, votes.cells),
         methodology=dict(spec.methodology),
         results=results,
         started_at=started,
