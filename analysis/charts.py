@@ -4,6 +4,7 @@ Each function turns outcome data into shapes with coordinates in a fixed view bo
 templates only place them. Colours are the Okabe–Ito palette, safe for colour-blind readers.
 """
 
+import math
 from collections.abc import Mapping, Sequence
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -87,6 +88,7 @@ def stacked_counts(counts: Mapping[str, Mapping[str, int]], choices: Sequence, t
                 "title": titles.get(key, key),
                 "y": 10 + i * row_h,
                 "segments": segments,
+                "counts": list(row.values()),
                 "total": sum(row.values()),
             }
         )
@@ -107,26 +109,64 @@ def silhouette_bars(silhouette: Mapping[str, float]) -> dict:
     return {"width": 40 + len(bars) * (w + 20), "height": 190, "bar_width": w, "bars": bars}
 
 
+SCATTER_MARKS = 400  # more voters than this are drawn in bins: one mark per place, opinion group and working group
+BIN = 14  # the side of a bin, in the view box's units
+
+
 def scatter(points: Sequence[Mapping], groups: Sequence[str]) -> dict:
-    """Voters on the first two principal axes, coloured by opinion group, shaped by working group."""
+    """Voters on the first two principal axes, coloured by opinion group, shaped by working group.
+
+    Up to `SCATTER_MARKS` voters, one mark each. Beyond, the voters of one opinion group and one working
+    group who fall in the same small square share a mark, sized by how many they are: the chart stays
+    readable, and the page stays the same size however many people vote.
+    """
     if not points:
         return {"points": []}
     xs, ys = [p["x"] for p in points], [p["y"] for p in points]
     size = 420
     fx, fy = _scale(min(xs), max(xs), 20, size - 20), _scale(min(ys), max(ys), size - 20, 20)
     shape = {g: i % 4 for i, g in enumerate(groups)}
+    binned = len(points) > SCATTER_MARKS
+    marks: dict[tuple, dict] = {}
+    for p in points:
+        cx, cy = fx(p["x"]), fy(p["y"])
+        key = (round(cx / BIN), round(cy / BIN), p["cluster"], p["group"]) if binned else (len(marks),)
+        mark = marks.setdefault(key, {"group": p["group"], "cluster": p["cluster"], "n": 0, "sx": 0.0, "sy": 0.0})
+        mark["n"] += 1
+        mark["sx"] += cx
+        mark["sy"] += cy
+        mark["voter"] = p["voter"]
+    drawn = []
+    for mark in marks.values():
+        n, cx, cy = mark["n"], mark["sx"] / mark["n"], mark["sy"] / mark["n"]
+        r = min(12.0, 3 + 1.5 * math.sqrt(n)) if binned else 5.0
+        if binned:
+            title = f"{n} voter{'s' if n > 1 else ''} ({mark['group']}), opinion group {mark['cluster']}"
+        else:
+            title = f"@{mark['voter']} ({mark['group']}), opinion group {mark['cluster']}"
+        kind = shape.get(mark["group"], 0)
+        triangle = (cx, cy - 1.2 * r, cx + 1.2 * r, cy + r, cx - 1.2 * r, cy + r)
+        diamond = (cx, cy - 1.2 * r, cx + 1.2 * r, cy, cx, cy + 1.2 * r, cx - 1.2 * r, cy)
+        corners = triangle if kind == 2 else diamond
+        drawn.append(
+            {
+                "shape": kind,
+                "colour": PALETTE[(mark["cluster"] - 1) % len(PALETTE)],
+                "title": title,
+                "cx": round(cx, 1),
+                "cy": round(cy, 1),
+                "r": round(r, 1),
+                "x": round(cx - r, 1),
+                "y": round(cy - r, 1),
+                "side": round(2 * r, 1),
+                "polygon": " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(corners[::2], corners[1::2], strict=True)),
+            }
+        )
     return {
         "width": size,
         "height": size,
         "legend": [{"group": g, "symbol": "●■▲◆"[shape[g]]} for g in groups],
-        "points": [
-            {
-                **p,
-                "cx": round(fx(p["x"]), 1),
-                "cy": round(fy(p["y"]), 1),
-                "colour": PALETTE[(p["cluster"] - 1) % len(PALETTE)],
-                "shape": shape.get(p["group"], 0),
-            }
-            for p in points
-        ],
+        "points": drawn,
+        "binned": binned,
+        "voters": len(points),
     }

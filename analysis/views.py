@@ -40,10 +40,12 @@ def results(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     if not ballot.results_public:
         return render(request, "analysis/results.html", context | {"hidden": True})
     run = OutcomeRun.objects.latest_for(ballot)
-    if services.is_stale(ballot, run):
+    stale = services.is_stale(ballot, run)
+    if stale:
         tasks.enqueue_recompute(ballot.pk)  # queued again in case the broker was down; runs now when eager
         run = OutcomeRun.objects.latest_for(ballot)
-    context |= {"run": run, "stale": services.is_stale(ballot, run)}
+        stale = services.is_stale(ballot, run)
+    context |= {"run": run, "stale": stale}
     if run is not None:
         context |= _results_context(ballot, run)
     template = "analysis/results.html#results" if request.htmx else "analysis/results.html"
@@ -55,6 +57,7 @@ def _results_context(ballot, run: OutcomeRun) -> dict:
     components = list(ballot.version.components.order_by("category", "position", "key"))
     titles = {c.key: c.title for c in components}
     groups = list(ballot.groups.order_by("key").values_list("key", flat=True))
+    criteria = list(ballot.criteria.all())
     keys = [s["key"] for s in data["scenarios"]]
     main = [k for k in MAIN_SCENARIOS if k in keys]
     without_group = [k for g in groups for k in (f"without-group:{g}", f"without-group:{g}@baseline") if k in keys]
@@ -63,7 +66,7 @@ def _results_context(ballot, run: OutcomeRun) -> dict:
         "data": data,
         "components": components,
         "groups": groups,
-        "criteria": list(ballot.criteria.all()),
+        "criteria": criteria,
         "main_scenarios": main,
         "main_rows": _table(run, components, main),
         "group_scenarios": without_group,
@@ -72,7 +75,7 @@ def _results_context(ballot, run: OutcomeRun) -> dict:
         "per_criterion": [
             {
                 "component": c,
-                "outcomes": [data["criteria"][k.key]["outcomes"][c.key] for k in ballot.criteria.all()],
+                "outcomes": [data["criteria"][k.key]["outcomes"][c.key] for k in criteria],
                 "pooled": data["groups"][c.key]["pooled"],
             }
             for c in components

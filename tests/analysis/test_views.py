@@ -119,7 +119,7 @@ def test_the_results_page_needs_the_same_queries_however_many_votes(
 ):
     limit = 12  # the ballot, its run, components, groups, criteria, choices, and the user's standing
     client.get(results_url(contested))
-    with django_assert_max_num_queries(limit):
+    with django_assert_max_num_queries(limit) as small:
         client.get(results_url(contested))
     with django_capture_on_commit_callbacks(execute=True):
         for voter in (alice, bob, dave):
@@ -127,5 +127,6 @@ def test_the_results_page_needs_the_same_queries_however_many_votes(
                 cast(voter, "code", criterion, "required")
     client.get(results_url(contested))
 
-    with django_assert_max_num_queries(limit):
+    with django_assert_max_num_queries(limit) as large:
         client.get(results_url(contested))
+    assert len(large) == len(small), "\n".join(q["sql"] for q in large.captured_queries)
