@@ -1,5 +1,7 @@
 """Ballots on a published version: criteria, the choice scale, veto grants, votes and disputes."""
 
+from dataclasses import dataclass, field
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
@@ -189,13 +191,40 @@ class VetoGrant(models.Model):
         return f"group {self.group.key}" if self.group_id else f"@{self.member.get_username()}"
 
 
+@dataclass(frozen=True)
+class Turnout:
+    """How many votes, from how many voters, and how many voters voted for each group (by group id)."""
+
+    votes: int = 0
+    voters: int = 0
+    voters_for: dict[int, int] = field(default_factory=dict)
+
+
 class VoteQuerySet(models.QuerySet):
+    def turnout(self) -> Turnout:
+        """One pass over the votes, grouped by group and voter (never a join of votes with memberships)."""
+        votes, voters, voters_for = 0, set(), {}
+        for group, voter, n in self.order_by().values_list("group", "voter").annotate(n=models.Count("pk")):
+            votes += n
+            voters.add(voter)
+            voters_for[group] = voters_for.get(group, 0) + 1
+        return Turnout(votes, len(voters), voters_for)
+
     def with_flags(self) -> "VoteQuerySet":
         """Each vote annotated with whether an open or upheld dispute covers it."""
         return self.annotate(is_disputed=Exists(Dispute.objects.standing().covering_vote()))
 
     def disputed(self) -> "VoteQuerySet":
         return self.with_flags().filter(is_disputed=True)
+
+    def covered_by(self, disputes: "DisputeQuerySet") -> "VoteQuerySet":
+        """The votes these disputes select (each, every vote matching all its set selectors), as plain conditions
+        on the votes' columns, which the database answers from its indexes: `disputed()` for a few disputes."""
+        selectors = ("voter_id", "group_id", "choice_id", "component_id", "criterion_id")
+        covered = Q(pk__in=[])
+        for dispute in disputes.values("ballot_id", *selectors):
+            covered |= Q(**{name: value for name, value in dispute.items() if value is not None})
+        return self.filter(covered)
 
     def restricted(self) -> "VoteQuerySet":
         return self.filter(choice__requires_grant=True)

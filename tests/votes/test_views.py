@@ -11,7 +11,7 @@ import html
 import json
 import re
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.db import transaction
@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent, head, record
 from tests.factories import ComponentFactory, DefinitionFactory, MembershipFactory, UserFactory, WorkingGroupFactory
-from votes import services
+from votes import rollcall, services
 from votes.models import Ballot, Dispute, VetoGrant, Vote
 
 HTMX = {"HX-Request": "true"}
@@ -727,6 +727,39 @@ def test_roll_call_filters_narrow_the_rows(query, expected, client, dispute):
     assert [row[:2] for row in roll_call(client, **query)] == expected
 
 
+@pytest.mark.parametrize("query", [{}, {"group": "weights"}, {"choice": "required"}, {"component": "code"}])
+def test_the_roll_call_pages_forward_and_back_through_every_vote_once(query, client, dispute, group, monkeypatch):
+    more_votes(dispute.ballot, group, 2)
+    everything = roll_call(client, **query)
+    monkeypatch.setattr(rollcall, "PAGE", 2)
+
+    def follow(response, rel: str) -> str:
+        found = re.search(rf'href="([^"]*)" rel="{rel}"', response.content.decode())
+        return ballot_url("roll-call") + html.unescape(found.group(1)) if found else ""
+
+    pages, link = [], ballot_url("roll-call") + "?" + urlencode(query)
+    while link:
+        pages.append(client.get(link))
+        link = follow(pages[-1], "next")
+    forward = [table_rows(page, "roll-call") for page in pages]
+    assert [(r[2], f"{r[0]}/{r[1]}", r[3], r[4]) for rows in forward for r in rows] == everything
+    assert len(everything) > 2 and all(len(rows) == 2 for rows in forward[:-1])
+
+    back, link = [], follow(pages[-1], "prev")
+    while link:
+        response = client.get(link)
+        back.insert(0, table_rows(response, "roll-call"))
+        link = follow(response, "prev")
+    assert back == forward[:-1]
+
+
+def test_a_roll_call_place_that_is_not_one_shows_the_first_page(client, dispute):
+    first = table_rows(client.get(ballot_url("roll-call")), "roll-call")
+    for place in ("nope", "code/nope/bob", "a/b", "code/use/"):
+        assert table_rows(client.get(ballot_url("roll-call"), {"after": place}), "roll-call") == first, place
+        assert table_rows(client.get(ballot_url("roll-call"), {"before": place}), "roll-call") == first, place
+
+
 def test_a_dismissed_dispute_no_longer_flags_its_votes(client, olga, dispute):
     services.resolve_dispute(dispute=dispute, status="dismissed", resolution="Abstaining is allowed.", acting_user=olga)
 
@@ -1369,6 +1402,39 @@ def test_the_vote_grid_needs_the_same_queries_for_many_components_and_votes(
     )
 
 
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+@pytest.mark.parametrize("change", ["cast", "change", "withdraw", "veto"])
+def test_saving_a_vote_needs_the_same_queries_however_many_votes_the_ballot_holds(
+    htmx, change, client, alice, voted, group, django_assert_max_num_queries
+):
+    """Casting, changing or withdrawing one vote (a veto among them) reads and writes that vote alone."""
+    client.force_login(alice)
+    headers = {"HX-Request": "true"} if htmx else {}
+    criteria = ["modify", "share"]  # one cell per size, each voted the same way
+
+    def save(n: int) -> None:
+        cell = {"component": "data", "criterion": criteria[n]}
+        if change in ("change", "withdraw"):
+            services.cast_vote(
+                ballot=voted,
+                voter=alice,
+                component=voted.version.components.get(key="data"),
+                criterion=voted.criteria.get(key=criteria[n]),
+                choice=voted.choices.get(key="abstain"),
+            )
+        choice = {"cast": "required", "change": "required", "withdraw": "", "veto": "not-necessary"}[change]
+        with django_assert_max_num_queries(30) as queries:  # the session, the grid, the vote and its audit event
+            response = client.post(ballot_url("vote-grid"), cell | {"choice": choice}, headers=headers)
+        assert response.status_code == (200 if htmx else 302), response.content.decode()[:500]
+        counted.append(len(queries))
+
+    counted: list[int] = []
+    save(0)
+    more_votes(voted, group, 4)
+    save(1)
+    assert counted[0] == counted[1], counted
+
+
 @pytest.mark.parametrize("persona", [None, "bob"])
 def test_the_roll_call_needs_the_same_queries_for_many_votes(
     persona, request, client, dispute, group, django_assert_max_num_queries
@@ -1380,7 +1446,7 @@ def test_the_roll_call_needs_the_same_queries_for_many_votes(
         ballot_url("roll-call"),
         lambda: more_votes(dispute.ballot, group, 4),
         django_assert_max_num_queries,
-        limit=10,
+        limit=13,  # the page reads a cell, the next, then enough cells: four queries at most (votes/rollcall.py)
     )
 
 

@@ -11,7 +11,7 @@ from deliberation.models import Definition, Membership
 
 from .. import services
 from ..forms import BallotForm
-from ..models import Ballot
+from ..models import Ballot, Turnout
 
 
 def get_ballot(slug: str, key: str) -> Ballot:
@@ -78,11 +78,14 @@ def ballot_create(request: HttpRequest, slug: str) -> HttpResponse:
 def ballot(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     ballot = get_ballot(slug, key)
     context = ballot_context(request, ballot)
-    groups = ballot.groups.select_related("definition").annotate(
-        member_count=Count("memberships", filter=Q(memberships__left_at__isnull=True), distinct=True),
-        voter_count=Count("votes__voter", filter=Q(votes__ballot=ballot), distinct=True),
+    groups = list(
+        ballot.groups.select_related("definition").annotate(
+            member_count=Count("memberships", filter=Q(memberships__left_at__isnull=True))
+        )
     )
-    votes = ballot.votes.all()
+    turnout = ballot.votes.turnout() if ballot.results_public else Turnout()
+    for group in groups:
+        group.voter_count = turnout.voters_for.get(group.pk, 0)
     voters = (
         Membership.objects.current().filter(group__in=ballot.groups.all()).select_related("user", "group")
         if context["is_organizer"] and ballot.accepts_votes()
@@ -96,8 +99,8 @@ def ballot(request: HttpRequest, slug: str, key: str) -> HttpResponse:
             "groups": groups,
             "criteria": ballot.criteria.all(),
             "choices": ballot.choices.all(),
-            "vote_count": votes.count(),
-            "voter_count": votes.values("voter").distinct().count(),
+            "vote_count": turnout.votes,
+            "voter_count": turnout.voters,
             "grant_count": ballot.grants.active().count(),
             "open_disputes": ballot.disputes.filter(status="open").count(),
             "audit_head": head(ballot.audit_stream),

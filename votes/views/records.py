@@ -4,18 +4,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import services
+from .. import rollcall, services
 from ..forms import DisputeForm, GrantForm, ResolveDisputeForm, RevokeGrantForm
 from ..models import Dispute
 from .ballots import ballot_context, get_ballot
-
-ROLL_CALL_PAGE = 100
 
 
 def roll_call(request: HttpRequest, slug: str, key: str) -> HttpResponse:
@@ -23,17 +20,14 @@ def roll_call(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     context = ballot_context(request, ballot)
     if not ballot.results_public:
         return render(request, "votes/roll_call.html", context | {"hidden": True})
-    votes = (
-        ballot.votes.with_flags()
-        .select_related("voter", "group", "component__version__definition", "criterion", "choice", "cast_by")
-        .order_by(
-            "component__category", "component__position", "component__key", "criterion__position", "voter__username"
-        )
+    leaves = rollcall.components(ballot)
+    votes = ballot.votes.with_flags().select_related(
+        "voter", "group", "component__version__definition", "criterion", "choice", "cast_by"
     )
     filters = {
         "group": ("group__key", ballot.groups.order_by("key").values_list("key", "name")),
         "voter": ("voter__username", None),
-        "component": ("component__key", ballot.version.components.leaves().values_list("key", "title")),
+        "component": ("component__key", [(c.key, c.title) for c in sorted(leaves, key=lambda c: (c.position, c.key))]),
         "choice": ("choice__key", ballot.choices.values_list("key", "label")),
     }
     applied = {name: request.GET[name] for name in filters if request.GET.get(name)}
@@ -42,10 +36,16 @@ def roll_call(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     if request.GET.get("flag") == "undocumented":
         votes = votes.undocumented_vetoes()
     elif request.GET.get("flag") == "disputed":
-        votes = votes.filter(is_disputed=True)
-    page = Paginator(votes, ROLL_CALL_PAGE).get_page(request.GET.get("page"))
+        votes = votes.covered_by(ballot.disputes.standing())
+    page = rollcall.page(
+        votes,
+        rollcall.cells(ballot, [c for c in leaves if applied.get("component", c.key) == c.key]),
+        after=request.GET.get("after", ""),
+        before=request.GET.get("before", ""),
+    )
     query = request.GET.copy()
-    query.pop("page", None)
+    for cursor in ("page", "after", "before"):
+        query.pop(cursor, None)
     return render(
         request,
         "votes/roll_call.html",
@@ -56,7 +56,7 @@ def roll_call(request: HttpRequest, slug: str, key: str) -> HttpResponse:
             "applied": applied,
             "flag": request.GET.get("flag", ""),
             "query": query.urlencode(),
-            "criteria": ballot.criteria.all(),
+            "page_size": rollcall.PAGE,
         },
     )
 
