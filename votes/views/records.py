@@ -33,8 +33,9 @@ def roll_call(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     applied = {name: request.GET[name] for name in filters if request.GET.get(name)}
     for name, value in applied.items():
         votes = votes.filter(**{filters[name][0]: value.lstrip("@")})
-    if request.GET.get("flag") == "undocumented":
-        votes = votes.undocumented_vetoes()
+    if request.GET.get("flag") == "undocumented":  # undocumented_vetoes(), by the choices' ids: an index finds them
+        restricted = [c.pk for c in ballot.choices.all() if c.requires_grant]
+        votes = votes.filter(choice__in=restricted, rationale="")
     elif request.GET.get("flag") == "disputed":
         votes = votes.covered_by(ballot.disputes.standing())
     page = rollcall.page(
