@@ -325,8 +325,9 @@ def _check_window_and_actor(ballot: Ballot, voter, acting_user) -> None:
         raise ValidationError("Voting on this ballot has closed.")
 
 
-def _voting_group(ballot: Ballot, voter, group: WorkingGroup | None) -> WorkingGroup:
-    groups = [m.group for m in voting_memberships(ballot, voter)]
+def _voting_group(ballot: Ballot, voter, group: WorkingGroup | None, groups: list | None = None) -> WorkingGroup:
+    """The group the vote is for; `groups`, the voter's enrolled groups, when already read."""
+    groups = [m.group for m in voting_memberships(ballot, voter)] if groups is None else groups
     if not groups:
         raise PermissionDenied(f"@{_handle(voter)} is not a member of a working group enrolled in this ballot.")
     if group is None:
@@ -366,9 +367,12 @@ def cast_vote(
     still records when Plenary stored the vote.
     """
     acting_user = acting_user or voter
+    # Rosters change in their definition's line, not the ballot's: read before taking the ballot's place in line,
+    # which every query until the commit holds.
+    enrolled = [m.group for m in voting_memberships(ballot, voter)]
     ballot = _locked(ballot)
     _check_window_and_actor(ballot, voter, acting_user)
-    group = _voting_group(ballot, voter, group)
+    group = _voting_group(ballot, voter, group, enrolled)
     _check_cell(ballot, component, criterion)
     if choice.ballot_id != ballot.pk:
         raise ValidationError("That choice is not on this ballot's scale.")
@@ -381,7 +385,6 @@ def cast_vote(
     if choice.requires_rationale and not rationale:
         raise ValidationError(f"A vote “{choice.label}” needs a rationale.")
 
-    # Every query from here to the commit holds the ballot's place in line (`_locked`): as few as can be.
     cell = {"ballot": ballot, "voter": voter, "component": component, "criterion": criterion}
     vote = Vote.objects.filter(**cell).select_related("choice").first()
     unchanged = (choice.pk, rationale, group.pk, grant.pk if grant else None)

@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -118,8 +118,10 @@ def vote_grid(request: HttpRequest, slug: str, key: str, handle: str | None = No
     if "component" not in data or "criterion" not in data:
         return HttpResponseBadRequest("That is not a cell of this ballot.")
     component = get_object_or_404(ballot.version.components, key=data["component"])
-    criterion = get_object_or_404(ballot.criteria, key=data["criterion"])
-    choice = ballot.choices.filter(key=data["choice"]).first() if data.get("choice") else None
+    criterion = next((k for k in grid.criteria if k.key == data["criterion"]), None)  # the grid has read them
+    if criterion is None:
+        raise Http404("No such criterion on this ballot.")
+    choice = next((c for c in grid.choices if c.key == data["choice"]), None) if data.get("choice") else None
     if too_many := _over_the_vote_limit(request):
         if not request.htmx:
             return render(request, "429.html", context | {"message": too_many}, status=429)
@@ -136,8 +138,9 @@ def vote_grid(request: HttpRequest, slug: str, key: str, handle: str | None = No
             services.withdraw_vote(
                 ballot=ballot, voter=voter, component=component, criterion=criterion, acting_user=request.user
             )
+            grid.votes.pop((component.pk, criterion.pk), None)
         else:
-            services.cast_vote(
+            grid.votes[(component.pk, criterion.pk)] = services.cast_vote(
                 ballot=ballot,
                 voter=voter,
                 component=component,
@@ -162,7 +165,7 @@ def vote_grid(request: HttpRequest, slug: str, key: str, handle: str | None = No
             else reverse("votes:vote-grid", args=[slug, key])
         )
         return redirect(f"{url}?group={grid.group.key}#cell-{component.key}-{criterion.key}")
-    grid = Grid(ballot, voter, grid.group.key)  # read back what was stored
+    # The grid as read before, with this cell as stored (or unchanged, when nothing was saved).
     response = render(
         request, "votes/ballot_vote.html#cell", context | {"grid": grid, "cell": grid.cell(component, criterion, error)}
     )
