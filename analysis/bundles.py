@@ -12,15 +12,18 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import queue
+import threading
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from json.encoder import encode_basestring
 from typing import IO, Any
 
-from django.db import connection, transaction
-from django.db.models import F
-from django.db.models.functions import Collate
+from django.db import connection
+from django.db.models import F, Func, TextField
+from django.db.models.functions import Cast, Collate
 from django.utils import timezone
 
 from audit.chain import GENESIS_HASH
@@ -30,6 +33,7 @@ from votes.models import Ballot
 
 from . import outcomes, reading, services
 from .csvcells import neutralise
+from .models import OutcomeRun
 
 FORMAT = "plenary-tally/1"
 BALLOT_FORMAT = "plenary-ballot/1"
@@ -67,16 +71,15 @@ def export_bundle(ballot: Ballot, out: str | os.PathLike | IO[bytes]) -> dict[st
     generated_at = timezone.now().replace(microsecond=0)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         bundle = _Bundle(archive, generated_at)
-        with one_snapshot():
+        with services.one_snapshot():
             ballot = Ballot.objects.select_related("definition", "version").get(pk=ballot.pk)
-            spec = services.ballot_spec(ballot)
-            votes = reading.read(ballot, spec)
+            results = _outcomes(ballot)
             bundle.write_json("ballot.json", ballot_json(ballot))
             with bundle.open("votes.csv") as text:
                 write_votes(ballot, text)
             with bundle.open("audit.jsonl") as text:
                 audit_head = write_audit(ballot, text)
-        bundle.write_json("outcomes.json", outcomes.compute(spec, votes.cells, votes.voters))
+        bundle.write_json("outcomes.json", results)
         bundle.write_json("datapackage.json", datapackage(ballot))
         manifest = {
             "format": FORMAT,
@@ -90,31 +93,20 @@ def export_bundle(ballot: Ballot, out: str | os.PathLike | IO[bytes]) -> dict[st
     return manifest
 
 
-@contextmanager
-def one_snapshot() -> Iterator[None]:
-    """A transaction in which every read sees the database as it was at its first read.
+def _outcomes(ballot: Ballot) -> dict[str, Any]:
+    """The outcomes of the votes in this snapshot: the stored run when it read this very state, else computed.
 
-    PostgreSQL gives that at REPEATABLE READ; SQLite gives it to any read transaction in WAL
-    mode, and a deferred one does not hold the write lock, so voting goes on meanwhile. Inside a
-    transaction already begun (a test, a caller's atomic block) the isolation is the caller's.
+    A run reads the ballot in one snapshot too (`services.compute_run`), so a run at the snapshot's audit
+    position, by this engine, holds exactly what computing again would give: the download and the results
+    page agree, and a download costs no recomputation.
     """
-    if connection.in_atomic_block or connection.vendor not in ("postgresql", "sqlite"):
-        with transaction.atomic():
-            yield
-    elif connection.vendor == "postgresql":
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            yield
-    else:
-        connection.ensure_connection()
-        mode, connection.transaction_mode = connection.transaction_mode, "DEFERRED"
-        try:
-            with transaction.atomic():
-                connection.transaction_mode = mode  # BEGIN DEFERRED has run; later transactions are as configured
-                yield
-        finally:
-            connection.transaction_mode = mode
+    run = OutcomeRun.objects.latest_for(ballot)
+    current = run is not None and run.results.get("engine") == outcomes.ENGINE
+    if current and run.audit_seq == services.audit_position(ballot):
+        return run.results
+    spec = services.ballot_spec(ballot)
+    votes = reading.read(ballot, spec)
+    return outcomes.compute(spec, votes.cells, votes.voters)
 
 
 # ballot.json ---------------------------------------------------------------------------------
@@ -227,12 +219,32 @@ def _in_code_point_order(*fields: str) -> list:
     return [F(field) for field in fields]  # SQLite compares text byte by byte already
 
 
+class IsoFormat(Func):
+    """A timestamp as `datetime.isoformat()` writes an aware UTC one, written by the database: no datetime per row."""
+
+    output_field = TextField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        utc = f"({sql}) AT TIME ZONE 'UTC'"
+        fraction = (
+            f"CASE WHEN EXTRACT(MICROSECONDS FROM {utc})::bigint %% 1000000 = 0 THEN '' ELSE to_char({utc}, '.US') END"
+        )
+        text = f"""to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS') || {fraction} || '+00:00'"""
+        return text, params * 3
+
+    def as_sqlite(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])  # stored as str() of the UTC datetime
+        return f"REPLACE({sql}, ' ', 'T') || '+00:00'", params
+
+
 def write_votes(ballot: Ballot, out: "_HashingText") -> None:
     """One row per current vote, sorted by component, criterion and voter; person-made cells neutralised."""
     writer = csv.writer(out)
     writer.writerow(VOTE_COLUMNS)
     rows = (
-        ballot.votes.with_flags()
+        ballot.votes.with_flags_of(ballot.disputes.standing())
+        .annotate(cast_at_text=IsoFormat("cast_at"))
         .order_by(*_in_code_point_order("component__key", "criterion__key", "voter__username"))
         .values_list(
             "voter__username",
@@ -241,30 +253,66 @@ def write_votes(ballot: Ballot, out: "_HashingText") -> None:
             "criterion__key",
             "choice__key",
             "choice__value",
-            "cast_at",
+            "cast_at_text",
             "rationale",
             "is_disputed",
         )
     )
+    keys = _Neutralised()  # handles and keys come back again and again: each neutralised once
     for row in rows.iterator(chunk_size=CHUNK):
         voter, group, component, criterion, choice, value, cast_at, rationale, disputed = row
         writer.writerow(
             [
-                *(neutralise(cell) for cell in (voter, group, component, criterion, choice)),
+                keys[voter], keys[group], keys[component], keys[criterion], keys[choice],
                 value,  # a number: never escaped
-                cast_at.isoformat(),
+                cast_at,
                 neutralise(rationale),
                 "true" if disputed else "false",
             ]
-        )
+        )  # fmt: skip
+
+
+class _Neutralised(dict):
+    def __missing__(self, cell: str) -> str:
+        self[cell] = neutralise(cell)
+        return self[cell]
 
 
 def write_audit(ballot: Ballot, out: "_HashingText") -> str:
-    """The ballot's audit stream, one event per line in chain order; returns the last event's hash."""
+    """The ballot's audit stream, one event per line in chain order; returns the last event's hash.
+
+    Each line is `json.dumps(event.canonical(), sort_keys=True, ensure_ascii=False)`, written out field by
+    field in that order from plain text columns: only the payload is parsed, to sort its keys.
+    """
     head = GENESIS_HASH
-    for event in AuditEvent.objects.filter(stream=ballot.audit_stream).order_by("seq").canonical(chunk_size=CHUNK):
-        out.write(json.dumps(event, sort_keys=True, ensure_ascii=False) + "\n")
-        head = event["hash"]
+    events = (
+        AuditEvent.objects.filter(stream=ballot.audit_stream)
+        .order_by("seq")
+        .annotate(at_text=IsoFormat("at"), payload_text=Cast("payload", TextField()))
+        .values_list(
+            "stream",
+            "seq",
+            "at_text",
+            "actor_handle",
+            "action",
+            "subject_type",
+            "subject_id",
+            "payload_text",
+            "prev_hash",
+            "hash",
+        )  # fmt: skip
+    )
+    text, dumps, loads = encode_basestring, json.dumps, json.loads
+    for stream, seq, at, actor, action, subject_type, subject_id, payload, prev_hash, hash_ in events.iterator(
+        chunk_size=CHUNK
+    ):
+        payload = dumps(loads(payload), sort_keys=True, ensure_ascii=False)
+        out.write(
+            f'{{"action": {text(action)}, "actor": {text(actor)}, "at": {text(at)}, "hash": {text(hash_)}, '
+            f'"payload": {payload}, "prev_hash": {text(prev_hash)}, "seq": {int(seq)}, "stream": {text(stream)}, '
+            f'"subject": {text(f"{subject_type}:{subject_id}")}}}\n'
+        )
+        head = hash_
     return head
 
 
@@ -296,17 +344,57 @@ def datapackage(ballot: Ballot) -> dict[str, Any]:
 
 
 class _HashingText:
-    """A text stream into one file of the zip, as UTF-8, hashed on the way: what `csv.writer` writes to."""
+    """A text stream into one file of the zip, as UTF-8, hashed on the way: what `csv.writer` writes to.
+
+    Text is gathered into blocks of about a megabyte, which a second thread hashes, compresses and
+    writes while this one goes on reading rows: zlib and hashlib let go of Python's lock on big
+    blocks, so on two cores the compression costs little time of its own. Memory stays flat: at
+    most a few blocks wait.
+    """
+
+    BLOCK = 1 << 20
+    WAITING = 4  # blocks
 
     def __init__(self, stream: IO[bytes]) -> None:
         self.stream = stream
         self.sha256 = hashlib.sha256()
+        self.pending: list[str] = []
+        self.size = 0
+        self.blocks: queue.Queue[bytes | None] = queue.Queue(self.WAITING)
+        self.failed: BaseException | None = None
+        self.writer = threading.Thread(target=self._write_blocks, name="bundle-writer", daemon=True)
+        self.writer.start()
 
     def write(self, text: str) -> int:
-        data = text.encode()
-        self.sha256.update(data)
-        self.stream.write(data)
+        self.pending.append(text)
+        self.size += len(text)
+        if self.size >= self.BLOCK:
+            self._hand_over()
         return len(text)
+
+    def close(self) -> None:
+        """Write what is left and wait for the writer; raise what it met."""
+        self._hand_over()
+        self.blocks.put(None)
+        self.writer.join()
+        if self.failed is not None:
+            raise self.failed
+
+    def _hand_over(self) -> None:
+        if self.failed is not None:
+            raise self.failed
+        if self.pending:
+            self.blocks.put("".join(self.pending).encode())
+            self.pending, self.size = [], 0
+
+    def _write_blocks(self) -> None:
+        while (block := self.blocks.get()) is not None:
+            if self.failed is None:
+                try:
+                    self.sha256.update(block)
+                    self.stream.write(block)
+                except BaseException as exc:  # noqa: BLE001 - handed to the reading thread, which raises it
+                    self.failed = exc
 
 
 class _Bundle:
@@ -322,7 +410,10 @@ class _Bundle:
         info.external_attr = 0o644 << 16
         with self.archive.open(info, "w") as stream:
             text = _HashingText(stream)
-            yield text
+            try:
+                yield text
+            finally:
+                text.close()
         self.hashes[name] = text.sha256.hexdigest()
 
     def write_json(self, name: str, data: Any) -> None:

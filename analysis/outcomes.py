@@ -15,7 +15,7 @@ from .methodologies import Result, _number, all_scores, leaf_scores, majority, m
 from .model import BallotSpec, Cell
 
 FORMAT = "plenary-outcomes/1"
-ENGINE = "plenary-analysis/3"  # bump when a computation changes, so stored runs are recomputed
+ENGINE = "plenary-analysis/4"  # bump when a computation changes, so stored runs are recomputed
 CLUSTERED = ("all", "without-disputed", "without-restricted")  # the scenarios an analyst sets side by side
 
 

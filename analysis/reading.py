@@ -52,20 +52,35 @@ def read(ballot: Ballot, spec: BallotSpec) -> BallotVotes:
 
 
 def _vote_ids(ballot: Ballot) -> np.ndarray:
-    """(votes × 5) int64: voter, component, criterion, group and choice of every current vote."""
+    """(votes × 5) int32, a column each: voter, component, criterion, group and choice of every current vote."""
     if connection.vendor != "postgresql":
-        rows = ballot.votes.order_by().values_list(*COLUMNS)
-        return np.array(list(rows), dtype=np.int64).reshape(-1, len(COLUMNS))
+        rows = list(ballot.votes.order_by().values_list(*COLUMNS))
+        return np.asfortranarray(np.array(rows, dtype=np.int64).reshape(-1, len(COLUMNS)).astype(np.int32))
     return _from_arrays(ballot)
 
 
-class _RawArray(Loader):
-    """An array in PostgreSQL's binary format, left as bytes for numpy to read."""
+def _array(data, item: str) -> np.ndarray:
+    """A one-dimensional array without NULLs from PostgreSQL's binary format: a header, then (length, value) pairs."""
+    dimensions, has_nulls = int.from_bytes(data[0:4], "big"), int.from_bytes(data[4:8], "big")
+    if dimensions != 1 or has_nulls:
+        raise ValueError("expected a one-dimensional array without NULLs")
+    size = int.from_bytes(data[12:16], "big")
+    values = np.frombuffer(data, dtype=np.dtype([("length", ">i4"), ("value", item)]), offset=20, count=size)
+    return values["value"].astype(np.int64)
+
+
+class _Int8Array(Loader):
+    """An int8[] in PostgreSQL's binary format, read by numpy as it comes: no Python int per element."""
 
     format = psycopg.pq.Format.BINARY
 
-    def load(self, data) -> bytes:
-        return bytes(data)
+    def load(self, data) -> np.ndarray:
+        return _array(data, ">i8")
+
+
+class _Int4Array(_Int8Array):
+    def load(self, data) -> np.ndarray:
+        return _array(data, ">i4")
 
 
 INT8_ARRAY, INT4_ARRAY = 1016, 1007  # the types' OIDs
@@ -85,28 +100,19 @@ def _from_arrays(ballot: Ballot) -> np.ndarray:
     )
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
-        cursor.adapters.register_loader(INT8_ARRAY, _RawArray)
-        cursor.adapters.register_loader(INT4_ARRAY, _RawArray)
+        cursor.adapters.register_loader(INT8_ARRAY, _Int8Array)
+        cursor.adapters.register_loader(INT4_ARRAY, _Int4Array)
         cursor.execute(query, [ballot.pk], binary=True)
-        pairs, more, choices = cursor.fetchone()
-    if pairs is None:  # no vote at all
-        return np.zeros((0, len(COLUMNS)), dtype=np.int64)
-    first, second, choice_ids = _array(pairs, ">i8"), _array(more, ">i8"), _array(choices, ">i4")
-    ids = np.empty((len(first), len(COLUMNS)), dtype=np.int64)
+        first, second, choices = cursor.fetchone()
+    if first is None:  # no vote at all
+        return np.zeros((0, len(COLUMNS)), dtype=np.int32, order="F")
+    ids = np.empty((len(first), len(COLUMNS)), dtype=np.int32, order="F")
     ids[:, 0], ids[:, 1] = first >> 32, first & 0xFFFFFFFF
+    del first
     ids[:, 2], ids[:, 3] = second >> 32, second & 0xFFFFFFFF
-    ids[:, 4] = choice_ids
+    del second
+    ids[:, 4] = choices
     return ids
-
-
-def _array(data: bytes, item: str) -> np.ndarray:
-    """A one-dimensional array without NULLs from PostgreSQL's binary format: a header, then (length, value) pairs."""
-    dimensions, has_nulls = int.from_bytes(data[0:4], "big"), int.from_bytes(data[4:8], "big")
-    if dimensions != 1 or has_nulls:
-        raise ValueError("expected a one-dimensional array without NULLs")
-    size = int.from_bytes(data[12:16], "big")
-    values = np.frombuffer(data, dtype=np.dtype([("length", ">i4"), ("value", item)]), offset=20, count=size)
-    return values["value"].astype(np.int64)
 
 
 def _disputed(ballot: Ballot, ids: np.ndarray) -> np.ndarray:
@@ -132,8 +138,8 @@ def _positions(values: np.ndarray, known: dict[int, str], model=None, field: str
     """Each id's position among the keys of `known`, sorted; ids not known are looked up in `model`'s `field`."""
     pks = np.array(sorted(known), dtype=np.int64)
     if len(pks) and pks[-1] - pks[0] < 16 * len(pks) + 1024:  # ids close together: a lookup table, O(1) each
-        table = np.full(int(pks[-1] - pks[0]) + 1, len(pks) - 1, dtype=np.int64)
-        table[pks - pks[0]] = np.arange(len(pks))
+        table = np.full(int(pks[-1] - pks[0]) + 1, len(pks) - 1, dtype=np.int32)
+        table[pks - pks[0]] = np.arange(len(pks), dtype=np.int32)
         found = table[np.clip(values - pks[0], 0, len(table) - 1)]
     else:
         found = np.minimum(np.searchsorted(pks, values), max(len(pks) - 1, 0))
@@ -146,8 +152,8 @@ def _positions(values: np.ndarray, known: dict[int, str], model=None, field: str
         return _positions(values, known)
     ordered = sorted(known, key=lambda pk: known[pk])
     rank = {pk: i for i, pk in enumerate(ordered)}
-    rank_by_pk = np.array([rank[pk] for pk in pks.tolist()], dtype=np.int64)
-    at = rank_by_pk[found] if len(values) else np.zeros(0, dtype=np.int64)
+    rank_by_pk = np.array([rank[pk] for pk in pks.tolist()], dtype=np.int32)
+    at = rank_by_pk[found] if len(values) else np.zeros(0, dtype=np.int32)
     return _Positions(at, [known[pk] for pk in ordered])
 
 
@@ -156,8 +162,10 @@ def _cells(components, criteria, groups, choices, disputed: np.ndarray) -> list[
     columns = (components, criteria, groups, choices)
     code = np.zeros(len(disputed), dtype=np.int64)
     for column in columns:
-        code = code * len(column.keys) + column.at
-    code = code * 2 + disputed
+        code *= len(column.keys)
+        code += column.at
+    code *= 2
+    code += disputed
     counts = np.bincount(code, minlength=2 * math.prod(len(column.keys) for column in columns))
     cells = []
     for value in np.flatnonzero(counts).tolist():

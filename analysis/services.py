@@ -90,6 +90,33 @@ def digest(spec: BallotSpec, cells: list[Cell]) -> str:
 
 
 @contextmanager
+def one_snapshot() -> Iterator[None]:
+    """A transaction in which every read sees the database as it was at its first read.
+
+    PostgreSQL gives that at REPEATABLE READ; SQLite gives it to any read transaction in WAL
+    mode, and a deferred one does not hold the write lock, so voting goes on meanwhile. Inside a
+    transaction already begun (a test, a caller's atomic block) the isolation is the caller's.
+    """
+    if connection.in_atomic_block or connection.vendor not in ("postgresql", "sqlite"):
+        with transaction.atomic():
+            yield
+    elif connection.vendor == "postgresql":
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield
+    else:
+        connection.ensure_connection()
+        mode, connection.transaction_mode = connection.transaction_mode, "DEFERRED"
+        try:
+            with transaction.atomic():
+                connection.transaction_mode = mode  # BEGIN DEFERRED has run; later transactions are as configured
+                yield
+        finally:
+            connection.transaction_mode = mode
+
+
+@contextmanager
 def _one_run_at_a_time(ballot: Ballot):
     """At most one recomputation per ballot in flight; a second caller gets False and leaves it be."""
     if connection.vendor != "postgresql":
@@ -107,10 +134,14 @@ def _one_run_at_a_time(ballot: Ballot):
 
 
 def compute_run(ballot: Ballot) -> OutcomeRun:
-    """Read the ballot once, compute every scenario, and store the run."""
+    """Read the ballot once, in one snapshot, compute every scenario, and store the run.
+
+    The run holds the outcomes of the ballot exactly as it stood at its audit position: a vote landing
+    meanwhile is not read and moves the position past the run, which makes it stale, never lost.
+    """
     started, clock = timezone.now(), time.perf_counter()
-    with transaction.atomic():
-        position = audit_position(ballot)  # read first: a vote landing meanwhile makes the run stale, never lost
+    with one_snapshot():
+        position = audit_position(ballot)
         spec = ballot_spec(ballot)
         votes = reading.read(ballot, spec)  # one pass over the votes: the counts and the voter matrix
     results = outcomes.compute(spec, votes.cells, votes.voters)

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -220,11 +220,12 @@ class VoteQuerySet(models.QuerySet):
     def covered_by(self, disputes: "DisputeQuerySet") -> "VoteQuerySet":
         """The votes these disputes select (each, every vote matching all its set selectors), as plain conditions
         on the votes' columns, which the database answers from its indexes: `disputed()` for a few disputes."""
-        selectors = ("voter_id", "group_id", "choice_id", "component_id", "criterion_id")
-        covered = Q(pk__in=[])
-        for dispute in disputes.values("ballot_id", *selectors):
-            covered |= Q(**{name: value for name, value in dispute.items() if value is not None})
-        return self.filter(covered)
+        return self.filter(_covered(disputes))
+
+    def with_flags_of(self, disputes: "DisputeQuerySet") -> "VoteQuerySet":
+        """`with_flags()` from these disputes' selectors, read first: a condition per vote, not a subquery per vote."""
+        covered = _covered(disputes)
+        return self.annotate(is_disputed=Case(When(covered, then=True), default=False, output_field=BooleanField()))
 
     def restricted(self) -> "VoteQuerySet":
         return self.filter(choice__requires_grant=True)
@@ -232,6 +233,15 @@ class VoteQuerySet(models.QuerySet):
     def undocumented_vetoes(self) -> "VoteQuerySet":
         """Restricted choices used without a rationale."""
         return self.restricted().filter(rationale="")
+
+
+def _covered(disputes: "DisputeQuerySet") -> Q:
+    """The votes these disputes select, as conditions on the votes' own columns."""
+    selectors = ("ballot_id", "voter_id", "group_id", "choice_id", "component_id", "criterion_id")
+    covered = Q(pk__in=[])
+    for dispute in disputes.values(*selectors):
+        covered |= Q(**{name: value for name, value in dispute.items() if value is not None})
+    return covered
 
 
 class Vote(models.Model):

@@ -12,6 +12,7 @@ import json
 import tempfile
 import threading
 import zipfile
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from django.utils import timezone
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from analysis import bundles, outcomes, services
+from analysis import bundles, outcomes, reading, services
 from analysis.csvcells import neutralise, restore
 from analysis.model import spec_from_json
 from analysis.tally.__main__ import main as tally_command
@@ -193,10 +194,48 @@ def test_votes_csv_rows_are_sorted_by_component_criterion_and_voter(recorded):
 
 def test_votes_csv_reads_with_pandas_as_the_docs_say(recorded):
     import pandas as pd
+
     votes_ = pd.read_csv(io.BytesIO(export(recorded)["votes.csv"]), keep_default_na=False)
 
     assert list(votes_.columns) == HEADER
     assert votes_.groupby("component")["value"].sum().to_dict() == {"code": 3, "data": -2}
+
+
+def test_the_bundle_takes_the_outcomes_of_a_run_that_read_this_very_state(recorded, monkeypatch):
+    computed = export(recorded)["outcomes.json"]
+    services.compute_run(recorded)
+    monkeypatch.setattr(reading, "read", lambda *args: pytest.fail("the outcomes were computed again"))
+
+    assert export(recorded)["outcomes.json"] == computed
+
+
+def test_a_run_that_a_later_vote_made_stale_is_not_taken(recorded, cast, alice):
+    services.compute_run(recorded)
+    cast(alice, "data", "modify", "required")
+
+    assert json.loads(export(recorded)["outcomes.json"]) == computed_outcomes(recorded)
+    assert json.loads(export(recorded)["outcomes.json"])["counts"]["data"]["required"] == 1
+
+
+def test_audit_jsonl_lines_are_each_events_canonical_form_with_sorted_keys(recorded):
+    files = export(recorded)
+    events = AuditEvent.objects.filter(stream=recorded.audit_stream).order_by("seq")
+    expected = "".join(json.dumps(e.canonical(), sort_keys=True, ensure_ascii=False) + "\n" for e in events)
+    assert files["audit.jsonl"].decode() == expected
+
+
+def test_cast_at_is_written_as_python_writes_it_with_or_without_a_fraction_of_a_second(recorded, cast, alice):
+    whole = timezone.now().replace(microsecond=0) - timedelta(days=1)
+    cast(alice, "data", "modify", "required", cast_at=whole)
+    cast(alice, "data", "share", "required", cast_at=whole.replace(microsecond=5))
+
+    rows = {(r["voter"], r["component"], r["criterion"]): r for r in csv_rows(export(recorded)["votes.csv"])}
+    assert rows[("alice", "data", "modify")]["cast_at"] == whole.isoformat()
+    assert rows[("alice", "data", "share")]["cast_at"] == whole.replace(microsecond=5).isoformat()
+    for vote in Vote.objects.filter(ballot=recorded).select_related("voter", "component", "criterion"):
+        assert rows[(vote.voter.username, vote.component.key, vote.criterion.key)]["cast_at"] == (
+            vote.cast_at.isoformat()
+        )
 
 
 def test_replaying_audit_jsonl_gives_exactly_votes_csv(recorded):
