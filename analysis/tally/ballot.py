@@ -101,8 +101,18 @@ class Ballot:
                 return grant
         return None
 
+    @cached_property
+    def _standing(self) -> tuple[tuple[tuple[str, str], ...], ...]:
+        """Each standing dispute's set selectors: what `disputed` checks for every vote."""
+        return tuple(
+            tuple((key, value) for key, value in d.selection.items() if value is not None)
+            for d in self.disputes
+            if d.standing
+        )
+
     def disputed(self, vote: Cast) -> bool:
-        return any(d.standing and d.covers(vote) for d in self.disputes)
+        """Whether a standing dispute covers the vote (`Dispute.covers`)."""
+        return any(all(getattr(vote, key) == value for key, value in selection) for selection in self._standing)
 
 
 def read_ballot(bundle: Bundle) -> Ballot:

@@ -109,26 +109,40 @@ def open_bundle(path: str | Path) -> Iterator[Bundle]:
         bundle.close()
 
 
+class _Refused(ValueError):
+    """What the strict decoder refuses, said without the place; `parse_json` adds the file and the line."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    if len({k for k, _ in pairs}) != len(pairs):
+        keys = [k for k, _ in pairs]
+        twice = next(k for k in keys if keys.count(k) > 1)
+        raise _Refused(f"the key {twice!r} appears twice in one object")
+    return dict(pairs)
+
+
+def _no_constant(constant: str) -> None:
+    raise _Refused(f"{constant} is not a JSON number")
+
+
+def _finite(number: str) -> float:
+    if not math.isfinite(value := float(number)):
+        raise _Refused(f"{number} is too large a number")
+    return value
+
+
+# One decoder for every line of a file of a million: json.loads would build one per call.
+_STRICT = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite)
+
+
 def parse_json(name: str, content: str, line: int | None = None) -> Any:
     """Strict JSON: no NaN or Infinity, no key twice in one object. `line`: where `content` starts, if one line."""
-
-    def unique_keys(pairs: list[tuple[str, Any]]) -> dict:
-        keys = [k for k, _ in pairs]
-        twice = next((k for k in keys if keys.count(k) > 1), None)
-        if twice is not None:
-            raise BundleError(name, line, f"the key {twice!r} appears twice in one object")
-        return dict(pairs)
-
-    def no_constant(constant: str) -> None:
-        raise BundleError(name, line, f"{constant} is not a JSON number")
-
-    def finite(number: str) -> float:
-        if not math.isfinite(value := float(number)):
-            raise BundleError(name, line, f"{number} is too large a number")
-        return value
-
     try:
-        return json.loads(content, object_pairs_hook=unique_keys, parse_constant=no_constant, parse_float=finite)
+        if content.startswith("\ufeff"):  # as json.loads says it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", content, 0)
+        return _STRICT.decode(content)
+    except _Refused as exc:
+        raise BundleError(name, line, str(exc)) from None
     except json.JSONDecodeError as exc:
         raise BundleError(name, line or exc.lineno, f"not valid JSON: {exc.msg} (column {exc.colno})") from exc
 

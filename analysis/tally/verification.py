@@ -10,6 +10,7 @@
 
 import json
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -128,7 +129,7 @@ def check_manifest(bundle: Bundle) -> tuple[dict, list[BundleError]]:
 # 2 and 3. The audit log, replayed ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Replayed:
     """A vote as the audit log leaves it, and the line of the event that set it."""
 
@@ -155,6 +156,7 @@ class Replay:
         self.grants: dict[str, dict] = {}
         self.created: tuple[int, dict] | None = None
         self.status, self.roster = "scheduled", None
+        self._standing_selections: list | None = None  # once the log is read
 
     def read(self, bundle: Bundle) -> None:
         broken, _ = chain.verify(self._events(bundle))
@@ -187,9 +189,12 @@ class Replay:
             lacking = [f for f in VOTE_FIELDS if f not in payload]
             if lacking:
                 raise fail(f"its payload lacks {', '.join(lacking)}")
-            cell = (payload["voter"], payload["component"], payload["criterion"])
+            cell = (intern_text(payload["voter"]), intern_text(payload["component"]), intern_text(payload["criterion"]))
             if action in SETS_THE_CELL:
-                self.votes[cell] = Replayed(line, *(payload[f] for f in VOTE_FIELDS))
+                group, choice = intern_text(payload["group"]), intern_text(payload["choice"])
+                self.votes[cell] = Replayed(
+                    line, cell[0], group, cell[1], cell[2], choice, *(payload[f] for f in VOTE_FIELDS[5:])
+                )
             elif self.votes.pop(cell, None) is None:
                 raise fail(f"withdraws a vote of {cell[0]} on {cell[1]}/{cell[2]} that was never cast")
         elif action in ("dispute.raised", "dispute.resolved"):
@@ -278,7 +283,10 @@ class Replay:
         who = f"{vote.voter} on {vote.component}/{vote.criterion}"
         if replayed is None:
             return [BundleError("votes.csv", vote.line, f"{who}: the audit log leaves no such vote")]
-        differences = [
+        same = (vote.group, vote.choice, vote.value, vote.rationale) == (
+            replayed.group, replayed.choice, replayed.value, replayed.rationale
+        )  # fmt: skip
+        differences = [] if same else [
             f"{name} {mine!r}, the audit log (line {replayed.line}) {theirs!r}"
             for name, mine, theirs in (
                 ("working_group", vote.group, replayed.group),
@@ -287,19 +295,26 @@ class Replay:
                 ("rationale", vote.rationale, replayed.rationale),
             )
             if mine != theirs
-        ]
+        ]  # fmt: skip
         if not _same_time(vote.cast_at, replayed.cast_at):
             shown = vote.cast_at.isoformat() if vote.cast_at else ""
             differences.append(f"cast_at {shown!r}, the audit log (line {replayed.line}) {replayed.cast_at!r}")
-        disputed = any(
-            d["status"] in STANDING and all(v is None or getattr(vote, s) == v for s, v in d["selection"].items())
-            for d in self.disputes.values()
-        )
+        disputed = any(all(getattr(vote, s) == v for s, v in selection) for selection in self._standing())
         if disputed != vote.disputed:
             differences.append(
                 f"disputed {str(vote.disputed).lower()}, the disputes in the log {str(disputed).lower()}"
             )
         return [BundleError("votes.csv", vote.line, f"{who}: the file says {d}") for d in differences]
+
+    def _standing(self) -> list[tuple[tuple[str, Any], ...]]:
+        """The set selectors of each dispute the log leaves standing: read once, checked against every row."""
+        if self._standing_selections is None:
+            self._standing_selections = [
+                tuple((s, v) for s, v in d["selection"].items() if v is not None)
+                for d in self.disputes.values()
+                if d["status"] in STANDING
+            ]
+        return self._standing_selections
 
     def missing_rows(self) -> list[BundleError]:
         return [
@@ -307,6 +322,11 @@ class Replay:
                         f" that audit.jsonl leaves (line {v.line})")
             for v in sorted(self.votes.values(), key=lambda v: v.line)
         ]  # fmt: skip
+
+
+def intern_text(value: Any) -> Any:
+    """One copy of a key or handle that a million events repeat (sys.intern), anything else as it is."""
+    return sys.intern(value) if type(value) is str else value
 
 
 def _same_time(mine: datetime | None, theirs: Any) -> bool:

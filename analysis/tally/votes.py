@@ -1,19 +1,25 @@
 """`votes.csv`, read as a stream and checked row by row against `ballot.json`, and counted for the analysis."""
 
 import csv
+import sys
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+
 from ..csvcells import restore
-from ..model import Cell, voter_group
+from ..model import Cell, VoterMatrix, voter_group
 from .ballot import Ballot
 from .files import Bundle, BundleError, parse_time
+
+intern = sys.intern
 
 COLUMNS = ("voter", "working_group", "component", "criterion", "choice", "value", "cast_at", "rationale", "disputed")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Vote:
     """One row of votes.csv, checked; `line` is where it starts in the file."""
 
@@ -63,8 +69,9 @@ def _check(line: int, row: list[str], ballot: Ballot) -> Vote:
     for column, cell in zip(COLUMNS, row, strict=True):
         if "\x00" in cell:
             raise fail(f"{column} holds a NUL character, which no text in Plenary can hold")
-    cells = {column: cell if column == "value" else restore(cell) for column, cell in zip(COLUMNS, row, strict=True)}
-    voter, group, component, criterion, choice = (cells[c] for c in COLUMNS[:5])
+    # the keys and handles come back on every row: one copy of each is kept (sys.intern), not a million
+    voter, group, component, criterion, choice = (intern(restore(cell)) for cell in row[:5])
+    cells = {"value": row[5], "cast_at": restore(row[6]), "rationale": restore(row[7]), "disputed": restore(row[8])}
     spec = ballot.spec
     if group not in ballot.members:
         raise fail(f"unknown working group {group!r}")
@@ -108,20 +115,32 @@ def _check(line: int, row: list[str], ballot: Ballot) -> Vote:
 
 
 class Counts:
-    """What the analysis reads from the votes: the cells of counts and each voter's values."""
+    """What the analysis reads from the votes: the cells of counts and each voter's values.
+
+    Each voter's values are kept as three compact arrays (voter, cell, value), a few bytes a vote,
+    and become the voter matrix once every row is in.
+    """
 
     def __init__(self) -> None:
         self.votes = 0
         self._cells: dict[tuple[str, str, str, str, bool], int] = {}
-        self._values: dict[str, dict[tuple[str, str], int]] = {}
-        self._groups: dict[str, dict[str, int]] = {}
+        self._voters: dict[str, int] = {}
+        self._groups: list[dict[str, int]] = []  # per voter: votes for each group
+        self._columns: dict[tuple[str, str], int] = {}
+        self._rows, self._at, self._values = array("i"), array("i"), array("q")
 
     def add(self, vote: Vote) -> None:
         self.votes += 1
         key = (vote.component, vote.criterion, vote.group, vote.choice, vote.disputed)
         self._cells[key] = self._cells.get(key, 0) + 1
-        self._values.setdefault(vote.voter, {})[(vote.component, vote.criterion)] = vote.value
-        groups = self._groups.setdefault(vote.voter, {})
+        row = self._voters.setdefault(vote.voter, len(self._voters))
+        if row == len(self._groups):
+            self._groups.append({})
+        column = self._columns.setdefault((vote.component, vote.criterion), len(self._columns))
+        self._rows.append(row)
+        self._at.append(column)
+        self._values.append(vote.value)
+        groups = self._groups[row]
         groups[vote.group] = groups.get(vote.group, 0) + 1
 
     @property
@@ -129,8 +148,21 @@ class Counts:
         return [Cell(*key, count=n) for key, n in sorted(self._cells.items())]
 
     @property
-    def voters(self) -> dict[str, tuple[str, dict[tuple[str, str], int]]]:
-        return {voter: (voter_group(self._groups[voter]), values) for voter, values in self._values.items()}
+    def voters(self) -> VoterMatrix:
+        """Each voter's group (`voter_group`) and values; a voter's later row for the same cell wins."""
+        names = sorted(self._voters)
+        order = np.empty(len(names), dtype=np.int64)
+        order[[self._voters[name] for name in names]] = np.arange(len(names))
+        values = np.zeros((len(names), len(self._columns)))
+        if self._rows:
+            rows = order[np.frombuffer(self._rows, dtype=np.int32)]
+            values[rows, np.frombuffer(self._at, dtype=np.int32)] = np.frombuffer(self._values, dtype=np.int64)
+        return VoterMatrix(
+            names=tuple(names),
+            groups=tuple(voter_group(self._groups[self._voters[name]]) for name in names),
+            cells=tuple(self._columns),
+            values=values,
+        )
 
 
 def count_votes(bundle: Bundle, ballot: Ballot) -> Counts:
