@@ -1,6 +1,7 @@
 """The vote grid: components by criteria, one small form per cell, saved cell by cell with htmx."""
 
 import logging
+from functools import cached_property
 from itertools import groupby
 
 from django.conf import settings
@@ -37,12 +38,21 @@ class Grid:
         self.group = self.group.group if self.group else None
         self.criteria = list(ballot.criteria.all())
         self.choices = list(ballot.choices.all())
-        self.votes = {
-            (v.component_id, v.criterion_id): v
-            for v in ballot.votes.filter(voter=voter).select_related("choice", "cast_by", "group")
-        }
         grants = ballot.grants.active().filter(Q(member=voter) | Q(group=self.group)) if self.group else []
         self.granted = {(g.choice_id, g.category) for g in grants}
+
+    @cached_property
+    def votes(self) -> dict:
+        """The voter's votes by (component, criterion): all of them, or only the cell `read_cell` read."""
+        return self._votes(self.ballot.votes.filter(voter=self.voter))
+
+    def read_cell(self, component, criterion) -> None:
+        """Read this cell's vote alone: saving one cell answers with that cell, whatever else the voter cast."""
+        self.votes = self._votes(self.ballot.votes.filter(voter=self.voter, component=component, criterion=criterion))
+
+    @staticmethod
+    def _votes(votes) -> dict:
+        return {(v.component_id, v.criterion_id): v for v in votes.select_related("choice", "cast_by", "group")}
 
     def choices_for(self, category: str) -> list:
         return [
@@ -122,6 +132,7 @@ def vote_grid(request: HttpRequest, slug: str, key: str, handle: str | None = No
     if criterion is None:
         raise Http404("No such criterion on this ballot.")
     choice = next((c for c in grid.choices if c.key == data["choice"]), None) if data.get("choice") else None
+    grid.read_cell(component, criterion)
     if too_many := _over_the_vote_limit(request):
         if not request.htmx:
             return render(request, "429.html", context | {"message": too_many}, status=429)
