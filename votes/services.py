@@ -386,7 +386,8 @@ def cast_vote(
         raise ValidationError(f"A vote “{choice.label}” needs a rationale.")
 
     cell = {"ballot": ballot, "voter": voter, "component": component, "criterion": criterion}
-    vote = Vote.objects.filter(**cell).select_related("choice").first()
+    # one row by its unique key: no ORDER BY, which Vote's ordering would make a join through ballot and definition
+    vote = Vote.objects.filter(**cell).select_related("choice").order_by().first()
     unchanged = (choice.pk, rationale, group.pk, grant.pk if grant else None)
     if vote and (vote.choice_id, vote.rationale, vote.group_id, vote.grant_id) == unchanged:
         return vote  # nothing changes, nothing to record
@@ -421,6 +422,7 @@ def withdraw_vote(*, ballot: Ballot, voter, component: Component, criterion: Cri
     vote = (
         Vote.objects.filter(ballot=ballot, voter=voter, component=component, criterion=criterion)
         .select_related("voter", "group", "component", "criterion", "choice")
+        .order_by()
         .first()
     )
     if vote is None:
