@@ -70,25 +70,12 @@ def test_no_record_of_plenary_can_be_added_changed_or_deleted_in_the_admin(model
 
 
 @pytest.fixture
-def world(olga, bob, published, group):
+def world(open_ballot, olga, bob, published, group):
     """One of each record: a ballot with a vote, a grant, a dispute, a comment and a stored outcome run."""
-    from analysis import services as analysis
     from deliberation import services as deliberation
-    from tests.votes.conftest import CHOICES, CRITERIA
     from votes import services
 
-    ballot = services.open_ballot(
-        ballot=services.create_ballot(
-            version=published,
-            key="components",
-            title="Components",
-            groups=[group],
-            criteria=CRITERIA,
-            choices=CHOICES,
-            acting_user=olga,
-        ),
-        acting_user=olga,
-    )
+    ballot = open_ballot
     choices = {c.key: c for c in ballot.choices.all()}
     code = published.components.get(key="code")
     services.cast_vote(
@@ -97,5 +84,4 @@ def world(olga, bob, published, group):
     services.grant_veto(ballot=ballot, choice=choices["not-necessary"], group=group, reason="Charter", acting_user=olga)
     services.raise_dispute(ballot=ballot, raised_by=bob, voter=bob, reason="Cast in haste")
     deliberation.post_comment(author=bob, version=published, body="A first remark.")
-    analysis.compute_run(ballot)
     return ballot

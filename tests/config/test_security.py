@@ -14,24 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def pages(published, draft, group, olga):
-    from analysis import services as analysis
-    from tests.votes.conftest import CHOICES, CRITERIA
-    from votes import services
-
-    ballot = services.open_ballot(
-        ballot=services.create_ballot(
-            version=published,
-            key="components",
-            title="Components",
-            groups=[group],
-            criteria=CRITERIA,
-            choices=CHOICES,
-            acting_user=olga,
-        ),
-        acting_user=olga,
-    )
-    analysis.compute_run(ballot)
+def pages(open_ballot, draft, group):
+    ballot = open_ballot
     return [
         reverse("deliberation:definition-list"),
         reverse("deliberation:definition", args=["osd"]),
