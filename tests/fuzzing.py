@@ -130,6 +130,15 @@ def dates() -> st.SearchStrategy[str]:
     )
 
 
+def fill(data: dict, ids: dict[str, object]) -> dict:
+    """Put the rows' ids in place of the names that stand for them ("@thread" → "12")."""
+
+    def one(value):
+        return str(ids[value]) if isinstance(value, str) and value in ids else value
+
+    return {name: [one(v) for v in value] if isinstance(value, list) else one(value) for name, value in data.items()}
+
+
 def references() -> st.SearchStrategy[str]:
     """What a select box or hidden field might send instead of a row's id."""
     return st.one_of(st.integers(-5, 50).map(str), numbers(), text(20))

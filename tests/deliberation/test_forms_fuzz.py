@@ -18,6 +18,7 @@ from deliberation.models import Comment, DraftVersion, Membership, WorkingGroup
 from tests.fuzzing import (
     answer,
     assert_refused_clearly,
+    fill,
     fuzz,
     mutated,
     post,
@@ -34,15 +35,6 @@ KEY = st.from_regex(r"[-a-zA-Z0-9_]{1,64}", fullmatch=True)
 
 def url(name: str, *args) -> str:
     return reverse(f"deliberation:{name}", args=args)
-
-
-def fill(data: dict, ids: dict[str, object]) -> dict:
-    """Put the rows' ids in place of the names that stand for them ("@thread" → "12")."""
-
-    def one(value):
-        return str(ids[value]) if isinstance(value, str) and value in ids else value
-
-    return {name: [one(v) for v in value] if isinstance(value, list) else one(value) for name, value in data.items()}
 
 
 def refused_or(result, before: dict) -> bool:

@@ -25,6 +25,7 @@ from tests.fuzzing import (
     answer,
     assert_refused_clearly,
     dates,
+    fill,
     fuzz,
     mutated,
     numbers,
@@ -47,15 +48,6 @@ LABEL = st.text(
 
 def url(name: str, *args) -> str:
     return reverse(f"votes:{name}", args=args)
-
-
-def fill(data: dict, ids: dict[str, object]) -> dict:
-    """Put the rows' ids in place of the names that stand for them ("@weights" → "3")."""
-
-    def one(value):
-        return str(ids[value]) if isinstance(value, str) and value in ids else value
-
-    return {name: [one(v) for v in value] if isinstance(value, list) else one(value) for name, value in data.items()}
 
 
 def refused_or(result: Answer, before: dict, statuses=(200, 302)) -> bool:
