@@ -10,14 +10,14 @@ WORKDIR /app
 
 # Dependencies first, read from pyproject.toml, so a code change does not reinstall them.
 COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+RUN python -c "import tomllib; print('\n'.join(d for d in tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'] if not d.startswith('plenary-tally')))" \
         > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
 # Then the project itself. Editable, so settings find templates/ and static/ next to the code.
 COPY . .
-RUN pip install --no-deps -e .
+RUN pip install --no-deps -e ./tally -e .
 
 # Static files are collected at build time. The settings demand a secret and a database even for
 # this; the dummy values below exist for this one step and are not part of the image's environment.

@@ -10,12 +10,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(VENV)/.installed: pyproject.toml tally/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ./tally -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml tally/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ./tally -e '.[test]'
 	touch $(VENV)/.installed $@
 
 migrate: $(VENV)/.installed

@@ -26,13 +26,14 @@ from django.db.models import F, Func, TextField
 from django.db.models.functions import Cast, Collate
 from django.utils import timezone
 
-from audit.chain import GENESIS_HASH
 from audit.models import AuditEvent
+from plenary_tally import outcomes
+from plenary_tally.chain import GENESIS_HASH
+from plenary_tally.csvcells import neutralise
 from votes import services as votes_services
 from votes.models import Ballot
 
-from . import outcomes, reading, services
-from .csvcells import neutralise
+from . import reading, services
 from .models import OutcomeRun
 
 FORMAT = "plenary-tally/1"

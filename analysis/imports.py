@@ -17,13 +17,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+import plenary_tally as tally
 from deliberation import services as deliberation
 from deliberation.models import Component, Definition, DraftVersion, Membership, WorkingGroup
+from plenary_tally import BundleError
 from votes import services as votes
 from votes.models import Ballot
-
-from . import tally
-from .tally import BundleError
 
 RELEASE_NOTES = "Imported from a tally bundle"
 EMAIL_DOMAIN = "imported.invalid"

@@ -18,9 +18,8 @@ from django.db import connection
 from psycopg.adapt import Loader
 
 from deliberation.models import WorkingGroup
+from plenary_tally.model import BallotSpec, Cell, VoterMatrix
 from votes.models import Ballot, Vote
-
-from .model import BallotSpec, Cell, VoterMatrix
 
 COLUMNS = ("voter_id", "component_id", "criterion_id", "group_id", "choice_id")
 SELECTORS = {"voter_id": 0, "component_id": 1, "criterion_id": 2, "group_id": 3, "choice_id": 4}

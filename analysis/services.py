@@ -9,12 +9,13 @@ from contextlib import contextmanager
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.chain import canonical_json
 from audit.models import AuditEvent
+from plenary_tally import outcomes
+from plenary_tally.chain import canonical_json
+from plenary_tally.model import BallotSpec, Cell, Choice, Component, VoterMatrix
 from votes.models import Ballot
 
-from . import outcomes, reading
-from .model import BallotSpec, Cell, Choice, Component, VoterMatrix
+from . import reading
 from .models import OutcomeRun
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from . import chain
+from plenary_tally import chain
 
 GENESIS_HASH = chain.GENESIS_HASH
 canonical_json = chain.canonical_json

@@ -27,10 +27,10 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.chain import canonical_json
 from audit.models import AuditEvent, head
 from deliberation import services as deliberation
 from deliberation.models import Component, Definition, Membership
+from plenary_tally.chain import canonical_json
 from votes import services as votes
 from votes.models import Ballot
 

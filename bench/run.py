@@ -146,7 +146,8 @@ class Server:
 def measure_recompute(ballot, runs: int) -> dict:
     from django.db import connection
 
-    from analysis import outcomes, reading, services
+    from analysis import reading, services
+    from plenary_tally import outcomes
 
     aggregate = (
         "SELECT v.component_id, v.criterion_id, SUM(ch.value) FROM votes_vote v"

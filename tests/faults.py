@@ -6,8 +6,8 @@ from contextlib import contextmanager
 from django.apps import apps
 from django.db import connection
 
-from audit import chain
 from audit.models import AuditEvent
+from plenary_tally import chain
 
 
 @contextmanager

@@ -14,9 +14,9 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from analysis import model, outcomes
-from analysis.csvcells import neutralise
-from audit.chain import GENESIS_HASH, event_hash
+from plenary_tally import model, outcomes
+from plenary_tally.chain import GENESIS_HASH, event_hash
+from plenary_tally.csvcells import neutralise
 
 COLUMNS = ("voter", "working_group", "component", "criterion", "choice", "value", "cast_at", "rationale", "disputed")
 STREAM = "ballot:example/components"

@@ -26,14 +26,14 @@ from django.utils import timezone
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from analysis import bundles, outcomes, reading, services
-from analysis.csvcells import neutralise, restore
-from analysis.model import spec_from_json
-from analysis.tally.__main__ import main as tally_command
-from audit import chain
+from analysis import bundles, reading, services
 from audit.models import AuditEvent
 from deliberation import services as deliberation
 from deliberation.models import Membership
+from plenary_tally import chain, outcomes
+from plenary_tally.__main__ import main as tally_command
+from plenary_tally.csvcells import neutralise, restore
+from plenary_tally.model import spec_from_json
 from tests.factories import MembershipFactory, UserFactory
 from tests.fuzzing import fuzz, rolled_back
 from tests.votes.conftest import CHOICES, CRITERIA

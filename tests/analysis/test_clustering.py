@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from analysis import clustering
+from plenary_tally import clustering
 
 
 def test_components_split_on_the_score_axis_highest_cluster_first():

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis import methodologies, model, outcomes
-from analysis.model import BallotSpec, Cell, Choice, Component
+from plenary_tally import methodologies, model, outcomes
+from plenary_tally.model import BallotSpec, Cell, Choice, Component
 
 OSAID = {
     "rule": "mean-bands",
@@ -787,7 +787,8 @@ def test_spec_without_clustering_gets_the_default():
 
 def test_the_pure_core_does_not_import_django():
     code = (
-        "import sys, analysis.model, analysis.methodologies, analysis.outcomes, analysis.clustering; "
+        "import sys, plenary_tally.model, plenary_tally.methodologies, plenary_tally.outcomes, "
+        "plenary_tally.clustering; "
         "assert not any(m.startswith('django') for m in sys.modules), "
         "sorted(m for m in sys.modules if m.startswith('django'))"
     )

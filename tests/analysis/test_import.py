@@ -15,11 +15,12 @@ import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
 
-from analysis import bundles, tally
-from analysis.tally.__main__ import main as tally_command
+import plenary_tally as tally
+from analysis import bundles
 from audit.models import AuditEvent
 from deliberation import services as deliberation
 from deliberation.models import Definition, Membership
+from plenary_tally.__main__ import main as tally_command
 from tests.factories import DefinitionFactory, MembershipFactory, UserFactory
 from tests.faults import audit_chain_holds, every_table, the_database_fails
 from votes import services as votes

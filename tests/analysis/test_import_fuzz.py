@@ -25,8 +25,9 @@ from django.core.management import CommandError, call_command
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from analysis import bundles, tally
-from analysis.csvcells import restore
+import plenary_tally as tally
+from analysis import bundles
+from plenary_tally.csvcells import restore
 from tests.fuzzing import NASTY, fuzz, rolled_back, rows, text
 from votes.models import Ballot
 

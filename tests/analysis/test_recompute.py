@@ -24,10 +24,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.models import Max
 
-from analysis import outcomes, services, tasks
-from analysis.model import BallotSpec, Cell, Choice, Component
+from analysis import services, tasks
 from analysis.models import OutcomeRun
 from audit.models import AuditEvent
+from plenary_tally import outcomes
+from plenary_tally.model import BallotSpec, Cell, Choice, Component
 from tests.broker import REDIS_URL, BrokerLine, broker_down, delete_queue, publishing_to, redis_or_skip
 from tests.votes.conftest import CHOICES, CRITERIA
 from votes import services as votes

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis import tally
-from analysis.tally import BundleError
+import plenary_tally as tally
+from plenary_tally import BundleError
 
 from . import handmade
 
@@ -458,7 +458,7 @@ def test_the_command_names_the_file_and_line_of_bad_input(tmp_path):
 
 def test_reading_and_verifying_import_nothing_of_django():
     code = (
-        "import sys, analysis.tally, analysis.tally.__main__; "
+        "import sys, plenary_tally, plenary_tally.__main__; "
         "assert not any(m.startswith('django') for m in sys.modules), "
         "sorted(m for m in sys.modules if m.startswith('django'))"
     )

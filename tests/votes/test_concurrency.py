@@ -14,8 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 
-from audit import chain
 from audit.models import AuditEvent
+from plenary_tally import chain
 from tests.factories import MembershipFactory, UserFactory
 from votes import services
 from votes.models import Vote

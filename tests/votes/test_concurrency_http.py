@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 import requests
 from django.db.models import Count
 
-from audit import chain
 from audit.models import AuditEvent
+from plenary_tally import chain
 from tests.broker import REDIS_URL, delete_queue, publishing_to, redis_or_skip
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
 from votes import services

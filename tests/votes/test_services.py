@@ -10,10 +10,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from audit import chain
 from audit.models import AuditEvent, StreamSeal
 from deliberation import services as deliberation
 from deliberation.models import Membership
+from plenary_tally import chain
 from tests.factories import MembershipFactory, UserFactory, WorkingGroupFactory
 from votes import services
 from votes.models import Ballot, Dispute, VetoGrant, Vote

@@ -2,8 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from analysis import imports
-from analysis.tally import BundleError
-from analysis.tally.ballot import HANDLE
+from plenary_tally import BundleError
+from plenary_tally.ballot import HANDLE
 
 
 class Command(BaseCommand):

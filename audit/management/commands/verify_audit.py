@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from audit import chain
 from audit.models import AuditEvent
+from plenary_tally import chain
 
 
 class Command(BaseCommand):

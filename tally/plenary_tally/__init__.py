@@ -13,7 +13,7 @@ bundles through here too, so the web app accepts exactly what this command check
 
 from pathlib import Path
 
-from .. import outcomes
+from . import outcomes
 from .ballot import Ballot, Dispute, Grant, read_ballot
 from .files import Bundle, BundleError, open_bundle
 from .verification import Report, check_manifest, verify

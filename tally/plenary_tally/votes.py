@@ -9,10 +9,10 @@ from datetime import datetime
 
 import numpy as np
 
-from ..csvcells import restore
-from ..model import Cell, VoterMatrix, voter_group
 from .ballot import Ballot
+from .csvcells import restore
 from .files import Bundle, BundleError, parse_time
+from .model import Cell, VoterMatrix, voter_group
 
 intern = sys.intern
 

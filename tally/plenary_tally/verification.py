@@ -18,11 +18,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from audit import chain
-
-from ..outcomes import compute
+from . import chain
 from .ballot import SELECTORS, STANDING, Ballot, read_ballot
 from .files import Bundle, BundleError, open_bundle, parse_json, parse_time
+from .outcomes import compute
 from .votes import Counts, Vote, read_votes
 
 FORMAT = "plenary-tally/1"

@@ -11,8 +11,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, Protocol
 
-from ..model import BallotSpec, spec_from_json
 from .files import Bundle, BundleError, parse_time
+from .model import BallotSpec, spec_from_json
 
 FORMAT = "plenary-ballot/1"
 STATUSES = ("scheduled", "open", "closed")
