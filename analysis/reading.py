@@ -189,10 +189,12 @@ def _matrix(spec, voters, components, criteria, groups, choices, value: dict[str
     column = {cell: i for i, cell in enumerate(cells)}
     table = np.array([[column.get((c, k), -1) for k in criteria.keys] for c in components.keys], dtype=np.int64)
     columns = table.reshape(len(components.keys), len(criteria.keys))[components.at, criteria.at]
-    value_of = np.array([value[key] for key in choices.keys], dtype=np.float64)
-    values = np.zeros((len(names), len(cells)))
+    value_of = np.array([value[key] for key in choices.keys], dtype=np.int64)
+    values = np.zeros((len(names), len(cells)), dtype=np.int64)
+    voted = np.zeros((len(names), len(cells)), dtype=bool)
     on_leaf = columns >= 0
     values[rows[on_leaf], columns[on_leaf]] = value_of[choices.at[on_leaf]]
+    voted[rows[on_leaf], columns[on_leaf]] = True
 
     n_groups = max(1, len(groups.keys))
     per_group = np.bincount(rows * n_groups + groups.at, minlength=len(names) * n_groups)
@@ -202,4 +204,5 @@ def _matrix(spec, voters, components, criteria, groups, choices, value: dict[str
         groups=tuple(groups.keys[i] for i in chosen.tolist()),
         cells=cells,
         values=values,
+        voted=voted,
     )

@@ -66,16 +66,19 @@ class Cell:
 
 @dataclass(frozen=True, eq=False)
 class VoterMatrix:
-    """Each voter's values over the ballot's (component, criterion) cells, 0 where they did not vote.
+    """Each voter's values over the ballot's (component, criterion) cells, and which cells they voted on.
 
     What the opinion groups read: `names` sorted, `groups` the group each voter is shown with
-    (`voter_group`), `values` one row per voter and one column per cell, as floats.
+    (`voter_group`), `values` one row per voter and one column per cell, as integers (0 where
+    the voter did not vote), and `voted` the same shape, True where they did. Missing is not
+    zero: the opinion groups tell a 0 cast from a cell left empty by `voted`.
     """
 
     names: tuple[str, ...]
     groups: tuple[str, ...]
     cells: tuple[tuple[str, str], ...]
     values: np.ndarray
+    voted: np.ndarray
 
     def __len__(self) -> int:
         return len(self.names)
@@ -89,19 +92,23 @@ def voter_matrix(
     if isinstance(voters, VoterMatrix):
         if voters.cells == cells:
             return voters
-        values = np.zeros((len(voters.names), len(cells)))
+        values = np.zeros((len(voters.names), len(cells)), dtype=np.int64)
+        voted = np.zeros((len(voters.names), len(cells)), dtype=bool)
         column = {cell: i for i, cell in enumerate(voters.cells)}
         for i, cell in enumerate(cells):
             if cell in column:
                 values[:, i] = voters.values[:, column[cell]]
-        return VoterMatrix(voters.names, voters.groups, cells, values)
+                voted[:, i] = voters.voted[:, column[cell]]
+        return VoterMatrix(voters.names, voters.groups, cells, values, voted)
     names = tuple(sorted(voters))
     index = {cell: i for i, cell in enumerate(cells)}
-    values = np.zeros((len(names), len(cells)))
+    values = np.zeros((len(names), len(cells)), dtype=np.int64)
+    voted = np.zeros((len(names), len(cells)), dtype=bool)
     for row, name in enumerate(names):
         for cell, value in voters[name][1].items():
             values[row, index[cell]] = value
-    return VoterMatrix(names, tuple(voters[name][0] for name in names), cells, values)
+            voted[row, index[cell]] = True
+    return VoterMatrix(names, tuple(voters[name][0] for name in names), cells, values, voted)
 
 
 def spec_from_json(ballot: Mapping[str, Any]) -> BallotSpec:

@@ -88,7 +88,7 @@ def compute(
         if key in CLUSTERED:
             scores = {c["key"]: c["score"] for c in results[-1]["components"] if c["key"] in _leaf_keys(spec)}
             cluster_runs[key] = clustering.components(
-                {leaf: s for leaf, s in scores.items() if s is not None}, k=k, seed=seed, silhouette=key == "all"
+                {leaf: s for leaf, s in scores.items() if s is not None}, k=k, silhouette=key == "all"
             )
         if moving_thresholds and key != "all":
             thresholds_b, outcome_b = _evaluate(spec, subset, baseline=baseline)

@@ -153,15 +153,18 @@ class Counts:
         names = sorted(self._voters)
         order = np.empty(len(names), dtype=np.int64)
         order[[self._voters[name] for name in names]] = np.arange(len(names))
-        values = np.zeros((len(names), len(self._columns)))
+        values = np.zeros((len(names), len(self._columns)), dtype=np.int64)
+        voted = np.zeros((len(names), len(self._columns)), dtype=bool)
         if self._rows:
-            rows = order[np.frombuffer(self._rows, dtype=np.int32)]
-            values[rows, np.frombuffer(self._at, dtype=np.int32)] = np.frombuffer(self._values, dtype=np.int64)
+            rows, columns = order[np.frombuffer(self._rows, dtype=np.int32)], np.frombuffer(self._at, dtype=np.int32)
+            values[rows, columns] = np.frombuffer(self._values, dtype=np.int64)
+            voted[rows, columns] = True
         return VoterMatrix(
             names=tuple(names),
             groups=tuple(voter_group(self._groups[self._voters[name]]) for name in names),
             cells=tuple(self._columns),
             values=values,
+            voted=voted,
         )
 
 
