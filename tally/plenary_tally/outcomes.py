@@ -8,11 +8,11 @@ as `<scenario>@baseline`. A flip is a component whose outcome in a scenario diff
 its outcome in `all`.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from . import clustering
 from .methodologies import Result, _number, all_scores, leaf_scores, majority, mean_bands
-from .model import BallotSpec, Cell
+from .model import BallotSpec, Cell, VoterMatrix
 
 FORMAT = "plenary-outcomes/1"
 ENGINE = "plenary-analysis/4"  # bump when a computation changes, so stored runs are recomputed
@@ -71,9 +71,14 @@ def _components(spec: BallotSpec, cells: list[Cell], results: dict[str, Result])
 def compute(
     spec: BallotSpec,
     cells: list[Cell],
-    voters: Mapping[str, tuple[str, Mapping[tuple[str, str], int]]] | None = None,
+    voters: Mapping[str, tuple[str, Mapping[tuple[str, str], int]]] | VoterMatrix | None = None,
+    axes: Sequence[Mapping] | None = None,
 ) -> dict:
-    """The outcomes of every scenario, the flips, the clustering and (given voters) the opinion groups."""
+    """The outcomes of every scenario, the flips, the clustering and (given voters) the opinion groups.
+
+    `axes` are the opinion groups' axes to place the voters on instead of computing them: those a
+    published outcomes.json gives, once the verifier has checked them (`clustering.check_published_axes`).
+    """
     moving_thresholds = spec.methodology["rule"] == "mean-bands"
     k, seed = int(spec.clustering.get("k", 2)), int(spec.clustering.get("seed", 42))
     results: list[dict] = []
@@ -111,10 +116,14 @@ def compute(
         "flips": flips(results),
     }
     if voters is not None:
-        outcomes["opinion_groups"] = clustering.opinion_groups(
-            voters, cells=[(c.key, crit) for c in spec.leaves for crit in spec.criteria], k=k, seed=seed
-        )
+        groups = clustering.opinion_groups(voters, cells=opinion_cells(spec), k=k, seed=seed, axes=axes)
+        outcomes["opinion_groups"] = groups
     return outcomes
+
+
+def opinion_cells(spec: BallotSpec) -> list[tuple[str, str]]:
+    """The cells the opinion groups place voters by: every leaf component under every criterion."""
+    return [(c.key, criterion) for c in spec.leaves for criterion in spec.criteria]
 
 
 def _counts(spec: BallotSpec, cells: list[Cell]) -> dict[str, dict[str, int]]:
