@@ -1,4 +1,4 @@
-"""`python -m analysis.tally PATH [--verify]`: the command an observer runs on a downloaded bundle."""
+"""`plenary-tally PATH [--verify [--expect-head HASH]]`: the command an observer runs on a downloaded bundle."""
 
 import argparse
 import json
@@ -9,7 +9,7 @@ from . import BundleError, recompute, verify
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m analysis.tally",
+        prog="plenary-tally",
         description="Recompute a Plenary tally bundle's outcomes (printed as outcomes.json), or --verify all of it.",
         epilog="Exit status: with --verify, 0 when everything holds and 1 when not (each problem listed); "
         "without, 0, or 2 when the input cannot be read.",
@@ -18,9 +18,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--verify", action="store_true", help="also check the manifest hashes, the audit chain and its replay"
     )
+    parser.add_argument(
+        "--expect-head",
+        metavar="HASH",
+        help="with --verify: the audit head shown on the ballot's page, which the bundle's log must end at",
+    )
     args = parser.parse_args(argv)
+    if args.expect_head is not None and not args.verify:
+        parser.error("--expect-head goes with --verify")
     if args.verify:
-        report = verify(args.path)
+        report = verify(args.path, expect_head=args.expect_head.strip().lower() if args.expect_head else None)
         print("\n".join(report.lines()))
         return 0 if report.ok else 1
     try:

@@ -1,11 +1,17 @@
 """`--verify`: everything a bundle claims, checked from its files alone.
 
 1. `manifest.json` lists every other file with its SHA-256, and they match.
-2. `audit.jsonl` is one unbroken hash chain, the ballot's, ending at the manifest's `audit_head`.
+2. `audit.jsonl` is one unbroken hash chain, the ballot's, ending at the manifest's `audit_head`
+   (and at the head the observer copied from the ballot's page, given `expect_head`).
 3. Replaying it gives exactly `votes.csv` (vote events set or clear a voter's cell; dispute
    events give the `disputed` column) and the rules, status, roster, grants and disputes of
    `ballot.json`.
-4. Recomputing from `ballot.json` and `votes.csv` gives exactly `outcomes.json`.
+4. Recomputing from `ballot.json` and `votes.csv` gives exactly `outcomes.json`, but for the
+   opinion groups' axes, the one numerical step: they are accepted as eigenvectors of the exactly
+   recomputed covariance within TOLERANCE, and the voters' places and groups are then recomputed
+   exactly from them.
+
+Each kind of check reports one line (`Report.lines`).
 """
 
 import json
@@ -18,15 +24,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import chain
+from . import chain, clustering
 from .ballot import SELECTORS, STANDING, Ballot, read_ballot
 from .files import Bundle, BundleError, open_bundle, parse_json, parse_time
-from .outcomes import compute
+from .outcomes import compute, opinion_cells
 from .votes import Counts, Vote, read_votes
 
 FORMAT = "plenary-tally/1"
 SHOWN = 10  # problems listed; the count says how many more there are
 KEPT = 100  # problems held in memory, however many rows differ
+TOLERANCE = 1e-8  # of the opinion groups' axes, relative to the largest eigenvalue (docs/tally-format.md)
+KINDS = ("files", "audit log", "audit head", "ballot", "votes", "outcomes", "opinion groups")
 SETS_THE_CELL = ("vote.cast", "vote.changed", "vote.cast_on_behalf")
 CLEARS_THE_CELL = ("vote.withdrawn",)
 VOTE_FIELDS = ("voter", "group", "component", "criterion", "choice", "value", "rationale", "cast_at")
@@ -39,43 +47,67 @@ class Report:
     files: int = 0
     events: int = 0
     votes: int = 0
+    checked: dict[str, str] = field(default_factory=dict)  # kind of check -> what held
+    failed: Counter = field(default_factory=Counter)  # kind of check -> problems found
 
     @property
     def ok(self) -> bool:
         return not self.found
 
-    def add(self, *problems: BundleError) -> None:
+    def add(self, *problems: BundleError, kind: str | None = None) -> None:
         self.found += len(problems)
         self.problems += problems[: max(0, KEPT - len(self.problems))]
+        for problem in problems:
+            self.failed[kind or _kind(problem)] += 1
+
+    def held(self, kind: str, what: str) -> None:
+        self.checked[kind] = what
 
     def lines(self) -> list[str]:
+        """One line per kind of check, the problems (the first SHOWN), and the verdict."""
+        kinds = [
+            f"{kind}: FAILED, {n} problem{'s' if n > 1 else ''}" if (n := self.failed[kind]) else f"{kind}: {what}"
+            for kind in KINDS
+            if (what := self.checked.get(kind)) is not None or self.failed[kind]
+        ]
         if self.ok:
-            return [f"verified: {self.files} files, {self.events} audit events, {self.votes} votes, outcomes match"]
+            verdict = f"verified: {self.files} files, {self.events} audit events, {self.votes} votes, outcomes match"
+            return [*kinds, verdict]
         shown = [str(p) for p in self.problems[:SHOWN]]
         more = self.found - len(shown)
         return [
+            *kinds,
             *shown,
             *([f"… and {more} more"] if more > 0 else []),
             f"not verified: {self.found} problem{'s' if self.found > 1 else ''}",
         ]
 
 
-def verify(path: str | Path) -> Report:
+def _kind(problem: BundleError) -> str:
+    if problem.file == "outcomes.json" and problem.message.startswith("opinion_groups"):
+        return "opinion groups"
+    return {"manifest.json": "files", "audit.jsonl": "audit log", "ballot.json": "ballot", "votes.csv": "votes",
+            "outcomes.json": "outcomes"}.get(problem.file, "files")  # fmt: skip
+
+
+def verify(path: str | Path, *, expect_head: str | None = None) -> Report:
+    """Every check of the bundle at `path`; `expect_head` is the audit head an observer copied from the ballot page."""
     report = Report()
     try:
         with open_bundle(path) as bundle:
-            _verify(bundle, report)
+            _verify(bundle, report, expect_head)
     except BundleError as exc:  # a problem that stops the checks that depend on it
         report.add(exc)
     return report
 
 
-def _verify(bundle: Bundle, report: Report) -> None:
+def _verify(bundle: Bundle, report: Report, expect_head: str | None) -> None:
     manifest = {}
     try:
         manifest, problems = check_manifest(bundle)
-        report.add(*problems)
+        report.add(*problems, kind="files")
         report.files = len(manifest["files"])
+        report.held("files", f"{report.files}, each with the SHA-256 manifest.json lists")
     except BundleError as exc:
         report.add(exc)
     ballot = read_ballot(bundle)
@@ -83,19 +115,34 @@ def _verify(bundle: Bundle, report: Report) -> None:
     try:
         replay.read(bundle)
         report.events = replay.events
-        report.add(*replay.against_manifest(manifest), *replay.against_ballot())
+        report.add(*replay.against_manifest(manifest), kind="audit log")
+        report.held("audit log", f"{replay.events} events in one unbroken hash chain, ending at {replay.head}")
+        report.add(*replay.against_ballot(), kind="ballot")
+        report.held("ballot", "its rules, status, roster, grants and disputes are those the audit log recorded")
     except BundleError as exc:
         report.add(exc)
         replay = None  # broken: votes.csv is still checked and counted, not compared
+    if expect_head is not None:
+        head = replay.head if replay is not None else manifest.get("audit_head")
+        if head == expect_head:
+            report.held("audit head", f"{head}, the one expected")
+        else:
+            message = f"the log ends at {head}, not at the head expected ({expect_head}): not the same record"
+            report.add(BundleError("audit.jsonl", None, message), kind="audit head")
     counts = Counts()
     for vote in read_votes(bundle, ballot):
         counts.add(vote)
         if replay is not None:
-            report.add(*replay.against_row(vote))
+            report.add(*replay.against_row(vote), kind="votes")
     report.votes = counts.votes
     if replay is not None:
-        report.add(*replay.missing_rows())
-    report.add(*check_outcomes(bundle, ballot, counts))
+        report.add(*replay.missing_rows(), kind="votes")
+        report.held("votes", f"{counts.votes} rows, exactly the votes the audit log leaves, disputed as it says")
+    problems, groups = check_outcomes(bundle, ballot, counts)
+    report.add(*problems)
+    report.held("outcomes", "counts, scores, thresholds, outcomes, margins, flips and clusters recomputed identical")
+    if groups is not None:
+        report.held("opinion groups", groups)
 
 
 # 1. The manifest -----------------------------------------------------------------------------
@@ -339,11 +386,32 @@ def _same_time(mine: datetime | None, theirs: Any) -> bool:
 # 4. The outcomes -----------------------------------------------------------------------------
 
 
-def check_outcomes(bundle: Bundle, ballot: Ballot, counts: Counts) -> list[BundleError]:
+def check_outcomes(bundle: Bundle, ballot: Ballot, counts: Counts) -> tuple[list[BundleError], str | None]:
+    """The differences between outcomes.json and the outcomes recomputed, and what held of the opinion groups.
+
+    The published axes of the opinion groups, once accepted within TOLERANCE, are the ones the voters
+    are placed on: every other number is recomputed exactly and compared as it is written.
+    """
     published = bundle.json("outcomes.json")
-    recomputed = chain.json_roundtrip(compute(ballot.spec, counts.cells, counts.voters))
+    groups = published.get("opinion_groups") if isinstance(published, dict) else None
+    axes = groups.get("axes") if isinstance(groups, dict) else None
+    problems, held = [], None
+    if groups is not None:
+        cells = opinion_cells(ballot.spec)
+        wrong = clustering.check_published_axes(axes, counts.voters, cells=cells, tolerance=TOLERANCE)
+        if wrong is not None:
+            problems.append(BundleError("outcomes.json", None, f"opinion_groups.axes: {wrong}"))
+            axes = None
+        elif axes:
+            held = (f"{len(axes)} axes within {TOLERANCE:g} of the covariance's leading eigenvectors; "
+                    "places and groups recomputed exactly from them")  # fmt: skip
+        else:
+            held = "no axes to check (too few voters to place, or no variance); recomputed identical"
+    recomputed = chain.json_roundtrip(compute(ballot.spec, counts.cells, counts.voters, axes=axes))
     difference = first_difference(published, recomputed)
-    return [] if difference is None else [BundleError("outcomes.json", None, difference)]
+    if difference is not None:
+        problems.append(BundleError("outcomes.json", None, difference))
+    return problems, held
 
 
 def first_difference(published: Any, recomputed: Any, path: str = "") -> str | None:

@@ -321,12 +321,33 @@ def test_a_path_that_is_not_there_is_named(tmp_path):
 # Verifying ---------------------------------------------------------------------------------------
 
 
-def test_a_whole_bundle_verifies_in_one_line(tmp_path):
+def test_a_whole_bundle_verifies_with_one_line_per_kind_of_check(tmp_path):
     path = handmade.write_bundle(tmp_path / "b")
+    head = json.loads((path / "manifest.json").read_text())["audit_head"]
 
-    report = tally.verify(handmade.zip_dir(path, tmp_path / "b.zip"))
+    report = tally.verify(handmade.zip_dir(path, tmp_path / "b.zip"), expect_head=head)
 
-    assert report.lines() == ["verified: 5 files, 16 audit events, 9 votes, outcomes match"]
+    assert report.lines() == [
+        "files: 5, each with the SHA-256 manifest.json lists",
+        f"audit log: 16 events in one unbroken hash chain, ending at {head}",
+        f"audit head: {head}, the one expected",
+        "ballot: its rules, status, roster, grants and disputes are those the audit log recorded",
+        "votes: 9 rows, exactly the votes the audit log leaves, disputed as it says",
+        "outcomes: counts, scores, thresholds, outcomes, margins, flips and clusters recomputed identical",
+        "opinion groups: no axes to check (too few voters to place, or no variance); recomputed identical",
+        "verified: 5 files, 16 audit events, 9 votes, outcomes match",
+    ]
+
+
+def test_a_bundle_with_another_head_than_the_one_expected_does_not_verify(tmp_path):
+    path = handmade.write_bundle(tmp_path / "b")
+    other = "ab" * 32
+
+    report = tally.verify(path, expect_head=other)
+
+    assert not report.ok
+    assert "audit head: FAILED, 1 problem" in report.lines()
+    assert f"not at the head expected ({other})" in str(report.problems[0])
 
 
 def _edit(path: Path, name: str, old: str, new: str) -> None:
@@ -438,9 +459,11 @@ def test_the_command_verifies_in_one_line_or_lists_the_differences(tmp_path):
     _edit(path, "outcomes.json", '"mu": ', '"mu": 1')
     tampered = run(str(path), "--verify")
 
-    assert (ok.returncode, ok.stdout) == (0, "verified: 5 files, 16 audit events, 9 votes, outcomes match\n")
+    assert ok.returncode == 0
+    assert ok.stdout.endswith("\nverified: 5 files, 16 audit events, 9 votes, outcomes match\n")
     assert tampered.returncode == 1
-    assert tampered.stdout.startswith("outcomes.json: its SHA-256 is")
+    assert "files: FAILED, 1 problem\n" in tampered.stdout and "outcomes: FAILED, 1 problem\n" in tampered.stdout
+    assert "\noutcomes.json: its SHA-256 is" in tampered.stdout
     assert "outcomes.json: criteria.study.thresholds.mu: the file says" in tampered.stdout
     assert tampered.stdout.endswith("not verified: 2 problems\n")
 
