@@ -114,11 +114,12 @@ def voter_matrix(
 def spec_from_json(ballot: Mapping[str, Any]) -> BallotSpec:
     """A BallotSpec from `ballot.json` (format plenary-ballot/1), in the order the server reads a ballot.
 
-    That is: components by category, and within one as listed; groups and an aggregate's parts
-    by key (`analysis.services.ballot_spec` sorts the same way, in Python, whatever the database's
-    collation). The order decides the order of the lists in the outcomes.
+    That is: components by category, then by key; groups and an aggregate's parts by key
+    (`analysis.services.ballot_spec` sorts the same way, in Python, whatever the database's
+    collation). The order decides the order of the lists in the outcomes, and no order in the
+    file does: listing the components, groups or members otherwise gives the same outcomes.
     """
-    components = sorted(ballot["components"], key=lambda c: c.get("category", ""))
+    components = sorted(ballot["components"], key=lambda c: (c.get("category", ""), c["key"]))
     return BallotSpec(
         criteria=tuple(c["key"] for c in ballot["criteria"]),
         choices={

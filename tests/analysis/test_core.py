@@ -272,13 +272,13 @@ def test_compute_clusters_the_leaves_of_the_scenarios_set_side_by_side():
 
 
 def test_compute_groups_the_voters_when_given_them():
-    # alpha's three voters all +1 on code/use, beta's two -1: votes as (group, {(component, criterion): value})
+    # alpha's three voters +1 on code/use, beta's two -1; all +1 on data-a/use, the other cell with a vote
     voters = {
-        "ann": ("alpha", {("code", "use"): 1}),
-        "bo": ("alpha", {("code", "use"): 1}),
+        "ann": ("alpha", {("code", "use"): 1, ("data-a", "use"): 1}),
+        "bo": ("alpha", {("code", "use"): 1, ("data-a", "use"): 1}),
         "cy": ("alpha", {("code", "use"): 1, ("data-a", "use"): 1}),
-        "di": ("beta", {("code", "use"): -1}),
-        "ed": ("beta", {("code", "use"): -1}),
+        "di": ("beta", {("code", "use"): -1, ("data-a", "use"): 1}),
+        "ed": ("beta", {("code", "use"): -1, ("data-a", "use"): 1}),
     }
     assert "opinion_groups" not in bands_outcomes()
     found = outcomes.compute(BANDS_SPEC, BANDS_CELLS, voters=voters)["opinion_groups"]
