@@ -1,6 +1,6 @@
 """Forms check the shape of input, line by line where a ballot is described in text."""
 
-import math
+import re
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -8,6 +8,7 @@ from django.core.validators import validate_slug
 
 from deliberation.forms import RowsField
 from deliberation.models import DraftVersion, WorkingGroup
+from plenary_tally import rules
 
 from .models import Ballot, Dispute
 
@@ -70,10 +71,19 @@ class BallotForm(forms.Form):
     )
     otherwise = forms.CharField(initial="No", required=False, help_text="The outcome below every band.")
     threshold = forms.FloatField(
-        initial=0.5, min_value=0.01, max_value=1, required=False, help_text="majority: share of positive votes."
+        initial=0.5, required=False, help_text="majority: share of positive votes, more than 0 and at most 1."
     )
-    k = forms.IntegerField(initial=2, min_value=2, max_value=6, label="Clusters (k)")
-    seed = forms.IntegerField(initial=42, min_value=0, max_value=2**32 - 1, label="Clustering seed")
+    # k and the seed are checked by the clustering rules in `clean`; the widgets show the same bounds.
+    k = forms.IntegerField(
+        initial=rules.DEFAULT_CLUSTERING["k"],
+        widget=forms.NumberInput(attrs={"min": rules.K_RANGE[0], "max": rules.K_RANGE[-1]}),
+        label="Clusters (k)",
+    )
+    seed = forms.IntegerField(
+        initial=rules.DEFAULT_CLUSTERING["seed"],
+        widget=forms.NumberInput(attrs={"min": rules.SEED_RANGE[0], "max": rules.SEED_RANGE[-1]}),
+        label="Clustering seed",
+    )
     opens_at = forms.DateTimeField(
         required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), help_text="Planned; UTC."
     )
@@ -120,25 +130,44 @@ class BallotForm(forms.Form):
         return choices
 
     def clean_bands(self) -> list[dict]:
-        bands = []
+        """The bands as numbers and labels; `clean` checks them by the methodology rules."""
+        bands, self._band_lines = [], []
         for n, line in _lines(self.cleaned_data["bands"]):
             multiple, _, label = line.partition(" ")
             try:
                 minimum = float(multiple)
             except ValueError:
-                minimum = math.nan
-            if not math.isfinite(minimum):
-                raise forms.ValidationError(f"Line {n}: start with a number, such as 1.5.")
-            if not label.strip():
-                raise forms.ValidationError(f"Line {n}: give the outcome's label after the number.")
+                raise forms.ValidationError(f"Line {n}: start with a number, such as 1.5.") from None
             bands.append({"min": minimum, "label": label.strip()})
+            self._band_lines.append(n)
         return bands
+
+    def clean(self) -> dict:
+        """The methodology and clustering the form builds, refused as `create_ballot` would refuse them."""
+        data = super().clean()
+        if {"rule", "bands", "otherwise", "threshold"} <= data.keys():  # else a field is refused already
+            self._check(rules.check_methodology, self.methodology())
+        if {"k", "seed"} <= data.keys():
+            self._check(rules.check_clustering, self.clustering())
+        return data
+
+    def _check(self, check, settings: dict) -> None:
+        """A refusal shown on the field it concerns, and a band's at its line."""
+        try:
+            check(settings)
+        except rules.RulesError as exc:
+            field = re.match(r"\w*", exc.path)[0]
+            message = str(exc) if exc.band is None else f"Line {self._band_lines[exc.band]}: {exc.message}"
+            self.add_error(field if field in self.fields else None, message)
 
     def methodology(self) -> dict:
         data = self.cleaned_data
         if data["rule"] == "majority":
-            return {"rule": "majority", "threshold": data["threshold"] or 0.5}
+            return {"rule": "majority", "threshold": 0.5 if data["threshold"] is None else data["threshold"]}
         return {"rule": "mean-bands", "bands": data["bands"], "otherwise": data["otherwise"]}
+
+    def clustering(self) -> dict:
+        return {"k": self.cleaned_data["k"], "seed": self.cleaned_data["seed"]}
 
 
 class CellForm(forms.Form):

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deliberation.models import Component, Definition, DraftVersion, WorkingGroup
+from plenary_tally import rules
 
 OSAID_BANDS = {
     "rule": "mean-bands",
@@ -27,7 +28,7 @@ def default_methodology() -> dict:
 
 
 def default_clustering() -> dict:
-    return {"k": 2, "seed": 42}
+    return dict(rules.DEFAULT_CLUSTERING)
 
 
 def signed(value: int) -> str:

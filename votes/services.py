@@ -16,11 +16,9 @@ from django.utils import timezone
 from analysis import tasks
 from audit.models import lock_stream, record, seal, unseal
 from deliberation.models import Component, DraftVersion, Membership, WorkingGroup
+from plenary_tally import rules
 
 from .models import Ballot, Choice, Criterion, Dispute, VetoGrant, Vote
-
-METHODOLOGY_RULES = ("mean-bands", "majority")
-SEEDS = range(2**32)  # the random states k-means takes
 
 
 def _require_organizer(ballot_or_definition, user) -> None:
@@ -43,34 +41,20 @@ def _handle(user) -> str:
 
 
 def validate_methodology(methodology: dict) -> dict:
-    """The methodology as data: refuse anything the analysis could not run."""
-    rule = methodology.get("rule")
-    if rule not in METHODOLOGY_RULES:
-        raise ValidationError(f"The methodology rule must be one of {', '.join(METHODOLOGY_RULES)}.")
-    if rule == "mean-bands":
-        bands = methodology.get("bands") or []
-        well_formed = all(isinstance(b.get("min"), int | float) and str(b.get("label", "")).strip() for b in bands)
-        if not bands or not well_formed:
-            raise ValidationError("mean-bands needs bands, each with a number `min` and a `label`.")
-        mins = [b["min"] for b in bands]
-        if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
-            raise ValidationError("Bands go from the highest minimum to the lowest, each minimum once.")
-        if not str(methodology.get("otherwise", "")).strip():
-            raise ValidationError("mean-bands needs an `otherwise` label for scores below every band.")
-    else:
-        threshold = methodology.get("threshold")
-        if not isinstance(threshold, int | float) or not 0 < threshold <= 1:
-            raise ValidationError("majority needs a threshold between 0 and 1, such as 0.5 or 0.667.")
+    """The methodology as data: refuse anything the analysis could not run (`plenary_tally.rules`)."""
+    try:
+        rules.check_methodology(methodology)
+    except rules.RulesError as exc:
+        raise ValidationError(str(exc)) from None
     return methodology
 
 
 def validate_clustering(clustering: dict) -> dict:
-    """The clustering settings as data: a number of clusters and a seed that k-means can run with."""
-    k, seed = clustering.get("k"), clustering.get("seed")
-    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-        raise ValidationError("Clustering needs a whole number of clusters k, at least 1.")
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed not in SEEDS:
-        raise ValidationError(f"The clustering seed is a whole number from 0 to {SEEDS[-1]}.")
+    """The clustering settings as data: a number of clusters and a seed the analysis runs with."""
+    try:
+        rules.check_clustering(clustering)
+    except rules.RulesError as exc:
+        raise ValidationError(str(exc)) from None
     return clustering
 
 

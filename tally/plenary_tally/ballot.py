@@ -11,6 +11,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, Protocol
 
+from . import rules
 from .files import Bundle, BundleError, parse_time
 from .model import BallotSpec, spec_from_json
 
@@ -134,12 +135,7 @@ def read_ballot(bundle: Bundle) -> Ballot:
     members, chairs, former = _working_groups(data)
     voters = {g: handles | former[g] for g, handles in members.items()}
     categories = _components(data)
-    _methodology(_get(data, "methodology", dict))
-    clustering = data["clustering"] = _get(data, "clustering", dict, optional=True) or {"k": 2, "seed": 42}
-    if _get(clustering, "k", int, "clustering") < 1:
-        raise _fail("clustering.k", "must be at least 1")
-    if not 0 <= _get(clustering, "seed", int, "clustering") < 2**32:
-        raise _fail("clustering.seed", "must be from 0 to 4294967295, the random states k-means takes")
+    _settings(data)
 
     restricted = {c["key"]: bool(c.get("requires_grant")) for c in choices}
     grants = tuple(
@@ -231,28 +227,18 @@ def _components(data: dict) -> dict[str, str]:
     return {c["key"]: c["category"] for _, c in components}
 
 
-def _methodology(m: dict) -> None:
-    """What the analysis can run; votes.services.validate_methodology says the same to the web forms."""
-    rule = _get(m, "rule", str, "methodology")
-    if rule == "mean-bands":
-        bands = _items(m, "bands", path="methodology")
-        for path, band in bands:
-            if abs(_get(band, "min", (int, float), path)) > 1e300:  # a multiple of μ, computed in floats
-                raise _fail(f"{path}.min", "is too large a number")
-            _get(band, "label", str, path)
-        mins = [band["min"] for _, band in bands]
-        if not bands or mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
-            raise _fail("methodology.bands", "must go from the highest minimum to the lowest, each minimum once")
-        _get(m, "otherwise", str, "methodology")
-    elif rule == "majority":
-        threshold = _get(m, "threshold", (int, float), "methodology")
-        if not 0 < threshold <= 1:
-            raise _fail("methodology.threshold", "must be more than 0 and at most 1")
-        labels = _get(m, "labels", dict, "methodology", optional=True) or {}
-        for label in labels:
-            _get(labels, label, str, "methodology.labels")
-    else:
-        raise _fail("methodology.rule", f"must be 'mean-bands' or 'majority', not {rule!r}")
+def _settings(data: dict) -> None:
+    """The methodology and the clustering, checked by the rules the web app creates ballots by."""
+    methodology = _get(data, "methodology", dict)
+    clustering = data["clustering"] = _get(data, "clustering", dict, optional=True) or dict(rules.DEFAULT_CLUSTERING)
+    for field, check, settings in (
+        ("methodology", rules.check_methodology, methodology),
+        ("clustering", rules.check_clustering, clustering),
+    ):
+        try:
+            check(settings)
+        except rules.RulesError as exc:
+            raise _fail(f"{field}.{exc.path}" if exc.path else field, exc.message) from None
 
 
 def _grant(path: str, g: dict, members: Mapping, restricted: Mapping[str, bool], categories: set[str]) -> Grant:

@@ -231,7 +231,10 @@ def _ballot(**changes) -> dict:
         (_ballot(grants__0__category="Weights"), "grants[0].category: no component has the category 'Weights'"),
         (_ballot(disputes__0__selection={"voter": "zed"}), "disputes[0].selection.voter: unknown voter 'zed'"),
         (_ballot(disputes__0__status="upheld"), "disputes[0].resolution: a dispute upheld needs its resolution"),
-        (_ballot(methodology={"rule": "vibes"}), "methodology.rule: must be 'mean-bands' or 'majority'"),
+        (
+            _ballot(methodology={"rule": "vibes"}),
+            'methodology.rule: The methodology rule must be one of mean-bands, majority, not "vibes"',
+        ),
         (_ballot(methodology__bands=[{"min": 1, "label": "Yes"}, {"min": 2, "label": "Lean"}]), "methodology.bands"),
         (_ballot(status="paused"), "status: must be one of scheduled, open, closed"),
     ],

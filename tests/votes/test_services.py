@@ -162,10 +162,13 @@ METHODOLOGY_REFUSALS = {
     "no-rule": ({}, "must be one of mean-bands, majority"),
     "unknown-rule": ({"rule": "borda"}, "must be one of mean-bands, majority"),
     "no-bands": ({"rule": "mean-bands", "bands": [], "otherwise": "No"}, "needs bands"),
-    "band-without-label": ({"rule": "mean-bands", "bands": [{"min": 1.0}], "otherwise": "No"}, "needs bands"),
+    "band-without-label": (
+        {"rule": "mean-bands", "bands": [{"min": 1.0}], "otherwise": "No"},
+        "Band 1: A band needs a label",
+    ),
     "band-min-not-a-number": (
         {"rule": "mean-bands", "bands": [{"min": "2", "label": "Yes"}], "otherwise": "No"},
-        "needs bands",
+        "Band 1: A band needs a number as its minimum",
     ),
     "bands-ascending": ({"rule": "mean-bands", "bands": BANDS[::-1], "otherwise": "No"}, "from the highest minimum"),
     "same-minimum-twice": (
@@ -174,10 +177,10 @@ METHODOLOGY_REFUSALS = {
     ),
     "no-otherwise": ({"rule": "mean-bands", "bands": BANDS}, "needs an `otherwise` label"),
     "blank-otherwise": ({"rule": "mean-bands", "bands": BANDS, "otherwise": " "}, "needs an `otherwise` label"),
-    "majority-without-threshold": ({"rule": "majority"}, "threshold between 0 and 1"),
-    "majority-threshold-zero": ({"rule": "majority", "threshold": 0}, "threshold between 0 and 1"),
-    "majority-threshold-above-one": ({"rule": "majority", "threshold": 1.5}, "threshold between 0 and 1"),
-    "majority-threshold-text": ({"rule": "majority", "threshold": "1/2"}, "threshold between 0 and 1"),
+    "majority-without-threshold": ({"rule": "majority"}, "threshold more than 0 and at most 1"),
+    "majority-threshold-zero": ({"rule": "majority", "threshold": 0}, "threshold more than 0 and at most 1"),
+    "majority-threshold-above-one": ({"rule": "majority", "threshold": 1.5}, "threshold more than 0 and at most 1"),
+    "majority-threshold-text": ({"rule": "majority", "threshold": "1/2"}, "threshold more than 0 and at most 1"),
 }
 
 
@@ -211,7 +214,7 @@ CLUSTERING_REFUSALS = {
     "seed-negative": ({"k": 2, "seed": -1}, "seed is a whole number from 0 to 4294967295"),
     "seed-text": ({"k": 2, "seed": "42"}, "seed is a whole number"),
     "no-k": ({"seed": 42}, "whole number of clusters k"),
-    "k-zero": ({"k": 0, "seed": 42}, "whole number of clusters k"),
+    "k-zero": ({"k": 0, "seed": 42}, "whole number of clusters k from 2 to 6"),
     "k-true": ({"k": True, "seed": 42}, "whole number of clusters k"),
 }
 

@@ -1233,9 +1233,20 @@ MALFORMED_LINES = {
     "choices huge": ("choices", "yes | Yes | 1\nno | No | 99999999999", "Line 2: the value 99999999999 is too large."),
     "choices flag": ("choices", "no | No | -1 | veto", "Line 1: unknown flag veto; use grant, blocking, rationale."),
     "bands word": ("bands", "2 Yes\nhigh Maybe", "Line 2: start with a number, such as 1.5."),
-    "bands nan": ("bands", "2 Yes\nnan Maybe", "Line 2: start with a number, such as 1.5."),
-    "bands inf": ("bands", "inf Yes", "Line 1: start with a number, such as 1.5."),
-    "bands no label": ("bands", "2 Yes\n1.5", "Line 2: give the outcome's label after the number."),
+    "bands nan": ("bands", "2 Yes\nnan Maybe", "Line 2: A band needs a finite number as its minimum, not nan."),
+    "bands inf": ("bands", "inf Yes", "Line 1: A band needs a finite number as its minimum, not inf."),
+    "bands no label": ("bands", "2 Yes\n1.5", "Line 2: A band needs a label, the name of its outcome (such as Yes)."),
+    "bands huge": (
+        "bands",
+        "1e308 Yes",
+        "Line 1: The minimum of a band is a multiple of the mean score μ, from -1000000 to 1000000; "
+        "1e+308 is beyond that.",
+    ),
+    "bands ascending": (
+        "bands",
+        "1 Maybe\n\n2 Yes",
+        "Bands go from the highest minimum to the lowest, each minimum once.",
+    ),
 }
 
 

@@ -62,7 +62,7 @@ def ballot_create(request: HttpRequest, slug: str) -> HttpResponse:
                 choices=data["choices"],
                 results_visibility=data["results_visibility"],
                 methodology=form.methodology(),
-                clustering={"k": data["k"], "seed": data["seed"]},
+                clustering=form.clustering(),
                 opens_at=data["opens_at"],
                 closes_at=data["closes_at"],
                 acting_user=request.user,
