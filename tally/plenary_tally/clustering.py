@@ -26,8 +26,9 @@ import numpy as np
 
 from .model import VoterMatrix, voter_matrix
 from .numbers import rounded
+from .rules import K_RANGE
 
-SILHOUETTE_KS = range(2, 7)
+SILHOUETTE_KS = K_RANGE  # silhouettes for every k a ballot may ask for
 MIN_VOTES = 7  # a voter is placed once they voted on this many cells (or on every cell, if there are fewer)
 LOADING_PLACES = 10  # an axis' loadings, as published
 GRID = 10**6  # places and centres are whole multiples of 1/GRID
@@ -259,7 +260,8 @@ def _integer_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def principal_axes(covariance: np.ndarray, trace: Fraction) -> list[dict]:
     """The two leading eigenvectors (one if there is one cell), loadings rounded to LOADING_PLACES decimals.
 
-    Each axis' sign makes its largest loading in absolute value positive (the first such, on a tie).
+    Each axis' sign makes its largest loading in absolute value, once rounded, positive (the first
+    such, on a tie).
     No variance at all (every placed voter voted alike): no axes.
     """
     d = covariance.shape[0]
@@ -268,13 +270,13 @@ def principal_axes(covariance: np.ndarray, trace: Fraction) -> list[dict]:
     eigenvalues, eigenvectors = np.linalg.eigh(covariance)
     axes = []
     for a in range(1, min(2, d) + 1):
-        vector = eigenvectors[:, -a]
-        largest = int(np.argmax(np.abs(vector)))
-        vector = -vector if vector[largest] < 0 else vector
+        loadings = [rounded(Fraction(float(x)), LOADING_PLACES) for x in eigenvectors[:, -a]]
+        largest = max(range(d), key=lambda j: (abs(loadings[j]), -j))  # the first of the largest, once rounded
+        sign = -1 if loadings[largest] < 0 else 1
         axes.append(
             {
                 "variance": rounded(Fraction(float(max(eigenvalues[-a], 0.0))), LOADING_PLACES),
-                "loadings": [rounded(Fraction(float(x)), LOADING_PLACES) for x in vector],
+                "loadings": [sign * x + 0 for x in loadings],
             }
         )
     return axes

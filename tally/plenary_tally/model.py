@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .rules import DEFAULT_CLUSTERING
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -39,7 +41,7 @@ class BallotSpec:
     components: tuple[Component, ...]
     groups: tuple[str, ...]
     methodology: Mapping[str, Any]
-    clustering: Mapping[str, Any] = field(default_factory=lambda: {"k": 2, "seed": 42})
+    clustering: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_CLUSTERING))
 
     @property
     def leaves(self) -> tuple[Component, ...]:
@@ -142,7 +144,7 @@ def spec_from_json(ballot: Mapping[str, Any]) -> BallotSpec:
         ),
         groups=tuple(sorted(g["key"] for g in ballot["working_groups"])),
         methodology=ballot["methodology"],
-        clustering=ballot.get("clustering") or {"k": 2, "seed": 42},
+        clustering=ballot.get("clustering") or dict(DEFAULT_CLUSTERING),
     )
 
 
