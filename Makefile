@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint migrate seed worker clean bench
+.PHONY: run test test-oldest lint migrate seed worker clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,28 @@ run: seed
 ## Run the whole suite (SQLite by default; PostgreSQL when DATABASE_URL is set).
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+## The verifier alone (plenary-tally) in a second environment with the oldest numpy it allows, checking bundles
+## written with the newest: 500 random ballots and the demo ballot as the server exports it.
+OLDEST := var/oldest
+test-oldest: $(VENV)/.installed-test
+	rm -rf $(OLDEST) && mkdir -p $(OLDEST)
+	$(PYTHON) -m venv $(OLDEST)/venv
+	$(OLDEST)/venv/bin/pip install --quiet --upgrade pip
+	$(OLDEST)/venv/bin/pip install --quiet "numpy==$$(sed -n 's/.*"numpy>=\([0-9.]*\),.*/\1/p' tally/pyproject.toml)" ./tally
+	$(OLDEST)/venv/bin/python -c "import numpy, plenary_tally; print('oldest: numpy', numpy.__version__)"
+	$(BIN)/python tests/analysis/randomballots.py write $(OLDEST)/bundles --count 500
+	$(BIN)/python tests/analysis/randomballots.py digests $(OLDEST)/bundles > $(OLDEST)/newest.txt
+	for threads in 1 2; do \
+	    env -i PATH=/usr/bin:/bin OPENBLAS_NUM_THREADS=$$threads $(OLDEST)/venv/bin/python \
+	        tests/analysis/randomballots.py verify $(OLDEST)/bundles || exit 1; \
+	    env -i PATH=/usr/bin:/bin OPENBLAS_NUM_THREADS=$$threads $(OLDEST)/venv/bin/python \
+	        tests/analysis/randomballots.py digests $(OLDEST)/bundles | cmp - $(OLDEST)/newest.txt || exit 1; \
+	done
+	DATABASE_URL=sqlite:///$(abspath $(OLDEST))/demo.sqlite3 SECRET_KEY=oldest-check ALLOWED_HOSTS=localhost \
+	    sh -c '$(BIN)/python manage.py migrate -v0 && $(BIN)/python manage.py seed_demo >/dev/null && \
+	    $(BIN)/python manage.py export_tally open-model/components-0-0-9 --out $(OLDEST)/demo.zip'
+	env -i PATH=/usr/bin:/bin $(OLDEST)/venv/bin/plenary-tally $(OLDEST)/demo.zip --verify
 
 ## Benchmarks at 10,000, 100,000 and 1,000,000 votes, each figure beside its baseline (about 20 minutes).
 ## Needs PostgreSQL on 127.0.0.1:5432 as CI starts it; BENCH_ARGS="--quick" for 10,000 and 100,000 only.
