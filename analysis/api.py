@@ -33,7 +33,10 @@ class OutcomesOut(Schema):
     duration_ms: int | None
     methodology: dict[str, Any] | None
     results: dict[str, Any] | None = Field(
-        description="outcomes.json (format plenary-outcomes/1): every scenario, the flips, the clustering."
+        description=(
+            "outcomes.json (format plenary-outcomes/1): every scenario, the flips, the clustering; "
+            'scores and thresholds exact, 7 or "7/3" (docs/tally-format.md, "Numbers").'
+        )
     )
 
 

@@ -2,10 +2,13 @@
 
 Each function turns outcome data into shapes with coordinates in a fixed view box; the
 templates only place them. Colours are the Okabe–Ito palette, safe for colour-blind readers.
+Numbers of outcomes.json are read with `numbers.exact`; floats serve only for positions.
 """
 
 import math
 from collections.abc import Mapping, Sequence
+
+from plenary_tally.numbers import exact, shown
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 POSITIVE, NEUTRAL, NEGATIVE = "#009E73", "#999999", "#D55E00"
@@ -23,18 +26,26 @@ def _ticks(lo: float, hi: float, count: int = 6) -> list[float]:
 
 
 def score_strip(
-    scores: Mapping[str, float], clusters: Sequence[Sequence[str]], bands: Sequence[Mapping], mu: float, titles: Mapping
+    scores: Mapping[str, int | str],
+    clusters: Sequence[Sequence[str]],
+    bands: Sequence[Mapping],
+    mu: int | str,
+    titles: Mapping,
 ) -> dict:
-    """The components on the score axis, coloured by k-means cluster, with the band thresholds."""
+    """The components on the score axis, coloured by k-means cluster, with the band thresholds.
+
+    `scores` and `mu` as outcomes.json writes them; the bands as ballot.json does.
+    """
     cluster_of = {key: i for i, members in enumerate(clusters) for key in members}
-    thresholds = [(b["label"], b["min"] * mu) for b in bands]
-    values = [*scores.values(), *(t for _, t in thresholds), 0]
+    at = {key: exact(score) for key, score in scores.items()}
+    thresholds = [(b["label"], exact(b["min"]) * exact(mu)) for b in bands]
+    values = [float(v) for v in (*at.values(), *(t for _, t in thresholds), 0)]
     lo, hi = min(values), max(values)
     pad = (hi - lo) * 0.05 or 1
     x = _scale(lo - pad, hi + pad, 30, WIDTH - 30)
     points, rows_end = [], []
-    for key in sorted(scores, key=lambda k: (scores[k], k)):
-        px = x(scores[key])
+    for key in sorted(at, key=lambda k: (at[k], k)):
+        px = x(float(at[key]))
         row = next((i for i, end in enumerate(rows_end) if px - end > 120), len(rows_end))
         if row == len(rows_end):
             rows_end.append(px)
@@ -44,7 +55,7 @@ def score_strip(
             {
                 "key": key,
                 "title": titles.get(key, key),
-                "score": scores[key],
+                "score": shown(at[key]),
                 "x": round(px, 1),
                 "label_left": px > WIDTH - 170,
                 "y": 40 + row * 22,
@@ -58,7 +69,7 @@ def score_strip(
         "height": height,
         "axis_y": height - 30,
         "points": points,
-        "thresholds": [{"label": label, "value": round(v, 2), "x": round(x(v), 1)} for label, v in thresholds],
+        "thresholds": [{"label": label, "value": shown(v), "x": round(x(float(v)), 1)} for label, v in thresholds],
         "ticks": [{"value": t, "x": round(x(t), 1)} for t in _ticks(lo, hi)],
         "legend": [{"cluster": i + 1, "colour": PALETTE[i % len(PALETTE)]} for i in range(len(clusters))],
     }

@@ -8,29 +8,31 @@ cast (abstentions left out) reaches a threshold, unless a blocking choice stands
 
 The margin of a component is the fewest existing votes that, changed to the highest or to
 the lowest value on the scale, move it to another outcome (None where no such change can).
+
+Every number is exact: leaf scores are integers; a mean, μ, a band's threshold `min × μ` and a
+majority's share are rationals (`Fraction`), and a number of ballot.json is read as the decimal
+it is written as (`numbers.exact`). A score on a threshold reaches it, with no tolerance.
 """
 
 import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 
 from .model import BallotSpec, Cell, Component
+from .numbers import exact
+
+Score = Fraction | int
 
 
 @dataclass(frozen=True)
 class Result:
     """One component's outcome under one methodology and vote set."""
 
-    score: float | None
+    score: Score | None
     outcome: str
     margin: int | None
-
-
-def _number(x: float) -> float | int:
-    """Scores as JSON shows them: whole numbers stay whole, others keep 6 decimals."""
-    x = round(x, 6)
-    return int(x) if x == int(x) else x
 
 
 def _values_by_component(spec: BallotSpec, cells: Iterable[Cell]) -> dict[str, dict[int, int]]:
@@ -41,13 +43,13 @@ def _values_by_component(spec: BallotSpec, cells: Iterable[Cell]) -> dict[str, d
     return counts
 
 
-def _contributions(component: Component, values: dict[str, dict[int, int]]) -> tuple[dict[int, int], float]:
+def _contributions(component: Component, values: dict[str, dict[int, int]]) -> tuple[dict[int, int], Score]:
     """How many votes of each value bear on the component, each weighted by its share of the score.
 
     `values` is `_values_by_component` of the cells; the values come in the order the cells first list them.
     """
     parts = component.parts if component.is_aggregate else (component.key,)
-    weight = 1 / len(parts) if component.rule == "mean" else 1.0
+    weight = Fraction(1, len(parts)) if component.rule == "mean" else 1
     if len(parts) == 1:
         return dict(values.get(parts[0], {})), weight
     counts: dict[int, int] = defaultdict(int)
@@ -61,7 +63,7 @@ def _contributions(component: Component, values: dict[str, dict[int, int]]) -> t
 # mean-bands ----------------------------------------------------------------------------------
 
 
-def leaf_scores(spec: BallotSpec, cells: Iterable[Cell]) -> dict[str, float]:
+def leaf_scores(spec: BallotSpec, cells: Iterable[Cell]) -> dict[str, int]:
     scores = {c.key: 0 for c in spec.leaves}
     for cell in cells:
         if cell.component in scores:
@@ -69,28 +71,28 @@ def leaf_scores(spec: BallotSpec, cells: Iterable[Cell]) -> dict[str, float]:
     return scores
 
 
-def all_scores(spec: BallotSpec, leaves: dict[str, float]) -> dict[str, float]:
-    scores = dict(leaves)
+def all_scores(spec: BallotSpec, leaves: dict[str, int]) -> dict[str, Score]:
+    scores: dict[str, Score] = dict(leaves)
     for c in spec.components:
         if c.is_aggregate:
             parts = [leaves.get(p, 0) for p in c.parts]
-            scores[c.key] = sum(parts) / len(parts) if c.rule == "mean" and parts else sum(parts)
+            scores[c.key] = Fraction(sum(parts), len(parts)) if c.rule == "mean" and parts else sum(parts)
     return scores
 
 
-def mean_score(leaves: dict[str, float]) -> float:
-    return sum(leaves.values()) / len(leaves) if leaves else 0.0
+def mean_score(leaves: dict[str, int]) -> Fraction:
+    return Fraction(sum(leaves.values()), len(leaves)) if leaves else Fraction(0)
 
 
-def band(score: float, mu: float, methodology: dict) -> str:
+def band(score: Score, mu: Score, methodology: dict) -> str:
     for b in methodology["bands"]:
-        if score >= b["min"] * mu - 1e-9:
+        if score >= exact(b["min"]) * mu:
             return b["label"]
     return methodology["otherwise"]
 
 
 def _bands_margin(
-    spec: BallotSpec, component: Component, values: dict[str, dict[int, int]], score: float, mu: float, fixed_mu: bool
+    spec: BallotSpec, component: Component, values: dict[str, dict[int, int]], score: Score, mu: Score, fixed_mu: bool
 ) -> int | None:
     """Fewest votes changed to the scale's highest (or lowest) value that change the band."""
     methodology, low, high = spec.methodology, *spec.values
@@ -108,7 +110,7 @@ def _bands_margin(
             available = int(counts[value])
 
             def changes(k: int, s=score_now, m=mu_now, step=step) -> bool:
-                new_mu = m if fixed_mu else m + step * k / n_leaves
+                new_mu = m if fixed_mu else m + Fraction(step * k, n_leaves)
                 return band(s + step * weight * k, new_mu, methodology) != outcome
 
             if changes(available):
@@ -121,13 +123,13 @@ def _bands_margin(
                 break
             moved += available
             score_now += step * weight * available
-            mu_now = mu_now if fixed_mu else mu_now + step * available / n_leaves
+            mu_now = mu_now if fixed_mu else mu_now + Fraction(step * available, n_leaves)
     return best
 
 
 def mean_bands(
-    spec: BallotSpec, cells: list[Cell], baseline_mu: float | None = None
-) -> tuple[float, dict[str, Result]]:
+    spec: BallotSpec, cells: list[Cell], baseline_mu: Score | None = None
+) -> tuple[Score, dict[str, Result]]:
     """Every component's score, band and margin; μ from these votes unless a baseline μ is given."""
     leaves = leaf_scores(spec, cells)
     scores = all_scores(spec, leaves)
@@ -136,7 +138,7 @@ def mean_bands(
     values = _values_by_component(spec, cells)
     results = {
         c.key: Result(
-            score=_number(scores[c.key]),
+            score=scores[c.key],
             outcome=band(scores[c.key], mu, spec.methodology),
             margin=_bands_margin(spec, c, values, scores[c.key], mu, fixed),
         )
@@ -151,7 +153,7 @@ MAJORITY_LABELS = {"pass": "Passes", "fail": "Fails", "blocked": "Blocked", "non
 
 
 def majority(spec: BallotSpec, cells: list[Cell]) -> dict[str, Result]:
-    threshold = spec.methodology["threshold"]
+    threshold = exact(spec.methodology["threshold"])
     labels = MAJORITY_LABELS | spec.methodology.get("labels", {})
     results = {}
     for c in spec.components:
@@ -165,19 +167,19 @@ def majority(spec: BallotSpec, cells: list[Cell]) -> dict[str, Result]:
             negative += cell.count if choice.value < 0 else 0
             blocking += cell.count if choice.blocking else 0
         cast = positive + negative
-        share = positive / cast if cast else None
+        share = Fraction(positive, cast) if cast else None
         if blocking:
             outcome, margin = labels["blocked"], blocking
         elif not cast:
             # only abstentions (or nothing): any one of them changed to either end decides it
             abstaining = sum(cell.count for cell in cells if cell.component in parts)
             outcome, margin = labels["none"], 1 if abstaining else None
-        elif share >= threshold - 1e-9:
+        elif share >= threshold:
             # positive votes turned negative until the share falls below the threshold
-            needed = math.floor(positive - threshold * cast + 1e-9) + 1
+            needed = math.floor(positive - threshold * cast) + 1
             outcome, margin = labels["pass"], needed if needed <= positive else None
         else:
-            needed = max(1, math.ceil(threshold * cast - positive - 1e-9))
+            needed = max(1, math.ceil(threshold * cast - positive))
             outcome, margin = labels["fail"], needed if needed <= negative else None
-        results[c.key] = Result(score=_number(share) if share is not None else None, outcome=outcome, margin=margin)
+        results[c.key] = Result(score=share, outcome=outcome, margin=margin)
     return results

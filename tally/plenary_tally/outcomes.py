@@ -6,13 +6,18 @@ dispute left out), `without-restricted` (votes with a grant-only choice left out
 (μ in mean-bands), each scenario but `all` is also computed with the thresholds of `all`
 as `<scenario>@baseline`. A flip is a component whose outcome in a scenario differs from
 its outcome in `all`.
+
+Scores, μ and thresholds are computed exactly (`methodologies`) and written in their exact
+form (`numbers.written`: `7` or `"7/3"`), so every machine writes the same bytes.
 """
 
 from collections.abc import Callable, Mapping, Sequence
+from fractions import Fraction
 
 from . import clustering
-from .methodologies import Result, _number, all_scores, leaf_scores, majority, mean_bands
+from .methodologies import Result, Score, all_scores, leaf_scores, majority, mean_bands
 from .model import BallotSpec, Cell, VoterMatrix
+from .numbers import exact, written
 
 FORMAT = "plenary-outcomes/1"
 ENGINE = "plenary-analysis/4"  # bump when a computation changes, so stored runs are recomputed
@@ -34,18 +39,29 @@ def scenarios(spec: BallotSpec) -> dict[str, Callable[[Cell], bool]]:
     return tests
 
 
-def _scores(spec: BallotSpec, cells: list[Cell]) -> dict[str, float | None]:
+def _written(value: Score | None) -> int | str | None:
+    return None if value is None else written(value)
+
+
+def _scores(spec: BallotSpec, cells: list[Cell]) -> dict[str, Score | None]:
     """The components' scores alone, as the methodology defines them."""
     if spec.methodology["rule"] == "majority":
         return {key: r.score for key, r in majority(spec, cells).items()}
-    return {key: _number(v) for key, v in all_scores(spec, leaf_scores(spec, cells)).items()}
+    return dict(all_scores(spec, leaf_scores(spec, cells)))
 
 
-def _evaluate(spec: BallotSpec, cells: list[Cell], baseline: float | None = None) -> tuple[dict, dict[str, Result]]:
+def _evaluate(
+    spec: BallotSpec, cells: list[Cell], baseline: Score | None = None
+) -> tuple[dict[str, Fraction], dict[str, Result]]:
+    """The thresholds, exact, and every component's result."""
     if spec.methodology["rule"] == "majority":
-        return {"threshold": spec.methodology["threshold"]}, majority(spec, cells)
+        return {"threshold": exact(spec.methodology["threshold"])}, majority(spec, cells)
     mu, results = mean_bands(spec, cells, baseline_mu=baseline)
-    return {"mu": _number(mu)}, results
+    return {"mu": Fraction(mu)}, results
+
+
+def _thresholds(thresholds: dict[str, Fraction]) -> dict[str, int | str]:
+    return {name: written(value) for name, value in thresholds.items()}
 
 
 def _components(spec: BallotSpec, cells: list[Cell], results: dict[str, Result]) -> list[dict]:
@@ -57,12 +73,12 @@ def _components(spec: BallotSpec, cells: list[Cell], results: dict[str, Result])
     return [
         {
             "key": c.key,
-            "score": results[c.key].score,
+            "score": _written(results[c.key].score),
             "outcome": results[c.key].outcome,
             "margin": results[c.key].margin,
             "votes": sum(votes.get(part, 0) for part in (c.parts if c.is_aggregate else (c.key,))),
-            "by_criterion": {crit: by_criterion[crit][c.key] for crit in spec.criteria},
-            "by_group": {g: by_group[g][c.key] for g in spec.groups},
+            "by_criterion": {crit: _written(by_criterion[crit][c.key]) for crit in spec.criteria},
+            "by_group": {g: _written(by_group[g][c.key]) for g in spec.groups},
         }
         for c in spec.components
     ]
@@ -89,9 +105,11 @@ def compute(
         thresholds, outcome = _evaluate(spec, subset)
         if key == "all":
             baseline = thresholds.get("mu")
-        results.append({"key": key, "thresholds": thresholds, "components": _components(spec, subset, outcome)})
+        results.append(
+            {"key": key, "thresholds": _thresholds(thresholds), "components": _components(spec, subset, outcome)}
+        )
         if key in CLUSTERED:
-            scores = {c["key"]: c["score"] for c in results[-1]["components"] if c["key"] in _leaf_keys(spec)}
+            scores = {c.key: outcome[c.key].score for c in spec.leaves}  # exact, as the methodology computed them
             cluster_runs[key] = clustering.components(
                 {leaf: s for leaf, s in scores.items() if s is not None}, k=k, silhouette=key == "all"
             )
@@ -100,7 +118,7 @@ def compute(
             results.append(
                 {
                     "key": f"{key}@baseline",
-                    "thresholds": thresholds_b,
+                    "thresholds": _thresholds(thresholds_b),
                     "components": _components(spec, subset, outcome_b),
                 }
             )
@@ -135,16 +153,15 @@ def _counts(spec: BallotSpec, cells: list[Cell]) -> dict[str, dict[str, int]]:
     return counts
 
 
-def _leaf_keys(spec: BallotSpec) -> set[str]:
-    return {c.key for c in spec.leaves}
-
-
 def _per_criterion(spec: BallotSpec, cells: list[Cell]) -> dict:
     """Each criterion on its own: the methodology applied to that criterion's votes only."""
     per = {}
     for criterion in spec.criteria:
         thresholds, outcome = _evaluate(spec, [c for c in cells if c.criterion == criterion])
-        per[criterion] = {"thresholds": thresholds, "outcomes": {key: r.outcome for key, r in outcome.items()}}
+        per[criterion] = {
+            "thresholds": _thresholds(thresholds),
+            "outcomes": {key: r.outcome for key, r in outcome.items()},
+        }
     return per
 
 

@@ -35,3 +35,14 @@ def test_beyond_it_voters_share_marks_and_every_voter_is_counted(n):
     size = charts.scatter(points(n), ["a", "b"])["width"] // charts.BIN + 2
     assert len(drawn["points"]) <= size * size * 2 * 2  # places × opinion groups × working groups
     assert sum(int(p["title"].split(" ")[0]) for p in drawn["points"]) == n
+
+
+def test_the_score_strip_reads_exact_scores_and_shows_decimals():
+    # μ = 14/3 and a band from 0.5 μ = 7/3: the component scored 7/3 sits on its line
+    bands = [{"min": 1.0, "label": "Maybe"}, {"min": 0.5, "label": "Lean no"}]
+    strip = charts.score_strip({"a": "7/3", "b": 5}, [["b"], ["a"]], bands, "14/3", {"a": "A", "b": "B"})
+    point = {p["key"]: p for p in strip["points"]}
+    line = {t["label"]: t for t in strip["thresholds"]}
+    assert point["a"]["x"] == line["Lean no"]["x"]
+    assert (point["a"]["score"], line["Lean no"]["value"], line["Maybe"]["value"]) == ("2.33", "2.33", "4.67")
+    assert point["b"]["score"] == "5"

@@ -1,7 +1,9 @@
 """The pure analysis core: methodologies, scenarios, flips, margins, the plain-data model. No database.
 
 Every expected number below is worked out by hand in the comments beside it; the margins are
-also checked against a brute-force search that tries every way of changing k votes.
+also checked against a brute-force search that tries every way of changing k votes. Scores, μ,
+shares and thresholds are exact: integers and `Fraction`s, written in outcomes.json as `7` or
+`"7/3"`.
 """
 
 import functools
@@ -9,11 +11,12 @@ import itertools
 import random
 import subprocess
 import sys
+from fractions import Fraction as F
 from pathlib import Path
 
 import pytest
 
-from plenary_tally import methodologies, model, outcomes
+from plenary_tally import methodologies, model, numbers, outcomes
 from plenary_tally.model import BallotSpec, Cell, Choice, Component
 
 OSAID = {
@@ -123,12 +126,12 @@ def test_mean_bands_scores_and_outcomes(key, score, outcome):
     "score, mu, outcome",
     [
         (8, 4, "Yes"),  # 8 = 2.0 × 4
-        (7.99, 4, "Lean yes"),  # just under 8, at least 1.5 × 4 = 6
+        (F(799, 100), 4, "Lean yes"),  # just under 8, at least 1.5 × 4 = 6
         (6, 4, "Lean yes"),  # 6 = 1.5 × 4
         (4, 4, "Maybe"),  # 4 = 1.0 × 4
         (2, 4, "Lean no"),  # 2 = 0.5 × 4
-        (1.99, 4, "No"),  # under every band
-        (0.3, 0.1 + 0.2, "Maybe"),  # 0.3 against 0.30000000000000004: on the threshold, despite the float
+        (F(199, 100), 4, "No"),  # under every band
+        (F(3, 10), F(3, 10), "Maybe"),  # 3/10 = 1.0 × 3/10, where the floats 0.3 and 0.1 + 0.2 differ
         (-3, -2, "Yes"),  # μ < 0 turns the bands round: -3 ≥ 2μ = -4, so Yes
     ],
 )
@@ -145,9 +148,52 @@ def test_aggregate_scores_sum_or_average_their_parts_and_one_part_feeds_both():
         cell("data-b", "study", "beta", "not-necessary", 1),
     ]
     mu, results = methodologies.mean_bands(BANDS_SPEC, cells)
-    assert mu == 0.5  # (1 + 2 - 1 + 0) / 4
-    assert results["datasets"].score == 0.5  # mean(2, -1) = 1 / 2
+    assert mu == F(1, 2)  # (1 + 2 - 1 + 0) / 4
+    assert results["datasets"].score == F(1, 2)  # mean(2, -1) = 1 / 2
     assert results["everything"].score == 3  # sum(1, 2): data-a counted in both aggregates
+
+
+# Six leaves of +1 votes: a 2, b 1, c 1, d 3, e 2, f 1, so μ = 10 / 6 = 5/3; abc is the mean of a, b, c = 4/3.
+# One band from 0.8 μ = 0.8 × 5/3 = 4/3: abc is exactly on it. In floats 4/3 is 1.3333333333333333 and
+# 0.8 × (10 / 6) is 1.3333333333333335, so only a tolerance would let it reach the band; exactly, it does.
+ON_THE_LINE_SPEC = BallotSpec(
+    criteria=("use",),
+    choices={"yes": Choice("yes", 1), "no": Choice("no", -1)},
+    components=(
+        *(Component(key) for key in ("a", "b", "c", "d", "e", "f")),
+        Component("abc", rule="mean", parts=("a", "b", "c")),
+    ),
+    groups=("g1",),
+    methodology={"rule": "mean-bands", "bands": [{"min": 0.8, "label": "Reaches"}], "otherwise": "Short"},
+)
+ON_THE_LINE_CELLS = [
+    cell(key, "use", "g1", "yes", n) for key, n in (("a", 2), ("b", 1), ("c", 1), ("d", 3), ("e", 2), ("f", 1))
+]
+
+
+def test_a_mean_of_three_parts_is_an_exact_fraction_and_reaches_a_band_it_is_exactly_on():
+    mu, results = methodologies.mean_bands(ON_THE_LINE_SPEC, ON_THE_LINE_CELLS)
+    assert mu == F(5, 3)
+    assert (results["abc"].score, results["abc"].outcome) == (F(4, 3), "Reaches")
+    assert results["abc"].margin == 1  # one +1 of a, b or c turned -1: abc 2/3, μ 4/3, 2/3 < 0.8 × 4/3
+    all_ = by_key(outcomes.compute(ON_THE_LINE_SPEC, ON_THE_LINE_CELLS)["scenarios"][0])
+    assert all_["abc"]["score"] == "4/3"
+    assert all_["abc"]["by_criterion"] == {"use": "4/3"}
+    assert all_["abc"]["by_group"] == {"g1": "4/3"}
+    assert all_["c"]["score"] == 1
+
+
+def test_scores_and_thresholds_are_written_in_the_exact_form():
+    for found in (bands_outcomes(), majority_outcomes(), outcomes.compute(ON_THE_LINE_SPEC, ON_THE_LINE_CELLS)):
+        thresholds = [s["thresholds"] for s in (*found["scenarios"], *found["criteria"].values())]
+        scores = [
+            score
+            for s in found["scenarios"]
+            for c in s["components"]
+            for score in (c["score"], *c["by_criterion"].values(), *c["by_group"].values())
+        ]
+        written = [n for t in thresholds for n in t.values()] + [n for n in scores if n is not None]
+        assert all(type(n) in (int, str) and numbers.written(numbers.exact(n)) == n for n in written)
 
 
 # Every scenario of ballot A, by hand.
@@ -173,15 +219,15 @@ def test_aggregate_scores_sum_or_average_their_parts_and_one_part_feeds_both():
 #       docs No, datasets (4 + 2) / 2 = 3 Maybe, everything 5 + 4 = 9 Yes
 #     @baseline μ = 4: code 5 Maybe, data-a 4 Maybe, data-b 2 Lean no, docs No, datasets 3 Lean no, everything 9 Yes
 
-ONLY_BETA = (1.25, ("Yes", "No", "Yes", "No", "Lean no", "Lean yes"))
+ONLY_BETA = ("5/4", ("Yes", "No", "Yes", "No", "Lean no", "Lean yes"))
 ONLY_BETA_BASELINE = (4, ("Lean no", "No", "Lean no", "No", "No", "Lean no"))
-ONLY_ALPHA = (2.75, ("Lean yes", "Maybe", "Lean no", "No", "Maybe", "Yes"))
+ONLY_ALPHA = ("11/4", ("Lean yes", "Maybe", "Lean no", "No", "Maybe", "Yes"))
 ONLY_ALPHA_BASELINE = (4, ("Maybe", "Maybe", "Lean no", "No", "Lean no", "Yes"))
 BANDS_SCENARIOS = {
     "all": (4, ("Yes", "Lean no", "Maybe", "No", "Maybe", "Yes")),
-    "without-disputed": (4.25, ("Lean yes", "Lean no", "Maybe", "No", "Maybe", "Yes")),
+    "without-disputed": ("17/4", ("Lean yes", "Lean no", "Maybe", "No", "Maybe", "Yes")),
     "without-disputed@baseline": (4, ("Yes", "Maybe", "Maybe", "No", "Maybe", "Yes")),
-    "without-restricted": (4.5, ("Lean yes", "Lean no", "Maybe", "No", "Maybe", "Yes")),
+    "without-restricted": ("9/2", ("Lean yes", "Lean no", "Maybe", "No", "Maybe", "Yes")),
     "without-restricted@baseline": (4, ("Yes", "Maybe", "Lean yes", "No", "Maybe", "Yes")),
     "without-group:alpha": ONLY_BETA,
     "without-group:alpha@baseline": ONLY_BETA_BASELINE,
@@ -517,17 +563,17 @@ def majority_outcomes() -> dict:
     "key, share, outcome, margin",
     [
         # 4 / (4 + 1) = 0.8, abstentions left out.  Down: (4 − m) / 5 < ⅔ ⇔ m > 0.67 → 1 (3/5 = 0.6)
-        ("a", 0.8, "Passes", 1),
+        ("a", F(4, 5), "Passes", 1),
         # 2 / 6 = ⅓.  Up: (2 + m) / 6 ≥ ⅔ ⇔ m ≥ 2 (4/6 reaches ⅔ exactly; 3/6 does not)
-        ("b", 0.333333, "Fails", 2),
+        ("b", F(1, 3), "Fails", 2),
         # 5 / 6 positive, but the veto stands: Blocked; changing that one vote unblocks it
-        ("c", 0.833333, "Blocked", 1),
+        ("c", F(5, 6), "Blocked", 1),
         # only abstentions: nothing cast; one abstention turned +1 (or -1) decides it
         ("d", None, "No votes", 1),
         # no votes at all, nothing to change
         ("e", None, "No votes", None),
         # a and b pooled: 6 yes, 5 no → 6/11.  Up: (6 + m) / 11 ≥ ⅔ ⇔ m ≥ 1.33 → 2 (8/11 = 0.73; 7/11 = 0.64)
-        ("ab", 0.545455, "Fails", 2),
+        ("ab", F(6, 11), "Fails", 2),
     ],
 )
 def test_majority_outcomes_as_cast(key, share, outcome, margin):
@@ -538,13 +584,14 @@ def test_majority_outcomes_as_cast(key, share, outcome, margin):
 @pytest.mark.parametrize(
     "threshold, counts, share, outcome, margin",
     [
-        (1 / 2, {"yes": 1, "no": 1}, 0.5, "Passes", 1),  # ½ exactly reaches ½; one yes → no: 0/2
-        (2 / 3, {"yes": 2, "no": 1}, 0.666667, "Passes", 1),  # ⅔ exactly reaches ⅔; 1/3 does not
-        (2 / 3, {"yes": 3, "no": 2, "abstain": 4}, 0.6, "Fails", 1),  # 3/5, not 3/9; one no → yes: 4/5
-        (2 / 3, {"yes": 9, "no": 1}, 0.9, "Passes", 3),  # (9 − m)/10 < ⅔ ⇔ m > 2.33: 6/10 fails, 7/10 passes
+        (1 / 2, {"yes": 1, "no": 1}, F(1, 2), "Passes", 1),  # ½ exactly reaches ½; one yes → no: 0/2
+        (2 / 3, {"yes": 2, "no": 1}, F(2, 3), "Passes", 1),  # ⅔ reaches the float 2/3 (just under ⅔); 1/3 does not
+        (2 / 3, {"yes": 3, "no": 2, "abstain": 4}, F(3, 5), "Fails", 1),  # 3/5, not 3/9; one no → yes: 4/5
+        (2 / 3, {"yes": 9, "no": 1}, F(9, 10), "Passes", 3),  # (9 − m)/10 < ⅔ ⇔ m > 2.33: 6/10 fails, 7/10 passes
         (1 / 2, {"no": 3}, 0, "Fails", 2),  # (0 + m)/3 ≥ ½ ⇔ m ≥ 1.5
-        (1 / 2, {"yes": 5, "veto": 1}, 0.833333, "Blocked", 1),
-        (1 / 2, {"yes": 5, "veto": 2}, 0.714286, "Blocked", 2),  # both vetoes must go
+        (1 / 2, {"yes": 5, "veto": 1}, F(5, 6), "Blocked", 1),
+        (1 / 2, {"yes": 5, "veto": 2}, F(5, 7), "Blocked", 2),  # both vetoes must go
+        (0.667, {"yes": 2, "no": 1}, F(2, 3), "Fails", 1),  # 0.667 is 667/1000, over ⅔; one no → yes: 3/3
         (1 / 2, {"abstain": 2}, None, "No votes", 1),
         (1 / 2, {}, None, "No votes", None),
     ],
@@ -561,6 +608,30 @@ def test_majority_of_one_component(threshold, counts, share, outcome, margin):
     result = methodologies.majority(spec, cells)["x"]
     assert (result.score, result.outcome, result.margin) == (share, outcome, margin)
     assert margin == brute_force_margin(spec, cells, "x", majority_outcome(spec, "x"))
+
+
+def test_a_majority_threshold_is_the_decimal_ballot_json_writes():
+    # 0.667 is 667/1000, not the float nearest it (0.66700000000000003730…): a share of exactly 667/1000
+    # reaches it, ⅔ does not; one of the 667 yes votes turned no and the share falls under it
+    spec = BallotSpec(
+        criteria=("use",),
+        choices=MAJORITY_SPEC.choices,
+        components=(Component("x"), Component("y")),
+        groups=("g1",),
+        methodology={"rule": "majority", "threshold": 0.667},
+    )
+    cells = [
+        cell("x", "use", "g1", "yes", 667),
+        cell("x", "use", "g1", "no", 333),
+        cell("y", "use", "g1", "yes", 2),
+        cell("y", "use", "g1", "no", 1),
+    ]
+    results = methodologies.majority(spec, cells)
+    assert (results["x"].score, results["x"].outcome, results["x"].margin) == (F(667, 1000), "Passes", 1)
+    assert (results["y"].score, results["y"].outcome, results["y"].margin) == (F(2, 3), "Fails", 1)
+    all_ = outcomes.compute(spec, cells)["scenarios"][0]
+    assert all_["thresholds"] == {"threshold": "667/1000"}
+    assert [c["score"] for c in all_["components"]] == ["667/1000", "2/3"]
 
 
 def test_majority_labels_can_be_renamed():
@@ -604,7 +675,8 @@ def test_majority_scenarios_have_no_baseline_twins():
 @pytest.mark.parametrize("scenario", MAJORITY_SCENARIOS)
 def test_majority_scenario_outcomes(scenario):
     found = next(s for s in majority_outcomes()["scenarios"] if s["key"] == scenario)
-    assert found["thresholds"] == {"threshold": 2 / 3}
+    # the float 2/3 that ballot.json holds, 0.6666666666666666, read as the decimal written
+    assert found["thresholds"] == {"threshold": "3333333333333333/5000000000000000"}
     assert tuple(c["outcome"] for c in found["components"]) == MAJORITY_SCENARIOS[scenario]
 
 

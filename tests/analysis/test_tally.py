@@ -383,7 +383,7 @@ def test_an_edited_file_fails_its_hash(tmp_path):
         ("votes.csv", "T09:07:00+00:00", "T10:07:00+01:00", None, None),  # the same instant
         ("votes.csv", "T09:07:00+00:00", "T09:07:01+00:00", "votes.csv", "the file says cast_at"),
         ("audit.jsonl", '"choice": "abstain"', '"choice": "required"', "audit.jsonl", "the hash chain breaks at"),
-        ("outcomes.json", '"mu": ', '"mu": 1', "outcomes.json", "criteria.study.thresholds.mu: the file says"),
+        ("outcomes.json", '"mu": "', '"mu": "1', "outcomes.json", "criteria.study.thresholds.mu: the file says"),
         ("ballot.json", '"reason": "Charter §3"', '"reason": "Charter §4"', "ballot.json", "grants differ"),
         (
             "ballot.json",
@@ -459,7 +459,7 @@ def test_the_command_prints_the_outcomes_without_django_settings(tmp_path):
 def test_the_command_verifies_in_one_line_or_lists_the_differences(tmp_path):
     path = handmade.write_bundle(tmp_path / "b")
     ok = run(str(path), "--verify")
-    _edit(path, "outcomes.json", '"mu": ', '"mu": 1')
+    _edit(path, "outcomes.json", '"mu": "', '"mu": "1')  # μ 2/3 becomes 12/3
     tampered = run(str(path), "--verify")
 
     assert ok.returncode == 0

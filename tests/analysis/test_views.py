@@ -66,6 +66,15 @@ def test_an_observer_sees_the_outcomes_and_what_flips_without_the_disputed_votes
     assert 'class="flip"' in content
 
 
+def test_scores_and_mu_are_shown_as_decimals(client, contested):
+    content = client.get(results_url(contested)).content.decode()
+
+    run = OutcomeRun.objects.latest_for(contested)
+    without_disputed = next(s for s in run.results["scenarios"] if s["key"] == "without-disputed")
+    assert without_disputed["thresholds"] == {"mu": "5/2"}  # (3 + 2) / 2, exact in outcomes.json
+    assert "mu = 2.5" in content and "5/2" not in content
+
+
 def test_every_chart_has_a_table_beside_it(client, contested):
     content = client.get(results_url(contested)).content.decode()
 
