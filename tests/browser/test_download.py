@@ -10,7 +10,6 @@ from playwright.sync_api import Page
 from votes import services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -55,9 +54,9 @@ def test_an_observer_downloads_the_bundle_and_it_verifies_without_the_server(pag
     bundle = tmp_path / download.value.suggested_filename
     download.value.save_as(bundle)
 
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}  # no Django settings, no database
+    env = {"PATH": "/usr/bin:/bin"}  # no Django settings, no database, the BLAS kernel of its own choosing
     result = subprocess.run(
-        [sys.executable, "-m", "analysis.tally", str(bundle), "--verify"],
+        [str(Path(sys.executable).parent / "plenary-tally"), str(bundle), "--verify"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -67,5 +66,5 @@ def test_an_observer_downloads_the_bundle_and_it_verifies_without_the_server(pag
 
     assert bundle.name == "osd-components-tally.zip"
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith("verified:")
+    assert result.stdout.splitlines()[-1].startswith("verified:")
     assert "3 votes" in result.stdout
