@@ -10,6 +10,7 @@ vote counts. `manifest.json` comes last, with the SHA-256 of every other file.
 import csv
 import hashlib
 import importlib.metadata
+import io
 import json
 import os
 import queue
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from json.encoder import encode_basestring
+from pathlib import Path
 from typing import IO, Any
 
 from django.db import connection
@@ -26,6 +28,7 @@ from django.db.models import F, Func, TextField
 from django.db.models.functions import Cast, Collate
 from django.utils import timezone
 
+import plenary_tally
 from audit.models import AuditEvent
 from plenary_tally import outcomes
 from plenary_tally.chain import GENESIS_HASH
@@ -420,3 +423,24 @@ class _Bundle:
     def write_json(self, name: str, data: Any) -> None:
         with self.open(name) as text:
             text.write(json.dumps(data, sort_keys=True, ensure_ascii=False, indent=2) + "\n")
+
+
+def verifier_archive() -> bytes:
+    """The verifier's source (`tally/`: its pyproject.toml, README and the plenary_tally package) as a zip.
+
+    What the server itself computes with, for an observer to read or to `pip install` by its URL.
+    """
+    package = Path(plenary_tally.__file__).resolve().parent
+    root = package.parent
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in [root / "pyproject.toml", root / "README.md", *sorted(package.glob("*.py"))]:
+            info = zipfile.ZipInfo(f"plenary-tally/{path.relative_to(root)}", date_time=(2026, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    return out.getvalue()
+
+
+def verifier_filename() -> str:
+    return f"plenary-tally-{importlib.metadata.version('plenary-tally')}.zip"
+

@@ -1,10 +1,13 @@
 import tempfile
+from pathlib import Path
 
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from audit.models import head
+from deliberation.markdown import render_markdown
 from votes.views.ballots import ballot_context, get_ballot
 
 from . import bundles, charts, services, tasks
@@ -18,6 +21,7 @@ MAIN_SCENARIOS = (
     "without-restricted@baseline",
 )
 SPOOL_IN_MEMORY = 8 * 1024 * 1024  # a bigger bundle spills to a temporary file
+TALLY_FORMAT = Path(__file__).resolve().parent.parent / "docs" / "tally-format.md"
 
 
 def _table(run: OutcomeRun, components: list, scenario_keys: list[str]) -> list[dict]:
@@ -36,7 +40,7 @@ def _table(run: OutcomeRun, components: list, scenario_keys: list[str]) -> list[
 
 def results(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     ballot = get_ballot(slug, key)
-    context = ballot_context(request, ballot)
+    context = ballot_context(request, ballot) | {"audit_head": head(ballot.audit_stream)}
     if not ballot.results_public:
         return render(request, "analysis/results.html", context | {"hidden": True})
     run = OutcomeRun.objects.latest_for(ballot)
@@ -108,6 +112,9 @@ def _results_context(ballot, run: OutcomeRun) -> dict:
     context["silhouette"] = charts.silhouette_bars(clusters.get("silhouette", {}))
     opinion = data.get("opinion_groups") or {}
     context["opinion"] = opinion
+    if grid := opinion.get("grid"):
+        context["grid_size"] = grid["voters"] * grid["cells"]
+        context["grid_fill"] = round(100 * grid["votes"] / context["grid_size"]) if context["grid_size"] else 0
     context["scatter"] = charts.scatter(opinion.get("points", []), groups)
     return context
 
@@ -122,3 +129,18 @@ def tally_download(request: HttpRequest, slug: str, key: str) -> FileResponse:
     bundles.export_bundle(ballot, spool)
     spool.seek(0)
     return FileResponse(spool, as_attachment=True, filename=bundles.filename(ballot))
+
+
+@require_safe
+def verifier_download(request: HttpRequest) -> HttpResponse:
+    """The verifier's source as a zip: what `pip install <this address>` installs as `plenary-tally`."""
+    response = HttpResponse(bundles.verifier_archive(), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{bundles.verifier_filename()}"'
+    return response
+
+
+@require_safe
+def tally_format(request: HttpRequest) -> HttpResponse:
+    """docs/tally-format.md as a page: the format of a tally bundle and what its verifier checks."""
+    return render(request, "analysis/tally_format.html", {"text": render_markdown(TALLY_FORMAT.read_text())})
+

@@ -1,9 +1,13 @@
 """The results page: outcomes, the scenario comparison with its flips, charts with tables, staleness."""
 
+import io
+import zipfile
+
 import pytest
 from django.urls import reverse
 
 from analysis.models import OutcomeRun
+from audit.models import head
 from votes import services
 from votes.models import Ballot
 
@@ -75,12 +79,57 @@ def test_scores_and_mu_are_shown_as_decimals(client, contested):
     assert "mu = 2.5" in content and "5/2" not in content
 
 
-def test_every_chart_has_a_table_beside_it(client, contested):
+def test_every_chart_has_a_table_beside_it(
+    client, contested, cast, alice, bob, dave, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):  # the whole grid voted: every voter is placed
+        cast(alice, "data", "use", "required")
+        for voter in (alice, bob, dave):
+            cast(voter, "code", "study", "required")
+        for voter in (bob, dave):
+            cast(voter, "data", "study", "required")
     content = client.get(results_url(contested)).content.decode()
 
     assert content.count("<svg viewBox") >= 3
     assert "Votes per component, by choice" in content and "As a table" in content
     assert "Opinion groups against working groups" in content
+    assert "The grid is <strong>50% full</strong>: 12 of 24 cells voted" in content
+    assert "3 voters placed." in content
+
+
+def test_the_results_say_how_full_the_grid_is_and_who_is_not_placed(client, contested):
+    content = client.get(results_url(contested)).content.decode()
+
+    # 3 voters × 8 cells, 6 votes: with 3 of the cells voted on, a voter is placed from 3 votes; nobody has 3
+    assert "The grid is <strong>25% full</strong>: 6 of 24 cells voted" in content
+    assert "0 voters placed; 3 with fewer than 3 votes are not." in content
+    assert "No opinion groups: fewer than three voters with enough votes to place." in content
+    assert "Opinion groups against working groups" not in content
+
+
+def test_the_results_tell_an_observer_how_to_verify_the_download(client, contested):
+    content = client.get(results_url(contested)).content.decode()
+
+    assert "pip install http://testserver/tally/plenary-tally.zip" in content
+    assert f"--verify --expect-head {head(contested.audit_stream)}" in content
+    assert 'href="/tally/format/"' in content
+
+
+def test_the_verifier_downloads_as_an_installable_zip_of_the_core_alone(client):
+    response = client.get(reverse("analysis:verifier-download"))
+
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        names = archive.namelist()
+        assert "plenary-tally/pyproject.toml" in names and "plenary-tally/plenary_tally/verification.py" in names
+        assert all(name.startswith("plenary-tally/") for name in names)
+        assert not any("django" in archive.read(n).decode() for n in names if n.endswith(".py"))
+
+
+def test_the_tally_format_is_a_page(client):
+    content = client.get(reverse("analysis:tally-format")).content.decode()
+
+    assert "The tally bundle, format" in content and "plenary-tally" in content
 
 
 def test_a_stale_result_says_so_and_polls_until_the_new_run_lands(

@@ -585,6 +585,8 @@ TABLE: list[Case] = [
     Case(at("analysis:tally-download", "osd", "closed"), EVERYONE, what="closed"),
     Case(at("analysis:tally-download", "osd", "secret"), SEALED, what="sealed"),
     Case(at("analysis:tally-download", "osd", "elsewhere"), GONE, what="of another definition", guessed=True),
+    Case(at("analysis:tally-format"), EVERYONE),
+    Case(at("analysis:verifier-download"), EVERYONE),
     Case(at("audit:log"), EVERYONE),
     # The JSON API, read-only, with the pages' visibility ---------------------------------------
     Case(api("api-root"), GONE),  # no docs page: it would load scripts from a CDN
