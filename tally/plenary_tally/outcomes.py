@@ -20,7 +20,7 @@ from .model import BallotSpec, Cell, VoterMatrix
 from .numbers import exact, written
 
 FORMAT = "plenary-outcomes/1"
-ENGINE = "plenary-analysis/4"  # bump when a computation changes, so stored runs are recomputed
+ENGINE = "plenary-analysis/5"  # bump when a computation changes, so stored runs are recomputed
 CLUSTERED = ("all", "without-disputed", "without-restricted")  # the scenarios an analyst sets side by side
 
 
