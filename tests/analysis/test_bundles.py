@@ -27,7 +27,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from analysis import bundles, reading, services
-from audit.models import AuditEvent
+from audit.models import AuditEvent, head
 from deliberation import services as deliberation
 from deliberation.models import Membership
 from plenary_tally import chain, outcomes
@@ -605,8 +605,8 @@ def test_the_ballot_and_results_pages_offer_the_bundle_only_when_results_are_pub
     hidden = client.get(reverse(page, args=["osd", sealed.key])).content.decode()
 
     assert f'href="{tally_url(recorded)}">Download the tally bundle</a>' in public
-    assert "python -m analysis.tally osd-components-tally.zip --verify" in public
-    assert "Download the tally bundle" not in hidden
+    assert f"plenary-tally osd-components-tally.zip --verify --expect-head {head(recorded.audit_stream)}" in public
+    assert "Download the tally bundle" not in hidden and "plenary-tally" not in hidden
 
 
 # The command --------------------------------------------------------------------------------------------------
