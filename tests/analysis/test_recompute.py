@@ -8,6 +8,7 @@ PostgreSQL: a Celery worker process consuming from Redis, writing to the test da
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -446,8 +447,7 @@ def test_a_worker_killed_mid_recompute_leaves_the_previous_run_and_the_next_work
     deadline = time.monotonic() + DEADLINE
     while not done_reading(recompute_in_flight()):
         assert time.monotonic() < deadline, f"the worker never read the ballot to recompute:\n{worker.output()}"
-        time.sleep(0.001)
-    time.sleep(0.02)  # into the computation, after whatever a run stored in parts would have written first
+    worker.process.send_signal(signal.SIGSTOP)  # frozen where it is: computing, however fast the computation
     assert recompute_in_flight(), "the recompute finished before the kill: it would not land mid-way"
     worker.process.kill()  # SIGKILL, mid-recompute: no cleanup, no acknowledgement
     worker.process.wait(timeout=10)
