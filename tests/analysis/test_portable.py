@@ -4,6 +4,7 @@ the threads or the CPU kernel of the BLAS, and they verify wherever an observer 
 Random small ballots (`randomballots`), tie-prone on purpose: 2–8 voters, values −1, 0 and +1.
 """
 
+import hashlib
 import json
 import random
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from plenary_tally import recompute
+from plenary_tally import recompute, verify
 
 from . import randomballots
 
@@ -89,3 +90,48 @@ def test_the_random_ballots_are_the_kind_that_broke_before(bundles):
     assert sum(1 for g in groups if g["unplaced"]) > BALLOTS // 10
     assert sum(1 for g in placed if len({p["cluster"] for p in g["points"]}) > 1) > BALLOTS // 4
     assert sum(1 for g in placed if len(g["axes"]) == 2 and g["axes"][1]["variance"] == 0) > 0  # any axis would do
+
+def _with_groups(tmp_path: Path) -> Path:
+    """A random bundle whose opinion groups have two axes."""
+    for seed in range(BALLOTS):
+        ballot, rows = randomballots.ballot_and_votes(seed)
+        path = randomballots.write(tmp_path / f"{seed:04d}", ballot, rows)
+        if len(json.loads((path / "outcomes.json").read_text())["opinion_groups"]["axes"]) == 2:
+            return path
+    raise AssertionError("no random ballot with two axes")
+
+
+def _tamper_outcomes(path: Path, change) -> None:
+    published = json.loads((path / "outcomes.json").read_text())
+    change(published["opinion_groups"])
+    (path / "outcomes.json").write_text(json.dumps(published, sort_keys=True, indent=2))
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["files"]["outcomes.json"] = hashlib.sha256((path / "outcomes.json").read_bytes()).hexdigest()
+    (path / "manifest.json").write_text(json.dumps(manifest, sort_keys=True))
+
+
+def test_axes_that_are_not_the_covariance_s_eigenvectors_do_not_verify(tmp_path):
+    path = _with_groups(tmp_path)
+    assert verify(path).ok
+
+    def bend(groups):
+        loadings = groups["axes"][0]["loadings"]
+        loadings[0], loadings[-1] = loadings[-1], loadings[0] + 0.001
+
+    _tamper_outcomes(path, bend)
+    report = verify(path)
+    assert any(line.startswith("opinion groups: FAILED") for line in report.lines())
+    assert any("opinion_groups.axes: axes[0]" in str(p) for p in report.problems), report.lines()
+
+
+def test_a_voter_moved_to_another_opinion_group_does_not_verify_whatever_the_axes(tmp_path):
+    path = _with_groups(tmp_path)
+
+    def move(groups):
+        point = groups["points"][0]
+        point["cluster"] = 1 if point["cluster"] != 1 else 2
+
+    _tamper_outcomes(path, move)
+    report = verify(path)
+    assert not report.ok
+    assert any(str(p).startswith("outcomes.json: opinion_groups.points[0]") for p in report.problems), report.lines()
