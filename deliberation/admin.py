@@ -4,6 +4,8 @@ Only definitions (and their organizers) are set up here, and that is audited too
 """
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
 
 from audit.models import record
@@ -27,6 +29,13 @@ class DefinitionAdmin(admin.ModelAdmin):
     list_display = ["title", "slug", "created_at"]
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["organizers"]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        # The slug names the definition's audit streams and those of its ballots: renaming it would cut them.
+        return ["slug"] if obj is not None else []
+
+    def get_prepopulated_fields(self, request, obj=None) -> dict:
+        return {} if obj is not None else self.prepopulated_fields
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
@@ -74,3 +83,16 @@ class MembershipAdmin(ReadOnlyAdmin):
 @admin.register(Comment)
 class CommentAdmin(ReadOnlyAdmin):
     list_display = ["author", "version", "component", "created_at", "hidden_at"]
+
+
+class AccountAdmin(UserAdmin):
+    """Accounts, with the handle fixed once made: votes, grants and the audit log name people by it."""
+
+    def get_readonly_fields(self, request, obj=None) -> tuple[str, ...]:
+        fixed = ("username",) if obj is not None else ()
+        return (*super().get_readonly_fields(request, obj), *fixed)
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), AccountAdmin)
+

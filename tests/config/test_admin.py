@@ -85,3 +85,35 @@ def world(open_ballot, olga, bob, published, group):
     services.raise_dispute(ballot=ballot, raised_by=bob, voter=bob, reason="Cast in haste")
     deliberation.post_comment(author=bob, version=published, body="A first remark.")
     return ballot
+
+
+def test_the_admin_sign_in_goes_through_the_site_s_rate_limited_sign_in(client, db):
+    UserFactory(username="root", password="right-password", is_staff=True, is_superuser=True)
+
+    page = client.get("/admin/login/?next=/admin/")
+    tried = client.post("/admin/login/?next=/admin/", {"username": "root", "password": "right-password"})
+
+    assert page.status_code == 302 and page["Location"].startswith(reverse("account_login"))
+    assert tried.status_code == 302 and "_auth_user_id" not in client.session  # the admin's own form is gone
+
+
+def test_a_definition_s_slug_cannot_be_renamed_in_the_admin(root, world, published):
+    definition = published.definition
+    form = root.get(admin_url(definition, "change", definition.pk))
+    posted = root.post(
+        admin_url(definition, "change", definition.pk),
+        {"title": definition.title, "slug": "renamed", "organizers": [u.pk for u in definition.organizers.all()]},
+    )
+
+    definition.refresh_from_db()
+    assert b'name="slug"' not in form.content
+    assert posted.status_code in (200, 302) and definition.slug != "renamed"
+
+
+def test_a_handle_cannot_be_renamed_in_the_admin(root, world, bob):
+    form = root.get(admin_url(bob, "change", bob.pk))
+    root.post(admin_url(bob, "change", bob.pk), {"username": "mallory", "date_joined_0": "2026-01-01"})
+
+    bob.refresh_from_db()
+    assert form.status_code == 200 and b'name="username"' not in form.content
+    assert bob.username == "bob"

@@ -140,8 +140,7 @@ FOREIGN_FORMS = {
     "account_login": {"login": "bob", "password": "wrong"},
     "account_signup": {"email": "x@example.org", "username": "x", "password1": "p", "password2": "p"},
     "account_reset_password": {"email": "bob@example.org"},
-    "admin:login": {"username": "bob", "password": "wrong"},
-}
+}  # the admin has no sign-in form of its own: /admin/login/ sends staff to account_login
 
 
 @pytest.mark.parametrize("name", FOREIGN_FORMS)
