@@ -129,7 +129,7 @@ def ballot_json(ballot: Ballot) -> dict[str, Any]:
         "choices": [c.as_data() for c in ballot.choices.all()],
         "working_groups": _working_groups(ballot),
         "grants": _grants(ballot),
-        "components": _components(ballot),
+        "components": ballot.version.components.as_data(),
         "methodology": ballot.methodology,
         "clustering": ballot.clustering,
         "disputes": _disputes(ballot),
@@ -177,20 +177,6 @@ def _grants(ballot: Ballot) -> list[dict]:
         }
         for grant in grants
     ]
-
-
-def _components(ballot: Ballot) -> list[dict]:
-    """In the order the analysis reads them (`services.ballot_spec`, sorted in Python), an aggregate's parts sorted."""
-    components = sorted(
-        ballot.version.components.prefetch_related("parts"), key=lambda c: (c.category, c.position, c.key)
-    )
-    rows = []
-    for c in components:
-        row: dict[str, Any] = {"key": c.key, "title": c.title, "category": c.category}
-        if c.is_aggregate:
-            row["aggregate"] = {"rule": c.aggregate_rule, "of": sorted(p.key for p in c.parts.all())}
-        rows.append(row)
-    return rows
 
 
 def _disputes(ballot: Ballot) -> list[dict]:

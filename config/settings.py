@@ -144,6 +144,11 @@ ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if BEHIND
 VOTE_RATE_LIMIT = env("VOTE_RATE_LIMIT", default="400/10m")
 if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", VOTE_RATE_LIMIT):
     raise ImproperlyConfigured(f"VOTE_RATE_LIMIT={VOTE_RATE_LIMIT!r}: expected amount/period, such as 400/10m")
+# Comment posts and edits per author, the same way. 20 in 10 minutes is a reply every 30 s for ten minutes, more
+# than anyone writing by hand; each save renders its Markdown once, so a script cannot make the server render much.
+COMMENT_RATE_LIMIT = env("COMMENT_RATE_LIMIT", default="20/10m")
+if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", COMMENT_RATE_LIMIT):
+    raise ImproperlyConfigured(f"COMMENT_RATE_LIMIT={COMMENT_RATE_LIMIT!r}: expected amount/period, such as 20/10m")
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

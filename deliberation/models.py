@@ -1,18 +1,35 @@
 """Definitions, their numbered drafts, the components voted on, working groups and comments."""
 
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from .diff import ComponentSpec
-from .markdown import render_markdown
 
 label_validator = RegexValidator(
     r"^[0-9A-Za-z][0-9A-Za-z.+\-]*$",
     "Use letters, digits, dots, plus and hyphens, such as 0.0.9 or 1.0-rc1.",
+)
+
+# How long a text a person writes may be, with room to spare: a definition's text about ten times the length of
+# the OSAID 1.0 text, a comment of a few pages. Longer is refused whole, never cut, by the services that save
+# them (so every page, command and import obeys them); the Markdown of what is saved is rendered once, there.
+# Documented in docs/security.md ("Limits on what one person can write").
+DRAFT_BODY_MAX_LENGTH = 100_000
+RELEASE_NOTES_MAX_LENGTH = 20_000
+COMMENT_MAX_LENGTH = 10_000
+
+draft_body_length = MaxLengthValidator(
+    DRAFT_BODY_MAX_LENGTH, "A draft's text can be at most %(limit_value)s characters long; this one has %(show_value)s."
+)
+release_notes_length = MaxLengthValidator(
+    RELEASE_NOTES_MAX_LENGTH, "Release notes can be at most %(limit_value)s characters long; these have %(show_value)s."
+)
+comment_length = MaxLengthValidator(
+    COMMENT_MAX_LENGTH, "A comment can be at most %(limit_value)s characters long; this one has %(show_value)s."
 )
 
 
@@ -66,8 +83,10 @@ class DraftVersion(models.Model):
 
     definition = models.ForeignKey(Definition, models.CASCADE, related_name="versions")
     label = models.CharField(max_length=32, validators=[label_validator])
-    body = models.TextField(blank=True, help_text="Markdown.")
-    release_notes = models.TextField(blank=True, help_text="Markdown.")
+    body = models.TextField(blank=True, help_text="Markdown.", validators=[draft_body_length])
+    body_html = models.TextField(blank=True, editable=False, help_text="The body rendered when it was saved.")
+    release_notes = models.TextField(blank=True, help_text="Markdown.", validators=[release_notes_length])
+    release_notes_html = models.TextField(blank=True, editable=False)
     status = models.CharField(max_length=16, choices=Status, default=Status.DRAFT)
     based_on = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -98,14 +117,6 @@ class DraftVersion(models.Model):
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
 
-    @property
-    def body_html(self) -> str:
-        return render_markdown(self.body)
-
-    @property
-    def release_notes_html(self) -> str:
-        return render_markdown(self.release_notes)
-
 
 class ComponentQuerySet(models.QuerySet):
     def leaves(self) -> "ComponentQuerySet":
@@ -123,6 +134,20 @@ class ComponentQuerySet(models.QuerySet):
             )
             for c in self.prefetch_related("parts")
         ]
+
+    def as_data(self) -> list[dict]:
+        """The components as `ballot.json` and a ballot's `ballot.created` event record them.
+
+        By category, position and key, sorted in Python (not by the database's collation); an
+        aggregate with its rule and its parts' keys, sorted.
+        """
+        rows = []
+        for c in sorted(self.prefetch_related("parts"), key=lambda c: (c.category, c.position, c.key)):
+            row: dict = {"key": c.key, "title": c.title, "category": c.category}
+            if c.aggregate_rule:
+                row["aggregate"] = {"rule": c.aggregate_rule, "of": sorted(p.key for p in c.parts.all())}
+            rows.append(row)
+        return rows
 
 
 class Component(models.Model):
@@ -247,7 +272,8 @@ class Comment(models.Model):
     component = models.ForeignKey(Component, models.CASCADE, null=True, blank=True, related_name="comments")
     parent = models.ForeignKey("self", models.CASCADE, null=True, blank=True, related_name="replies")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="comments")
-    body = models.TextField(help_text="Markdown.")
+    body = models.TextField(help_text="Markdown.", validators=[comment_length])
+    body_html = models.TextField(blank=True, editable=False, help_text="The body rendered when it was saved.")
     created_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(null=True, blank=True)
     hidden_at = models.DateTimeField(null=True, blank=True)
@@ -270,10 +296,6 @@ class Comment(models.Model):
     @property
     def is_hidden(self) -> bool:
         return self.hidden_at is not None
-
-    @property
-    def body_html(self) -> str:
-        return render_markdown(self.body)
 
 
 class CommentRevision(models.Model):

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from audit.models import canonical_json, record
 
+from .markdown import render_markdown
 from .models import (
     Comment,
     CommentRevision,
@@ -17,6 +18,8 @@ from .models import (
     DraftVersion,
     Membership,
     WorkingGroup,
+    comment_length,
+    release_notes_length,
 )
 
 
@@ -79,6 +82,7 @@ def start_draft(
         definition=definition,
         label=label,
         body=based_on.body if based_on else "",
+        body_html=based_on.body_html if based_on else "",
         based_on=based_on,
     )
     draft.full_clean()
@@ -132,8 +136,9 @@ def update_draft(*, version: DraftVersion, label: str, body: str, acting_user) -
     _require_organizer(version.definition, acting_user)
     _require_draft(version)
     version.label, version.body = label, body
-    version.full_clean()
-    version.save(update_fields=["label", "body"])
+    version.full_clean()  # the label's shape and the body's length, before the body is rendered
+    version.body_html = render_markdown(body)
+    version.save(update_fields=["label", "body", "body_html"])
     record(
         stream=version.definition.audit_stream,
         actor=acting_user,
@@ -152,14 +157,15 @@ def publish_version(*, version: DraftVersion, release_notes: str, acting_user) -
     _require_draft(version)
     if not release_notes.strip():
         raise ValidationError("A release needs release notes.")
+    release_notes_length(release_notes)
     empty = [c.key for c in version.components.filter(aggregate_rule__gt="", parts__isnull=True)]
     if empty:
         raise ValidationError(f"Aggregates without parts cannot be published: {', '.join(empty)}.")
-    version.release_notes = release_notes
+    version.release_notes, version.release_notes_html = release_notes, render_markdown(release_notes)
     version.status = DraftVersion.Status.PUBLISHED
     version.published_at = timezone.now()
     version.published_by = acting_user
-    version.save(update_fields=["release_notes", "status", "published_at", "published_by"])
+    version.save(update_fields=["release_notes", "release_notes_html", "status", "published_at", "published_by"])
     record(
         stream=version.definition.audit_stream,
         actor=acting_user,
@@ -338,13 +344,16 @@ def post_comment(
         raise PermissionDenied("Sign in to comment.")
     if not body.strip():
         raise ValidationError("A comment cannot be empty.")
+    comment_length(body)
     if component is not None and component.version_id != version.pk:
         raise ValidationError("That component belongs to another version.")
     if parent is not None:
         if parent.version_id != version.pk or parent.component_id != (component.pk if component else None):
             raise ValidationError("A reply goes in the same thread as the comment it answers.")
         parent = parent.parent or parent  # replies are one level deep
-    comment = Comment.objects.create(version=version, component=component, parent=parent, author=author, body=body)
+    comment = Comment.objects.create(
+        version=version, component=component, parent=parent, author=author, body=body, body_html=render_markdown(body)
+    )
     record(
         stream=version.definition.audit_stream,
         actor=author,
@@ -368,13 +377,14 @@ def edit_comment(*, comment: Comment, body: str, acting_user) -> Comment:
         raise ValidationError("A hidden comment can no longer be edited.")
     if not body.strip():
         raise ValidationError("A comment cannot be empty.")
+    comment_length(body)
     if body == comment.body:
         return comment
     CommentRevision.objects.create(
         comment=comment, body=comment.body, written_at=comment.edited_at or comment.created_at
     )
-    comment.body, comment.edited_at = body, timezone.now()
-    comment.save(update_fields=["body", "edited_at"])
+    comment.body, comment.body_html, comment.edited_at = body, render_markdown(body), timezone.now()
+    comment.save(update_fields=["body", "body_html", "edited_at"])
     record(
         stream=comment.version.definition.audit_stream,
         actor=acting_user,

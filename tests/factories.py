@@ -5,6 +5,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from deliberation.markdown import render_markdown
 from deliberation.models import Comment, Component, Definition, DraftVersion, Membership, WorkingGroup
 
 PASSWORD = "correct horse battery staple"
@@ -46,9 +47,11 @@ class DraftVersionFactory(factory.django.DjangoModelFactory):
     definition = factory.SubFactory(DefinitionFactory)
     label = factory.Sequence(lambda n: f"0.{n}")
     body = "# Preamble\n\nA system is open when anyone can use, study, modify and share it.\n"
+    body_html = factory.LazyAttribute(lambda v: render_markdown(v.body))  # as the services store it
     status = DraftVersion.Status.PUBLISHED
     published_at = factory.LazyFunction(timezone.now)
     release_notes = "First release."
+    release_notes_html = factory.LazyAttribute(lambda v: render_markdown(v.release_notes))
 
 
 class ComponentFactory(factory.django.DjangoModelFactory):
@@ -86,3 +89,4 @@ class CommentFactory(factory.django.DjangoModelFactory):
     version = factory.SubFactory(DraftVersionFactory)
     author = factory.SubFactory(UserFactory)
     body = "I think *training data* should be required."
+    body_html = factory.LazyAttribute(lambda c: render_markdown(c.body))  # as post_comment stores it

@@ -10,7 +10,7 @@ from deliberation.forms import RowsField
 from deliberation.models import DraftVersion, WorkingGroup
 from plenary_tally import rules
 
-from .models import Ballot, Dispute
+from .models import RATIONALE_MAX_LENGTH, Ballot, Dispute
 
 CRITERIA_HELP = "One per line: key, then its label. For example “use Use”."
 CHOICES_HELP = (
@@ -176,7 +176,7 @@ class CellForm(forms.Form):
     component = forms.SlugField()
     criterion = forms.SlugField()
     choice = forms.SlugField(required=False)
-    rationale = forms.CharField(required=False, max_length=4000)
+    rationale = forms.CharField(required=False, max_length=RATIONALE_MAX_LENGTH)
     group = forms.SlugField(required=False)
     withdraw = forms.BooleanField(required=False)
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import BooleanField, Case, Exists, OuterRef, Q, When
 from django.urls import reverse
@@ -245,6 +246,14 @@ def _covered(disputes: "DisputeQuerySet") -> Q:
     return covered
 
 
+# A rationale says why in a paragraph or two; longer is refused whole by cast_vote, whoever calls it (the grid, an
+# organizer on a member's behalf, import_tally). Documented in docs/security.md ("Limits on what one person can write").
+RATIONALE_MAX_LENGTH = 4_000
+rationale_length = MaxLengthValidator(
+    RATIONALE_MAX_LENGTH, "A rationale can be at most %(limit_value)s characters long; this one has %(show_value)s."
+)
+
+
 class Vote(models.Model):
     """A voter's current choice on one component and criterion. Every change is in the audit log."""
 
@@ -255,7 +264,7 @@ class Vote(models.Model):
     criterion = models.ForeignKey(Criterion, models.PROTECT, related_name="votes")
     choice = models.ForeignKey(Choice, models.PROTECT, related_name="votes")
     grant = models.ForeignKey(VetoGrant, models.PROTECT, null=True, blank=True, related_name="votes")
-    rationale = models.TextField(blank=True)
+    rationale = models.TextField(blank=True, validators=[rationale_length])
     cast_at = models.DateTimeField(default=timezone.now)
     cast_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", help_text="Who clicked: the voter or an organizer."

@@ -18,7 +18,7 @@ from audit.models import lock_stream, record, seal, unseal
 from deliberation.models import Component, DraftVersion, Membership, WorkingGroup
 from plenary_tally import rules
 
-from .models import Ballot, Choice, Criterion, Dispute, VetoGrant, Vote
+from .models import Ballot, Choice, Criterion, Dispute, VetoGrant, Vote, rationale_length
 
 
 def _require_organizer(ballot_or_definition, user) -> None:
@@ -140,6 +140,7 @@ def ballot_spec(ballot: Ballot) -> dict:
         "groups": sorted(g.key for g in ballot.groups.all()),
         "criteria": [{"key": c.key, "label": c.label} for c in ballot.criteria.all()],
         "choices": [c.as_data() for c in ballot.choices.all()],
+        "components": ballot.version.components.as_data(),  # a published version's, fixed: what is voted on
         "results_visibility": ballot.results_visibility,
         "methodology": ballot.methodology,
         "clustering": ballot.clustering,
@@ -204,6 +205,8 @@ def _grant_payload(grant: VetoGrant) -> dict:
         "holder_kind": "group" if grant.group_id else "member",
         "category": grant.category or None,
         "reason": grant.reason,
+        "granted_at": grant.granted_at.isoformat(),
+        "revoked_at": grant.revoked_at.isoformat() if grant.revoked_at else None,
     }
 
 
@@ -361,6 +364,7 @@ def cast_vote(
     if choice.ballot_id != ballot.pk:
         raise ValidationError("That choice is not on this ballot's scale.")
     rationale = rationale.strip()
+    rationale_length(rationale)
     grant = None
     if choice.requires_grant:
         grant = usable_grant(ballot, voter, group, choice, component)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -5,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
+from django_ratelimit.core import get_usage
 
 from .. import services
 from ..forms import CommentEditForm, CommentForm, HideCommentForm
@@ -27,6 +29,21 @@ def get_comment(request: HttpRequest, pk: int) -> Comment:
     )
 
 
+def _over_the_comment_limit(request: HttpRequest) -> str:
+    """Count this post or edit against the author's COMMENT_RATE_LIMIT; once it is spent, say so and when to come back.
+
+    The same counter as vote saves (votes.views.grid), under its own group.
+    """
+    usage = get_usage(request, group="comments.save", key="user", rate=settings.COMMENT_RATE_LIMIT, increment=True)
+    if usage is None or not usage["should_limit"]:
+        return ""
+    minutes = max(1, -(-usage["time_left"] // 60))
+    return (
+        f"Plenary takes at most {usage['limit']} comments and edits from one person in a short time. "
+        f"This one was not saved; try again in {minutes} minute{'s' if minutes > 1 else ''}."
+    )
+
+
 @login_required
 @require_POST
 def comment_create(request: HttpRequest, slug: str, label: str, key: str | None = None) -> HttpResponse:
@@ -34,6 +51,13 @@ def comment_create(request: HttpRequest, slug: str, label: str, key: str | None 
     component = get_object_or_404(version.components, key=key) if key else None
     form = CommentForm(request.POST, version=version)
     comment = None
+    if too_many := _over_the_comment_limit(request):
+        if not request.htmx:
+            return render(request, "429.html", {"message": too_many}, status=429)
+        form.is_valid()
+        form.add_error(None, too_many)  # shown above what was typed, which stays for a later try
+        context = comments_context(request, version, component) | {"comment_form": form}
+        return render(request, "deliberation/_comments.html", context, status=429)
     if form.is_valid():
         try:
             comment = services.post_comment(
@@ -74,6 +98,8 @@ def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if comment.is_hidden:
         raise PermissionDenied("A hidden comment can no longer be edited.")
     form = CommentEditForm(request.POST if request.method == "POST" else None, initial={"body": comment.body})
+    if request.method == "POST" and (too_many := _over_the_comment_limit(request)):
+        return render(request, "429.html", {"message": too_many}, status=429)
     if form.is_valid():
         try:
             services.edit_comment(comment=comment, body=form.cleaned_data["body"], acting_user=request.user)

@@ -249,12 +249,14 @@ class Replay:
                 raise fail(f"its payload lacks {', '.join(lacking) or 'a selection of votes'}")
             if action == "dispute.resolved" and subject not in self.disputes:
                 raise fail(f"resolves {subject}, which was never raised")
-            self.disputes[subject] = payload
+            raised_by = event["actor"] if action == "dispute.raised" else self.disputes[subject]["raised_by"]
+            self.disputes[subject] = payload | {"raised_by": raised_by}
         elif action in ("grant.made", "grant.revoked"):
             lacking = [f for f in ("holder", "holder_kind", "choice", "category", "reason") if f not in payload]
             if lacking:
                 raise fail(f"its payload lacks {', '.join(lacking)}")
-            self.grants[subject] = payload | {"revoked": action == "grant.revoked"}
+            granted_by = event["actor"] if action == "grant.made" else self.grants.get(subject, {}).get("granted_by")
+            self.grants[subject] = payload | {"revoked": action == "grant.revoked", "granted_by": granted_by}
         elif action == "ballot.created":
             self.created = (line, payload)
         elif action == "ballot.opened":
@@ -293,6 +295,12 @@ class Replay:
             for name, value in in_file.items()
             if created.get(name) != value
         ]
+        if "components" not in created:
+            message = "components are not recorded by the ballot.created event: the log does not cover them"
+            problems.append(BundleError("ballot.json", None, message))
+        elif _by_key(created["components"]) != _by_key(data["components"]):
+            message = f"components differ from those the ballot.created event records (audit.jsonl, line {line})"
+            problems.append(BundleError("ballot.json", None, message))
         if ballot.status != self.status:
             problems.append(BundleError("ballot.json", None, f"status is {ballot.status}, the log says {self.status}"))
         if self.roster is not None:
@@ -304,20 +312,24 @@ class Replay:
             if roster != listed:
                 problems.append(BundleError("ballot.json", None, "working_groups differ from the roster at close"))
         grants = Counter(
-            (g["holder"].removeprefix("@"), g["holder_kind"], g["choice"], g["category"], g["reason"], g["revoked"])
+            (g["holder"].removeprefix("@"), g["holder_kind"], g["choice"], g["category"], g["reason"], g["revoked"],
+             g["granted_by"], _instant(g.get("granted_at")), _instant(g.get("revoked_at")))
             for g in self.grants.values()
-        )
+        )  # fmt: skip
         listed_grants = Counter(
-            (g.holder, g.holder_kind, g.choice, g.category, g.reason, g.revoked_at is not None) for g in ballot.grants
-        )
+            (g.holder, g.holder_kind, g.choice, g.category, g.reason, g.revoked_at is not None,
+             raw.get("granted_by"), _instant(raw.get("granted_at")), _instant(raw.get("revoked_at")))
+            for g, raw in zip(ballot.grants, data.get("grants") or [], strict=True)
+        )  # fmt: skip
         if grants != listed_grants:
             problems.append(BundleError("ballot.json", None, "grants differ from the grants the log recorded"))
         disputes = Counter(
-            (tuple(d["selection"].get(s) for s in SELECTORS), d["status"], d["reason"], d["resolution"])
+            (tuple(d["selection"].get(s) for s in SELECTORS), d["status"], d["reason"], d["resolution"], d["raised_by"])
             for d in self.disputes.values()
         )
         listed_disputes = Counter(
-            (tuple(d.selection[s] for s in SELECTORS), d.status, d.reason, d.resolution) for d in ballot.disputes
+            (tuple(d.selection[s] for s in SELECTORS), d.status, d.reason, d.resolution, d.raised_by)
+            for d in ballot.disputes
         )
         if disputes != listed_disputes:
             problems.append(BundleError("ballot.json", None, "disputes differ from the disputes the log recorded"))
@@ -368,6 +380,21 @@ class Replay:
                         f" that audit.jsonl leaves (line {v.line})")
             for v in sorted(self.votes.values(), key=lambda v: v.line)
         ]  # fmt: skip
+
+
+def _by_key(components: Any) -> Any:
+    """Components in the order of their keys, whatever order a file lists them in."""
+    if not isinstance(components, list) or not all(isinstance(c, dict) and "key" in c for c in components):
+        return components
+    return sorted(components, key=lambda c: str(c["key"]))
+
+
+def _instant(text: Any) -> Any:
+    """A time as the instant it names, however its offset is written (None, and what is not a time, as is)."""
+    try:
+        return parse_time(text) if isinstance(text, str) else text
+    except ValueError:
+        return text
 
 
 def intern_text(value: Any) -> Any:

@@ -40,7 +40,16 @@ BALLOT = {
         {"key": "alpha", "name": "Alpha", "members": ["ann", "bo"], "chairs": ["ann"]},
         {"key": "beta", "name": "Beta", "members": ["cy", "-dee"]},  # a handle a spreadsheet would run
     ],
-    "grants": [{"holder": "beta", "choice": "not-necessary", "category": "Data", "reason": "Charter §3"}],
+    "grants": [
+        {
+            "holder": "beta",
+            "choice": "not-necessary",
+            "category": "Data",
+            "reason": "Charter §3",
+            "granted_by": "olga",
+            "granted_at": "2026-03-01T08:00:00+00:00",
+        }
+    ],
     "components": [
         {"key": "code", "title": "Training code", "category": "Code"},
         {"key": "data-a", "title": "Training data", "category": "Data"},
@@ -158,13 +167,15 @@ def audit_events(ballot=BALLOT) -> list[dict]:
                 "choices": [flags | c for c in ballot["choices"]],
                 "methodology": ballot["methodology"],
                 "clustering": ballot["clustering"],
+                "components": ballot["components"],
                 "results_visibility": "live",
             },
         ),
     ]
     for i, g in enumerate(ballot["grants"], 1):
         payload = {"holder": g["holder"], "holder_kind": "group", "choice": g["choice"], "category": g["category"]}
-        entries.append(("grant.made", f"votes.vetogrant:{i}", payload | {"reason": g["reason"]}))
+        payload |= {"reason": g["reason"], "granted_at": g.get("granted_at"), "revoked_at": g.get("revoked_at")}
+        entries.append(("grant.made", f"votes.vetogrant:{i}", payload, g.get("granted_by") or "olga"))
     entries.append(("ballot.opened", "votes.ballot:1", {}))
     rows = vote_rows(ballot=ballot)
     rows_by_time = sorted(rows, key=lambda r: r["cast_at"])
@@ -182,7 +193,8 @@ def audit_events(ballot=BALLOT) -> list[dict]:
             entries.append(("vote.withdrawn", "votes.vote:99", _vote(gone)))
     for i, d in enumerate(ballot["disputes"], 1):
         payload = {k: d[k] for k in ("selection", "reason", "status", "resolution")}
-        entries.append(("dispute.raised", f"votes.dispute:{i}", payload | {"status": "open", "votes": 2}))
+        raised = payload | {"status": "open", "votes": 2}
+        entries.append(("dispute.raised", f"votes.dispute:{i}", raised, d["raised_by"]))
         if d["status"] != "open":
             entries.append(("dispute.resolved", f"votes.dispute:{i}", payload))
     return chain(entries)
@@ -204,14 +216,15 @@ def _vote(row: dict) -> dict:
     }
 
 
-def chain(entries: list[tuple[str, str, dict]], stream: str = STREAM) -> list[dict]:
+def chain(entries: list[tuple], stream: str = STREAM) -> list[dict]:
+    """The events of (action, subject, payload[, actor]) entries, hash-chained; the actor is olga unless given."""
     events, previous = [], GENESIS_HASH
-    for seq, (action, subject, payload) in enumerate(entries, 1):
+    for seq, (action, subject, payload, *actor) in enumerate(entries, 1):
         event = {
             "stream": stream,
             "seq": seq,
             "at": (START + timedelta(minutes=seq)).isoformat(),
-            "actor": "olga",
+            "actor": actor[0] if actor else "olga",
             "action": action,
             "subject": subject,
             "payload": payload,

@@ -87,7 +87,7 @@ def ballot_and_votes(seed: int) -> tuple[dict, list[dict]]:
         target = rng.choice(rows)["voter"]
         selection = {"voter": target, "group": None, "choice": None, "component": None, "criterion": None}
         dispute = {"selection": selection, "reason": "Cast twice.", "status": "open", "resolution": ""}
-        ballot["disputes"].append(dispute | {"raised_by": None})
+        ballot["disputes"].append(dispute | {"raised_by": "olga"})
         for row in rows:
             row["disputed"] = row["voter"] == target
     for i, row in enumerate(rows):
@@ -109,6 +109,7 @@ def votes_csv(rows: list[dict]) -> str:
 def _events(ballot: dict, rows: list[dict]) -> list[dict]:
     created = {k: ballot[k] for k in ("key", "title", "version", "criteria", "choices", "methodology", "clustering")}
     created |= {"groups": sorted(g["key"] for g in ballot["working_groups"]), "results_visibility": "live"}
+    created["components"] = ballot["components"]
     entries = [("ballot.created", "votes.ballot:1", created), ("ballot.opened", "votes.ballot:1", {})]
     for pk, row in enumerate(rows, 1):
         vote = {"voter": row["voter"], "group": row["working_group"], "component": row["component"],

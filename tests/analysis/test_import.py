@@ -419,6 +419,50 @@ def test_tampering_with_any_one_file_of_a_bundle_fails_verify_and_names_it(expor
     assert out.splitlines()[-1].startswith("not verified: ")
 
 
+def _forge_ballot(change):
+    """Edit ballot.json alone, then recompute outcomes.json from it and rehash the manifest, as a forger would."""
+
+    def forge(path: Path) -> None:
+        ballot = json.loads((path / "ballot.json").read_text())
+        change(ballot)
+        (path / "ballot.json").write_text(json.dumps(ballot, sort_keys=True))
+        (path / "outcomes.json").write_text(json.dumps(tally.recompute(path), sort_keys=True))
+        handmade.rehash(path)
+
+    return forge
+
+
+def _swap_titles(ballot):
+    first, second = ballot["components"][:2]
+    first["title"], second["title"] = second["title"], first["title"]
+
+
+FORGERIES = {
+    "a leaf component nobody voted on": lambda b: b["components"].append(
+        {"key": "ghost", "title": "Ghost", "category": "Code"}
+    ),
+    "an aggregate's rule": lambda b: next(c for c in b["components"] if "aggregate" in c)["aggregate"].update(
+        rule="sum" if next(c for c in b["components"] if "aggregate" in c)["aggregate"]["rule"] == "mean" else "mean"
+    ),
+    "two components' titles swapped": _swap_titles,
+    "a grant's granted_by": lambda b: b["grants"][0].update(granted_by="bob"),
+    "a grant's granted_at": lambda b: b["grants"][0].update(granted_at="2020-01-01T00:00:00+00:00"),
+    "a dispute's raised_by": lambda b: b["disputes"][0].update(raised_by="dave"),
+}
+
+
+@pytest.mark.parametrize("change", FORGERIES.values(), ids=FORGERIES.keys())
+def test_a_ballot_json_forged_alone_with_the_genuine_log_does_not_verify(exported, tmp_path, change):
+    path = unzip(exported, tmp_path / "forged")
+    assert tally.verify(path).ok
+    _forge_ballot(change)(path)
+
+    report = tally.verify(path)
+
+    assert not report.ok
+    assert any(line.startswith("ballot: FAILED") for line in report.lines()), report.lines()
+
+
 def test_tampering_is_caught_by_the_command_in_a_subprocess_too(exported, tmp_path):
     path = unzip(exported, tmp_path / "unzipped")
     _tamper("votes.csv", b",object,-1,", b",required,1,")(path)

@@ -130,3 +130,19 @@ def test_a_malformed_vote_limit_fails_at_start_up(tmp_path):
 def test_behind_the_tls_proxy_the_client_address_comes_from_its_forwarded_for_hop(tmp_path):
     assert json.loads(settings_with({}, tmp_path).stdout)["proxies"] == 0
     assert json.loads(settings_with({"BEHIND_TLS_PROXY": "true"}, tmp_path).stdout)["proxies"] == 1
+
+
+def test_comments_are_limited_to_20_in_10_minutes_and_a_malformed_limit_fails_at_start_up(tmp_path):
+    probe = "import django; from django.conf import settings; django.setup(); print(settings.COMMENT_RATE_LIMIT)"
+    base = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"}
+
+    def read(env: dict[str, str]) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-c", probe], cwd=ROOT, env=base | env, capture_output=True, text=True, timeout=60
+        )
+
+    assert read({}).stdout.strip() == "20/10m"
+    assert read({"COMMENT_RATE_LIMIT": "5/h"}).stdout.strip() == "5/h"
+    malformed = read({"COMMENT_RATE_LIMIT": "lots"})
+    assert malformed.returncode != 0
+    assert "COMMENT_RATE_LIMIT='lots': expected amount/period" in malformed.stderr

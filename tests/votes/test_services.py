@@ -324,6 +324,8 @@ def test_organizer_grants_a_restricted_choice_to_a_group(ballot, olga, group, no
         "holder_kind": "group",
         "category": None,
         "reason": "Charter §3.",
+        "granted_at": grant.granted_at.isoformat(),
+        "revoked_at": None,
     }
 
 
@@ -341,6 +343,8 @@ def test_organizer_grants_a_restricted_choice_to_one_member_for_one_category(bal
         "holder_kind": "member",
         "category": "Data",
         "reason": "Data steward",
+        "granted_at": grant.granted_at.isoformat(),
+        "revoked_at": None,
     }
 
 
@@ -400,6 +404,8 @@ def test_organizer_revokes_a_grant_and_says_how_many_votes_used_it(ballot, olga,
         "holder_kind": "group",
         "category": None,
         "reason": "Charter",
+        "granted_at": grant.granted_at.isoformat(),
+        "revoked_at": grant.revoked_at.isoformat(),
         "revoke_reason": "Charter lapsed",
         "used_by_votes": 1,
     }
