@@ -267,6 +267,8 @@ class _Wide(str):
 
 
 def _int64(number: str) -> int:
+    if len(number) < 19:  # 18 digits always fit: the usual case, without a second look
+        return int(number)
     if not _fits(number):
         raise _Refused(_WIDE_REFUSED)
     return int(number)
