@@ -312,18 +312,29 @@ def _check_window_and_actor(ballot: Ballot, voter, acting_user) -> None:
         raise ValidationError("Voting on this ballot has closed.")
 
 
-def _voting_group(ballot: Ballot, voter, group: WorkingGroup | None, groups: list | None = None) -> WorkingGroup:
-    """The group the vote is for; `groups`, the voter's enrolled groups, when already read."""
-    groups = [m.group for m in voting_memberships(ballot, voter)] if groups is None else groups
-    if not groups:
+def _voting_membership(ballot: Ballot, voter, group: WorkingGroup | None, enrolled: list) -> Membership:
+    """The membership the vote is cast through, among `enrolled`, the voter's memberships read before the lock."""
+    if not enrolled:
         raise PermissionDenied(f"@{_handle(voter)} is not a member of a working group enrolled in this ballot.")
     if group is None:
-        if len(groups) > 1:
+        if len(enrolled) > 1:
             raise ValidationError("You belong to several enrolled groups: choose the group you vote for.")
-        return groups[0]
-    if group not in groups:
+        return enrolled[0]
+    membership = next((m for m in enrolled if m.group == group), None)
+    if membership is None:
         raise PermissionDenied(f"@{_handle(voter)} does not vote for {group.name} in this ballot.")
-    return group
+    return membership
+
+
+def _hold_membership(membership: Membership, voter) -> None:
+    """Hold the membership row until the vote commits, under the ballot's lock: one indexed read.
+
+    A removal (`deliberation.services.remove_member` locks and updates this row) either committed
+    before, and the vote is refused, or waits until the vote has committed: never a vote after it.
+    """
+    current = Membership.objects.select_for_update(no_key=True).filter(pk=membership.pk, left_at__isnull=True)
+    if not current.exists():
+        raise PermissionDenied(f"@{_handle(voter)} is no longer a member of {membership.group.name}.")
 
 
 def _check_cell(ballot: Ballot, component: Component, criterion: Criterion) -> None:
@@ -355,27 +366,33 @@ def cast_vote(
     """
     acting_user = acting_user or voter
     # Rosters change in their definition's line, not the ballot's: read before taking the ballot's place in line,
-    # which every query until the commit holds.
-    enrolled = [m.group for m in voting_memberships(ballot, voter)]
+    # which every query until the commit holds; the chosen membership is then held under it (`_hold_membership`).
+    enrolled = list(voting_memberships(ballot, voter))
     ballot = _locked(ballot)
     _check_window_and_actor(ballot, voter, acting_user)
-    group = _voting_group(ballot, voter, group, enrolled)
+    membership = _voting_membership(ballot, voter, group, enrolled)
+    _hold_membership(membership, voter)
+    group = membership.group
     _check_cell(ballot, component, criterion)
     if choice.ballot_id != ballot.pk:
         raise ValidationError("That choice is not on this ballot's scale.")
     rationale = rationale.strip()
     rationale_length(rationale)
+    cell = {"ballot": ballot, "voter": voter, "component": component, "criterion": criterion}
+    # one row by its unique key: no ORDER BY, which Vote's ordering would make a join through ballot and definition
+    vote = Vote.objects.filter(**cell).select_related("choice").order_by().first()
     grant = None
     if choice.requires_grant:
         grant = usable_grant(ballot, voter, group, choice, component)
+        if grant is None and vote and vote.grant_id and vote.choice_id == choice.pk:
+            raise PermissionDenied(
+                f"The veto grant for “{choice.label}” was revoked: the vote cast with it stands as it is, "
+                "but it can no longer be cast or edited. Choose another choice, or withdraw the vote."
+            )
         if grant is None:
             raise PermissionDenied(f"“{choice.label}” is restricted: only holders of a veto grant may use it here.")
     if choice.requires_rationale and not rationale:
         raise ValidationError(f"A vote “{choice.label}” needs a rationale.")
-
-    cell = {"ballot": ballot, "voter": voter, "component": component, "criterion": criterion}
-    # one row by its unique key: no ORDER BY, which Vote's ordering would make a join through ballot and definition
-    vote = Vote.objects.filter(**cell).select_related("choice").order_by().first()
     unchanged = (choice.pk, rationale, group.pk, grant.pk if grant else None)
     if vote and (vote.choice_id, vote.rationale, vote.group_id, vote.grant_id) == unchanged:
         return vote  # nothing changes, nothing to record

@@ -7,14 +7,16 @@ connection and closes it when done.
 
 import random
 import threading
+import time
 
 import pytest
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 
-from audit.models import AuditEvent
+from audit.models import AuditEvent, lock_stream
+from deliberation import services as deliberation
 from plenary_tally import chain
 from tests.factories import MembershipFactory, UserFactory
 from votes import services
@@ -148,3 +150,107 @@ def test_the_database_refuses_a_second_vote_for_the_same_cell(ballot, bob, group
         Vote.objects.create(**cell, choice=ballot.choices.get(key="abstain"))
 
     assert Vote.objects.get().choice.key == "required"
+
+
+def waiting_for_a_lock(timeout: float = 10) -> None:
+    """Return once another session waits for an advisory lock (a ballot's place in line); fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.01)
+    pytest.fail("no session waited for the ballot's place in line")
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_vote_still_in_line_when_its_voter_is_removed_is_refused(ballot, alice, bob, group):
+    """The roster is read before the ballot's place in line is taken: bob is removed while his vote waits in line."""
+    cell = {
+        "ballot": ballot,
+        "voter": bob,
+        "component": ballot.version.components.get(key="code"),
+        "criterion": ballot.criteria.get(key="use"),
+        "choice": ballot.choices.get(key="required"),
+    }
+    assert ballot.audit_stream and group.definition.audit_stream  # loaded before the threads share them
+    in_line, release = threading.Event(), threading.Event()
+
+    def hold_the_line():  # an earlier vote on the ballot, still being decided
+        with transaction.atomic():
+            lock_stream(ballot.audit_stream)
+            in_line.set()
+            assert release.wait(30)
+
+    def vote():
+        assert in_line.wait(30)
+        services.cast_vote(**cell)
+
+    def remove_bob():
+        waiting_for_a_lock()  # bob's vote has read the roster and waits for its place in line
+        deliberation.remove_member(membership=group.memberships.get(user=bob), acting_user=alice)
+        release.set()
+
+    errors = run_together([hold_the_line, vote, remove_bob])
+
+    assert [str(e) for e in errors] == ["@bob is no longer a member of Weights."]
+    assert not Vote.objects.exists()
+    assert not AuditEvent.objects.filter(stream=ballot.audit_stream, action__startswith="vote.").exists()
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_no_vote_is_recorded_after_its_voter_is_removed_while_others_crowd_the_ballot(ballot, alice, bob, group):
+    crowd = [MembershipFactory(group=group, user=UserFactory()).user for _ in range(8)]
+    components = list(ballot.version.components.leaves())
+    criteria = list(ballot.criteria.all())
+    choices = [ballot.choices.get(key="required"), ballot.choices.get(key="abstain")]
+    assert ballot.audit_stream and group.definition.audit_stream  # loaded before the threads share them
+    bobs_votes, removed, refused = threading.Event(), threading.Event(), []
+
+    def cast(voter, n: int) -> None:
+        services.cast_vote(
+            ballot=ballot,
+            voter=voter,
+            component=components[n % len(components)],
+            criterion=criteria[n // len(components) % len(criteria)],
+            choice=choices[n // (len(components) * len(criteria)) % 2],
+        )
+
+    def member(voter):
+        def job():
+            for n in range(60):
+                cast(voter, n)
+                if removed.is_set() and n > 30:
+                    return
+
+        return job
+
+    def as_bob():
+        for n in range(10_000):
+            try:
+                cast(bob, n)
+            except PermissionDenied as exc:
+                refused.append(str(exc))
+                return
+            if n == 5:
+                bobs_votes.set()
+
+    def remove_bob():
+        assert bobs_votes.wait(60)
+        deliberation.remove_member(membership=group.memberships.get(user=bob), acting_user=alice)
+        removed.set()
+
+    errors = run_together([*(member(voter) for voter in crowd), as_bob, remove_bob])
+
+    assert errors == []
+    left_at = group.memberships.get(user=bob).left_at
+    assert refused and Vote.objects.filter(voter=bob).exists()
+    assert not Vote.objects.filter(voter=bob, cast_at__gte=left_at).exists()
+    late = AuditEvent.objects.filter(stream=ballot.audit_stream, payload__voter="bob", at__gte=left_at)
+    assert not late.exists()

@@ -13,6 +13,7 @@ from html import unescape
 
 import pytest
 from django import forms
+from django.contrib.messages import constants
 from django.urls import reverse
 from django.utils.html import escape
 from hypothesis import example, given
@@ -217,6 +218,9 @@ def grid_answer(client, response, htmx: bool) -> Answer:
     """The cell re-rendered with its error (htmx), or the grid redirected to with a message."""
     if response.status_code == 404:  # the hidden fields name a component or criterion the ballot does not have
         return Answer(404, True, ["Not found"], response.content.decode())
+    if response.status_code == 400 and not htmx and b"<html" in response.content:  # a group the voter is not in
+        errors = [str(m) for m in response.context["messages"] if m.level == constants.ERROR]
+        return Answer(400, True, errors, response.content.decode())
     if response.status_code == 400:  # the hidden fields name no cell of the ballot
         assert response.content == b"That is not a cell of this ballot."
         return Answer(400, True, ["That is not a cell of this ballot."], response.content.decode())
@@ -244,7 +248,10 @@ def test_a_vote_cell_stores_the_vote_as_cast_or_says_why_not(client, ballot, bob
 
         sent = submitted(data)
         if sent.get("component", "").strip() in CELL_KEYS and sent.get("criterion", "").strip() in CRITERIA_KEYS:
-            assert result.status not in (400, 404), "a cell of the ballot, refused as if it were none"
+            assert result.status != 404, "a cell of the ballot, refused as if it were none"
+            assert result.errors != ["That is not a cell of this ballot."], "a cell of the ballot, refused as none"
+        if sent.get("group") not in (None, "", "weights") and result.errors != ["That is not a cell of this ballot."]:
+            assert any("does not vote for" in e for e in result.errors), "a vote for another group, not refused"
         if refused_or(result, before, statuses=(200, 302, 400, 404)):
             vote = Vote.objects.filter(
                 ballot=ballot, voter=bob, component__key=sent["component"], criterion__key=sent["criterion"]

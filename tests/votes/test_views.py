@@ -372,6 +372,24 @@ def test_a_member_of_a_group_not_enrolled_gets_403(client, definition, ballot, n
         assert client.post(ballot_url("vote-grid"), cell()).status_code == 403
 
 
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
+@pytest.mark.parametrize("posted", ["corpora", "no-such-group"])
+@pytest.mark.parametrize("path", ["vote-grid", "vote-grid-on-behalf"])
+def test_a_vote_posted_for_a_group_one_is_not_in_is_refused_not_recorded_for_ones_own(
+    path, posted, headers, client, olga, bob, ballot, nothing_written
+):
+    client.force_login(olga if path == "vote-grid-on-behalf" else bob)
+    url = ballot_url(path, "bob") if path == "vote-grid-on-behalf" else ballot_url(path)
+
+    with nothing_written():
+        response = client.post(url, cell(group=posted), headers=headers)
+
+    assert response.status_code == (200 if headers else 400)  # htmx shows a refusal in the cell, as every other
+    assert f"@bob does not vote for “{posted}” in this ballot." in text(response)
+    if headers:
+        assert response.content.decode().strip().startswith('<td id="cell-code-use" class="cell refused"')
+
+
 def test_a_plain_post_casts_and_redirects_to_the_cell(client, bob, ballot):
     client.force_login(bob)
 
@@ -622,6 +640,36 @@ def test_a_revoked_grant_takes_the_choice_away(client, olga, bob, grant):
     client.force_login(bob)
 
     assert restricted_cells(client.get(ballot_url("vote-grid"))) == set()
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
+def test_after_its_grant_is_revoked_a_veto_is_kept_shown_and_editing_its_rationale_is_refused_not_a_withdrawal(
+    headers, client, olga, bob, grant, cast, nothing_written
+):
+    cast(bob, "code", "use", "not-necessary", rationale="The weights are enough.")
+    services.revoke_grant(grant=grant, reason="The charter changed.", acting_user=olga)
+    client.force_login(bob)
+    revoked = "The veto grant for “Not necessary” was revoked"
+
+    page = client.get(ballot_url("vote-grid"))
+    assert restricted_cells(page) == {"cell-code-use"}  # kept where it stands, offered nowhere else
+    code_use = re.search(r'<td id="cell-code-use".*?</td>', page.content.decode(), re.S).group()
+    assert '<option value="not-necessary" selected>' in code_use
+    assert revoked in text(page)
+
+    with nothing_written():
+        response = client.post(
+            ballot_url("vote-grid"),
+            cell(choice="not-necessary", rationale="The weights alone are enough."),
+            headers=headers,
+            follow=not headers,
+        )
+
+    assert revoked in text(response)
+    assert "it can no longer be cast or edited" in text(response)
+    withdrawn = client.post(ballot_url("vote-grid"), cell(choice=""), headers=headers)  # only when asked
+    assert withdrawn.status_code == (200 if headers else 302)
+    assert not Vote.objects.exists()
 
 
 # Voting on a member's behalf -----------------------------------------------------------------

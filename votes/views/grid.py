@@ -34,6 +34,7 @@ class Grid:
         self.ballot, self.voter = ballot, voter
         self.memberships = list(services.voting_memberships(ballot, voter))
         chosen = [m for m in self.memberships if m.group.key == group_key]
+        self.other_group = group_key if group_key and not chosen else ""  # asked for a group the voter is not in
         self.group = (chosen or self.memberships or [None])[0]
         self.group = self.group.group if self.group else None
         self.criteria = list(ballot.criteria.all())
@@ -62,12 +63,17 @@ class Grid:
         ]
 
     def cell(self, component, criterion, error: str = "") -> dict:
+        vote = self.votes.get((component.pk, criterion.pk))
+        choices = self.choices_for(component.category)
+        # A vote whose grant was revoked keeps its choice shown: saving the cell must not withdraw it unseen.
+        kept = vote.choice if vote and vote.choice not in choices else None
         return {
             "id": f"cell-{component.key}-{criterion.key}",
             "component": component,
             "criterion": criterion,
-            "vote": self.votes.get((component.pk, criterion.pk)),
-            "choices": self.choices_for(component.category),
+            "vote": vote,
+            "choices": sorted([*choices, kept], key=lambda c: c.position) if kept else choices,
+            "kept": kept,
             "error": error,
         }
 
@@ -142,6 +148,8 @@ def vote_grid(request: HttpRequest, slug: str, key: str, handle: str | None = No
     error = " ".join(f"{name.capitalize()}: {e}" for name, errors in form.errors.items() for e in errors)
     if data.get("choice") and choice is None and "choice" not in form.errors:
         error = "That choice is not on this ballot's scale."
+    if grid.other_group:  # never the voter's own group instead
+        error = f"@{voter.get_username()} does not vote for “{grid.other_group}” in this ballot."
     try:
         if error:
             pass  # nothing to save
@@ -170,6 +178,8 @@ def vote_grid(request: HttpRequest, slug: str, key: str, handle: str | None = No
     if not request.htmx:
         if error:
             messages.error(request, f"{component.title}, {criterion.label}: {error} Nothing was changed.")
+        if grid.other_group:
+            return render(request, "votes/ballot_vote.html", context, status=400)
         url = (
             reverse("votes:vote-grid-on-behalf", args=[slug, key, handle])
             if handle
