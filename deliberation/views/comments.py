@@ -6,7 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
-from django_ratelimit.core import get_usage
+
+from config import ratelimits
 
 from .. import services
 from ..forms import CommentEditForm, CommentForm, HideCommentForm
@@ -30,18 +31,8 @@ def get_comment(request: HttpRequest, pk: int) -> Comment:
 
 
 def _over_the_comment_limit(request: HttpRequest) -> str:
-    """Count this post or edit against the author's COMMENT_RATE_LIMIT; once it is spent, say so and when to come back.
-
-    The same counter as vote saves (votes.views.grid), under its own group.
-    """
-    usage = get_usage(request, group="comments.save", key="user", rate=settings.COMMENT_RATE_LIMIT, increment=True)
-    if usage is None or not usage["should_limit"]:
-        return ""
-    minutes = max(1, -(-usage["time_left"] // 60))
-    return (
-        f"Plenary takes at most {usage['limit']} comments and edits from one person in a short time. "
-        f"This one was not saved; try again in {minutes} minute{'s' if minutes > 1 else ''}."
-    )
+    """Count this save against the author's COMMENT_RATE_LIMIT; once it is spent, the sentence that says so."""
+    return ratelimits.spent(request, group="comments.save", rate=settings.COMMENT_RATE_LIMIT, what="comments and edits")
 
 
 @login_required

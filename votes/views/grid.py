@@ -16,7 +16,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import trigger_client_event
-from django_ratelimit.core import get_usage
+
+from config import ratelimits
 
 from .. import services
 from ..forms import CellForm
@@ -100,19 +101,8 @@ def _voter(request: HttpRequest, ballot: Ballot, handle: str | None):
 
 
 def _over_the_vote_limit(request: HttpRequest) -> str:
-    """Count this save against the acting user's VOTE_RATE_LIMIT; once it is spent, say so and when to come back.
-
-    django-ratelimit rather than allauth: allauth's counters serve its own views, and the one module that exposes
-    them (allauth.core.ratelimit) is marked in its source for deprecation.
-    """
-    usage = get_usage(request, group="votes.save", key="user", rate=settings.VOTE_RATE_LIMIT, increment=True)
-    if usage is None or not usage["should_limit"]:
-        return ""
-    minutes = max(1, -(-usage["time_left"] // 60))
-    return (
-        f"Plenary takes at most {usage['limit']} vote saves from one person in a short time. "
-        f"This one was not saved; try again in {minutes} minute{'s' if minutes > 1 else ''}."
-    )
+    """Count this save against the author's VOTE_RATE_LIMIT; once it is spent, the sentence that says so."""
+    return ratelimits.spent(request, group="votes.save", rate=settings.VOTE_RATE_LIMIT, what="vote saves")
 
 
 @login_required

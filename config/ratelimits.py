@@ -1,0 +1,21 @@
+"""Per-person limits on what one account may save in a short time, and the sentence that says one is spent.
+
+django-ratelimit rather than allauth: allauth's counters serve its own views, and the one module that exposes
+them (allauth.core.ratelimit) is marked in its source for deprecation. The counters live in the cache
+(`CACHE_URL`), so a limit holds across every web worker.
+"""
+
+from django.http import HttpRequest
+from django_ratelimit.core import get_usage
+
+
+def spent(request: HttpRequest, *, group: str, rate: str, what: str) -> str:
+    """Count this save against the acting user's `rate` for `group`; once it is spent, say so and when to come back."""
+    usage = get_usage(request, group=group, key="user", rate=rate, increment=True)
+    if usage is None or not usage["should_limit"]:
+        return ""
+    minutes = max(1, -(-usage["time_left"] // 60))
+    return (
+        f"Plenary takes at most {usage['limit']} {what} from one person in a short time. "
+        f"This one was not saved; try again in {minutes} minute{'s' if minutes > 1 else ''}."
+    )
