@@ -1,8 +1,9 @@
 """The read-only JSON API of the audit log: every event, as the log page shows it.
 
 A vote event on a sealed stream (a ballot whose votes are published when it closes) is
-redacted exactly as on the page: only its stream and place in it, marked sealed. An actor
-filter never finds a sealed vote, so who voted cannot be learnt from the count either.
+redacted exactly as on the page: only its stream and place in it, marked sealed. An action or
+actor filter never finds a sealed vote, so neither who voted nor how many votes were cast, changed
+or withdrawn can be learnt from a count either.
 """
 
 from datetime import datetime

@@ -54,13 +54,14 @@ class AuditEventQuerySet(models.QuerySet):
     def matching(self, *, stream: str = "", action: str = "", actor: str = "") -> "AuditEventQuerySet":
         """The public log's filters: one stream, actions starting with `action`, one actor.
 
-        Call on `with_seals()`: a sealed vote is never found by who cast it.
+        Call on `with_seals()`: a filter on action or actor never finds a sealed vote, so neither who
+        voted nor how many votes were cast, changed or withdrawn can be counted from its results.
         """
         events = self
         if stream:
             events = events.filter(stream=stream)
         if action:
-            events = events.filter(action__startswith=action)
+            events = events.filter(action__startswith=action, sealed=False)
         if actor:
             events = events.filter(actor_handle=actor.lstrip("@"), sealed=False)
         return events

@@ -6,6 +6,7 @@ of the audit events is the order in which the votes were committed: replaying th
 audit stream gives exactly its current votes.
 """
 
+import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -270,9 +271,14 @@ def revoke_grant(*, grant: VetoGrant, reason: str, acting_user) -> VetoGrant:
         actor=acting_user,
         action="grant.revoked",
         subject=grant,
-        payload=_grant_payload(grant) | {"revoke_reason": grant.revoke_reason, "used_by_votes": grant.votes.count()},
+        payload=_grant_payload(grant) | {"revoke_reason": grant.revoke_reason} | _uses(ballot, grant),
     )
     return grant
+
+
+def _uses(ballot: Ballot, grant: VetoGrant) -> dict:
+    """How many votes used the grant, for the record; nothing while the votes are sealed (it would count them)."""
+    return {"used_by_votes": grant.votes.count()} if ballot.results_public else {}
 
 
 # Votes ---------------------------------------------------------------------------------------
@@ -287,8 +293,12 @@ def usable_grant(ballot: Ballot, voter, group: WorkingGroup, choice: Choice, com
     return ballot.grants.active().filter(choice=choice).held_by(voter, group).covering(component).order_by("pk").first()
 
 
-def _vote_payload(vote: Vote, previous: dict | None, acting_user) -> dict:
-    return {
+def _vote_payload(ballot: Ballot, vote: Vote, previous: dict | None, acting_user) -> dict:
+    """What a vote event records. While the votes are sealed it also carries a random salt, published with the
+    rest when the ballot closes: the public hashes commit to the vote, but nobody can search for it by trying
+    every voter, cell and choice against them."""
+    salt = {} if ballot.results_public else {"salt": secrets.token_hex(16)}
+    return salt | {
         "voter": _handle(vote.voter),
         "group": vote.group.key,
         "component": vote.component.key,
@@ -301,6 +311,26 @@ def _vote_payload(vote: Vote, previous: dict | None, acting_user) -> dict:
         "cast_at": vote.cast_at.isoformat(),
         "previous": previous,
     }
+
+
+@transaction.atomic
+def read_sealed_votes(*, ballot: Ballot, voter, acting_user) -> None:
+    """An organizer opens a member's grid while the votes are sealed, and so sees that member's votes: on the record.
+
+    Organizers may read a member's sealed votes only to record votes on the member's behalf; each time they do,
+    the public log says who read whose, and when. The member and every observer see it before the ballot closes.
+    """
+    ballot = _locked(ballot)
+    _require_organizer(ballot, acting_user)
+    if ballot.results_public or voter.pk == acting_user.pk:
+        return  # nothing sealed from this reader
+    record(
+        stream=ballot.audit_stream,
+        actor=acting_user,
+        action="ballot.sealed_votes_read",
+        subject=ballot,
+        payload={"voter": _handle(voter)},
+    )
 
 
 def _check_window_and_actor(ballot: Ballot, voter, acting_user) -> None:
@@ -413,7 +443,7 @@ def cast_vote(
         actor=acting_user,
         action=action,
         subject=vote,
-        payload=_vote_payload(vote, previous, acting_user),
+        payload=_vote_payload(ballot, vote, previous, acting_user),
     )
     tasks.enqueue_recompute(ballot.pk)
     return vote
@@ -432,7 +462,7 @@ def withdraw_vote(*, ballot: Ballot, voter, component: Component, criterion: Cri
     )
     if vote is None:
         raise ValidationError("There is no vote to withdraw here.")
-    payload = _vote_payload(vote, None, acting_user)
+    payload = _vote_payload(ballot, vote, None, acting_user)
     record(stream=ballot.audit_stream, actor=acting_user, action="vote.withdrawn", subject=vote, payload=payload)
     vote.delete()
     tasks.enqueue_recompute(ballot.pk)

@@ -995,6 +995,67 @@ def test_a_ballot_published_after_close_seals_its_stream_until_it_closes(olga, p
     assert not StreamSeal.objects.filter(stream=ballot.audit_stream).exists()
 
 
+@pytest.fixture
+def sealed(olga, published, group):
+    ballot = services.create_ballot(
+        version=published,
+        key="sealed",
+        title="Sealed",
+        groups=[group],
+        criteria=CRITERIA,
+        choices=CHOICES,
+        results_visibility=Ballot.Visibility.AFTER_CLOSE,
+        acting_user=olga,
+    )
+    return services.open_ballot(ballot=ballot, acting_user=olga)
+
+
+def _guess(event: AuditEvent, payload: dict) -> str:
+    """The hash an observer would compute for `event` from a guess of its payload and everything public."""
+    return chain.event_hash(event.canonical() | {"payload": payload})
+
+
+def _vote_on(ballot, voter, choice="required"):
+    return services.cast_vote(
+        ballot=ballot,
+        voter=voter,
+        component=ballot.version.components.get(key="code"),
+        criterion=ballot.criteria.get(key="use"),
+        choice=ballot.choices.get(key=choice),
+    )
+
+
+def test_a_sealed_vote_cannot_be_found_by_trying_guesses_against_its_public_hash(sealed, ballot, bob):
+    """Everything in a vote event but its payload is public or guessable, and a vote has few possible payloads."""
+    _vote_on(sealed, bob)
+    _vote_on(ballot, bob)
+    hidden, open_ = (AuditEvent.objects.filter(stream=b.audit_stream).latest("seq") for b in (sealed, ballot))
+
+    # On a live ballot the payload is public anyway: a guess of it matches the hash, as the log shows.
+    assert _guess(open_, open_.payload) == open_.hash and "salt" not in open_.payload
+    # On a sealed one, the right guess of every field a voter chooses still misses: the event also holds a salt.
+    guess = {k: v for k, v in hidden.payload.items() if k != "salt"}
+    assert _guess(hidden, guess) != hidden.hash
+    assert _guess(hidden, hidden.payload) == hidden.hash  # published when the ballot closes, and it then verifies
+    assert len(hidden.payload["salt"]) == 32
+    _vote_on(sealed, bob, choice="abstain")
+    salts = [e.payload["salt"] for e in AuditEvent.objects.filter(stream=sealed.audit_stream, action__startswith="vote.")]
+    assert len(set(salts)) == 2  # a salt per event, never reused
+
+
+def test_revoking_a_grant_on_a_sealed_ballot_does_not_record_how_many_votes_used_it(sealed, olga, bob, group):
+    grant = services.grant_veto(
+        ballot=sealed, choice=sealed.choices.get(key="not-necessary"), member=bob, reason="Charter", acting_user=olga
+    )
+    _vote_on(sealed, bob, choice="not-necessary")
+
+    services.revoke_grant(grant=grant, reason="Lapsed", acting_user=olga)
+
+    event = AuditEvent.objects.get(action="grant.revoked")
+    assert "used_by_votes" not in event.payload  # a grant to one member would say how many of their votes are vetoes
+    assert event.payload["revoke_reason"] == "Lapsed"
+
+
 def test_a_live_ballot_is_never_sealed(ballot):
 
     assert not StreamSeal.objects.exists()

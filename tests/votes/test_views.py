@@ -895,8 +895,24 @@ def test_the_audit_log_seals_the_votes_of_a_sealed_ballot_until_it_closes(query,
     assert response.status_code == 200
     assert "Sealed reason" not in content
     assert "@bob" not in content and "@dave" not in content
-    if "actor" not in query:  # the events are there, chained, only their details wait
+    if "actor" not in query and "action" not in query:  # the events are there, chained, only their details wait
         assert content.count("A vote, sealed") == 2
+
+
+def test_the_log_s_action_filter_does_not_count_the_sealed_votes_cast_changed_or_withdrawn(client, bob, secret):
+    """Counting vote.cast minus vote.withdrawn through the filter would give the number of votes the page hides."""
+    cell = {"component": secret.version.components.get(key="code"), "criterion": secret.criteria.get(key="use")}
+    services.withdraw_vote(ballot=secret, voter=bob, **cell)
+
+    counts = {
+        action: text(client.get(reverse("audit:log"), {"stream": "ballot:osd/secret", "action": action})).count(
+            "A vote, sealed"
+        )
+        for action in ("vote.", "vote.cast", "vote.withdrawn")
+    }
+
+    assert counts == {"vote.": 0, "vote.cast": 0, "vote.withdrawn": 0}
+    assert text(client.get(reverse("audit:log"), {"stream": "ballot:osd/secret"})).count("A vote, sealed") == 3
 
 
 def test_the_audit_log_shows_the_votes_once_the_sealed_ballot_closes(client, olga, secret):
@@ -906,6 +922,35 @@ def test_the_audit_log_shows_the_votes_once_the_sealed_ballot_closes(client, olg
 
     assert "A vote, sealed" not in content
     assert "Sealed reason of bob." in content
+
+
+def test_an_organizer_reading_a_member_s_sealed_votes_is_on_the_public_record(client, olga, bob, secret):
+    """Organizers see a member's votes to vote on their behalf; while sealed, every such look is in the log."""
+    client.force_login(olga)
+
+    grid = client.get(ballot_url("vote-grid-on-behalf", "bob", key="secret"))
+
+    assert 'value="Sealed reason of bob."' in grid.content.decode()
+    assert "is recorded in the public audit log" in text(grid)
+    event = AuditEvent.objects.filter(stream="ballot:osd/secret").latest("seq")
+    assert (event.action, event.actor_handle, event.payload) == ("ballot.sealed_votes_read", "olga", {"voter": "bob"})
+    client.logout()
+    log = text(client.get(reverse("audit:log"), {"stream": "ballot:osd/secret", "action": "ballot.sealed_votes_read"}))
+    assert "@olga" in log and "bob" in log
+
+
+def test_only_a_sealed_member_s_grid_opened_by_someone_else_is_recorded_as_read(client, olga, bob, secret):
+    before = AuditEvent.objects.count()
+    client.force_login(bob)
+    client.get(ballot_url("vote-grid", key="secret"))  # one's own votes
+    client.force_login(olga)
+    client.get(ballot_url("vote-grid-on-behalf", "bob", key="secret"), headers={"HX-Request": "true"})
+    services.close_ballot(ballot=secret, acting_user=olga)
+    after_close = AuditEvent.objects.count()
+    client.get(ballot_url("vote-grid-on-behalf", "bob", key="secret"))  # nothing sealed any more
+
+    assert after_close == before + 1  # the close, and nothing else
+    assert AuditEvent.objects.count() == after_close
 
 
 def test_votes_sealed_until_close_cannot_be_disputed_yet(client, bob, secret, nothing_written):

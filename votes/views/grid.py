@@ -116,6 +116,8 @@ def vote_grid(request: HttpRequest, slug: str, key: str, handle: str | None = No
         raise PermissionDenied(f"{who} not a member of a working group enrolled in this ballot.")
     context = ballot_context(request, ballot) | {"grid": grid, "voter": voter, "handle": handle}
     if request.method == "GET":
+        if voter != request.user and not request.htmx:
+            services.read_sealed_votes(ballot=ballot, voter=voter, acting_user=request.user)
         return render(request, "votes/ballot_vote.html#progress" if request.htmx else "votes/ballot_vote.html", context)
 
     form = CellForm(request.POST)
