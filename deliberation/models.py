@@ -1,5 +1,7 @@
 """Definitions, their numbered drafts, the components voted on, working groups and comments."""
 
+import secrets
+
 from django.conf import settings
 from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
@@ -76,6 +78,10 @@ class DraftVersionQuerySet(models.QuerySet):
         return self.filter(Q(status=DraftVersion.Status.PUBLISHED) | Q(definition__organizers=user)).distinct()
 
 
+def new_digest_salt() -> str:
+    return secrets.token_hex(16)
+
+
 class DraftVersion(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft"
@@ -89,6 +95,12 @@ class DraftVersion(models.Model):
     release_notes_html = models.TextField(blank=True, editable=False)
     status = models.CharField(max_length=16, choices=Status, default=Status.DRAFT)
     based_on = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="+")
+    digest_salt = models.CharField(
+        max_length=32,
+        default=new_digest_salt,
+        editable=False,
+        help_text="Salts the digests the draft's edits record: private while it is a draft, published with it.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True)
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")

@@ -38,10 +38,17 @@ def _lock(version: DraftVersion) -> DraftVersion:
     return DraftVersion.objects.select_for_update().select_related("definition").get(pk=version.pk)
 
 
-def version_digest(version: DraftVersion) -> str:
-    """SHA-256 over the version's text and components: what a publication commits to."""
+def version_digest(version: DraftVersion, *, salted: bool = False) -> str:
+    """SHA-256 over the version's text and components: what a publication commits to.
+
+    A draft's edits record the digest `salted` with the draft's own secret salt, so that nobody can confirm a
+    guess of a private draft's text against the public log; the salt is published with the release, and the
+    last edit's digest can then be checked against the published text.
+    """
     components = [asdict(spec) for spec in version.components.order_by("key").specs()]
     data = {"label": version.label, "body": version.body, "components": components}
+    if salted:
+        data["salt"] = version.digest_salt
     return hashlib.sha256(canonical_json(data).encode()).hexdigest()
 
 
@@ -144,7 +151,7 @@ def update_draft(*, version: DraftVersion, label: str, body: str, acting_user) -
         actor=acting_user,
         action="draft.edited",
         subject=version,
-        payload={"label": label, "digest": version_digest(version)},
+        payload={"label": label, "digest": version_digest(version, salted=True)},
     )
     return version
 
@@ -175,6 +182,7 @@ def publish_version(*, version: DraftVersion, release_notes: str, acting_user) -
             "definition": version.definition.slug,
             "label": version.label,
             "digest": version_digest(version),
+            "salt": version.digest_salt,  # the draft's edits can now be checked
             "components": version.components.count(),
         },
     )

@@ -140,7 +140,29 @@ def test_organizer_edits_a_drafts_label_and_text(draft, olga):
     assert (draft.label, draft.body) == ("0.1-rc1", "# New\n\nText.")
     event = last_event()
     assert (event.action, event.actor_handle) == ("draft.edited", "olga")
-    assert event.payload == {"label": "0.1-rc1", "digest": services.version_digest(draft)}
+    assert event.payload == {"label": "0.1-rc1", "digest": services.version_digest(draft, salted=True)}
+
+
+def test_a_private_draft_s_text_cannot_be_confirmed_from_its_public_digest_until_its_release(draft, olga, client):
+    """Anyone reads the definition's stream: a digest of the text alone would confirm a guess of a private draft."""
+    services.update_draft(version=draft, label=draft.label, body="We require the training data.", acting_user=olga)
+    edited = last_event()
+    assert client.get("/audit/", {"stream": "definition:osd", "action": "draft.edited"}).status_code == 200
+
+    guessed = DraftVersion.objects.get(pk=draft.pk)  # the right guess, tried as the public digest would allow
+    assert services.version_digest(guessed) != edited.payload["digest"]
+
+    services.publish_version(version=draft, release_notes="Released.", acting_user=olga)
+    published = last_event()
+    salt = published.payload["salt"]  # published with the release: the last edit now checks against the text
+    released = DraftVersion.objects.get(pk=draft.pk)
+    assert released.digest_salt == salt
+    assert services.version_digest(released, salted=True) == edited.payload["digest"]
+    assert published.payload["digest"] == services.version_digest(released)
+
+
+def test_each_draft_has_its_own_salt(draft, published):
+    assert len({draft.digest_salt, published.digest_salt}) == 2 and len(draft.digest_salt) == 32
 
 
 @pytest.mark.parametrize("persona", ["alice", "bob", "carol"])
@@ -175,6 +197,7 @@ def test_publishing_fixes_the_version_and_records_its_digest(draft, olga):
         "definition": "osd",
         "label": "0.0.10",
         "digest": services.version_digest(draft),
+        "salt": draft.digest_salt,
         "components": 3,
     }
     assert len(event.payload["digest"]) == 64
