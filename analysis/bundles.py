@@ -120,7 +120,7 @@ def ballot_json(ballot: Ballot) -> dict[str, Any]:
     """The ballot's rules as `ballot.json` (format plenary-ballot/1) holds them."""
     return {
         "format": BALLOT_FORMAT,
-        "definition": {"slug": ballot.definition.slug, "title": ballot.definition.title},
+        "definition": _definition_as_recorded(ballot),
         "version": ballot.version.label,
         "key": ballot.key,
         "title": ballot.title,
@@ -134,6 +134,18 @@ def ballot_json(ballot: Ballot) -> dict[str, Any]:
         "clustering": ballot.clustering,
         "disputes": _disputes(ballot),
     }
+
+
+def _definition_as_recorded(ballot: Ballot) -> dict[str, str]:
+    """The definition as the ballot's log names it: its title when the ballot was created, which the log covers."""
+    created = _created_payload(ballot)
+    return created.get("definition") or {"slug": ballot.definition.slug, "title": ballot.definition.title}
+
+
+def _created_payload(ballot: Ballot) -> dict[str, Any]:
+    """The payload of the ballot's `ballot.created` event."""
+    events = AuditEvent.objects.filter(stream=ballot.audit_stream, action="ballot.created")
+    return events.values_list("payload", flat=True).first() or {}
 
 
 def _working_groups(ballot: Ballot) -> list[dict]:
@@ -429,4 +441,3 @@ def verifier_archive() -> bytes:
 
 def verifier_filename() -> str:
     return f"plenary-tally-{importlib.metadata.version('plenary-tally')}.zip"
-

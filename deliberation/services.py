@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from audit.models import canonical_json, record
+from audit.models import canonical_json, lock_stream, record
 
 from .markdown import render_markdown
 from .models import (
@@ -296,26 +296,48 @@ def _require_roster_manager(group: WorkingGroup, user) -> None:
         raise PermissionDenied("Only the group's chairs and the organizers can change its roster.")
 
 
+def _rosters_in_line(group: WorkingGroup) -> list[str]:
+    """Take the place in line of the definition, then of each ballot not yet closed that enrolls `group`.
+
+    A roster change is recorded in the stream of each such ballot too, so that a ballot's own record proves who
+    may vote in it at any moment. Lines are always taken in this order (definition, then ballots, then the
+    membership row: `cast_vote` takes a ballot's, then the voter's membership row), so nothing waits in a circle;
+    the ballots are read again under their locks, so one closed meanwhile is left out.
+    """
+    lock_stream(group.definition.audit_stream)
+    enrolling = group.ballots.exclude(status="closed").select_related("definition")  # a ballot's status, by value
+    for stream in sorted(b.audit_stream for b in enrolling):
+        lock_stream(stream)
+    return sorted(b.audit_stream for b in enrolling.all())
+
+
+def _record_roster_change(membership: Membership, streams: list[str], *, action: str, payload: dict, acting_user):
+    for stream in [membership.group.definition.audit_stream, *streams]:
+        record(stream=stream, actor=acting_user, action=action, subject=membership, payload=payload)
+
+
 @transaction.atomic
 def add_member(*, group: WorkingGroup, user, role: str = Membership.Role.MEMBER, acting_user) -> Membership:
     _require_roster_manager(group, acting_user)
     if role == Membership.Role.CHAIR and not group.definition.is_organizer(acting_user):
         raise PermissionDenied("Only organizers appoint chairs.")
+    streams = _rosters_in_line(group)
     if group.memberships.current().filter(user=user).exists():
         raise ValidationError(f"{user.get_username()} is already a member of {group.name}.")
     membership = Membership.objects.create(group=group, user=user, role=role)
-    record(
-        stream=group.definition.audit_stream,
-        actor=acting_user,
+    _record_roster_change(
+        membership,
+        streams,
         action="membership.joined",
-        subject=membership,
         payload={"group": group.key, "member": user.get_username(), "role": role},
+        acting_user=acting_user,
     )
     return membership
 
 
 @transaction.atomic
 def remove_member(*, membership: Membership, acting_user) -> Membership:
+    streams = _rosters_in_line(membership.group)
     membership = (
         Membership.objects.select_for_update().select_related("group__definition", "user").get(pk=membership.pk)
     )
@@ -326,12 +348,12 @@ def remove_member(*, membership: Membership, acting_user) -> Membership:
         raise PermissionDenied("Only organizers remove a chair.")
     membership.left_at = timezone.now()
     membership.save(update_fields=["left_at"])
-    record(
-        stream=membership.group.definition.audit_stream,
-        actor=acting_user,
+    _record_roster_change(
+        membership,
+        streams,
         action="membership.left",
-        subject=membership,
         payload={"group": membership.group.key, "member": membership.user.get_username()},
+        acting_user=acting_user,
     )
     return membership
 

@@ -78,6 +78,7 @@ def create_ballot(
 ) -> Ballot:
     definition = version.definition
     _require_organizer(definition, acting_user)
+    lock_stream(definition.audit_stream)  # rosters change in this line: the roster recorded below is the one in force
     if not version.is_published:
         raise ValidationError("Ballots are held on published versions only.")
     groups = list(groups)
@@ -127,7 +128,7 @@ def create_ballot(
         actor=acting_user,
         action="ballot.created",
         subject=ballot,
-        payload=ballot_spec(ballot),
+        payload=ballot_spec(ballot) | {"roster": roster(ballot)},  # then each change, as the groups' streams do
     )
     return ballot
 
@@ -135,10 +136,12 @@ def create_ballot(
 def ballot_spec(ballot: Ballot) -> dict:
     """The ballot's rules as plain data: what the audit log records and what analysis reads."""
     return {
+        "definition": {"slug": ballot.definition.slug, "title": ballot.definition.title},
         "key": ballot.key,
         "title": ballot.title,
         "version": ballot.version.label,
         "groups": sorted(g.key for g in ballot.groups.all()),
+        "group_names": {g.key: g.name for g in ballot.groups.all()},
         "criteria": [{"key": c.key, "label": c.label} for c in ballot.criteria.all()],
         "choices": [c.as_data() for c in ballot.choices.all()],
         "components": ballot.version.components.as_data(),  # a published version's, fixed: what is voted on

@@ -148,6 +148,16 @@ def _verify(bundle: Bundle, report: Report, expect_head: str | None) -> None:
 # 1. The manifest -----------------------------------------------------------------------------
 
 
+def _roster_map(roster: Any, fail) -> dict[str, dict[str, str]]:
+    """A recorded roster ({group: [{"member", "role"}]}) as group -> member -> role."""
+    try:
+        return {g: {m["member"]: m["role"] for m in members} for g, members in roster.items()}
+    except (AttributeError, KeyError, TypeError) as exc:
+        if fail is None:
+            return {}
+        raise fail("its roster is not {group: [{member, role}]}") from exc
+
+
 def check_manifest(bundle: Bundle) -> tuple[dict, list[BundleError]]:
     """The manifest, and every file it lists whose hash differs, every file it misses."""
     manifest = bundle.json("manifest.json")
@@ -202,6 +212,8 @@ class Replay:
         self.grants: dict[str, dict] = {}
         self.created: tuple[int, dict] | None = None
         self.status, self.roster = "scheduled", None
+        self.members: dict[str, dict[str, str]] | None = None  # group -> member -> role, from the log's events
+        self.roster_problems: list[BundleError] = []
         self._standing_selections: list | None = None  # once the log is read
 
     def read(self, bundle: Bundle) -> None:
@@ -259,10 +271,22 @@ class Replay:
             self.grants[subject] = payload | {"revoked": action == "grant.revoked", "granted_by": granted_by}
         elif action == "ballot.created":
             self.created = (line, payload)
+            self.members = _roster_map(payload["roster"], fail) if "roster" in payload else None
+        elif action in ("membership.joined", "membership.left") and self.members is not None:
+            group, member = payload.get("group"), payload.get("member")
+            if group not in self.members or not isinstance(member, str):
+                raise fail("names no member of a group the ballot enrolls")
+            if action == "membership.joined":
+                self.members[group][member] = payload.get("role", "member")
+            elif self.members[group].pop(member, None) is None:
+                raise fail(f"{member} leaves {group}, which they had not joined")
         elif action == "ballot.opened":
             self.status = "open"
         elif action == "ballot.closed":
             self.status, self.roster = "closed", payload.get("roster")
+            if self.members is not None and self.roster is not None and _roster_map(self.roster, fail) != self.members:
+                message = "the roster at close differs from the one the log's membership events give"
+                self.roster_problems.append(BundleError("audit.jsonl", line, f"ballot.closed: {message}"))
 
     def against_manifest(self, manifest: dict) -> list[BundleError]:
         problems = []
@@ -281,6 +305,8 @@ class Replay:
         line, created = self.created
         flags = {"requires_grant": False, "blocking": False, "requires_rationale": False}
         in_file = {
+            "definition": data["definition"],
+            "group_names": {g["key"]: g["name"] for g in data["working_groups"]},
             "key": ballot.key,
             "title": data["title"],
             "version": data["version"],
@@ -292,9 +318,13 @@ class Replay:
         }
         problems = [
             BundleError("ballot.json", None, f"{name} differs from the ballot.created event (audit.jsonl, line {line})")
+            if name in created
+            else BundleError("ballot.json", None, f"{name} is not recorded by the ballot.created event: the log "
+                             "does not cover it")
             for name, value in in_file.items()
             if created.get(name) != value
-        ]
+        ]  # fmt: skip
+        problems += self.roster_problems
         if "components" not in created:
             message = "components are not recorded by the ballot.created event: the log does not cover them"
             problems.append(BundleError("ballot.json", None, message))
@@ -303,14 +333,24 @@ class Replay:
             problems.append(BundleError("ballot.json", None, message))
         if ballot.status != self.status:
             problems.append(BundleError("ballot.json", None, f"status is {ballot.status}, the log says {self.status}"))
+        listed = {
+            g: {h: "chair" if h in ballot.chairs[g] else "member" for h in hs} for g, hs in ballot.members.items()
+        }
         if self.roster is not None:
-            roster = {g: {(m["member"], m["role"]) for m in members} for g, members in self.roster.items()}
-            listed = {
-                g: {(h, "chair" if h in ballot.chairs[g] else "member") for h in handles}
-                for g, handles in ballot.members.items()
-            }
-            if roster != listed:
+            if _roster_map(self.roster, None) != listed:
                 problems.append(BundleError("ballot.json", None, "working_groups differ from the roster at close"))
+        elif self.members is None:
+            message = "working_groups are not covered by the log: ballot.created records no roster, and none closed it"
+            problems.append(BundleError("ballot.json", None, message))
+        elif self.members != listed:
+            message = "working_groups differ from the roster the log's ballot.created and membership events give"
+            problems.append(BundleError("ballot.json", None, message))
+        voters: dict[str, set[str]] = {}
+        for vote in self.votes.values():
+            voters.setdefault(vote.group, set()).add(vote.voter)
+        if any(ballot.former[g] != voters.get(g, set()) - handles for g, handles in ballot.members.items()):
+            message = "former_members differ from those with votes for a group they are not members of"
+            problems.append(BundleError("ballot.json", None, message))
         grants = Counter(
             (g["holder"].removeprefix("@"), g["holder_kind"], g["choice"], g["category"], g["reason"], g["revoked"],
              g["granted_by"], _instant(g.get("granted_at")), _instant(g.get("revoked_at")))

@@ -151,6 +151,16 @@ def expected_outcomes(ballot=BALLOT, rows=None) -> dict:
     return json.loads(json.dumps(outcomes.compute(model.spec_from_json(ballot), model.tally(rows), voters)))
 
 
+def roster(ballot=BALLOT) -> dict[str, list[dict]]:
+    """Each group's members as the log records them: {group: [{"member", "role"}]}, by handle."""
+    return {
+        g["key"]: [
+            {"member": h, "role": "chair" if h in g.get("chairs", []) else "member"} for h in sorted(g["members"])
+        ]
+        for g in ballot["working_groups"]
+    }
+
+
 def audit_events(ballot=BALLOT) -> list[dict]:
     """The ballot's log: created, granted, opened, every vote (one changed, one withdrawn), the dispute."""
     flags = {"requires_grant": False, "blocking": False, "requires_rationale": False}
@@ -159,10 +169,13 @@ def audit_events(ballot=BALLOT) -> list[dict]:
             "ballot.created",
             "votes.ballot:1",
             {
+                "definition": ballot["definition"],
                 "key": ballot["key"],
                 "title": ballot["title"],
                 "version": ballot["version"],
                 "groups": sorted(g["key"] for g in ballot["working_groups"]),
+                "group_names": {g["key"]: g["name"] for g in ballot["working_groups"]},
+                "roster": roster(ballot),
                 "criteria": ballot["criteria"],
                 "choices": [flags | c for c in ballot["choices"]],
                 "methodology": ballot["methodology"],

@@ -63,8 +63,13 @@ def ballot_and_votes(seed: int) -> tuple[dict, list[dict]]:
         "criteria": criteria,
         "choices": CHOICES,
         "working_groups": [
-            {"key": g, "name": g.upper(), "members": sorted(v for v, vg in voters.items() if vg == g), "chairs": [],
-             "former_members": []}
+            {
+                "key": g,
+                "name": g.upper(),
+                "members": sorted(v for v, vg in voters.items() if vg == g),
+                "chairs": [],
+                "former_members": [],
+            }
             for g in groups
         ],  # fmt: skip
         "grants": [],
@@ -107,8 +112,13 @@ def votes_csv(rows: list[dict]) -> str:
 
 
 def _events(ballot: dict, rows: list[dict]) -> list[dict]:
-    created = {k: ballot[k] for k in ("key", "title", "version", "criteria", "choices", "methodology", "clustering")}
+    created = {k: ballot[k] for k in ("definition", "key", "title", "version", "criteria", "choices", "methodology",
+                                      "clustering")}  # fmt: skip
     created |= {"groups": sorted(g["key"] for g in ballot["working_groups"]), "results_visibility": "live"}
+    created["group_names"] = {g["key"]: g["name"] for g in ballot["working_groups"]}
+    created["roster"] = {
+        g["key"]: [{"member": h, "role": "member"} for h in sorted(g["members"])] for g in ballot["working_groups"]
+    }
     created["components"] = ballot["components"]
     entries = [("ballot.created", "votes.ballot:1", created), ("ballot.opened", "votes.ballot:1", {})]
     for pk, row in enumerate(rows, 1):

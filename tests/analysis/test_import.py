@@ -20,7 +20,7 @@ from audit.models import AuditEvent
 from deliberation import services as deliberation
 from deliberation.models import Definition, Membership
 from plenary_tally.__main__ import main as tally_command
-from tests.factories import DefinitionFactory, MembershipFactory, UserFactory
+from tests.factories import DefinitionFactory, UserFactory
 from tests.faults import audit_chain_holds, every_table, the_database_fails
 from votes import services as votes
 from votes.models import Ballot, Dispute, VetoGrant
@@ -296,7 +296,7 @@ def test_import_export_verify_and_the_outcomes_are_those_of_the_imported_files(d
 def exported(tmp_path, ballot, cast, olga, alice, bob, dave, group, other_group) -> Path:
     """A closed ballot: grants used and revoked, votes changed, withdrawn and on behalf, disputes, a hostile handle."""
     mallory = UserFactory(username="-1+1")
-    MembershipFactory(group=group, user=mallory)
+    deliberation.add_member(group=group, user=mallory, acting_user=olga)  # joins the open ballot's roster, on record
     not_necessary = ballot.choices.get(key="not-necessary")
     to_alice = votes.grant_veto(ballot=ballot, choice=not_necessary, member=alice, reason="Steward.", acting_user=olga)
     votes.grant_veto(
@@ -449,6 +449,69 @@ FORGERIES = {
     "a grant's granted_at": lambda b: b["grants"][0].update(granted_at="2020-01-01T00:00:00+00:00"),
     "a dispute's raised_by": lambda b: b["disputes"][0].update(raised_by="dave"),
 }
+
+
+def _group(ballot, key):
+    return next(g for g in ballot["working_groups"] if g["key"] == key)
+
+
+def _move(group, handle, source, target):
+    group[source].remove(handle)
+    group[target].append(handle)
+
+
+ROSTER_FORGERIES = {
+    "a member added to a group": lambda b: _group(b, "weights")["members"].append("eve"),
+    "a member shown as gone": lambda b: _move(_group(b, "weights"), "bob", "members", "former_members"),
+    "a chair made": lambda b: _group(b, "weights")["chairs"].append("bob"),
+    "a former member invented": lambda b: _group(b, "corpora")["former_members"].append("alice"),
+    "a former member shown as a member": lambda b: _move(_group(b, "weights"), "carol", "former_members", "members"),
+    "a group's name": lambda b: _group(b, "weights").update(name="Model weights (official)"),
+    "the definition's title": lambda b: b["definition"].update(title="Another definition"),
+}
+FORGERIES |= {name: ROSTER_FORGERIES[name] for name in ROSTER_FORGERIES if name != "a former member shown as a member"}
+
+
+@pytest.fixture
+def exported_open(tmp_path, ballot, cast, olga, alice, bob, carol, dave, group) -> Path:
+    """An open ballot whose roster changed while it ran: carol joined, voted and left; bob joined another group."""
+    joined = deliberation.add_member(group=group, user=carol, acting_user=olga)
+    cast(carol, "code", "use", "required")
+    deliberation.remove_member(membership=joined, acting_user=olga)  # her vote stands: a former member
+    cast(bob, "code", "use", "abstain")
+    cast(dave, "data", "study", "required")
+    bundle = tmp_path / "open.zip"
+    bundles.export_bundle(ballot, bundle)
+    return bundle
+
+
+def test_an_open_ballot_s_roster_is_covered_by_its_own_log(exported_open, tmp_path):
+    path = unzip(exported_open, tmp_path / "open")
+    ballot = json.loads((path / "ballot.json").read_text())
+
+    report = tally.verify(path)
+
+    assert report.ok, report.lines()
+    assert ballot["status"] == "open"
+    assert _group(ballot, "weights")["members"] == ["alice", "bob"]
+    assert _group(ballot, "weights")["former_members"] == ["carol"]
+    events = [json.loads(line) for line in (path / "audit.jsonl").read_text().splitlines()]
+    assert [(e["action"], e["payload"]["member"]) for e in events if e["action"].startswith("membership.")] == [
+        ("membership.joined", "carol"),
+        ("membership.left", "carol"),
+    ]
+
+
+@pytest.mark.parametrize("change", ROSTER_FORGERIES.values(), ids=ROSTER_FORGERIES.keys())
+def test_an_open_ballot_s_ballot_json_forged_alone_does_not_verify(exported_open, tmp_path, change):
+    """While a ballot runs no roster at close covers its groups: the log's roster and its changes do."""
+    path = unzip(exported_open, tmp_path / "forged")
+    _forge_ballot(change)(path)
+
+    report = tally.verify(path)
+
+    assert not report.ok
+    assert any(line.startswith("ballot: FAILED") for line in report.lines()), report.lines()
 
 
 @pytest.mark.parametrize("change", FORGERIES.values(), ids=FORGERIES.keys())

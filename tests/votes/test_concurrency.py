@@ -152,8 +152,8 @@ def test_the_database_refuses_a_second_vote_for_the_same_cell(ballot, bob, group
     assert Vote.objects.get().choice.key == "required"
 
 
-def waiting_for_a_lock(timeout: float = 10) -> None:
-    """Return once another session waits for an advisory lock (a ballot's place in line); fail after `timeout`."""
+def waiting_for_a_lock(timeout: float = 10, count: int = 1) -> None:
+    """Return once `count` other sessions wait for an advisory lock (a ballot's place in line); fail after `timeout`."""
     deadline = time.monotonic() + timeout
     with connection.cursor() as cursor:
         while time.monotonic() < deadline:
@@ -161,7 +161,7 @@ def waiting_for_a_lock(timeout: float = 10) -> None:
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
                 " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             )
-            if cursor.fetchone()[0]:
+            if cursor.fetchone()[0] >= count:
                 return
             time.sleep(0.01)
     pytest.fail("no session waited for the ballot's place in line")
@@ -170,7 +170,9 @@ def waiting_for_a_lock(timeout: float = 10) -> None:
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_a_vote_still_in_line_when_its_voter_is_removed_is_refused(ballot, alice, bob, group):
-    """The roster is read before the ballot's place in line is taken: bob is removed while his vote waits in line."""
+    """The roster is read before the ballot's place in line is taken: bob's vote reads him as a member, then waits
+    in line behind his removal, which holds the ballot's line (it is recorded in the ballot's stream) until it
+    commits."""
     cell = {
         "ballot": ballot,
         "voter": bob,
@@ -179,28 +181,61 @@ def test_a_vote_still_in_line_when_its_voter_is_removed_is_refused(ballot, alice
         "choice": ballot.choices.get(key="required"),
     }
     assert ballot.audit_stream and group.definition.audit_stream  # loaded before the threads share them
-    in_line, release = threading.Event(), threading.Event()
+    removing = threading.Event()
+
+    def remove_bob():
+        with transaction.atomic():
+            deliberation.remove_member(membership=group.memberships.get(user=bob), acting_user=alice)
+            removing.set()
+            waiting_for_a_lock()  # bob's vote has read the roster and waits for its place in line
+
+    def vote():
+        assert removing.wait(30)
+        services.cast_vote(**cell)
+
+    errors = run_together([remove_bob, vote])
+
+    assert [str(e) for e in errors] == ["@bob is no longer a member of Weights."]
+    assert not Vote.objects.exists()
+    assert not AuditEvent.objects.filter(stream=ballot.audit_stream, action__startswith="vote.").exists()
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_removal_waits_in_the_ballot_s_line_behind_a_vote_already_in_it(ballot, alice, bob, group):
+    """Both orders are safe: a vote already in line is recorded, then the removal, in that order in the stream."""
+    cell = {
+        "ballot": ballot,
+        "voter": bob,
+        "component": ballot.version.components.get(key="code"),
+        "criterion": ballot.criteria.get(key="use"),
+        "choice": ballot.choices.get(key="required"),
+    }
+    assert ballot.audit_stream and group.definition.audit_stream
+    in_line, voting = threading.Event(), threading.Event()
 
     def hold_the_line():  # an earlier vote on the ballot, still being decided
         with transaction.atomic():
             lock_stream(ballot.audit_stream)
             in_line.set()
-            assert release.wait(30)
+            assert voting.wait(30)
+            waiting_for_a_lock(count=2)  # bob's vote, then his removal, wait behind it
 
     def vote():
         assert in_line.wait(30)
+        voting.set()
         services.cast_vote(**cell)
 
     def remove_bob():
-        waiting_for_a_lock()  # bob's vote has read the roster and waits for its place in line
+        assert voting.wait(30)
+        waiting_for_a_lock()  # the vote is in line first
         deliberation.remove_member(membership=group.memberships.get(user=bob), acting_user=alice)
-        release.set()
 
     errors = run_together([hold_the_line, vote, remove_bob])
 
-    assert [str(e) for e in errors] == ["@bob is no longer a member of Weights."]
-    assert not Vote.objects.exists()
-    assert not AuditEvent.objects.filter(stream=ballot.audit_stream, action__startswith="vote.").exists()
+    assert errors == []
+    actions = AuditEvent.objects.filter(stream=ballot.audit_stream).order_by("seq").values_list("action", flat=True)
+    assert list(actions)[-2:] == ["vote.cast", "membership.left"]
 
 
 @on_postgresql

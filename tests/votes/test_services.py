@@ -82,7 +82,11 @@ def test_organizer_creates_a_scheduled_ballot_with_its_criteria_and_scale(publis
     assert ballot.audit_stream == "ballot:osd/components"
     assert_event(event, ballot=ballot, action="ballot.created", actor="olga", subject=ballot)
     assert (event.seq, event.prev_hash) == (1, chain.GENESIS_HASH)
-    assert event.payload == services.ballot_spec(ballot)
+    assert event.payload == services.ballot_spec(ballot) | {"roster": services.roster(ballot)}
+    assert event.payload["roster"] == {
+        "corpora": [{"member": "dave", "role": "member"}],
+        "weights": [{"member": "alice", "role": "chair"}, {"member": "bob", "role": "member"}],
+    }
     assert event.payload["groups"] == ["corpora", "weights"]
     assert event.payload["criteria"][0] == {"key": "use", "label": "Use"}
     assert event.payload["choices"][2] == {
@@ -1039,7 +1043,9 @@ def test_a_sealed_vote_cannot_be_found_by_trying_guesses_against_its_public_hash
     assert _guess(hidden, hidden.payload) == hidden.hash  # published when the ballot closes, and it then verifies
     assert len(hidden.payload["salt"]) == 32
     _vote_on(sealed, bob, choice="abstain")
-    salts = [e.payload["salt"] for e in AuditEvent.objects.filter(stream=sealed.audit_stream, action__startswith="vote.")]
+    salts = [
+        e.payload["salt"] for e in AuditEvent.objects.filter(stream=sealed.audit_stream, action__startswith="vote.")
+    ]
     assert len(set(salts)) == 2  # a salt per event, never reused
 
 
@@ -1059,3 +1065,23 @@ def test_revoking_a_grant_on_a_sealed_ballot_does_not_record_how_many_votes_used
 def test_a_live_ballot_is_never_sealed(ballot):
 
     assert not StreamSeal.objects.exists()
+
+
+def test_a_roster_change_is_recorded_in_each_ballot_the_group_votes_in_until_it_closes(ballot, olga, carol):
+    """A ballot's own record proves who may vote in it at any moment, not only at the close."""
+    from audit.models import head
+
+    group = ballot.groups.get(key="weights")
+    joined = deliberation.add_member(group=group, user=carol, acting_user=olga)
+    events = AuditEvent.objects.filter(stream=ballot.audit_stream).order_by("-seq")
+    assert (events[0].action, events[0].payload) == (
+        "membership.joined",
+        {"group": "weights", "member": "carol", "role": "member"},
+    )
+    services.close_ballot(ballot=ballot, acting_user=olga)
+    closed_head = head(ballot.audit_stream)
+
+    deliberation.remove_member(membership=joined, acting_user=olga)
+
+    assert head(ballot.audit_stream) == closed_head  # a closed ballot's record is final
+    assert AuditEvent.objects.filter(stream=ballot.definition.audit_stream, action="membership.left").exists()
