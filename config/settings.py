@@ -134,6 +134,7 @@ ACCOUNT_RATE_LIMITS = {
     # New accounts from one address: a workshop signing up together gets through in a few minutes, a script does not.
     "signup": "10/10m/ip",
 }
+ACCOUNT_ADAPTER = "config.accounts.AccountAdapter"  # which handles a new account may take (deliberation/handles.py)
 # The client's address for those limits: behind our TLS proxy, the last hop it adds to X-Forwarded-For.
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if BEHIND_TLS_PROXY else 0)
 
