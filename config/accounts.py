@@ -1,9 +1,12 @@
-"""allauth's hooks into Plenary: which handles a new account may take."""
+"""allauth's hooks into Plenary: which handles a new account may take, and whose address a sign-in counts against."""
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 
 from deliberation import handles
+
+from .proxy import client_address
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -15,3 +18,6 @@ class AccountAdapter(DefaultAccountAdapter):
         if not shallow and (found := handles.lookalike([username])):
             raise ValidationError(handles.looks_like(*found), code="lookalike")
         return username
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        return client_address(request)
