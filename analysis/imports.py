@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 import plenary_tally as tally
+from deliberation import handles as handle_rules
 from deliberation import services as deliberation
 from deliberation.models import Component, Definition, DraftVersion, Membership, WorkingGroup
 from plenary_tally import BundleError
@@ -144,6 +145,11 @@ def _accounts(handles: set[str]) -> tuple[dict, int]:
     User = get_user_model()
     users = {u.get_username(): u for u in User.objects.filter(username__in=handles)}
     missing = sorted(handles - users.keys())
+    for handle in missing:  # a new account's handle obeys the sign-up page's rules (deliberation/handles.py)
+        if reason := handle_rules.problem(handle):
+            raise BundleError("ballot.json", None, reason)
+    if found := handle_rules.lookalike(missing):
+        raise BundleError("ballot.json", None, handle_rules.looks_like(*found))
     for handle in missing:
         user = User(username=handle, email=f"{handle}@{EMAIL_DOMAIN}")
         user.set_unusable_password()

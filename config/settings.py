@@ -134,8 +134,21 @@ ACCOUNT_RATE_LIMITS = {
     # New accounts from one address: a workshop signing up together gets through in a few minutes, a script does not.
     "signup": "10/10m/ip",
 }
-# The client's address for those limits: behind our TLS proxy, the last hop it adds to X-Forwarded-For.
-ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if BEHIND_TLS_PROXY else 0)
+ACCOUNT_ADAPTER = "config.accounts.AccountAdapter"  # handles (deliberation/handles.py) and the client's address
+# The client's address for those limits (config/proxy.py): the connection's, unless TRUSTED_PROXY_COUNT says how many
+# proxies of ours append to X-Forwarded-For; then the hop the outermost of them appended. Behind a TLS proxy the
+# number must be said: a header anyone can write is never trusted by default.
+_proxies = env.str("TRUSTED_PROXY_COUNT", default="")
+if not re.fullmatch(r"\d{0,2}", _proxies):
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT={_proxies!r}: expected a number of proxies, such as 1")
+if BEHIND_TLS_PROXY and not _proxies:
+    raise ImproperlyConfigured(
+        "BEHIND_TLS_PROXY is set: set TRUSTED_PROXY_COUNT too, to the number of your proxies that append the "
+        "client's address to X-Forwarded-For (1 for one nginx or Caddy in front), or 0 if yours does not. "
+        "Keep the app's port reachable through the proxy alone: anyone who reaches it directly writes that header."
+    )
+TRUSTED_PROXY_COUNT = int(_proxies or 0)
+RATELIMIT_IP_META_KEY = "config.proxy.client_address"  # django-ratelimit, should a limit ever count per address
 
 # Vote saves (cast, change or withdraw, also on a member's behalf) per acting user, as django-ratelimit's
 # "amount/period". 400 in 10 minutes fills a 50-component x 4-criteria grid twice over at a save every 1.5 s:

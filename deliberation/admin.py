@@ -6,10 +6,12 @@ Only definitions (and their organizers) are set up here, and that is audited too
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm
 from django.db import transaction
 
 from audit.models import record
 
+from . import handles
 from .models import Comment, Component, Definition, DraftVersion, Membership, WorkingGroup
 
 
@@ -85,8 +87,18 @@ class CommentAdmin(ReadOnlyAdmin):
     list_display = ["author", "version", "component", "created_at", "hidden_at"]
 
 
+class AccountCreationForm(AdminUserCreationForm):
+    def clean_username(self) -> str:
+        """A new handle obeys the sign-up page's rules: none that looks like a taken one (deliberation/handles.py)."""
+        self.cleaned_data["username"] = handles.normalize(self.cleaned_data["username"])  # as Django's check reads it
+        username = super().clean_username()  # taken, in any case
+        return username if self.has_error("username") else handles.check_new(username)
+
+
 class AccountAdmin(UserAdmin):
     """Accounts, with the handle fixed once made: votes, grants and the audit log name people by it."""
+
+    add_form = AccountCreationForm
 
     def get_readonly_fields(self, request, obj=None) -> tuple[str, ...]:
         fixed = ("username",) if obj is not None else ()
@@ -95,4 +107,3 @@ class AccountAdmin(UserAdmin):
 
 admin.site.unregister(get_user_model())
 admin.site.register(get_user_model(), AccountAdmin)
-

@@ -100,7 +100,7 @@ def test_a_right_password_does_not_count_against_the_account(client, db):
 
 PROBE = (
     "import json, django; from django.conf import settings; django.setup(); "
-    "print(json.dumps({'votes': settings.VOTE_RATE_LIMIT, 'proxies': settings.ALLAUTH_TRUSTED_PROXY_COUNT}))"
+    "print(json.dumps({'votes': settings.VOTE_RATE_LIMIT, 'proxies': settings.TRUSTED_PROXY_COUNT}))"
 )
 
 
@@ -127,9 +127,63 @@ def test_a_malformed_vote_limit_fails_at_start_up(tmp_path):
     assert "VOTE_RATE_LIMIT='lots': expected amount/period" in result.stderr
 
 
-def test_behind_the_tls_proxy_the_client_address_comes_from_its_forwarded_for_hop(tmp_path):
+def test_x_forwarded_for_is_trusted_only_from_as_many_proxies_as_the_environment_says(tmp_path):
     assert json.loads(settings_with({}, tmp_path).stdout)["proxies"] == 0
-    assert json.loads(settings_with({"BEHIND_TLS_PROXY": "true"}, tmp_path).stdout)["proxies"] == 1
+    behind = {"BEHIND_TLS_PROXY": "true", "TRUSTED_PROXY_COUNT": "1"}
+    assert json.loads(settings_with(behind, tmp_path).stdout)["proxies"] == 1
+    assert json.loads(settings_with(behind | {"TRUSTED_PROXY_COUNT": "0"}, tmp_path).stdout)["proxies"] == 0
+
+
+def test_behind_a_tls_proxy_the_number_of_trusted_proxies_must_be_said_or_start_up_fails(tmp_path):
+    unsaid = settings_with({"BEHIND_TLS_PROXY": "true"}, tmp_path)
+    assert unsaid.returncode != 0
+    assert "BEHIND_TLS_PROXY is set: set TRUSTED_PROXY_COUNT too" in unsaid.stderr
+
+    malformed = settings_with({"TRUSTED_PROXY_COUNT": "one"}, tmp_path)
+    assert malformed.returncode != 0
+    assert "TRUSTED_PROXY_COUNT='one': expected a number of proxies" in malformed.stderr
+
+
+# Whose address the sign-in limits count ------------------------------------------------------------------------
+
+
+def sign_in_from(client, forwarded_for: str, login: str, password: str):
+    return client.post(
+        reverse("account_login"), {"login": login, "password": password}, HTTP_X_FORWARDED_FOR=forwarded_for
+    )
+
+
+def test_a_forged_x_forwarded_for_from_a_direct_client_does_not_change_the_address_a_sign_in_limit_counts(client, bob):
+    for n in range(20):  # a new forged address each time: all are counted against the connection's, 127.0.0.1
+        assert WRONG in sign_in_from(client, f"203.0.113.{n}", f"guess{n}", "password").content.decode()
+
+    response = sign_in_from(client, "198.51.100.1", "bob", PASSWORD)
+
+    assert TOO_MANY_FAILURES in response.content.decode()
+    assert not signed_in(client)
+
+
+def test_behind_the_configured_proxy_each_client_is_counted_by_the_address_the_proxy_appended(client, bob, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    for n in range(20):  # what the client wrote comes first; the proxy appended 203.0.113.7, the client's real one
+        assert WRONG in sign_in_from(client, f"10.0.0.{n}, 203.0.113.7", f"guess{n}", "password").content.decode()
+
+    assert TOO_MANY_FAILURES in sign_in_from(client, "10.9.9.9, 203.0.113.7", "bob", PASSWORD).content.decode()
+    assert not signed_in(client)
+    assert sign_in_from(client, "203.0.113.8", "bob", PASSWORD).status_code == 302  # another client is not held up
+    assert signed_in(client)
+
+
+def test_a_request_that_skipped_the_outer_proxy_is_counted_by_the_hop_the_inner_one_appended(client, bob, settings):
+    settings.TRUSTED_PROXY_COUNT = 2  # a CDN, then our nginx; this request reached nginx directly
+    for n in range(20):
+        assert WRONG in sign_in_from(client, "203.0.113.7", f"guess{n}", "password").content.decode()
+
+    response = sign_in_from(client, "203.0.113.7", "bob", PASSWORD)
+
+    assert response.status_code == 200  # no server error for a header shorter than the proxies
+    assert TOO_MANY_FAILURES in response.content.decode()
+    assert sign_in_from(client, "198.51.100.1", "bob", PASSWORD).status_code == 302
 
 
 def test_comments_are_limited_to_20_in_10_minutes_and_a_malformed_limit_fails_at_start_up(tmp_path):
