@@ -429,4 +429,3 @@ def verifier_archive() -> bytes:
 
 def verifier_filename() -> str:
     return f"plenary-tally-{importlib.metadata.version('plenary-tally')}.zip"
-

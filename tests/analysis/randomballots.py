@@ -63,8 +63,13 @@ def ballot_and_votes(seed: int) -> tuple[dict, list[dict]]:
         "criteria": criteria,
         "choices": CHOICES,
         "working_groups": [
-            {"key": g, "name": g.upper(), "members": sorted(v for v, vg in voters.items() if vg == g), "chairs": [],
-             "former_members": []}
+            {
+                "key": g,
+                "name": g.upper(),
+                "members": sorted(v for v, vg in voters.items() if vg == g),
+                "chairs": [],
+                "former_members": [],
+            }
             for g in groups
         ],  # fmt: skip
         "grants": [],
