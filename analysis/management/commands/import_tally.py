@@ -1,9 +1,15 @@
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 
 from analysis import imports
 from plenary_tally import BundleError
 from plenary_tally.ballot import HANDLE
+
+SQLITE_NOTE = (
+    "On the embedded SQLite database the import holds every write until it is done (about 20 ms a vote,"
+    " so 100,000 votes take half an hour; docs/performance.md): meanwhile others' comments, sign-ins and"
+    ' votes are refused with "please try again". Import large ballots on PostgreSQL (DATABASE_URL).'
+)
 
 
 class Command(BaseCommand):
@@ -32,6 +38,8 @@ class Command(BaseCommand):
     ) -> None:
         if not HANDLE.fullmatch(organizer):
             raise CommandError(f"--organizer {organizer!r} is not a handle (letters, digits and . @ + - _)")
+        if connection.vendor == "sqlite" and not dry_run:
+            self.stderr.write(SQLITE_NOTE)
         try:
             imported = imports.import_bundle(
                 path, organizer=organizer, use_existing_accounts=use_existing_accounts, dry_run=dry_run
