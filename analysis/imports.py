@@ -6,6 +6,10 @@ the same services as the web app, so the audit log records the import as it reco
 ballot, and in one transaction: a problem anywhere leaves nothing behind. The importing
 organizer creates the definition, version, groups, ballot and grants, enters each vote on
 its voter's behalf (so the log tells who voted from who entered it) and resolves disputes.
+
+The bundle's handles become new accounts. A handle that already has an account here (`admin`,
+or a member of another definition) is refused unless the import is asked to use existing
+accounts: it would make that person a member and enter votes in their name.
 """
 
 from collections.abc import Iterator
@@ -29,15 +33,25 @@ RELEASE_NOTES = "Imported from a tally bundle"
 EMAIL_DOMAIN = "imported.invalid"
 
 
+USE_EXISTING = "--use-existing-accounts"
+NAMED = 5  # existing accounts named in a refusal; the rest are counted
+
+
 @dataclass(frozen=True)
 class Imported:
     ballot: Ballot
     votes: int
     accounts_created: int
+    accounts_used: int = 0  # existing accounts made members and voted for (only with use_existing_accounts)
 
 
-def import_bundle(path: str | Path, *, organizer: str = "importer", dry_run: bool = False) -> Imported:
-    """Check the bundle at `path`, then create its ballot and everything around it; with `dry_run`, roll back."""
+def import_bundle(
+    path: str | Path, *, organizer: str = "importer", use_existing_accounts: bool = False, dry_run: bool = False
+) -> Imported:
+    """Check the bundle at `path`, then create its ballot and everything around it; with `dry_run`, roll back.
+
+    A handle of the bundle that already has an account is refused, unless `use_existing_accounts`.
+    """
     with tally.open_bundle(path) as bundle:
         if "manifest.json" in bundle.names:
             _, problems = tally.check_manifest(bundle)
@@ -50,19 +64,19 @@ def import_bundle(path: str | Path, *, organizer: str = "importer", dry_run: boo
                 "ballot.json", None, f"status: a scheduled ballot has no votes, but votes.csv has {votes_in_file}"
             )
         with transaction.atomic():
-            imported = _create(bundle, ballot, organizer)
+            imported = _create(bundle, ballot, organizer, use_existing_accounts)
             transaction.set_rollback(dry_run)
     return imported
 
 
-def _create(bundle: tally.Bundle, ballot: tally.Ballot, organizer_handle: str) -> Imported:
+def _create(bundle: tally.Bundle, ballot: tally.Ballot, organizer_handle: str, use_existing: bool) -> Imported:
     data = ballot.data
     slug = data["definition"]["slug"]
     if Definition.objects.filter(slug=slug).exists():
         raise BundleError(
             "ballot.json", None, f"definition.slug: a definition {slug!r} already exists; an import never adds to one"
         )
-    users, accounts_created = _accounts(ballot.handles | {organizer_handle})
+    users, accounts_created, accounts_used = _accounts(ballot.handles, organizer_handle, use_existing)
     organizer = users[organizer_handle]
     with _blame("definition"):
         definition = deliberation.create_definition(
@@ -137,14 +151,28 @@ def _create(bundle: tally.Bundle, ballot: tally.Ballot, organizer_handle: str) -
                 deliberation.remove_member(membership=membership, acting_user=organizer)
     if ballot.status == "closed":
         created = votes.close_ballot(ballot=created, acting_user=organizer)
-    return Imported(ballot=created, votes=count, accounts_created=accounts_created)
+    return Imported(ballot=created, votes=count, accounts_created=accounts_created, accounts_used=accounts_used)
 
 
-def _accounts(handles: set[str]) -> tuple[dict, int]:
-    """Everyone by handle; a handle with no account gets one, active, that signs in only once given a password."""
+def _accounts(handles: frozenset[str], organizer: str, use_existing: bool) -> tuple[dict, int, int]:
+    """Everyone by handle, how many accounts were created, and how many existing ones the ballot uses.
+
+    A handle with no account gets one, active, that signs in only once given a password. A handle
+    of the ballot's groups that has one is refused unless `use_existing`; the organizer who imports
+    may have one (they are named by whoever runs the import).
+    """
     User = get_user_model()
-    users = {u.get_username(): u for u in User.objects.filter(username__in=handles)}
-    missing = sorted(handles - users.keys())
+    users = {u.get_username(): u for u in User.objects.filter(username__in=handles | {organizer})}
+    existing = sorted(handles & users.keys())
+    if existing and not use_existing:
+        have = "already has an account" if len(existing) == 1 else "already have accounts"
+        raise BundleError(
+            "ballot.json",
+            None,
+            f"working_groups: {_listed(existing)} {have} here; an import makes an existing account a member"
+            f" and enters votes in its name only when asked to, with {USE_EXISTING}",
+        )
+    missing = sorted((handles | {organizer}) - users.keys())
     for handle in missing:  # a new account's handle obeys the sign-up page's rules (deliberation/handles.py)
         if reason := handle_rules.problem(handle):
             raise BundleError("ballot.json", None, reason)
@@ -155,7 +183,15 @@ def _accounts(handles: set[str]) -> tuple[dict, int]:
         user.set_unusable_password()
         user.save()
         users[handle] = user
-    return users, len(missing)
+    return users, len(missing), len(existing)
+
+
+def _listed(handles: list[str]) -> str:
+    """'a', 'b' and 'c'; past NAMED of them, the rest counted."""
+    shown = [repr(h) for h in handles[:NAMED]]
+    if len(handles) > NAMED:
+        return f"{', '.join(shown)} and {len(handles) - NAMED} more"
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
 
 
 def _version(definition: Definition, data: dict, organizer) -> tuple[DraftVersion, dict[str, Component]]:

@@ -24,9 +24,7 @@ logger = logging.getLogger(__name__)
 def ballot_spec(ballot: Ballot) -> BallotSpec:
     """The ballot's rules for the analysis. Sorted in Python, not by the database's collation, so that
     `model.spec_from_json` reads a bundle's `ballot.json` in the same order on any machine."""
-    components = sorted(
-        ballot.version.components.prefetch_related("parts"), key=lambda c: (c.category, c.key)
-    )
+    components = sorted(ballot.version.components.prefetch_related("parts"), key=lambda c: (c.category, c.key))
     return BallotSpec(
         criteria=tuple(ballot.criteria.values_list("key", flat=True)),
         choices={

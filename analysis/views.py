@@ -143,4 +143,3 @@ def verifier_download(request: HttpRequest) -> HttpResponse:
 def tally_format(request: HttpRequest) -> HttpResponse:
     """docs/tally-format.md as a page: the format of a tally bundle and what its verifier checks."""
     return render(request, "analysis/tally_format.html", {"text": render_markdown(TALLY_FORMAT.read_text())})
-

@@ -4,13 +4,14 @@ import re
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 
 from deliberation.forms import RowsField
 from deliberation.models import DraftVersion, WorkingGroup
 from plenary_tally import rules
 
-from .models import RATIONALE_MAX_LENGTH, Ballot, Dispute
+from .models import RATIONALE_MAX_LENGTH, Ballot, Dispute, choice_value
 
 CRITERIA_HELP = "One per line: key, then its label. For example “use Use”."
 CHOICES_HELP = (
@@ -118,8 +119,10 @@ class BallotForm(forms.Form):
                 number = int(value.replace("+", "").replace("−", "-"))
             except ValueError:
                 raise forms.ValidationError(f"Line {n}: the value “{value}” is not a whole number.") from None
-            if not -(2**31) <= number < 2**31:  # what the database stores
-                raise forms.ValidationError(f"Line {n}: the value {number} is too large.")
+            try:
+                choice_value(key, number)
+            except ValidationError as exc:
+                raise forms.ValidationError(f"Line {n}: {exc.messages[0]}") from None
             flags = [f.strip() for f in cells[3].split(",") if f.strip()] if len(cells) == 4 else []
             unknown = [f for f in flags if f not in FLAGS]
             if unknown:

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import BooleanField, Case, Exists, OuterRef, Q, When
@@ -113,6 +114,23 @@ class Criterion(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+# What a choice may count for: a 32-bit integer, what every engine stores (SQLite would store more, PostgreSQL not).
+# The ballot form and create_ballot, whoever calls it (import_tally too), refuse any other value by this rule.
+CHOICE_VALUES = range(-(2**31), 2**31)
+
+
+def choice_value(key: str, value: object) -> None:
+    """Refuse a value a choice may not count for, naming the choice."""
+    if isinstance(value, int) and not isinstance(value, bool) and value in CHOICE_VALUES:
+        return
+    shown = key if len(key) <= 32 else f"{key[:31]}…"
+    says = "has no value" if value is None else f"counts for {str(value)[:40]}"
+    raise ValidationError(
+        f"The choice {shown} {says}, but a choice's value is a whole number "
+        f"from {CHOICE_VALUES[0]} to {CHOICE_VALUES[-1]}."
+    )
 
 
 class Choice(models.Model):

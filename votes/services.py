@@ -19,7 +19,7 @@ from audit.models import lock_stream, record, seal, unseal
 from deliberation.models import Component, DraftVersion, Membership, WorkingGroup
 from plenary_tally import rules
 
-from .models import Ballot, Choice, Criterion, Dispute, VetoGrant, Vote, rationale_length
+from .models import Ballot, Choice, Criterion, Dispute, VetoGrant, Vote, choice_value, rationale_length
 
 
 def _require_organizer(ballot_or_definition, user) -> None:
@@ -91,6 +91,8 @@ def create_ballot(
     for kind, keys in (("criterion", [k for k, _ in criteria]), ("choice", [c["key"] for c in choices])):
         if len(set(keys)) != len(keys):
             raise ValidationError(f"Each {kind} key may appear once.")
+    for c in choices:
+        choice_value(c["key"], c.get("value"))
     if closes_at and opens_at and closes_at <= opens_at:
         raise ValidationError("A ballot closes after it opens.")
     if definition.ballots.filter(key=key).exists():

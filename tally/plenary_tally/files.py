@@ -4,6 +4,7 @@ import hashlib
 import io
 import json
 import math
+import os
 import re
 import struct
 import zipfile
@@ -30,6 +31,11 @@ class BundleError(Exception):
         return f"{self.file}, line {self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
 
 
+_LINK_REFUSED = (
+    "is a symbolic link: a bundle's files are plain files in its directory, and a link is neither followed nor read"
+)
+
+
 class Bundle:
     """A bundle's files by name, from a zip (possibly with everything in one folder) or a directory."""
 
@@ -37,8 +43,11 @@ class Bundle:
         self.path = Path(path)
         self._zip: zipfile.ZipFile | None = None
         self._prefix = ""
+        self._links: set[str] = set()  # a directory's symbolic links: refused by name, never followed
         if self.path.is_dir():
-            self.names = {p.name for p in self.path.iterdir() if p.is_file()}
+            entries = list(self.path.iterdir())
+            self._links = {p.name for p in entries if p.is_symlink()}
+            self.names = {p.name for p in entries if p.is_file()} | self._links
         elif self.path.is_file():
             try:
                 self._zip = zipfile.ZipFile(self.path)
@@ -65,15 +74,31 @@ class Bundle:
     def binary(self, name: str) -> Iterator[IO[bytes]]:
         if name not in self.names:
             raise BundleError(name, None, "missing from the bundle")
-        if self._zip is None:  # a zip's members were all checked when it was opened
-            _check_size(name, (self.path / name).stat().st_size)
+        if name in self._links:
+            raise BundleError(name, None, _LINK_REFUSED)
         try:
-            with self._zip.open(self._prefix + name) if self._zip else (self.path / name).open("rb") as stream:
+            with self._zip.open(self._prefix + name) if self._zip else self._plain_file(name) as stream:
                 yield stream
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise BundleError(name, None, f"damaged in the zip ({exc})") from exc
         except OSError as exc:
             raise BundleError(name, None, f"cannot be read ({exc})") from exc
+
+    def _plain_file(self, name: str) -> IO[bytes]:
+        """A directory's file, opened without following a symbolic link (one put there since the bundle was opened)."""
+        try:
+            descriptor = os.open(self.path / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError as exc:
+            if (self.path / name).is_symlink():
+                raise BundleError(name, None, _LINK_REFUSED) from None
+            raise BundleError(name, None, f"cannot be read ({exc.strerror})") from None
+        stream = os.fdopen(descriptor, "rb")
+        try:  # a zip's members were all checked when it was opened; a file is checked once open, by what it holds
+            _check_size(name, os.fstat(descriptor).st_size)
+        except BundleError:
+            stream.close()
+            raise
+        return stream
 
     @contextmanager
     def lines(self, name: str) -> Iterator[Iterator[str]]:

@@ -59,13 +59,13 @@ def unzip(bundle: Path, target: Path) -> Path:
 
 
 def test_a_directory_with_ballot_and_votes_becomes_a_ballot_and_its_address_is_printed(db, tmp_path):
-    ann = UserFactory(username="ann")  # already has an account: kept as is
+    ann = UserFactory(username="ann")  # already has an account: kept as is, used when asked to
 
-    out = import_tally(handmade.write_votes(tmp_path))
+    out = import_tally(handmade.write_votes(tmp_path), "--use-existing-accounts")
 
     ballot = Ballot.objects.get(definition__slug="example", key="components")
     assert out.splitlines() == [
-        "Imported example/components: 9 votes, 4 accounts created.",
+        "Imported example/components: 9 votes, 4 accounts created, 1 existing account used.",
         ballot.get_absolute_url(),
     ]
     definition = ballot.definition
@@ -329,7 +329,7 @@ def test_an_exported_ballot_imports_under_another_slug_and_round_trips(exported,
     ballot["definition"]["slug"] = "osd-copy"
     (source / "ballot.json").write_text(json.dumps(ballot))
 
-    import_tally(source)
+    import_tally(source, "--use-existing-accounts")  # the same people, here already
     copy = Ballot.objects.get(definition__slug="osd-copy")
     bundles.export_bundle(copy, tmp_path / "copy.zip")
 
@@ -366,7 +366,7 @@ def test_a_member_who_voted_then_left_is_a_former_member_and_the_bundle_verifies
     (source / "manifest.json").unlink()
     exported["definition"]["slug"] = "osd-copy"
     (source / "ballot.json").write_text(json.dumps(exported))
-    import_tally(source)
+    import_tally(source, "--use-existing-accounts")  # the same people, here already
     copy = Ballot.objects.get(definition__slug="osd-copy")
     bundles.export_bundle(copy, tmp_path / "copy.zip")
 
@@ -596,7 +596,7 @@ def test_the_demo_ballot_round_trips(db, tmp_path):
     ballot = json.loads((source / "ballot.json").read_text())
     ballot["definition"]["slug"] = "open-model-copy"
     (source / "ballot.json").write_text(json.dumps(ballot))
-    import_tally(source)
+    import_tally(source, "--use-existing-accounts")  # the same people, here already
     copy = Ballot.objects.get(definition__slug="open-model-copy")
     assert copy.votes.count() == demo.votes.count()
     bundles.export_bundle(copy, tmp_path / "copy.zip")

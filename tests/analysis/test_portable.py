@@ -91,6 +91,7 @@ def test_the_random_ballots_are_the_kind_that_broke_before(bundles):
     assert sum(1 for g in placed if len({p["cluster"] for p in g["points"]}) > 1) > BALLOTS // 4
     assert sum(1 for g in placed if len(g["axes"]) == 2 and g["axes"][1]["variance"] == 0) > 0  # any axis would do
 
+
 def _with_groups(tmp_path: Path) -> Path:
     """A random bundle whose opinion groups have two axes."""
     for seed in range(BALLOTS):

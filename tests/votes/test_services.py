@@ -150,7 +150,11 @@ SPEC_REFUSALS = {
     "bad-key": ({"key": "not a slug"}, "slug"),
     "blank-title": ({"title": ""}, "blank"),
     "bad-criterion-key": ({"criteria": [("Use it!", "Use")]}, "slug"),
-    "choice-without-value": ({"choices": [{"key": "yes", "label": "Yes"}]}, "null"),
+    "choice-without-value": ({"choices": [{"key": "yes", "label": "Yes"}]}, "The choice yes has no value"),
+    "choice-value-beyond-32-bits": (  # refused on every engine, not only where the database would refuse it
+        {"choices": [{"key": "yes", "label": "Yes", "value": 2**40}]},
+        "The choice yes counts for 1099511627776, but a choice's value is a whole number from -2147483648 to",
+    ),
     "bad-methodology": ({"methodology": {"rule": "k-means"}}, "must be one of mean-bands, majority"),
 }
 

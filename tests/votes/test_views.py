@@ -1323,7 +1323,12 @@ MALFORMED_LINES = {
         "Line 2: the value “minus one” is not a whole number.",
     ),
     "choices fraction": ("choices", "yes | Yes | 1\nno | No | 0.5", "Line 2: the value “0.5” is not a whole number."),
-    "choices huge": ("choices", "yes | Yes | 1\nno | No | 99999999999", "Line 2: the value 99999999999 is too large."),
+    "choices huge": (
+        "choices",
+        "yes | Yes | 1\nno | No | 99999999999",
+        "Line 2: The choice no counts for 99999999999, but a choice's value is a whole number"
+        " from -2147483648 to 2147483647.",
+    ),
     "choices flag": ("choices", "no | No | -1 | veto", "Line 1: unknown flag veto; use grant, blocking, rationale."),
     "bands word": ("bands", "2 Yes\nhigh Maybe", "Line 2: start with a number, such as 1.5."),
     "bands nan": ("bands", "2 Yes\nnan Maybe", "Line 2: A band needs a finite number as its minimum, not nan."),

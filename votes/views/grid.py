@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import trigger_client_event
 
 from config import ratelimits
+from config.middleware import NOT_SAVED
 
 from .. import services
 from ..forms import CellForm
@@ -25,7 +26,6 @@ from ..models import Ballot
 from .ballots import ballot_context, get_ballot
 
 logger = logging.getLogger(__name__)
-NOT_SAVED = "That could not be saved just now; please try again."
 
 
 class Grid:
