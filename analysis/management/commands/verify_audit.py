@@ -19,8 +19,9 @@ class Command(BaseCommand):
         except RecordBroken as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(
-            f"Audit log intact: {checked.events} events in {len(checked.heads)} streams; every definition and"
-            f" ballot has its stream; {checked.ballots} ballot{'' if checked.ballots == 1 else 's'} replayed,"
+            f"Audit log intact: {checked.events} events in {len(checked.heads)} streams; "
+            + ("its definition or ballot has it" if stream else "every definition and ballot has its stream")
+            + f"; {checked.ballots} ballot{'' if checked.ballots == 1 else 's'} replayed,"
             f" {checked.votes} stored votes exactly those the log leaves."
         )
         for name, head in sorted(checked.heads.items()):
