@@ -240,11 +240,9 @@ class IsoFormat(Func):
         return f"REPLACE({sql}, ' ', 'T') || '+00:00'", params
 
 
-def write_votes(ballot: Ballot, out: "_HashingText") -> None:
-    """One row per current vote, sorted by component, criterion and voter; person-made cells neutralised."""
-    writer = csv.writer(out)
-    writer.writerow(VOTE_COLUMNS)
-    rows = (
+def vote_rows(ballot: Ballot):
+    """The ballot's current votes as the rows of votes.csv (VOTE_COLUMNS), sorted by component, criterion, voter."""
+    return (
         ballot.votes.with_flags_of(ballot.disputes.standing())
         .annotate(cast_at_text=IsoFormat("cast_at"))
         .order_by(*_in_code_point_order("component__key", "criterion__key", "voter__username"))
@@ -260,8 +258,14 @@ def write_votes(ballot: Ballot, out: "_HashingText") -> None:
             "is_disputed",
         )
     )
+
+
+def write_votes(ballot: Ballot, out: "_HashingText") -> None:
+    """One row per current vote (`vote_rows`); person-made cells neutralised."""
+    writer = csv.writer(out)
+    writer.writerow(VOTE_COLUMNS)
     keys = _Neutralised()  # handles and keys come back again and again: each neutralised once
-    for row in rows.iterator(chunk_size=CHUNK):
+    for row in vote_rows(ballot).iterator(chunk_size=CHUNK):
         voter, group, component, criterion, choice, value, cast_at, rationale, disputed = row
         writer.writerow(
             [

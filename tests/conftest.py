@@ -94,7 +94,8 @@ def component(published):
 
 @pytest.fixture(autouse=True)
 def _audit_guard_around_flush(request):
-    """Transactional tests end with a flush, which SQLite runs as DELETE: lift the guard for it.
+    """Transactional tests end with a flush, which the guard refuses (SQLite runs it as DELETE,
+    PostgreSQL as TRUNCATE): lift the guard for it.
 
     pytest-django runs transactional tests last, and each puts the guard back first, so every
     test sees the append-only audit table that the migrations install.
@@ -107,8 +108,7 @@ def _audit_guard_around_flush(request):
     request.getfixturevalue("transactional_db")
     guard.install(connection)
     yield
-    if connection.vendor == "sqlite":
-        guard.uninstall(connection)
+    guard.uninstall(connection)
 
 
 @pytest.fixture(autouse=True)

@@ -117,7 +117,11 @@ class Ballot:
 
 
 def read_ballot(bundle: Bundle) -> Ballot:
-    data = bundle.json("ballot.json")
+    return ballot_from_data(bundle.json("ballot.json"))
+
+
+def ballot_from_data(data: Any) -> Ballot:
+    """What `ballot.json` holds, checked, from wherever it was read (problems still name ballot.json)."""
     if not isinstance(data, dict):
         raise BundleError("ballot.json", None, "must hold a JSON object")
     _no_nul(data)

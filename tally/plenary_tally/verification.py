@@ -18,7 +18,7 @@ import json
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -201,7 +201,17 @@ class Replayed:
 
 
 class Replay:
-    """The ballot's state, event by event, from audit.jsonl; compared with the other files afterwards."""
+    """The ballot's state, event by event, from audit.jsonl; compared with the other files afterwards.
+
+    `follow` takes the events from anywhere (the server replays its stored streams with it); a problem
+    names the log `log`, an event in it by `at(line)`, and what disagrees with the log `stored`.
+    """
+
+    log = "audit.jsonl"
+    stored = "the file"
+
+    def at(self, line: int) -> str:
+        return f"line {line}"
 
     def __init__(self, ballot: Ballot) -> None:
         self.ballot = ballot
@@ -217,11 +227,27 @@ class Replay:
         self._standing_selections: list | None = None  # once the log is read
 
     def read(self, bundle: Bundle) -> None:
-        broken, _ = chain.verify(self._events(bundle))
+        broken = self.follow(self._events(bundle))
         if broken is not None:
             raise BundleError("audit.jsonl", self.line, f"the hash chain breaks at {broken}")
         if not self.events:
             raise BundleError("audit.jsonl", None, "holds no events; a ballot's log starts with ballot.created")
+
+    def follow(self, events: Iterable[dict]) -> chain.Break | None:
+        """Check the chain of `events` (the ballot's stream, in order) and apply each event it accepts.
+
+        Returns where the chain breaks, if it does; raises a BundleError for an event the ballot's
+        state cannot follow. Streamed: memory holds the ballot's state, never the events.
+        """
+
+        def applied() -> Iterator[dict]:
+            for line, event in enumerate(events, 1):
+                self.line = line
+                yield event
+                self._apply(line, event)  # runs once the chain has accepted the event
+
+        broken, _ = chain.verify(applied())
+        return broken
 
     def _events(self, bundle: Bundle) -> Iterator[dict]:
         with bundle.lines("audit.jsonl") as lines:
@@ -229,9 +255,7 @@ class Replay:
                 event = parse_json("audit.jsonl", text, line)
                 if not isinstance(event, dict):
                     raise BundleError("audit.jsonl", line, "not a JSON object")
-                self.line = line
                 yield event
-                self._apply(line, event)  # runs once the chain has accepted the event
 
     def _apply(self, line: int, event: dict) -> None:
         def fail(message: str) -> BundleError:
@@ -316,20 +340,19 @@ class Replay:
             "methodology": data["methodology"],
             "clustering": data["clustering"],
         }
+        not_covered = "is not recorded by the ballot.created event: the log does not cover it"
+        differs = f"differs from the ballot.created event ({self.log}, {self.at(line)})"
         problems = [
-            BundleError("ballot.json", None, f"{name} differs from the ballot.created event (audit.jsonl, line {line})")
-            if name in created
-            else BundleError("ballot.json", None, f"{name} is not recorded by the ballot.created event: the log "
-                             "does not cover it")
+            BundleError("ballot.json", None, f"{name} {differs if name in created else not_covered}")
             for name, value in in_file.items()
             if created.get(name) != value
-        ]  # fmt: skip
+        ]
         problems += self.roster_problems
         if "components" not in created:
             message = "components are not recorded by the ballot.created event: the log does not cover them"
             problems.append(BundleError("ballot.json", None, message))
         elif _by_key(created["components"]) != _by_key(data["components"]):
-            message = f"components differ from those the ballot.created event records (audit.jsonl, line {line})"
+            message = f"components differ from those the ballot.created event records ({self.log}, {self.at(line)})"
             problems.append(BundleError("ballot.json", None, message))
         if ballot.status != self.status:
             problems.append(BundleError("ballot.json", None, f"status is {ballot.status}, the log says {self.status}"))
@@ -385,7 +408,7 @@ class Replay:
             replayed.group, replayed.choice, replayed.value, replayed.rationale
         )  # fmt: skip
         differences = [] if same else [
-            f"{name} {mine!r}, the audit log (line {replayed.line}) {theirs!r}"
+            f"{name} {mine!r}, the audit log ({self.at(replayed.line)}) {theirs!r}"
             for name, mine, theirs in (
                 ("working_group", vote.group, replayed.group),
                 ("choice", vote.choice, replayed.choice),
@@ -396,13 +419,13 @@ class Replay:
         ]  # fmt: skip
         if not _same_time(vote.cast_at, replayed.cast_at):
             shown = vote.cast_at.isoformat() if vote.cast_at else ""
-            differences.append(f"cast_at {shown!r}, the audit log (line {replayed.line}) {replayed.cast_at!r}")
+            differences.append(f"cast_at {shown!r}, the audit log ({self.at(replayed.line)}) {replayed.cast_at!r}")
         disputed = any(all(getattr(vote, s) == v for s, v in selection) for selection in self._standing())
         if disputed != vote.disputed:
             differences.append(
                 f"disputed {str(vote.disputed).lower()}, the disputes in the log {str(disputed).lower()}"
             )
-        return [BundleError("votes.csv", vote.line, f"{who}: the file says {d}") for d in differences]
+        return [BundleError("votes.csv", vote.line, f"{who}: {self.stored} says {d}") for d in differences]
 
     def _standing(self) -> list[tuple[tuple[str, Any], ...]]:
         """The set selectors of each dispute the log leaves standing: read once, checked against every row."""
@@ -417,7 +440,7 @@ class Replay:
     def missing_rows(self) -> list[BundleError]:
         return [
             BundleError("votes.csv", None, f"no row for the vote of {v.voter} on {v.component}/{v.criterion}"
-                        f" that audit.jsonl leaves (line {v.line})")
+                        f" that {self.log} leaves ({self.at(v.line)})")
             for v in sorted(self.votes.values(), key=lambda v: v.line)
         ]  # fmt: skip
 
