@@ -4,13 +4,13 @@ from django.db import migrations
 def install(apps, schema_editor):
     from audit import guard
 
-    guard.install(schema_editor.connection)
+    guard.install(schema_editor.connection, parts=["rows"])
 
 
 def uninstall(apps, schema_editor):
     from audit import guard
 
-    guard.uninstall(schema_editor.connection)
+    guard.uninstall(schema_editor.connection, parts=["rows"])
 
 
 class Migration(migrations.Migration):

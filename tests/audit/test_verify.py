@@ -53,6 +53,34 @@ def test_an_intact_log_verifies_and_names_each_head(events):
     assert f"definition:chain  head {events[-1].hash}" in output
 
 
+@pytest.mark.parametrize(
+    "rename",
+    [
+        lambda ballot: ballot.definition.__class__.objects.filter(pk=ballot.definition.pk).update(slug="osd-2"),
+        lambda ballot: ballot.__class__.objects.filter(pk=ballot.pk).update(key="renamed"),
+        lambda ballot: ballot.__class__.objects.filter(pk=ballot.pk).update(definition=DefinitionFactory()),
+        lambda ballot: ballot.created_by.__class__.objects.filter(pk=ballot.created_by.pk).update(username="olga2"),
+    ],
+    ids=["definition slug", "ballot key", "ballot definition", "handle"],
+)
+def test_the_database_refuses_to_rename_what_streams_and_events_are_keyed_by(voted, rename):
+    """A slug renamed in the admin started each ballot's chain afresh, unsealed its next vote, froze its outcomes."""
+    with pytest.raises(DatabaseError, match="never changes"), transaction.atomic():
+        rename(voted)
+
+
+def test_saving_a_record_without_renaming_it_is_never_refused(voted):
+    definition, olga = voted.definition, voted.created_by
+    definition.title = "Open Source Definition, retitled"
+    definition.save()  # every column written, the slug as it was
+    voted.title = "Retitled"
+    voted.save()
+    olga.first_name = "Olga"
+    olga.save()
+
+    assert voted.audit_stream == "ballot:osd/components"
+
+
 def test_the_database_refuses_to_update_an_event(events):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEvent.objects.filter(pk=events[2].pk).update(payload={"n": 99})
