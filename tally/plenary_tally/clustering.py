@@ -90,13 +90,15 @@ def split_scores(values: Sequence[Fraction], weights: Sequence[int], k: int) -> 
     best = [[Fraction(0) if i == n else None for i in range(n + 1)]]
     for c in range(1, k + 1):
         row: list[Fraction | None] = [None] * (n + 1)
+        before = best[c - 1]
         for i in range(n - c, -1, -1):
-            row[i] = min(cost(i, j) + best[c - 1][j] for j in range(i + 1, n - c + 2) if best[c - 1][j] is not None)
+            row[i] = min(cost(i, j) + rest for j in range(i + 1, n - c + 2) if (rest := before[j]) is not None)
         best.append(row)
     runs, start = [], 0
     for c in range(k, 0, -1):
-        end = next(j for j in range(start + 1, n - c + 2) if best[c - 1][j] is not None
-                   and cost(start, j) + best[c - 1][j] == best[c][start])  # fmt: skip
+        before = best[c - 1]
+        end = next(j for j in range(start + 1, n - c + 2) if (rest := before[j]) is not None
+                   and cost(start, j) + rest == best[c][start])  # fmt: skip
         runs.append((start, end))
         start = end
     return runs

@@ -16,9 +16,10 @@ it is written as (`numbers.exact`). A score on a threshold reaches it, with no t
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 from .model import BallotSpec, Cell, Component
 from .numbers import exact
@@ -75,8 +76,8 @@ def all_scores(spec: BallotSpec, leaves: dict[str, int]) -> dict[str, Score]:
     scores: dict[str, Score] = dict(leaves)
     for c in spec.components:
         if c.is_aggregate:
-            parts = [leaves.get(p, 0) for p in c.parts]
-            scores[c.key] = Fraction(sum(parts), len(parts)) if c.rule == "mean" and parts else sum(parts)
+            parts: list[Score] = [leaves.get(p, 0) for p in c.parts]
+            scores[c.key] = Fraction(sum(parts, 0), len(parts)) if c.rule == "mean" and parts else sum(parts, 0)
     return scores
 
 
@@ -84,7 +85,7 @@ def mean_score(leaves: dict[str, int]) -> Fraction:
     return Fraction(sum(leaves.values()), len(leaves)) if leaves else Fraction(0)
 
 
-def band(score: Score, mu: Score, methodology: dict) -> str:
+def band(score: Score, mu: Score, methodology: Mapping[str, Any]) -> str:
     for b in methodology["bands"]:
         if score >= exact(b["min"]) * mu:
             return b["label"]
@@ -168,13 +169,14 @@ def majority(spec: BallotSpec, cells: list[Cell]) -> dict[str, Result]:
             blocking += cell.count if choice.blocking else 0
         cast = positive + negative
         share = Fraction(positive, cast) if cast else None
+        margin: int | None
         if blocking:
             outcome, margin = labels["blocked"], blocking
         elif not cast:
             # only abstentions (or nothing): any one of them changed to either end decides it
             abstaining = sum(cell.count for cell in cells if cell.component in parts)
             outcome, margin = labels["none"], 1 if abstaining else None
-        elif share >= threshold:
+        elif share is not None and share >= threshold:  # share is None only when nothing was cast
             # positive votes turned negative until the share falls below the threshold
             needed = math.floor(positive - threshold * cast) + 1
             outcome, margin = labels["pass"], needed if needed <= positive else None

@@ -90,7 +90,7 @@ def voter_matrix(
     voters: "Mapping[str, tuple[str, Mapping[tuple[str, str], int]]] | VoterMatrix", cells: Sequence[tuple[str, str]]
 ) -> VoterMatrix:
     """The matrix of `voters` given as {voter: (group, {(component, criterion): value})}, or as a matrix already."""
-    cells = tuple(tuple(cell) for cell in cells)
+    cells = tuple((component, criterion) for component, criterion in cells)
     if isinstance(voters, VoterMatrix):
         if voters.cells == cells:
             return voters

@@ -9,7 +9,7 @@ A problem is a `RulesError`: where it is within the settings, as a JSON path suc
 import json
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 RULES = ("mean-bands", "majority")
 K_RANGE = range(2, 7)  # the numbers of clusters offered; silhouettes are computed for the same k
@@ -107,7 +107,7 @@ def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
