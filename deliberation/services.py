@@ -56,9 +56,17 @@ def version_digest(version: DraftVersion, *, salted: bool = False) -> str:
 # Definitions ---------------------------------------------------------------------------------
 
 
+def _definition_payload(definition: Definition) -> dict:
+    organizers = sorted(u.get_username() for u in definition.organizers.all())
+    return {"slug": definition.slug, "title": definition.title, "organizers": organizers}
+
+
 @transaction.atomic
 def create_definition(*, slug: str, title: str, summary: str = "", organizers: list, acting_user) -> Definition:
-    """Start a definition with its organizers. `acting_user` None means the system (e.g. the demo seed)."""
+    """Start a definition with its organizers. `acting_user` None means the system (e.g. the demo seed).
+
+    Definitions are set up by the site's staff (the admin) and the demo seed, so no organizer check is made here.
+    """
     definition = Definition(slug=slug, title=title, summary=summary)
     definition.full_clean()
     definition.save()
@@ -68,7 +76,28 @@ def create_definition(*, slug: str, title: str, summary: str = "", organizers: l
         actor=acting_user,
         action=Action.DEFINITION_CREATED,
         subject=definition,
-        payload={"slug": slug, "title": title, "organizers": sorted(u.get_username() for u in organizers)},
+        payload=_definition_payload(definition),
+    )
+    return definition
+
+
+@transaction.atomic
+def update_definition(*, definition: Definition, title: str, summary: str, organizers: list, acting_user) -> Definition:
+    """Retitle a definition, or change its summary or organizers; its slug names its streams and never changes.
+
+    Recorded even when nothing changed, as the admin's every save of the form is. Staff only, like creating one.
+    """
+    definition = Definition.objects.select_for_update().get(pk=definition.pk)
+    definition.title, definition.summary = title, summary
+    definition.full_clean()
+    definition.save(update_fields=["title", "summary"])
+    definition.organizers.set(organizers)
+    record(
+        stream=definition.audit_stream,
+        actor=acting_user,
+        action=Action.DEFINITION_CHANGED,
+        subject=definition,
+        payload=_definition_payload(definition),
     )
     return definition
 
