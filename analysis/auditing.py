@@ -25,6 +25,7 @@ from plenary_tally import BundleError, chain
 from plenary_tally.ballot import ballot_from_data
 from plenary_tally.files import parse_time
 from plenary_tally.verification import Replay
+from plenary_tally.vocabulary import definition_stream
 from plenary_tally.votes import Vote
 from votes.models import Ballot
 
@@ -81,8 +82,7 @@ def verify_records(*, stream: str | None = None) -> Checked:
 def _owners() -> dict[str, str]:
     """Each stream the site's records have, and the record that has it, as a person would name it."""
     owners = {
-        Definition(slug=slug).audit_stream: f"definition {slug}"
-        for slug in Definition.objects.values_list("slug", flat=True)
+        definition_stream(slug): f"definition {slug}" for slug in Definition.objects.values_list("slug", flat=True)
     }
     for ballot in Ballot.objects.select_related("definition").only("key", "definition__slug"):
         owners[ballot.audit_stream] = f"ballot {ballot.definition.slug}/{ballot.key}"

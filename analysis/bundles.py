@@ -33,6 +33,7 @@ from audit.models import AuditEvent
 from plenary_tally import outcomes
 from plenary_tally.chain import GENESIS_HASH
 from plenary_tally.csvcells import neutralise
+from plenary_tally.vocabulary import Action
 from votes import services as votes_services
 from votes.models import Ballot
 
@@ -144,7 +145,7 @@ def _definition_as_recorded(ballot: Ballot) -> dict[str, str]:
 
 def _created_payload(ballot: Ballot) -> dict[str, Any]:
     """The payload of the ballot's `ballot.created` event."""
-    events = AuditEvent.objects.filter(stream=ballot.audit_stream, action="ballot.created")
+    events = AuditEvent.objects.filter(stream=ballot.audit_stream, action=Action.BALLOT_CREATED)
     return events.values_list("payload", flat=True).first() or {}
 
 

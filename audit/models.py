@@ -13,6 +13,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from plenary_tally import chain
+from plenary_tally.vocabulary import VOTE_ACTIONS
 
 GENESIS_HASH = chain.GENESIS_HASH
 canonical_json = chain.canonical_json
@@ -45,7 +46,7 @@ class AuditEventQuerySet(models.QuerySet):
         sealed_stream = models.Exists(StreamSeal.objects.filter(stream=models.OuterRef("stream")))
         return self.annotate(
             sealed=models.Case(
-                models.When(sealed_stream & models.Q(action__startswith="vote."), then=True),
+                models.When(sealed_stream & models.Q(action__in=VOTE_ACTIONS), then=True),
                 default=False,
                 output_field=models.BooleanField(),
             )

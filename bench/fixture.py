@@ -31,6 +31,7 @@ from audit.models import AuditEvent, head
 from deliberation import services as deliberation
 from deliberation.models import Component, Definition, Membership
 from plenary_tally.chain import canonical_json
+from plenary_tally.vocabulary import Action
 from votes import services as votes
 from votes.models import Ballot
 
@@ -327,7 +328,10 @@ def _copy_votes_and_events(ballot, plan: _Plan, cells, voters, groups, choices, 
                     "cast_at": when,
                     "previous": previous,
                 }
-                action = "vote.cast_on_behalf" if actor is organizer else ("vote.changed" if is_change else "vote.cast")
+                if actor is organizer:
+                    action = Action.VOTE_CAST_ON_BEHALF
+                else:
+                    action = Action.VOTE_CHANGED if is_change else Action.VOTE_CAST
                 payload_json = canonical_json(payload)
                 subject_id = str(first_id + flat)
                 # canonical_json of the whole event, written out in its sorted key order (checked below)

@@ -1,17 +1,14 @@
 """The admin shows the deliberation records; changes go through the pages, which audit them.
 
-Only definitions (and their organizers) are set up here, and that is audited too.
+Only definitions (and their organizers) are set up here, through the same services, which audit them too.
 """
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
-from django.db import transaction
 
-from audit.models import record
-
-from . import handles
+from . import handles, services
 from .models import Comment, Component, Definition, DraftVersion, Membership, WorkingGroup
 
 
@@ -31,10 +28,12 @@ class DefinitionAdmin(admin.ModelAdmin):
     list_display = ["title", "slug", "created_at"]
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["organizers"]
+    fields = ["title", "slug", "summary", "organizers", "created_at"]
 
     def get_readonly_fields(self, request, obj=None) -> list[str]:
         # The slug names the definition's audit streams and those of its ballots: renaming it would cut them.
-        return ["slug"] if obj is not None else []
+        # When it was created is the services' to say.
+        return ["slug", "created_at"] if obj is not None else ["created_at"]
 
     def get_prepopulated_fields(self, request, obj=None) -> dict:
         return {} if obj is not None else self.prepopulated_fields
@@ -42,21 +41,17 @@ class DefinitionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @transaction.atomic
+    def save_model(self, request, obj, form, change) -> None:
+        """Through the service the pages use, which writes the audit event; the admin writes none of its own."""
+        fields = {"title": obj.title, "summary": obj.summary, "organizers": list(form.cleaned_data["organizers"])}
+        if change:
+            services.update_definition(definition=obj, **fields, acting_user=request.user)
+        else:
+            obj.pk = services.create_definition(slug=obj.slug, **fields, acting_user=request.user).pk
+        obj.refresh_from_db()  # as the service saved it: the admin's own log and redirect name this row
+
     def save_related(self, request, form, formsets, change) -> None:
-        super().save_related(request, form, formsets, change)
-        definition = form.instance
-        record(
-            stream=definition.audit_stream,
-            actor=request.user,
-            action="definition.changed" if change else "definition.created",
-            subject=definition,
-            payload={
-                "slug": definition.slug,
-                "title": definition.title,
-                "organizers": sorted(u.get_username() for u in definition.organizers.all()),
-            },
-        )
+        """Nothing left: the service set the organizers with the definition (and a definition has no inlines)."""
 
 
 @admin.register(DraftVersion)

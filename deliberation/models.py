@@ -9,6 +9,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from plenary_tally.vocabulary import definition_stream
+
 from .diff import ComponentSpec
 
 label_validator = RegexValidator(
@@ -61,7 +63,7 @@ class Definition(models.Model):
     @property
     def audit_stream(self) -> str:
         """The audit chain of everything that happens to this definition outside its ballots."""
-        return f"definition:{self.slug}"
+        return definition_stream(self.slug)
 
     def is_organizer(self, user) -> bool:
         return user.is_authenticated and self.organizers.filter(pk=user.pk).exists()

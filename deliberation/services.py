@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.models import canonical_json, lock_stream, record
+from plenary_tally.vocabulary import Action
 
 from .markdown import render_markdown
 from .models import (
@@ -55,9 +56,17 @@ def version_digest(version: DraftVersion, *, salted: bool = False) -> str:
 # Definitions ---------------------------------------------------------------------------------
 
 
+def _definition_payload(definition: Definition) -> dict:
+    organizers = sorted(u.get_username() for u in definition.organizers.all())
+    return {"slug": definition.slug, "title": definition.title, "organizers": organizers}
+
+
 @transaction.atomic
 def create_definition(*, slug: str, title: str, summary: str = "", organizers: list, acting_user) -> Definition:
-    """Start a definition with its organizers. `acting_user` None means the system (e.g. the demo seed)."""
+    """Start a definition with its organizers. `acting_user` None means the system (e.g. the demo seed).
+
+    Definitions are set up by the site's staff (the admin) and the demo seed, so no organizer check is made here.
+    """
     definition = Definition(slug=slug, title=title, summary=summary)
     definition.full_clean()
     definition.save()
@@ -65,9 +74,30 @@ def create_definition(*, slug: str, title: str, summary: str = "", organizers: l
     record(
         stream=definition.audit_stream,
         actor=acting_user,
-        action="definition.created",
+        action=Action.DEFINITION_CREATED,
         subject=definition,
-        payload={"slug": slug, "title": title, "organizers": sorted(u.get_username() for u in organizers)},
+        payload=_definition_payload(definition),
+    )
+    return definition
+
+
+@transaction.atomic
+def update_definition(*, definition: Definition, title: str, summary: str, organizers: list, acting_user) -> Definition:
+    """Retitle a definition, or change its summary or organizers; its slug names its streams and never changes.
+
+    Recorded even when nothing changed, as the admin's every save of the form is. Staff only, like creating one.
+    """
+    definition = Definition.objects.select_for_update().get(pk=definition.pk)
+    definition.title, definition.summary = title, summary
+    definition.full_clean()
+    definition.save(update_fields=["title", "summary"])
+    definition.organizers.set(organizers)
+    record(
+        stream=definition.audit_stream,
+        actor=acting_user,
+        action=Action.DEFINITION_CHANGED,
+        subject=definition,
+        payload=_definition_payload(definition),
     )
     return definition
 
@@ -103,7 +133,7 @@ def start_draft(
     record(
         stream=definition.audit_stream,
         actor=acting_user,
-        action="draft.started",
+        action=Action.DRAFT_STARTED,
         subject=draft,
         payload={
             "definition": definition.slug,
@@ -149,7 +179,7 @@ def update_draft(*, version: DraftVersion, label: str, body: str, acting_user) -
     record(
         stream=version.definition.audit_stream,
         actor=acting_user,
-        action="draft.edited",
+        action=Action.DRAFT_EDITED,
         subject=version,
         payload={"label": label, "digest": version_digest(version, salted=True)},
     )
@@ -176,7 +206,7 @@ def publish_version(*, version: DraftVersion, release_notes: str, acting_user) -
     record(
         stream=version.definition.audit_stream,
         actor=acting_user,
-        action="release.published",
+        action=Action.RELEASE_PUBLISHED,
         subject=version,
         payload={
             "definition": version.definition.slug,
@@ -205,7 +235,7 @@ def _component_payload(component: Component) -> dict:
 
 
 def _save_component(
-    component: Component, *, fields: dict, parts: list[Component], acting_user, action: str
+    component: Component, *, fields: dict, parts: list[Component], acting_user, action: Action
 ) -> Component:
     version = _lock(component.version)
     _require_organizer(version.definition, acting_user)
@@ -241,14 +271,14 @@ def add_component(*, version: DraftVersion, fields: dict, parts: list[Component]
     position = (version.components.order_by("-position").values_list("position", flat=True).first() or 0) + 1
     component = Component(version=version, position=position)
     return _save_component(
-        component, fields=fields, parts=list(parts), acting_user=acting_user, action="component.added"
+        component, fields=fields, parts=list(parts), acting_user=acting_user, action=Action.COMPONENT_ADDED
     )
 
 
 @transaction.atomic
 def update_component(*, component: Component, fields: dict, parts: list[Component] = (), acting_user) -> Component:
     return _save_component(
-        component, fields=fields, parts=list(parts), acting_user=acting_user, action="component.changed"
+        component, fields=fields, parts=list(parts), acting_user=acting_user, action=Action.COMPONENT_CHANGED
     )
 
 
@@ -263,7 +293,7 @@ def remove_component(*, component: Component, acting_user) -> None:
     record(
         stream=version.definition.audit_stream,
         actor=acting_user,
-        action="component.removed",
+        action=Action.COMPONENT_REMOVED,
         subject=component,
         payload=_component_payload(component),
     )
@@ -284,7 +314,7 @@ def create_group(*, definition: Definition, key: str, name: str, description: st
     record(
         stream=definition.audit_stream,
         actor=acting_user,
-        action="group.created",
+        action=Action.GROUP_CREATED,
         subject=group,
         payload={"key": key, "name": name},
     )
@@ -311,7 +341,7 @@ def _rosters_in_line(group: WorkingGroup) -> list[str]:
     return sorted(b.audit_stream for b in enrolling.all())
 
 
-def _record_roster_change(membership: Membership, streams: list[str], *, action: str, payload: dict, acting_user):
+def _record_roster_change(membership: Membership, streams: list[str], *, action: Action, payload: dict, acting_user):
     for stream in [membership.group.definition.audit_stream, *streams]:
         record(stream=stream, actor=acting_user, action=action, subject=membership, payload=payload)
 
@@ -328,7 +358,7 @@ def add_member(*, group: WorkingGroup, user, role: str = Membership.Role.MEMBER,
     _record_roster_change(
         membership,
         streams,
-        action="membership.joined",
+        action=Action.MEMBERSHIP_JOINED,
         payload={"group": group.key, "member": user.get_username(), "role": role},
         acting_user=acting_user,
     )
@@ -351,7 +381,7 @@ def remove_member(*, membership: Membership, acting_user) -> Membership:
     _record_roster_change(
         membership,
         streams,
-        action="membership.left",
+        action=Action.MEMBERSHIP_LEFT,
         payload={"group": membership.group.key, "member": membership.user.get_username()},
         acting_user=acting_user,
     )
@@ -387,7 +417,7 @@ def post_comment(
     record(
         stream=version.definition.audit_stream,
         actor=author,
-        action="comment.posted",
+        action=Action.COMMENT_POSTED,
         subject=comment,
         payload={
             "version": version.label,
@@ -418,7 +448,7 @@ def edit_comment(*, comment: Comment, body: str, acting_user) -> Comment:
     record(
         stream=comment.version.definition.audit_stream,
         actor=acting_user,
-        action="comment.edited",
+        action=Action.COMMENT_EDITED,
         subject=comment,
         payload={"revisions": comment.revisions.count()},
     )
@@ -438,7 +468,7 @@ def hide_comment(*, comment: Comment, reason: str, acting_user) -> Comment:
     record(
         stream=comment.version.definition.audit_stream,
         actor=acting_user,
-        action="comment.hidden",
+        action=Action.COMMENT_HIDDEN,
         subject=comment,
         payload={"author": comment.author.get_username(), "reason": reason},
     )

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from deliberation.models import Component, Definition, DraftVersion, WorkingGroup
 from plenary_tally import rules
+from plenary_tally.vocabulary import ballot_stream
 
 OSAID_BANDS = {
     "rule": "mean-bands",
@@ -89,7 +90,7 @@ class Ballot(models.Model):
     @property
     def audit_stream(self) -> str:
         """Every vote, grant, dispute and phase change of this ballot forms one chain."""
-        return f"ballot:{self.definition.slug}/{self.key}"
+        return ballot_stream(self.definition.slug, self.key)
 
     def accepts_votes(self, at=None) -> bool:
         at = at or timezone.now()

@@ -18,6 +18,7 @@ from analysis import tasks
 from audit.models import lock_stream, record, seal, unseal
 from deliberation.models import Component, DraftVersion, Membership, WorkingGroup
 from plenary_tally import rules
+from plenary_tally.vocabulary import Action
 
 from .models import Ballot, Choice, Criterion, Dispute, VetoGrant, Vote, choice_value, rationale_length
 
@@ -128,7 +129,7 @@ def create_ballot(
     record(
         stream=ballot.audit_stream,
         actor=acting_user,
-        action="ballot.created",
+        action=Action.BALLOT_CREATED,
         subject=ballot,
         payload=ballot_spec(ballot) | {"roster": roster(ballot)},  # then each change, as the groups' streams do
     )
@@ -165,7 +166,7 @@ def open_ballot(*, ballot: Ballot, acting_user) -> Ballot:
         raise ValidationError("Its closing time has passed; set a later one before opening.")
     ballot.status, ballot.opened_at = Ballot.Status.OPEN, timezone.now()
     ballot.save(update_fields=["status", "opened_at"])
-    record(stream=ballot.audit_stream, actor=acting_user, action="ballot.opened", subject=ballot)
+    record(stream=ballot.audit_stream, actor=acting_user, action=Action.BALLOT_OPENED, subject=ballot)
     return ballot
 
 
@@ -194,7 +195,7 @@ def close_ballot(*, ballot: Ballot, acting_user) -> Ballot:
     record(
         stream=ballot.audit_stream,
         actor=acting_user,
-        action="ballot.closed",
+        action=Action.BALLOT_CLOSED,
         subject=ballot,
         payload={"votes": ballot.votes.count(), "roster": ballot.roster_at_close},
     )
@@ -253,7 +254,11 @@ def grant_veto(
         granted_by=acting_user,
     )
     record(
-        stream=ballot.audit_stream, actor=acting_user, action="grant.made", subject=grant, payload=_grant_payload(grant)
+        stream=ballot.audit_stream,
+        actor=acting_user,
+        action=Action.GRANT_MADE,
+        subject=grant,
+        payload=_grant_payload(grant),
     )
     return grant
 
@@ -274,7 +279,7 @@ def revoke_grant(*, grant: VetoGrant, reason: str, acting_user) -> VetoGrant:
     record(
         stream=ballot.audit_stream,
         actor=acting_user,
-        action="grant.revoked",
+        action=Action.GRANT_REVOKED,
         subject=grant,
         payload=_grant_payload(grant) | {"revoke_reason": grant.revoke_reason} | _uses(ballot, grant),
     )
@@ -332,7 +337,7 @@ def read_sealed_votes(*, ballot: Ballot, voter, acting_user) -> None:
     record(
         stream=ballot.audit_stream,
         actor=acting_user,
-        action="ballot.sealed_votes_read",
+        action=Action.BALLOT_SEALED_VOTES_READ,
         subject=ballot,
         payload={"voter": _handle(voter)},
     )
@@ -440,9 +445,9 @@ def cast_vote(
     vote.cast_by = acting_user
     vote.save()
     if acting_user.pk != voter.pk:
-        action = "vote.cast_on_behalf"
+        action = Action.VOTE_CAST_ON_BEHALF
     else:
-        action = "vote.changed" if previous else "vote.cast"
+        action = Action.VOTE_CHANGED if previous else Action.VOTE_CAST
     record(
         stream=ballot.audit_stream,
         actor=acting_user,
@@ -468,7 +473,7 @@ def withdraw_vote(*, ballot: Ballot, voter, component: Component, criterion: Cri
     if vote is None:
         raise ValidationError("There is no vote to withdraw here.")
     payload = _vote_payload(ballot, vote, None, acting_user)
-    record(stream=ballot.audit_stream, actor=acting_user, action="vote.withdrawn", subject=vote, payload=payload)
+    record(stream=ballot.audit_stream, actor=acting_user, action=Action.VOTE_WITHDRAWN, subject=vote, payload=payload)
     vote.delete()
     tasks.enqueue_recompute(ballot.pk)
 
@@ -545,7 +550,7 @@ def raise_dispute(
     record(
         stream=ballot.audit_stream,
         actor=raised_by,
-        action="dispute.raised",
+        action=Action.DISPUTE_RAISED,
         subject=dispute,
         payload=_dispute_payload(dispute) | {"votes": matched},
     )
@@ -570,7 +575,7 @@ def resolve_dispute(*, dispute: Dispute, status: str, resolution: str, acting_us
     record(
         stream=ballot.audit_stream,
         actor=acting_user,
-        action="dispute.resolved",
+        action=Action.DISPUTE_RESOLVED,
         subject=dispute,
         payload=_dispute_payload(dispute),
     )

@@ -28,6 +28,7 @@ from . import chain, clustering
 from .ballot import SELECTORS, STANDING, Ballot, read_ballot
 from .files import Bundle, BundleError, open_bundle, parse_json, parse_time
 from .outcomes import compute, opinion_cells
+from .vocabulary import CLEARS_THE_CELL, SETS_THE_CELL, Action, ballot_stream
 from .votes import Counts, Vote, read_votes
 
 FORMAT = "plenary-tally/1"
@@ -35,8 +36,6 @@ SHOWN = 10  # problems listed; the count says how many more there are
 KEPT = 100  # problems held in memory, however many rows differ
 TOLERANCE = 1e-8  # of the opinion groups' axes, relative to the largest eigenvalue (docs/tally-format.md)
 KINDS = ("files", "audit log", "audit head", "ballot", "votes", "outcomes", "opinion groups")
-SETS_THE_CELL = ("vote.cast", "vote.changed", "vote.cast_on_behalf")
-CLEARS_THE_CELL = ("vote.withdrawn",)
 VOTE_FIELDS = ("voter", "group", "component", "criterion", "choice", "value", "rationale", "cast_at")
 
 
@@ -215,7 +214,7 @@ class Replay:
 
     def __init__(self, ballot: Ballot) -> None:
         self.ballot = ballot
-        self.stream = f"ballot:{ballot.data['definition']['slug']}/{ballot.key}"
+        self.stream = ballot_stream(ballot.data["definition"]["slug"], ballot.key)
         self.events, self.line, self.head = 0, 0, chain.GENESIS_HASH
         self.votes: dict[tuple[str, str, str], Replayed] = {}
         self.disputes: dict[str, dict] = {}  # by subject
@@ -279,38 +278,40 @@ class Replay:
                 )
             elif self.votes.pop(cell, None) is None:
                 raise fail(f"withdraws a vote of {cell[0]} on {cell[1]}/{cell[2]} that was never cast")
-        elif action in ("dispute.raised", "dispute.resolved"):
+        elif action in (Action.DISPUTE_RAISED, Action.DISPUTE_RESOLVED):
             lacking = [f for f in ("selection", "status", "reason", "resolution") if f not in payload]
             if lacking or not isinstance(payload["selection"], dict) or payload["selection"].keys() - set(SELECTORS):
                 raise fail(f"its payload lacks {', '.join(lacking) or 'a selection of votes'}")
-            if action == "dispute.resolved" and subject not in self.disputes:
+            if action == Action.DISPUTE_RESOLVED and subject not in self.disputes:
                 raise fail(f"resolves {subject}, which was never raised")
-            raised_by = event["actor"] if action == "dispute.raised" else self.disputes[subject]["raised_by"]
+            raised_by = event["actor"] if action == Action.DISPUTE_RAISED else self.disputes[subject]["raised_by"]
             self.disputes[subject] = payload | {"raised_by": raised_by}
-        elif action in ("grant.made", "grant.revoked"):
+        elif action in (Action.GRANT_MADE, Action.GRANT_REVOKED):
             lacking = [f for f in ("holder", "holder_kind", "choice", "category", "reason") if f not in payload]
             if lacking:
                 raise fail(f"its payload lacks {', '.join(lacking)}")
-            granted_by = event["actor"] if action == "grant.made" else self.grants.get(subject, {}).get("granted_by")
-            self.grants[subject] = payload | {"revoked": action == "grant.revoked", "granted_by": granted_by}
-        elif action == "ballot.created":
+            granted_by = (
+                event["actor"] if action == Action.GRANT_MADE else self.grants.get(subject, {}).get("granted_by")
+            )
+            self.grants[subject] = payload | {"revoked": action == Action.GRANT_REVOKED, "granted_by": granted_by}
+        elif action == Action.BALLOT_CREATED:
             self.created = (line, payload)
             self.members = _roster_map(payload["roster"], fail) if "roster" in payload else None
-        elif action in ("membership.joined", "membership.left") and self.members is not None:
+        elif action in (Action.MEMBERSHIP_JOINED, Action.MEMBERSHIP_LEFT) and self.members is not None:
             group, member = payload.get("group"), payload.get("member")
             if group not in self.members or not isinstance(member, str):
                 raise fail("names no member of a group the ballot enrolls")
-            if action == "membership.joined":
+            if action == Action.MEMBERSHIP_JOINED:
                 self.members[group][member] = payload.get("role", "member")
             elif self.members[group].pop(member, None) is None:
                 raise fail(f"{member} leaves {group}, which they had not joined")
-        elif action == "ballot.opened":
+        elif action == Action.BALLOT_OPENED:
             self.status = "open"
-        elif action == "ballot.closed":
+        elif action == Action.BALLOT_CLOSED:
             self.status, self.roster = "closed", payload.get("roster")
             if self.members is not None and self.roster is not None and _roster_map(self.roster, fail) != self.members:
                 message = "the roster at close differs from the one the log's membership events give"
-                self.roster_problems.append(BundleError("audit.jsonl", line, f"ballot.closed: {message}"))
+                self.roster_problems.append(BundleError("audit.jsonl", line, f"{Action.BALLOT_CLOSED}: {message}"))
 
     def against_manifest(self, manifest: dict) -> list[BundleError]:
         problems = []

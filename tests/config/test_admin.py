@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditEvent
+from deliberation.models import Definition
 from tests.factories import UserFactory
 
 PLENARY_APPS = {"audit", "deliberation", "votes", "analysis"}
@@ -117,3 +118,25 @@ def test_a_handle_cannot_be_renamed_in_the_admin(root, world, bob):
     bob.refresh_from_db()
     assert form.status_code == 200 and b'name="username"' not in form.content
     assert bob.username == "bob"
+
+
+def test_a_definition_set_up_in_the_admin_is_recorded_by_the_services_the_pages_use(root, olga, bob):
+    added = root.post(
+        admin_url(Definition, "add"),
+        {"title": "Open Data Definition", "slug": "odd", "summary": "", "organizers": [olga.pk], "created_at": "x"},
+    )
+    definition = Definition.objects.get(slug="odd")
+    changed = root.post(
+        admin_url(definition, "change", definition.pk),
+        {"title": "Open Data", "summary": "Data.", "organizers": [olga.pk, bob.pk]},
+    )
+
+    definition.refresh_from_db()
+    events = AuditEvent.objects.filter(stream=definition.audit_stream).order_by("seq")
+    assert added.status_code == changed.status_code == 302
+    assert [(e.action, e.actor_handle, e.payload) for e in events] == [
+        ("definition.created", "root", {"slug": "odd", "title": "Open Data Definition", "organizers": ["olga"]}),
+        ("definition.changed", "root", {"slug": "odd", "title": "Open Data", "organizers": ["bob", "olga"]}),
+    ]
+    assert (definition.title, definition.summary) == ("Open Data", "Data.")
+    assert set(definition.organizers.all()) == {bob, olga}

@@ -1,10 +1,8 @@
 """The ballot's votes two ways: replayed from its audit stream, and as stored. They must agree."""
 
 from audit.models import AuditEvent
+from plenary_tally.vocabulary import CLEARS_THE_CELL, SETS_THE_CELL
 from votes.models import Ballot
-
-SETS_THE_CELL = {"vote.cast", "vote.changed", "vote.cast_on_behalf"}
-CLEARS_THE_CELL = {"vote.withdrawn"}
 
 
 def replay(ballot: Ballot) -> dict[tuple, tuple]:

@@ -6,6 +6,7 @@ from django.core.management import call_command, get_commands
 
 from audit.models import AuditEvent
 from deliberation.models import Comment, Definition, Membership
+from plenary_tally.vocabulary import Action
 from votes.models import Ballot, Dispute, VetoGrant, Vote
 
 
@@ -74,3 +75,5 @@ def test_seed_demo_loads_a_ballot_voted_on_by_every_group_and_changes_nothing_th
     call_command("verify_audit", stdout=out)
     assert "Audit log intact" in out.getvalue()
     assert ballot.audit_stream in out.getvalue()
+    recorded = set(AuditEvent.objects.values_list("action", flat=True))
+    assert recorded <= {str(action) for action in Action}, "every action the demo records is named in the vocabulary"

@@ -1,0 +1,163 @@
+"""The audit vocabulary (`plenary_tally.vocabulary`) is the one list of what the log can say.
+
+Every service records an action named there, in a stream named there, and together they use every
+name; the server and the offline verifier agree on which actions set a voter's cell and which clear it.
+"""
+
+import pytest
+
+from analysis.auditing import verify_records
+from audit.models import AuditEvent
+from deliberation import services as deliberation
+from deliberation.models import Membership
+from plenary_tally.vocabulary import (
+    CLEARS_THE_CELL,
+    SETS_THE_CELL,
+    VOTE_ACTIONS,
+    Action,
+    ballot_stream,
+    definition_stream,
+)
+from tests.votes.conftest import CHOICES, CRITERIA
+from tests.votes.replay import replay, stored
+from votes import services
+from votes.models import Ballot, Dispute, Vote
+
+
+def _fields(key: str) -> dict:
+    return {"key": key, "title": key.title(), "category": "Code", "description": "", "aggregate_rule": ""}
+
+
+@pytest.fixture
+def everything(olga, alice, bob, dave):
+    """One call of every audited service: a definition's life, then a sealed ballot's from creation to disputes."""
+    definition = deliberation.create_definition(slug="vocab", title="Vocabulary", organizers=[olga], acting_user=olga)
+    deliberation.update_definition(
+        definition=definition, title="The vocabulary", summary="", organizers=[olga], acting_user=olga
+    )
+    draft = deliberation.start_draft(definition=definition, label="1.0", acting_user=olga)
+    deliberation.update_draft(version=draft, label="1.0", body="Text.", acting_user=olga)
+    code = deliberation.add_component(version=draft, fields=_fields("code"), acting_user=olga)
+    deliberation.add_component(version=draft, fields=_fields("data"), acting_user=olga)
+    deliberation.update_component(component=code, fields=_fields("code") | {"title": "Code"}, acting_user=olga)
+    deliberation.remove_component(component=draft.components.get(key="data"), acting_user=olga)
+    group = deliberation.create_group(definition=definition, key="weights", name="Weights", acting_user=olga)
+    deliberation.add_member(group=group, user=alice, role=Membership.Role.CHAIR, acting_user=olga)
+    deliberation.add_member(group=group, user=bob, acting_user=olga)
+    deliberation.add_member(group=group, user=dave, acting_user=olga)
+    comment = deliberation.post_comment(author=bob, version=draft, body="A remark.")
+    deliberation.edit_comment(comment=comment, body="A better remark.", acting_user=bob)
+    deliberation.hide_comment(comment=comment, reason="Off topic.", acting_user=olga)
+    published = deliberation.publish_version(version=draft, release_notes="First.", acting_user=olga)
+
+    ballot = services.create_ballot(
+        version=published,
+        key="sealed",
+        title="Sealed vote",
+        groups=[group],
+        criteria=CRITERIA,
+        choices=CHOICES,
+        results_visibility=Ballot.Visibility.AFTER_CLOSE,
+        acting_user=olga,
+    )
+    ballot = services.open_ballot(ballot=ballot, acting_user=olga)
+    choices = {c.key: c for c in ballot.choices.all()}
+    use, code = ballot.criteria.get(key="use"), published.components.get(key="code")
+    grant = services.grant_veto(
+        ballot=ballot, choice=choices["not-necessary"], group=group, reason="Charter", acting_user=olga
+    )
+    services.revoke_grant(grant=grant, reason="Granted in error", acting_user=olga)
+
+    def cast(voter, choice: str, **kwargs) -> Vote:
+        return services.cast_vote(
+            ballot=ballot, voter=voter, component=code, criterion=use, choice=choices[choice], **kwargs
+        )
+
+    cast(bob, "required")
+    cast(bob, "abstain")
+    cast(alice, "required", acting_user=olga)
+    services.read_sealed_votes(ballot=ballot, voter=alice, acting_user=olga)
+    cast(dave, "required")
+    services.withdraw_vote(ballot=ballot, voter=dave, component=code, criterion=use)
+    deliberation.remove_member(membership=group.memberships.get(user=dave), acting_user=olga)
+    ballot = services.close_ballot(ballot=ballot, acting_user=olga)
+    dispute = services.raise_dispute(ballot=ballot, raised_by=bob, voter=alice, reason="Cast for her")
+    services.resolve_dispute(
+        dispute=dispute, status=Dispute.Status.DISMISSED, resolution="She asked.", acting_user=olga
+    )
+    return ballot
+
+
+def test_the_services_together_record_every_action_of_the_vocabulary_and_no_other(everything):
+    recorded = set(AuditEvent.objects.values_list("action", flat=True))
+
+    assert recorded == {str(action) for action in Action}
+
+
+def test_every_event_goes_in_a_stream_the_vocabulary_names(everything):
+    streams = set(AuditEvent.objects.values_list("stream", flat=True))
+
+    assert streams == {definition_stream("vocab"), ballot_stream("vocab", "sealed")}
+    assert everything.audit_stream == ballot_stream("vocab", "sealed")
+    assert everything.definition.audit_stream == definition_stream("vocab")
+
+
+def test_vote_events_are_exactly_the_ones_that_set_or_clear_a_cell():
+    assert set(VOTE_ACTIONS) == {a for a in Action if a.startswith("vote.")}
+    assert not set(SETS_THE_CELL) & set(CLEARS_THE_CELL)
+
+
+def test_the_server_and_the_verifier_agree_on_which_actions_set_and_clear_a_cell(ballot, cast, alice, bob, dave, olga):
+    """After each vote service, the cell its event names holds a vote exactly when the action sets the cell;
+    and the verifier's replay of the stream (`verify_records`) gives exactly the stored votes."""
+    code, use = ballot.version.components.get(key="code"), ballot.criteria.get(key="use")
+    steps = [
+        lambda: cast(bob, "code", "use", "required"),
+        lambda: cast(bob, "code", "use", "abstain"),
+        lambda: cast(alice, "code", "use", "required", acting_user=olga),
+        lambda: services.withdraw_vote(ballot=ballot, voter=bob, component=code, criterion=use),
+        lambda: cast(dave, "data", "use", "required"),
+        lambda: services.withdraw_vote(ballot=ballot, voter=alice, component=code, criterion=use, acting_user=olga),
+    ]
+    seen = []
+    for step in steps:
+        step()
+        event = AuditEvent.objects.filter(stream=ballot.audit_stream).latest("seq")
+        p = event.payload
+        held = Vote.objects.filter(
+            ballot=ballot, voter__username=p["voter"], component__key=p["component"], criterion__key=p["criterion"]
+        ).exists()
+        assert (event.action in SETS_THE_CELL, event.action in CLEARS_THE_CELL) == (held, not held), event.action
+        seen.append(event.action)
+
+    assert set(seen) == set(VOTE_ACTIONS)
+    assert replay(ballot) == stored(ballot)
+    assert verify_records(stream=ballot.audit_stream).votes == Vote.objects.filter(ballot=ballot).count() == 1
+
+
+def test_a_sealed_ballot_seals_exactly_the_events_that_carry_a_vote(everything, olga):
+    ballot = services.create_ballot(
+        version=everything.version,
+        key="second",
+        title="Second sealed vote",
+        groups=everything.groups.all(),
+        criteria=CRITERIA,
+        choices=CHOICES,
+        results_visibility=Ballot.Visibility.AFTER_CLOSE,
+        acting_user=olga,
+    )
+    ballot = services.open_ballot(ballot=ballot, acting_user=olga)
+    bob = everything.groups.get().memberships.current().get(user__username="bob").user
+    vote = services.cast_vote(
+        ballot=ballot,
+        voter=bob,
+        component=ballot.version.components.get(key="code"),
+        criterion=ballot.criteria.get(key="use"),
+        choice=ballot.choices.get(key="required"),
+    )
+    services.withdraw_vote(ballot=ballot, voter=bob, component=vote.component, criterion=vote.criterion)
+
+    events = AuditEvent.objects.with_seals().filter(stream=ballot.audit_stream)
+    sealed = {e.action for e in events if e.sealed}
+    assert sealed == {Action.VOTE_CAST, Action.VOTE_WITHDRAWN}
+    assert all(e.action not in VOTE_ACTIONS for e in events if not e.sealed)
