@@ -13,8 +13,8 @@ from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
 from deliberation.api import Key, NotFound, Slug
+from votes.access import get_ballot
 from votes.api import Sealed
-from votes.views.ballots import get_ballot
 
 from . import services, tasks
 from .models import OutcomeRun

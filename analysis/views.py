@@ -8,7 +8,8 @@ from django.views.decorators.http import require_safe
 
 from audit.models import head
 from deliberation.markdown import render_markdown
-from votes.views.ballots import ballot_context, get_ballot
+from votes.access import get_ballot
+from votes.views.ballots import ballot_context
 
 from . import bundles, charts, services, tasks
 from .models import OutcomeRun

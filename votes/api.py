@@ -17,8 +17,8 @@ from ninja.pagination import paginate
 from audit.models import head
 from deliberation.api import SLUG, Key, NotFound, Slug, get_definition
 
+from .access import get_ballot
 from .models import Ballot, Dispute, VetoGrant, Vote
-from .views.ballots import get_ballot
 
 ROLL_CALL_SEALED = "The roll call of this ballot is published when voting closes."
 
