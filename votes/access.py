@@ -29,10 +29,6 @@ def voting_memberships(ballot: Ballot, user):
     return Membership.objects.current().filter(user=user, group__in=ballot.groups.all()).select_related("group")
 
 
-def usable_grant(ballot: Ballot, voter, group: WorkingGroup, choice: Choice, component: Component) -> VetoGrant | None:
-    return ballot.grants.active().filter(choice=choice).held_by(voter, group).covering(component).order_by("pk").first()
-
-
 def may_dispute(ballot: Ballot, user) -> bool:
     """Members of any of the definition's working groups, and its organizers."""
     if not user.is_authenticated:
