@@ -13,10 +13,9 @@ from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
 from deliberation.api import Key, NotFound, Slug
+from votes.access import get_ballot
 from votes.api import Sealed
-from votes.views.ballots import get_ballot
 
-from . import services, tasks
 from .models import OutcomeRun
 
 RESULTS_SEALED = "The results of this ballot are published when voting closes."
@@ -46,13 +45,10 @@ def outcomes(request: HttpRequest, slug: Slug, key: Key):
     ballot = get_ballot(slug, key)
     if not ballot.results_public:
         raise HttpError(403, RESULTS_SEALED)
-    run = OutcomeRun.objects.latest_for(ballot)
-    if services.is_stale(ballot, run):
-        tasks.enqueue_recompute(ballot.pk)  # queued again in case the broker was down; runs now when eager
-        run = OutcomeRun.objects.latest_for(ballot)
+    run, stale = OutcomeRun.objects.current_for(ballot)
     return {
         "ballot": ballot.key,
-        "stale": services.is_stale(ballot, run),
+        "stale": stale,
         "audit_seq": run.audit_seq if run else None,
         "input_digest": run.input_digest if run else None,
         "started_at": run.started_at if run else None,

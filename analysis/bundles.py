@@ -34,7 +34,7 @@ from plenary_tally import outcomes
 from plenary_tally.chain import GENESIS_HASH
 from plenary_tally.csvcells import neutralise
 from plenary_tally.vocabulary import Action
-from votes import services as votes_services
+from votes import access as votes_access
 from votes.models import Ballot
 
 from . import reading, services
@@ -156,7 +156,7 @@ def _working_groups(ballot: Ballot) -> list[dict]:
     they left it after voting, and their votes stand.
     """
     closed = ballot.status == Ballot.Status.CLOSED and ballot.roster_at_close is not None
-    roster = ballot.roster_at_close if closed else votes_services.roster(ballot)
+    roster = ballot.roster_at_close if closed else votes_access.roster(ballot)
     voters: dict[str, set[str]] = {}
     for group, voter in ballot.votes.order_by().values_list("group__key", "voter__username").distinct():
         voters.setdefault(group, set()).add(voter)

@@ -181,3 +181,94 @@ def scatter(points: Sequence[Mapping], groups: Sequence[str]) -> dict:
         "binned": binned,
         "voters": len(points),
     }
+
+
+# The results page ------------------------------------------------------------------------------
+
+MAIN_SCENARIOS = (
+    "all",
+    "without-disputed",
+    "without-disputed@baseline",
+    "without-restricted",
+    "without-restricted@baseline",
+)
+
+
+def _table(data: Mapping, components: Sequence, scenario_keys: list[str]) -> list[dict]:
+    """One row per component: its result in each of the given scenarios, flips marked."""
+    by_scenario = {s["key"]: {c["key"]: c for c in s["components"]} for s in data["scenarios"]}
+    rows = []
+    for component in components:
+        base = by_scenario["all"][component.key]
+        cells = []
+        for key in scenario_keys:
+            result = by_scenario[key][component.key]
+            cells.append({"scenario": key, **result, "flipped": result["outcome"] != base["outcome"]})
+        rows.append({"component": component, "all": base, "cells": cells})
+    return rows
+
+
+def results(
+    data: Mapping, *, components: Sequence, groups: Sequence[str], criteria: Sequence, choices: Sequence
+) -> dict:
+    """What the results page shows of a run's outcomes.json: its tables, flips, clusters and charts.
+
+    `components` in the page's order, `groups` the enrolled groups' keys; components, criteria and choices are
+    anything with the models' `key` and `title`, `label` or `value`.
+    """
+    titles = {c.key: c.title for c in components}
+    all_scenario = data["scenarios"][0]
+    keys = [s["key"] for s in data["scenarios"]]
+    main = [k for k in MAIN_SCENARIOS if k in keys]
+    without_group = [k for g in groups for k in (f"without-group:{g}", f"without-group:{g}@baseline") if k in keys]
+    context = {
+        "data": data,
+        "components": components,
+        "groups": groups,
+        "criteria": criteria,
+        "main_scenarios": main,
+        "main_rows": _table(data, components, main),
+        "group_scenarios": without_group,
+        "group_rows": _table(data, components, without_group),
+        "pooled": [{"component": c, **data["groups"][c.key]} for c in components],
+        "per_criterion": [
+            {
+                "component": c,
+                "outcomes": [data["criteria"][k.key]["outcomes"][c.key] for k in criteria],
+                "pooled": data["groups"][c.key]["pooled"],
+            }
+            for c in components
+        ],
+        "flips": [
+            f | {"title": titles.get(f["component"], f["component"])}
+            for f in data["flips"]
+            if f["to"]["scenario"] in main
+        ],
+        "group_flips": [
+            f | {"title": titles.get(f["component"], f["component"])}
+            for f in data["flips"]
+            if f["to"]["scenario"] not in main
+        ],
+        "mu": all_scenario["thresholds"].get("mu"),
+        "counts_chart": stacked_counts(data["counts"], list(choices), titles),
+    }
+    clusters = data["clustering"].get("all") or {}
+    leaf_keys = {c.key for c in components if not c.is_aggregate}
+    leaves = {c["key"]: c["score"] for c in all_scenario["components"] if c["key"] in leaf_keys}
+    if data["methodology"]["rule"] == "mean-bands" and clusters.get("clusters"):
+        bands = data["methodology"]["bands"]
+        context["strip"] = score_strip(leaves, clusters["clusters"], bands, context["mu"], titles)
+    context["clusters"] = [
+        {"n": n, "centre": centre, "members": [titles.get(k, k) for k in members]}
+        for n, (centre, members) in enumerate(
+            zip(clusters.get("centres", []), clusters.get("clusters", []), strict=True), start=1
+        )
+    ]
+    context["silhouette"] = silhouette_bars(clusters.get("silhouette", {}))
+    opinion = data.get("opinion_groups") or {}
+    context["opinion"] = opinion
+    if grid := opinion.get("grid"):
+        context["grid_size"] = grid["voters"] * grid["cells"]
+        context["grid_fill"] = round(100 * grid["votes"] / context["grid_size"]) if context["grid_size"] else 0
+    context["scatter"] = scatter(opinion.get("points", []), groups)
+    return context

@@ -8,6 +8,20 @@ class OutcomeRunQuerySet(models.QuerySet):
     def latest_for(self, ballot) -> "OutcomeRun | None":
         return self.filter(ballot=ballot).order_by("-audit_seq", "-pk").first()
 
+    def current_for(self, ballot) -> tuple["OutcomeRun | None", bool]:
+        """The latest run and whether it is stale, as the results page and the outcomes API show it.
+
+        A stale run has its recompute queued again, in case the broker was down (it runs now when eager), and
+        is read again.
+        """
+        from . import services, tasks  # both store runs: they import this module, so it imports them late
+
+        run = self.latest_for(ballot)
+        if services.is_stale(ballot, run):
+            tasks.enqueue_recompute(ballot.pk)
+            run = self.latest_for(ballot)
+        return run, services.is_stale(ballot, run)
+
 
 class OutcomeRun(models.Model):
     """One recomputation: what it read (the input digest and the audit position) and what it found."""

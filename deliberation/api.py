@@ -14,8 +14,8 @@ from django.shortcuts import get_object_or_404
 from ninja import Path, Query, Router, Schema
 from ninja.pagination import paginate
 
+from .access import get_definition, get_version
 from .models import Comment, Definition, DraftVersion, Membership, WorkingGroup
-from .views.versions import get_version
 
 SLUG = r"^[-a-zA-Z0-9_]+$"
 LABEL = r"^[0-9A-Za-z][0-9A-Za-z.+\-]*$"
@@ -165,10 +165,6 @@ class CommentOut(Schema):
         if not obj.is_hidden:
             return None
         return {"by": obj.hidden_by.get_username(), "at": obj.hidden_at, "reason": obj.hidden_reason}
-
-
-def get_definition(slug: str) -> Definition:
-    return get_object_or_404(Definition.objects.prefetch_related("organizers"), slug=slug)
 
 
 @router.get("/definitions", response=list[DefinitionOut])

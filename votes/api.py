@@ -15,10 +15,11 @@ from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from audit.models import head
-from deliberation.api import SLUG, Key, NotFound, Slug, get_definition
+from deliberation.access import get_definition
+from deliberation.api import SLUG, Key, NotFound, Slug
 
+from .access import get_ballot
 from .models import Ballot, Dispute, VetoGrant, Vote
-from .views.ballots import get_ballot
 
 ROLL_CALL_SEALED = "The roll call of this ballot is published when voting closes."
 

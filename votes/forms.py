@@ -1,11 +1,14 @@
 """Forms check the shape of input, line by line where a ballot is described in text."""
 
 import re
+from functools import cached_property
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 
 from deliberation.forms import RowsField
 from deliberation.models import DraftVersion, WorkingGroup
@@ -174,7 +177,11 @@ class BallotForm(forms.Form):
 
 
 class CellForm(forms.Form):
-    """One cell of the vote grid: a choice (empty to withdraw) and an optional rationale."""
+    """One cell of the vote grid: a choice (empty to withdraw) and an optional rationale.
+
+    `cell` resolves what was posted against the ballot: the component on its version, the criterion and the
+    choice of its scale (`criteria` and `choices`, as the grid read them).
+    """
 
     component = forms.SlugField()
     criterion = forms.SlugField()
@@ -182,6 +189,37 @@ class CellForm(forms.Form):
     rationale = forms.CharField(required=False, max_length=RATIONALE_MAX_LENGTH)
     group = forms.SlugField(required=False)
     withdraw = forms.BooleanField(required=False)
+
+    def __init__(self, *args, ballot: Ballot, criteria: list, choices: list, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ballot, self.criteria, self.choices = ballot, criteria, choices
+
+    def cell(self):
+        """The component and criterion posted, None if the post names no cell; 404 for one the ballot has not."""
+        data = self.cleaned_data
+        if "component" not in data or "criterion" not in data:
+            return None
+        component = get_object_or_404(self.ballot.version.components, key=data["component"])
+        criterion = next((k for k in self.criteria if k.key == data["criterion"]), None)
+        if criterion is None:
+            raise Http404("No such criterion on this ballot.")
+        return component, criterion
+
+    @cached_property
+    def chosen(self):
+        """The choice posted, None to withdraw (or when it is not on the scale: `refusal` says so)."""
+        key = self.cleaned_data.get("choice")
+        return next((c for c in self.choices if c.key == key), None) if key else None
+
+    def refusal(self) -> str:
+        """Why nothing is saved, said in the cell: a rationale too long, a choice not on the scale; or nothing."""
+        if self.cleaned_data.get("choice") and self.chosen is None and "choice" not in self.errors:
+            return "That choice is not on this ballot's scale."
+        return " ".join(f"{name.capitalize()}: {e}" for name, errors in self.errors.items() for e in errors)
+
+    @property
+    def withdraws(self) -> bool:
+        return self.cleaned_data["withdraw"] or self.chosen is None
 
 
 class GrantForm(forms.Form):

@@ -20,6 +20,7 @@ from deliberation.models import Component, DraftVersion, Membership, WorkingGrou
 from plenary_tally import rules
 from plenary_tally.vocabulary import Action
 
+from .access import VotingRights, may_dispute, roster, voting_memberships
 from .models import Ballot, Choice, Criterion, Dispute, VetoGrant, Vote, choice_value, rationale_length
 
 
@@ -170,16 +171,6 @@ def open_ballot(*, ballot: Ballot, acting_user) -> Ballot:
     return ballot
 
 
-def roster(ballot: Ballot, at: datetime | None = None) -> dict[str, list[dict]]:
-    """Each enrolled group's members at `at` (now by default), as plain data."""
-    memberships = Membership.objects.filter(group__in=ballot.groups.all()).select_related("group", "user")
-    memberships = memberships.at(at) if at else memberships.current()
-    result: dict[str, list[dict]] = {g.key: [] for g in ballot.groups.all()}
-    for m in memberships.order_by("group__key", "user__username"):
-        result[m.group.key].append({"member": _handle(m.user), "role": m.role})
-    return result
-
-
 @transaction.atomic
 def close_ballot(*, ballot: Ballot, acting_user) -> Ballot:
     """Close voting and freeze each group's roster with the ballot."""
@@ -294,15 +285,6 @@ def _uses(ballot: Ballot, grant: VetoGrant) -> dict:
 # Votes ---------------------------------------------------------------------------------------
 
 
-def voting_memberships(ballot: Ballot, user):
-    """The user's current memberships in the groups enrolled in the ballot."""
-    return Membership.objects.current().filter(user=user, group__in=ballot.groups.all()).select_related("group")
-
-
-def usable_grant(ballot: Ballot, voter, group: WorkingGroup, choice: Choice, component: Component) -> VetoGrant | None:
-    return ballot.grants.active().filter(choice=choice).held_by(voter, group).covering(component).order_by("pk").first()
-
-
 def _vote_payload(ballot: Ballot, vote: Vote, previous: dict | None, acting_user) -> dict:
     """What a vote event records. While the votes are sealed it also carries a random salt, published with the
     rest when the ballot closes: the public hashes commit to the vote, but nobody can search for it by trying
@@ -343,27 +325,12 @@ def read_sealed_votes(*, ballot: Ballot, voter, acting_user) -> None:
     )
 
 
-def _check_window_and_actor(ballot: Ballot, voter, acting_user) -> None:
-    if acting_user.pk != voter.pk and not ballot.definition.is_organizer(acting_user):
-        raise PermissionDenied("Only organizers vote on another member's behalf.")
+def _check_window_and_actor(ballot: Ballot, rights: VotingRights) -> None:
+    rights.check_acting_user()
     if not ballot.accepts_votes():
         if ballot.status == Ballot.Status.SCHEDULED:
             raise ValidationError("Voting on this ballot has not opened yet.")
         raise ValidationError("Voting on this ballot has closed.")
-
-
-def _voting_membership(ballot: Ballot, voter, group: WorkingGroup | None, enrolled: list) -> Membership:
-    """The membership the vote is cast through, among `enrolled`, the voter's memberships read before the lock."""
-    if not enrolled:
-        raise PermissionDenied(f"@{_handle(voter)} is not a member of a working group enrolled in this ballot.")
-    if group is None:
-        if len(enrolled) > 1:
-            raise ValidationError("You belong to several enrolled groups: choose the group you vote for.")
-        return enrolled[0]
-    membership = next((m for m in enrolled if m.group == group), None)
-    if membership is None:
-        raise PermissionDenied(f"@{_handle(voter)} does not vote for {group.name} in this ballot.")
-    return membership
 
 
 def _hold_membership(membership: Membership, voter) -> None:
@@ -404,13 +371,14 @@ def cast_vote(
     `cast_at` is for votes brought in from elsewhere (an imported tally); the audit event
     still records when Plenary stored the vote.
     """
-    acting_user = acting_user or voter
+    rights = VotingRights(ballot, voter, acting_user)
+    acting_user = rights.acting_user
     # Rosters change in their definition's line, not the ballot's: read before taking the ballot's place in line,
     # which every query until the commit holds; the chosen membership is then held under it (`_hold_membership`).
-    enrolled = list(voting_memberships(ballot, voter))
-    ballot = _locked(ballot)
-    _check_window_and_actor(ballot, voter, acting_user)
-    membership = _voting_membership(ballot, voter, group, enrolled)
+    rights.memberships  # noqa: B018
+    ballot = rights.ballot = _locked(ballot)
+    _check_window_and_actor(ballot, rights)
+    membership = rights.membership(group)
     _hold_membership(membership, voter)
     group = membership.group
     _check_cell(ballot, component, criterion)
@@ -421,16 +389,7 @@ def cast_vote(
     cell = {"ballot": ballot, "voter": voter, "component": component, "criterion": criterion}
     # one row by its unique key: no ORDER BY, which Vote's ordering would make a join through ballot and definition
     vote = Vote.objects.filter(**cell).select_related("choice").order_by().first()
-    grant = None
-    if choice.requires_grant:
-        grant = usable_grant(ballot, voter, group, choice, component)
-        if grant is None and vote and vote.grant_id and vote.choice_id == choice.pk:
-            raise PermissionDenied(
-                f"The veto grant for “{choice.label}” was revoked: the vote cast with it stands as it is, "
-                "but it can no longer be cast or edited. Choose another choice, or withdraw the vote."
-            )
-        if grant is None:
-            raise PermissionDenied(f"“{choice.label}” is restricted: only holders of a veto grant may use it here.")
+    grant = rights.check_choice(choice, component, vote)  # read now, under the ballot's lock
     if choice.requires_rationale and not rationale:
         raise ValidationError(f"A vote “{choice.label}” needs a rationale.")
     unchanged = (choice.pk, rationale, group.pk, grant.pk if grant else None)
@@ -461,9 +420,10 @@ def cast_vote(
 
 @transaction.atomic
 def withdraw_vote(*, ballot: Ballot, voter, component: Component, criterion: Criterion, acting_user=None) -> None:
-    acting_user = acting_user or voter
-    ballot = _locked(ballot)
-    _check_window_and_actor(ballot, voter, acting_user)
+    rights = VotingRights(ballot, voter, acting_user)
+    acting_user = rights.acting_user
+    ballot = rights.ballot = _locked(ballot)
+    _check_window_and_actor(ballot, rights)
     vote = (
         Vote.objects.filter(ballot=ballot, voter=voter, component=component, criterion=criterion)
         .select_related("voter", "group", "component", "criterion", "choice")
@@ -494,14 +454,6 @@ def _dispute_payload(dispute: Dispute) -> dict:
         "status": dispute.status,
         "resolution": dispute.resolution,
     }
-
-
-def may_dispute(ballot: Ballot, user) -> bool:
-    """Members of any of the definition's working groups, and its organizers."""
-    if not user.is_authenticated:
-        return False
-    is_member = Membership.objects.current().filter(user=user, group__definition=ballot.definition).exists()
-    return is_member or ballot.definition.is_organizer(user)
 
 
 @transaction.atomic

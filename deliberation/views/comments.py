@@ -10,24 +10,15 @@ from django_htmx.http import trigger_client_event
 from config import ratelimits
 
 from .. import services
+from ..access import get_comment, get_version
 from ..forms import CommentEditForm, CommentForm, HideCommentForm
-from ..models import Comment, DraftVersion
-from .versions import comments_context, get_version
+from ..models import Comment
+from .versions import comments_context
 
 
 def _thread_url(comment: Comment) -> str:
     target = comment.component or comment.version
     return f"{target.get_absolute_url()}#comment-{comment.pk}"
-
-
-def get_comment(request: HttpRequest, pk: int) -> Comment:
-    """A comment is visible wherever its version is."""
-    return get_object_or_404(
-        Comment.objects.select_related("version__definition", "component", "author").filter(
-            version__in=DraftVersion.objects.visible_to(request.user)
-        ),
-        pk=pk,
-    )
 
 
 def _over_the_comment_limit(request: HttpRequest) -> str:

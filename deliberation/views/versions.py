@@ -9,19 +9,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import services
+from ..access import get_version
 from ..diff import component_changes, inline, text_diff
 from ..forms import CommentForm, ComponentForm, DraftForm, NextDraftForm, PublishForm
 from ..labels import suggest_next_label
 from ..models import Comment, Component, Definition, DraftVersion
-
-
-def get_version(request: HttpRequest, slug: str, label: str) -> DraftVersion:
-    """The access gate for a version and everything on it: 404 for what the user may not see."""
-    return get_object_or_404(
-        DraftVersion.objects.visible_to(request.user).select_related("definition", "published_by"),
-        definition__slug=slug,
-        label=label,
-    )
 
 
 def _organizer_draft(request: HttpRequest, slug: str, label: str) -> DraftVersion:

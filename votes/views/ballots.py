@@ -10,15 +10,9 @@ from audit.models import head
 from deliberation.models import Definition, Membership
 
 from .. import services
+from ..access import VotingRights, get_ballot
 from ..forms import BallotForm
 from ..models import Ballot, Turnout
-
-
-def get_ballot(slug: str, key: str) -> Ballot:
-    """Ballots are held on published versions and are public: 404 only for what does not exist."""
-    return get_object_or_404(
-        Ballot.objects.select_related("definition", "version", "created_by"), definition__slug=slug, key=key
-    )
 
 
 def ballot_context(request: HttpRequest, ballot: Ballot) -> dict:
@@ -28,7 +22,7 @@ def ballot_context(request: HttpRequest, ballot: Ballot) -> dict:
         "definition": ballot.definition,
         "ballot": ballot,
         "is_organizer": ballot.definition.is_organizer(user),
-        "can_vote": user.is_authenticated and services.voting_memberships(ballot, user).exists(),
+        "can_vote": VotingRights(ballot, user).can_vote,
     }
 
 

@@ -10,8 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError
-from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -21,27 +20,25 @@ from config import ratelimits
 from config.middleware import NOT_SAVED
 
 from .. import services
+from ..access import VotingRights, check_on_behalf, get_ballot
 from ..forms import CellForm
 from ..models import Ballot
-from .ballots import ballot_context, get_ballot
+from .ballots import ballot_context
 
 logger = logging.getLogger(__name__)
 
 
 class Grid:
-    """What one voter sees: their votes, and the choices open to them on each component."""
+    """What one voter sees: their votes, and the choices open to them on each component (`VotingRights`)."""
 
-    def __init__(self, ballot: Ballot, voter, group_key: str | None = None):
+    def __init__(self, ballot: Ballot, voter, acting_user, group_key: str | None = None):
         self.ballot, self.voter = ballot, voter
-        self.memberships = list(services.voting_memberships(ballot, voter))
-        chosen = [m for m in self.memberships if m.group.key == group_key]
-        self.other_group = group_key if group_key and not chosen else ""  # asked for a group the voter is not in
-        self.group = (chosen or self.memberships or [None])[0]
-        self.group = self.group.group if self.group else None
+        self.rights = VotingRights(ballot, voter, acting_user)
+        self.memberships = self.rights.memberships
+        self.group = self.rights.choose_group(group_key)
+        self.other_group = self.rights.other_group  # asked for a group the voter is not in
         self.criteria = list(ballot.criteria.all())
         self.choices = list(ballot.choices.all())
-        grants = ballot.grants.active().filter(Q(member=voter) | Q(group=self.group)) if self.group else []
-        self.granted = {(g.choice_id, g.category) for g in grants}
 
     @cached_property
     def votes(self) -> dict:
@@ -56,16 +53,9 @@ class Grid:
     def _votes(votes) -> dict:
         return {(v.component_id, v.criterion_id): v for v in votes.select_related("choice", "cast_by", "group")}
 
-    def choices_for(self, category: str) -> list:
-        return [
-            c
-            for c in self.choices
-            if not c.requires_grant or (c.pk, "") in self.granted or (c.pk, category) in self.granted
-        ]
-
     def cell(self, component, criterion, error: str = "") -> dict:
         vote = self.votes.get((component.pk, criterion.pk))
-        choices = self.choices_for(component.category)
+        choices = self.rights.choices_for(self.choices, component)
         # A vote whose grant was revoked keeps its choice shown: saving the cell must not withdraw it unseen.
         kept = vote.choice if vote and vote.choice not in choices else None
         return {
@@ -89,14 +79,19 @@ class Grid:
 
     @property
     def restricted_choices(self) -> list:
-        return [c for c in self.choices if c.requires_grant and any(c.pk == pk for pk, _ in self.granted)]
+        return self.rights.restricted_choices(self.choices)
+
+    def refusal(self) -> str:
+        """A vote for a group the voter is not in is refused, never cast for the voter's own group instead."""
+        if self.other_group:
+            return f"@{self.voter.get_username()} does not vote for “{self.other_group}” in this ballot."
+        return ""
 
 
 def _voter(request: HttpRequest, ballot: Ballot, handle: str | None):
     if handle is None or handle == request.user.get_username():
         return request.user
-    if not ballot.definition.is_organizer(request.user):
-        raise PermissionDenied("Only organizers vote on another member's behalf.")
+    check_on_behalf(ballot, request.user)
     return get_object_or_404(get_user_model(), username=handle)
 
 
@@ -105,12 +100,38 @@ def _over_the_vote_limit(request: HttpRequest) -> str:
     return ratelimits.spent(request, group="votes.save", rate=settings.VOTE_RATE_LIMIT, what="vote saves")
 
 
+def _save(request: HttpRequest, grid: Grid, form: CellForm, component, criterion) -> str:
+    """Cast or withdraw the cell's vote as the form says; the refusal, if any, in one sentence for the cell."""
+    ballot, voter = grid.ballot, grid.voter
+    cell = {"ballot": ballot, "voter": voter, "component": component, "criterion": criterion}
+    try:
+        if form.withdraws:
+            services.withdraw_vote(**cell, acting_user=request.user)
+            grid.votes.pop((component.pk, criterion.pk), None)
+        else:
+            grid.votes[(component.pk, criterion.pk)] = services.cast_vote(
+                **cell,
+                choice=form.chosen,
+                rationale=form.cleaned_data["rationale"],
+                group=grid.group,
+                acting_user=request.user,
+            )
+    except ValidationError as exc:
+        return " ".join(exc.messages)
+    except PermissionDenied as exc:
+        return str(exc)
+    except DatabaseError:  # rolled back whole: say so in the cell, where htmx would not show an error page
+        logger.exception("A vote on %s by @%s could not be saved", ballot, voter.get_username())
+        return NOT_SAVED
+    return ""
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def vote_grid(request: HttpRequest, slug: str, key: str, handle: str | None = None) -> HttpResponse:
     ballot = get_ballot(slug, key)
     voter = _voter(request, ballot, handle)
-    grid = Grid(ballot, voter, request.POST.get("group") or request.GET.get("group"))
+    grid = Grid(ballot, voter, request.user, request.POST.get("group") or request.GET.get("group"))
     if grid.group is None:
         who = "You are" if voter == request.user else f"@{voter.get_username()} is"
         raise PermissionDenied(f"{who} not a member of a working group enrolled in this ballot.")
@@ -120,68 +141,30 @@ def vote_grid(request: HttpRequest, slug: str, key: str, handle: str | None = No
             services.read_sealed_votes(ballot=ballot, voter=voter, acting_user=request.user)
         return render(request, "votes/ballot_vote.html#progress" if request.htmx else "votes/ballot_vote.html", context)
 
-    form = CellForm(request.POST)
-    form.is_valid()
-    data = form.cleaned_data  # the fields that are valid
-    if "component" not in data or "criterion" not in data:
+    form = CellForm(request.POST, ballot=ballot, criteria=grid.criteria, choices=grid.choices)
+    form.is_valid()  # the fields that are valid are read even when another is refused
+    if (posted := form.cell()) is None:
         return HttpResponseBadRequest("That is not a cell of this ballot.")
-    component = get_object_or_404(ballot.version.components, key=data["component"])
-    criterion = next((k for k in grid.criteria if k.key == data["criterion"]), None)  # the grid has read them
-    if criterion is None:
-        raise Http404("No such criterion on this ballot.")
-    choice = next((c for c in grid.choices if c.key == data["choice"]), None) if data.get("choice") else None
+    component, criterion = posted
     grid.read_cell(component, criterion)
     if too_many := _over_the_vote_limit(request):
         if not request.htmx:
             return render(request, "429.html", context | {"message": too_many}, status=429)
         cell = grid.cell(component, criterion, too_many)
         return render(request, "votes/ballot_vote.html#cell", context | {"cell": cell}, status=429)
-    # A rationale too long, a choice not on the scale: said in the cell, and nothing is saved.
-    error = " ".join(f"{name.capitalize()}: {e}" for name, errors in form.errors.items() for e in errors)
-    if data.get("choice") and choice is None and "choice" not in form.errors:
-        error = "That choice is not on this ballot's scale."
-    if grid.other_group:  # never the voter's own group instead
-        error = f"@{voter.get_username()} does not vote for “{grid.other_group}” in this ballot."
-    try:
-        if error:
-            pass  # nothing to save
-        elif data["withdraw"] or choice is None:
-            services.withdraw_vote(
-                ballot=ballot, voter=voter, component=component, criterion=criterion, acting_user=request.user
-            )
-            grid.votes.pop((component.pk, criterion.pk), None)
-        else:
-            grid.votes[(component.pk, criterion.pk)] = services.cast_vote(
-                ballot=ballot,
-                voter=voter,
-                component=component,
-                criterion=criterion,
-                choice=choice,
-                rationale=data["rationale"],
-                group=grid.group,
-                acting_user=request.user,
-            )
-    except (ValidationError, PermissionDenied) as exc:
-        error = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-    except DatabaseError:  # rolled back whole: say so in the cell, where htmx would not show an error page
-        logger.exception("A vote on %s by @%s could not be saved", ballot, voter.get_username())
-        error = NOT_SAVED
+    # A rationale too long, a choice not on the scale, another group's cell: said in the cell, nothing is saved.
+    error = grid.refusal() or form.refusal() or _save(request, grid, form, component, criterion)
 
     if not request.htmx:
         if error:
             messages.error(request, f"{component.title}, {criterion.label}: {error} Nothing was changed.")
         if grid.other_group:
             return render(request, "votes/ballot_vote.html", context, status=400)
-        url = (
-            reverse("votes:vote-grid-on-behalf", args=[slug, key, handle])
-            if handle
-            else reverse("votes:vote-grid", args=[slug, key])
-        )
-        return redirect(f"{url}?group={grid.group.key}#cell-{component.key}-{criterion.key}")
+        name, args = ("votes:vote-grid-on-behalf", [slug, key, handle]) if handle else ("votes:vote-grid", [slug, key])
+        return redirect(f"{reverse(name, args=args)}?group={grid.group.key}#cell-{component.key}-{criterion.key}")
     # The grid as read before, with this cell as stored (or unchanged, when nothing was saved).
-    response = render(
-        request, "votes/ballot_vote.html#cell", context | {"grid": grid, "cell": grid.cell(component, criterion, error)}
-    )
+    cell = grid.cell(component, criterion, error)
+    response = render(request, "votes/ballot_vote.html#cell", context | {"cell": cell})
     if not error:
         trigger_client_event(response, "vote-changed")
     return response

@@ -10,9 +10,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import rollcall, services
+from ..access import get_ballot, may_dispute
 from ..forms import DisputeForm, GrantForm, ResolveDisputeForm, RevokeGrantForm
 from ..models import Dispute
-from .ballots import ballot_context, get_ballot
+from .ballots import ballot_context
 
 
 def roll_call(request: HttpRequest, slug: str, key: str) -> HttpResponse:
@@ -159,7 +160,7 @@ def disputes(request: HttpRequest, slug: str, key: str) -> HttpResponse:
             "disputes": rows,
             "form": form,
             "resolve_form": ResolveDisputeForm(),
-            "can_dispute": services.may_dispute(ballot, request.user) and ballot.results_public,
+            "can_dispute": may_dispute(ballot, request.user) and ballot.results_public,
         },
     )
 

@@ -1,0 +1,144 @@
+"""Who may see and do what on a ballot: the gates and reads that views, the API and services all go through.
+
+Nothing here writes. The services import this module, never the reverse; `VotingRights` is what the vote
+grid offers and what `services.cast_vote` enforces, with the same refusals.
+"""
+
+from datetime import datetime
+from functools import cached_property
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404
+
+from deliberation.models import Component, Membership, WorkingGroup
+
+from .models import Ballot, Choice, VetoGrant, Vote
+
+ON_BEHALF_REFUSED = "Only organizers vote on another member's behalf."
+
+
+def get_ballot(slug: str, key: str) -> Ballot:
+    """Ballots are held on published versions and are public: 404 only for what does not exist."""
+    return get_object_or_404(
+        Ballot.objects.select_related("definition", "version", "created_by"), definition__slug=slug, key=key
+    )
+
+
+def voting_memberships(ballot: Ballot, user):
+    """The user's current memberships in the groups enrolled in the ballot."""
+    return Membership.objects.current().filter(user=user, group__in=ballot.groups.all()).select_related("group")
+
+
+def may_dispute(ballot: Ballot, user) -> bool:
+    """Members of any of the definition's working groups, and its organizers."""
+    if not user.is_authenticated:
+        return False
+    is_member = Membership.objects.current().filter(user=user, group__definition=ballot.definition).exists()
+    return is_member or ballot.definition.is_organizer(user)
+
+
+def roster(ballot: Ballot, at: datetime | None = None) -> dict[str, list[dict]]:
+    """Each enrolled group's members at `at` (now by default), as plain data."""
+    memberships = Membership.objects.filter(group__in=ballot.groups.all()).select_related("group", "user")
+    memberships = memberships.at(at) if at else memberships.current()
+    result: dict[str, list[dict]] = {g.key: [] for g in ballot.groups.all()}
+    for m in memberships.order_by("group__key", "user__username"):
+        result[m.group.key].append({"member": m.user.get_username(), "role": m.role})
+    return result
+
+
+def check_on_behalf(ballot: Ballot, acting_user) -> None:
+    """Only the definition's organizers act for another member; asked before the member is looked up."""
+    if not ballot.definition.is_organizer(acting_user):
+        raise PermissionDenied(ON_BEHALF_REFUSED)
+
+
+class VotingRights:
+    """What `voter` may do on `ballot`, with `acting_user` (the voter by default) at the keyboard.
+
+    The groups they vote for, the restricted choices their grants open, and whether the person acting may act
+    for them. Memberships are read on first use, grants once the group is known: `cast_vote` reads the
+    memberships before taking the ballot's place in line and the grants under it.
+    """
+
+    def __init__(self, ballot: Ballot, voter, acting_user=None):
+        self.ballot, self.voter, self.acting_user = ballot, voter, acting_user or voter
+        self.group: WorkingGroup | None = None  # the group voted for, once chosen
+        self.other_group = ""  # a group asked for that the voter does not vote for
+
+    @cached_property
+    def memberships(self) -> list[Membership]:
+        if not self.voter.is_authenticated:
+            return []
+        return list(voting_memberships(self.ballot, self.voter))
+
+    @property
+    def can_vote(self) -> bool:
+        return bool(self.memberships)
+
+    def check_acting_user(self) -> None:
+        if self.acting_user.pk != self.voter.pk:
+            check_on_behalf(self.ballot, self.acting_user)
+
+    def choose_group(self, key: str | None) -> WorkingGroup | None:
+        """The grid's choice: the group asked for, else the voter's first; None when they vote for none."""
+        chosen = [m for m in self.memberships if m.group.key == key]
+        self.other_group = key if key and not chosen else ""
+        membership = (chosen or self.memberships or [None])[0]
+        self.group = membership.group if membership else None
+        return self.group
+
+    def membership(self, group: WorkingGroup | None) -> Membership:
+        """The membership a vote is cast through, for `group` (or the voter's only group); refused otherwise."""
+        handle = self.voter.get_username()
+        if not self.memberships:
+            raise PermissionDenied(f"@{handle} is not a member of a working group enrolled in this ballot.")
+        if group is None:
+            if len(self.memberships) > 1:
+                raise ValidationError("You belong to several enrolled groups: choose the group you vote for.")
+            membership = self.memberships[0]
+        else:
+            membership = next((m for m in self.memberships if m.group == group), None)
+            if membership is None:
+                raise PermissionDenied(f"@{handle} does not vote for {group.name} in this ballot.")
+        self.group = membership.group
+        return membership
+
+    @cached_property
+    def grants(self) -> list[VetoGrant]:
+        """The active grants the voter holds for the chosen group: to them, or to the group."""
+        if self.group is None:
+            return []
+        return list(self.ballot.grants.active().held_by(self.voter, self.group).order_by("pk"))
+
+    def grant_for(self, choice: Choice, component: Component) -> VetoGrant | None:
+        """The grant that lets the voter use the restricted `choice` on `component`, if they hold one."""
+        return next(
+            (g for g in self.grants if g.choice_id == choice.pk and g.category in ("", component.category)), None
+        )
+
+    def allows(self, choice: Choice, component: Component) -> bool:
+        return not choice.requires_grant or self.grant_for(choice, component) is not None
+
+    def choices_for(self, choices: list[Choice], component: Component) -> list[Choice]:
+        """The choices of the scale offered on `component`: the open ones, and the restricted ones granted."""
+        return [c for c in choices if self.allows(c, component)]
+
+    def restricted_choices(self, choices: list[Choice]) -> list[Choice]:
+        """The restricted choices the voter holds a grant for, on some component at least."""
+        granted = {g.choice_id for g in self.grants}
+        return [c for c in choices if c.requires_grant and c.pk in granted]
+
+    def check_choice(self, choice: Choice, component: Component, vote: Vote | None) -> VetoGrant | None:
+        """The grant the vote is cast with (None for an open choice); refused when a restricted one is not held."""
+        if not choice.requires_grant:
+            return None
+        grant = self.grant_for(choice, component)
+        if grant is None and vote and vote.grant_id and vote.choice_id == choice.pk:
+            raise PermissionDenied(
+                f"The veto grant for “{choice.label}” was revoked: the vote cast with it stands as it is, "
+                "but it can no longer be cast or edited. Choose another choice, or withdraw the vote."
+            )
+        if grant is None:
+            raise PermissionDenied(f"“{choice.label}” is restricted: only holders of a veto grant may use it here.")
+        return grant
