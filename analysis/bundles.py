@@ -176,39 +176,12 @@ def _working_groups(ballot: Ballot) -> list[dict]:
 
 def _grants(ballot: Ballot) -> list[dict]:
     grants = ballot.grants.select_related("choice", "group", "member", "granted_by").order_by("granted_at", "pk")
-    return [
-        {
-            "holder": grant.group.key if grant.group_id else grant.member.get_username(),
-            "holder_kind": "group" if grant.group_id else "member",
-            "choice": grant.choice.key,
-            "category": grant.category or None,
-            "reason": grant.reason,
-            "granted_by": grant.granted_by.get_username(),
-            "granted_at": grant.granted_at.isoformat(),
-            "revoked_at": grant.revoked_at.isoformat() if grant.revoked_at else None,
-        }
-        for grant in grants
-    ]
+    return [grant.as_data() for grant in grants]
 
 
 def _disputes(ballot: Ballot) -> list[dict]:
     disputes = ballot.disputes.select_related("raised_by", "voter", "group", "choice", "component", "criterion")
-    return [
-        {
-            "selection": {
-                "voter": d.voter.get_username() if d.voter_id else None,
-                "group": d.group.key if d.group_id else None,
-                "choice": d.choice.key if d.choice_id else None,
-                "component": d.component.key if d.component_id else None,
-                "criterion": d.criterion.key if d.criterion_id else None,
-            },
-            "reason": d.reason,
-            "status": d.status,
-            "resolution": d.resolution,
-            "raised_by": d.raised_by.get_username(),
-        }
-        for d in disputes.order_by("raised_at", "pk")
-    ]
+    return [d.as_data() for d in disputes.order_by("raised_at", "pk")]
 
 
 # votes.csv, audit.jsonl, datapackage.json ----------------------------------------------------

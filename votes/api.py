@@ -203,10 +203,7 @@ class GrantOut(Schema):
 
     @staticmethod
     def resolve_holder(obj: VetoGrant) -> dict:
-        return {
-            "group": obj.group.key if obj.group_id else None,
-            "member": obj.member.get_username() if obj.member_id else None,
-        }
+        return obj.holder_data()
 
     @staticmethod
     def resolve_choice(obj: VetoGrant) -> str:
@@ -247,13 +244,7 @@ class DisputeOut(Schema):
 
     @staticmethod
     def resolve_selection(obj: Dispute) -> dict:
-        return {
-            "voter": obj.voter.get_username() if obj.voter_id else None,
-            "group": obj.group.key if obj.group_id else None,
-            "choice": obj.choice.key if obj.choice_id else None,
-            "component": obj.component.key if obj.component_id else None,
-            "criterion": obj.criterion.key if obj.criterion_id else None,
-        }
+        return obj.selection_data()
 
     @staticmethod
     def resolve_description(obj: Dispute) -> str:

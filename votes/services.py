@@ -204,18 +204,6 @@ def close_ballot(*, ballot: Ballot, acting_user) -> Ballot:
 # Veto grants ---------------------------------------------------------------------------------
 
 
-def _grant_payload(grant: VetoGrant) -> dict:
-    return {
-        "choice": grant.choice.key,
-        "holder": grant.group.key if grant.group_id else f"@{_handle(grant.member)}",
-        "holder_kind": "group" if grant.group_id else "member",
-        "category": grant.category or None,
-        "reason": grant.reason,
-        "granted_at": grant.granted_at.isoformat(),
-        "revoked_at": grant.revoked_at.isoformat() if grant.revoked_at else None,
-    }
-
-
 @transaction.atomic
 def grant_veto(
     *,
@@ -253,7 +241,7 @@ def grant_veto(
         granted_by=acting_user,
     )
     record(
-        stream=ballot.audit_stream, actor=acting_user, action="grant.made", subject=grant, payload=_grant_payload(grant)
+        stream=ballot.audit_stream, actor=acting_user, action="grant.made", subject=grant, payload=grant.as_recorded()
     )
     return grant
 
@@ -276,7 +264,7 @@ def revoke_grant(*, grant: VetoGrant, reason: str, acting_user) -> VetoGrant:
         actor=acting_user,
         action="grant.revoked",
         subject=grant,
-        payload=_grant_payload(grant) | {"revoke_reason": grant.revoke_reason} | _uses(ballot, grant),
+        payload=grant.as_recorded() | {"revoke_reason": grant.revoke_reason} | _uses(ballot, grant),
     )
     return grant
 
@@ -476,21 +464,6 @@ def withdraw_vote(*, ballot: Ballot, voter, component: Component, criterion: Cri
 # Disputes ------------------------------------------------------------------------------------
 
 
-def _dispute_payload(dispute: Dispute) -> dict:
-    return {
-        "selection": {
-            "voter": _handle(dispute.voter) if dispute.voter_id else None,
-            "group": dispute.group.key if dispute.group_id else None,
-            "choice": dispute.choice.key if dispute.choice_id else None,
-            "component": dispute.component.key if dispute.component_id else None,
-            "criterion": dispute.criterion.key if dispute.criterion_id else None,
-        },
-        "reason": dispute.reason,
-        "status": dispute.status,
-        "resolution": dispute.resolution,
-    }
-
-
 def may_dispute(ballot: Ballot, user) -> bool:
     """Members of any of the definition's working groups, and its organizers."""
     if not user.is_authenticated:
@@ -547,7 +520,7 @@ def raise_dispute(
         actor=raised_by,
         action="dispute.raised",
         subject=dispute,
-        payload=_dispute_payload(dispute) | {"votes": matched},
+        payload=dispute.as_recorded() | {"votes": matched},
     )
     tasks.enqueue_recompute(ballot.pk)
     return dispute
@@ -572,7 +545,7 @@ def resolve_dispute(*, dispute: Dispute, status: str, resolution: str, acting_us
         actor=acting_user,
         action="dispute.resolved",
         subject=dispute,
-        payload=_dispute_payload(dispute),
+        payload=dispute.as_recorded(),
     )
     tasks.enqueue_recompute(ballot.pk)
     return dispute

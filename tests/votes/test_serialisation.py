@@ -6,6 +6,7 @@ serialisation onto the models (`VetoGrant.as_recorded()`, `Dispute.as_recorded()
 """
 
 import pytest
+from django.urls import reverse
 
 from analysis.bundles import ballot_json
 from audit.models import AuditEvent
@@ -137,3 +138,16 @@ def test_the_ballots_chain_still_holds_over_these_events(ballot, olga, group, al
 
     events = AuditEvent.objects.filter(stream=ballot.audit_stream).order_by("seq").canonical()
     assert chain.verify(events) == (None, {ballot.audit_stream: AuditEvent.objects.order_by("-pk").first().hash})
+
+
+def test_the_grants_page_names_each_holder_and_links_to_the_votes_it_covers(client, ballot, olga, group, dave):
+    for holder in ({"group": group}, {"member": dave}):
+        services.grant_veto(
+            ballot=ballot, choice=ballot.choices.get(key="not-necessary"), reason="R", acting_user=olga, **holder
+        )
+
+    content = client.get(reverse("votes:grants", args=["osd", ballot.key])).content.decode()
+
+    assert "@dave</td>" in content
+    assert 'roll-call/?choice=not-necessary&amp;group=weights"' in content
+    assert 'roll-call/?choice=not-necessary&amp;voter=dave"' in content
