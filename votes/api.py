@@ -17,6 +17,7 @@ from ninja.pagination import paginate
 from audit.models import head
 from deliberation.api import SLUG, Key, NotFound, Slug, get_definition
 
+from . import rollcall
 from .models import Ballot, Dispute, VetoGrant, Vote
 from .views.ballots import get_ballot
 
@@ -264,7 +265,7 @@ class VoteFilters(Schema):
     voter: str | None = Query(None, pattern=r"^@?[^\x00]+$", description="Only this voter's votes (a handle).")
     component: str | None = Query(None, pattern=SLUG, description="Only votes on this component (its key).")
     choice: str | None = Query(None, pattern=SLUG, description="Only votes with this choice (its key).")
-    flag: Literal["undocumented", "disputed"] | None = Query(
+    flag: Literal[rollcall.FLAGS] | None = Query(
         None, description="Only undocumented vetoes, or only votes under an open or upheld dispute."
     )
 
@@ -290,21 +291,8 @@ def vote_list(request: HttpRequest, slug: Slug, key: Key, filters: Query[VoteFil
     if not ballot.results_public:
         raise HttpError(403, ROLL_CALL_SEALED)
     votes = ballot.votes.with_flags().select_related("voter", "group", "component", "criterion", "choice", "cast_by")
-    lookups = {
-        "group": "group__key",
-        "voter": "voter__username",
-        "component": "component__key",
-        "choice": "choice__key",
-    }
-    for name, lookup in lookups.items():
-        value = getattr(filters, name)
-        if value:
-            votes = votes.filter(**{lookup: value.lstrip("@")})
-    if filters.flag == "undocumented":
-        votes = votes.undocumented_vetoes()
-    elif filters.flag == "disputed":
-        votes = votes.filter(is_disputed=True)
-    return votes.order_by(
+    applied = {name: getattr(filters, name) or "" for name in rollcall.FILTERS}
+    return rollcall.filtered(ballot, votes, flag=filters.flag or "", **applied).order_by(
         "component__category",
         "component__position",
         "component__key",
