@@ -407,6 +407,22 @@ class Dispute(models.Model):
     def __str__(self) -> str:
         return f"Dispute #{self.pk} on {self.ballot}: {self.selection}"
 
+    @property
+    def selection(self) -> str:
+        """The votes disputed, in words."""
+        parts = []
+        if self.voter_id:
+            parts.append(f"by @{self.voter.get_username()}")
+        if self.group_id:
+            parts.append(f"for group {self.group.key}")
+        if self.choice_id:
+            parts.append(f"choosing {self.choice.label}")
+        if self.component_id:
+            parts.append(f"on {self.component.key}")
+        if self.criterion_id:
+            parts.append(f"for {self.criterion.label}")
+        return "votes " + " ".join(parts)
+
     def selection_data(self) -> dict:
         """The votes disputed, as selectors (a handle or key each, or None): the log, ballot.json and the API's."""
         return {
@@ -429,19 +445,3 @@ class Dispute(models.Model):
     def as_data(self) -> dict:
         """The dispute as `ballot.json` holds it: as recorded, and who raised it."""
         return self.as_recorded() | {"raised_by": self.raised_by.get_username()}
-
-    @property
-    def selection(self) -> str:
-        """The votes disputed, in words."""
-        parts = []
-        if self.voter_id:
-            parts.append(f"by @{self.voter.get_username()}")
-        if self.group_id:
-            parts.append(f"for group {self.group.key}")
-        if self.choice_id:
-            parts.append(f"choosing {self.choice.label}")
-        if self.component_id:
-            parts.append(f"on {self.component.key}")
-        if self.criterion_id:
-            parts.append(f"for {self.criterion.label}")
-        return "votes " + " ".join(parts)
