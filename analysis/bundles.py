@@ -30,7 +30,7 @@ from django.utils import timezone
 
 import plenary_tally
 from audit.models import AuditEvent
-from plenary_tally import outcomes
+from plenary_tally import formats, outcomes
 from plenary_tally.chain import GENESIS_HASH
 from plenary_tally.csvcells import neutralise
 from plenary_tally.vocabulary import Action
@@ -40,24 +40,7 @@ from votes.models import Ballot
 from . import reading, services
 from .models import OutcomeRun
 
-FORMAT = "plenary-tally/1"
-BALLOT_FORMAT = "plenary-ballot/1"
-VOTE_COLUMNS = (
-    "voter", "working_group", "component", "criterion", "choice", "value", "cast_at", "rationale", "disputed"
-)  # fmt: skip
 CHUNK = 2000  # rows per database round trip while streaming
-
-VOTE_FIELDS = [
-    {"name": "voter", "type": "string", "description": "The member's public handle."},
-    {"name": "working_group", "type": "string", "description": "The key of the group the vote is cast for."},
-    {"name": "component", "type": "string", "description": "A leaf component key from ballot.json."},
-    {"name": "criterion", "type": "string", "description": "A criterion key from ballot.json."},
-    {"name": "choice", "type": "string", "description": "A choice key from ballot.json."},
-    {"name": "value", "type": "integer", "description": "The choice's value."},
-    {"name": "cast_at", "type": "datetime", "description": "When the vote was cast, ISO 8601."},
-    {"name": "rationale", "type": "string", "description": "The voter's reason, free text."},
-    {"name": "disputed", "type": "boolean", "description": "Whether an open or upheld dispute covers the vote."},
-]
 
 
 def filename(ballot: Ballot) -> str:
@@ -87,7 +70,7 @@ def export_bundle(ballot: Ballot, out: str | os.PathLike | IO[bytes]) -> dict[st
         bundle.write_json("outcomes.json", results)
         bundle.write_json("datapackage.json", datapackage(ballot))
         manifest = {
-            "format": FORMAT,
+            "format": formats.TALLY,
             "generated_at": generated_at.isoformat(),
             "software_version": software_version(),
             "ballot": f"{ballot.definition.slug}/{ballot.key}",
@@ -120,7 +103,7 @@ def _outcomes(ballot: Ballot) -> dict[str, Any]:
 def ballot_json(ballot: Ballot) -> dict[str, Any]:
     """The ballot's rules as `ballot.json` (format plenary-ballot/1) holds them."""
     return {
-        "format": BALLOT_FORMAT,
+        "format": formats.BALLOT,
         "definition": _definition_as_recorded(ballot),
         "version": ballot.version.label,
         "key": ballot.key,
@@ -177,39 +160,12 @@ def _working_groups(ballot: Ballot) -> list[dict]:
 
 def _grants(ballot: Ballot) -> list[dict]:
     grants = ballot.grants.select_related("choice", "group", "member", "granted_by").order_by("granted_at", "pk")
-    return [
-        {
-            "holder": grant.group.key if grant.group_id else grant.member.get_username(),
-            "holder_kind": "group" if grant.group_id else "member",
-            "choice": grant.choice.key,
-            "category": grant.category or None,
-            "reason": grant.reason,
-            "granted_by": grant.granted_by.get_username(),
-            "granted_at": grant.granted_at.isoformat(),
-            "revoked_at": grant.revoked_at.isoformat() if grant.revoked_at else None,
-        }
-        for grant in grants
-    ]
+    return [grant.as_data() for grant in grants]
 
 
 def _disputes(ballot: Ballot) -> list[dict]:
     disputes = ballot.disputes.select_related("raised_by", "voter", "group", "choice", "component", "criterion")
-    return [
-        {
-            "selection": {
-                "voter": d.voter.get_username() if d.voter_id else None,
-                "group": d.group.key if d.group_id else None,
-                "choice": d.choice.key if d.choice_id else None,
-                "component": d.component.key if d.component_id else None,
-                "criterion": d.criterion.key if d.criterion_id else None,
-            },
-            "reason": d.reason,
-            "status": d.status,
-            "resolution": d.resolution,
-            "raised_by": d.raised_by.get_username(),
-        }
-        for d in disputes.order_by("raised_at", "pk")
-    ]
+    return [d.as_data() for d in disputes.order_by("raised_at", "pk")]
 
 
 # votes.csv, audit.jsonl, datapackage.json ----------------------------------------------------
@@ -242,7 +198,7 @@ class IsoFormat(Func):
 
 
 def vote_rows(ballot: Ballot):
-    """The ballot's current votes as the rows of votes.csv (VOTE_COLUMNS), sorted by component, criterion, voter."""
+    """The ballot's current votes as the rows of votes.csv, sorted by component, criterion, voter."""
     return (
         ballot.votes.with_flags_of(ballot.disputes.standing())
         .annotate(cast_at_text=IsoFormat("cast_at"))
@@ -264,7 +220,7 @@ def vote_rows(ballot: Ballot):
 def write_votes(ballot: Ballot, out: "_HashingText") -> None:
     """One row per current vote (`vote_rows`); person-made cells neutralised."""
     writer = csv.writer(out)
-    writer.writerow(VOTE_COLUMNS)
+    writer.writerow(formats.VOTE_COLUMNS)
     keys = _Neutralised()  # handles and keys come back again and again: each neutralised once
     for row in vote_rows(ballot).iterator(chunk_size=CHUNK):
         voter, group, component, criterion, choice, value, cast_at, rationale, disputed = row
@@ -341,7 +297,7 @@ def datapackage(ballot: Ballot) -> dict[str, Any]:
                     "One row per current vote. A text cell that a spreadsheet would run as a formula, or that "
                     "starts with ', has a ' in front: remove one leading ' from every text cell."
                 ),
-                "schema": {"fields": VOTE_FIELDS, "primaryKey": ["voter", "component", "criterion"]},
+                "schema": {"fields": list(formats.VOTE_FIELDS), "primaryKey": ["voter", "component", "criterion"]},
             }
         ],
     }

@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from plenary_tally import formats
+
 ROOT = Path(__file__).resolve().parent.parent
 PER_VOTER = 50  # votes: 25 components x 2 criteria
 CHOICES = [
@@ -32,7 +34,7 @@ def write_bundle(path: Path, votes: int) -> None:
     groups = {f"g{n}": [v for i, v in enumerate(voters) if i % 4 == n] for n in range(4)}
     components = [f"c{n:02d}" for n in range(PER_VOTER // 2)]
     ballot = {
-        "format": "plenary-ballot/1",
+        "format": formats.BALLOT,
         "definition": {"slug": "bench", "title": "Bench"},
         "version": "1.0",
         "key": "bench",
@@ -49,9 +51,7 @@ def write_bundle(path: Path, votes: int) -> None:
     group_of = {v: g for g, m in groups.items() for v in m}
     with (path / "votes.csv").open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(
-            ["voter", "working_group", "component", "criterion", "choice", "value", "cast_at", "rationale", "disputed"]
-        )
+        writer.writerow(formats.VOTE_COLUMNS)
         n = 0
         for v in voters:
             for c in components:

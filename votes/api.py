@@ -18,6 +18,7 @@ from audit.models import head
 from deliberation.access import get_definition
 from deliberation.api import SLUG, Key, NotFound, Slug
 
+from . import rollcall
 from .access import get_ballot
 from .models import Ballot, Dispute, VetoGrant, Vote
 
@@ -204,10 +205,7 @@ class GrantOut(Schema):
 
     @staticmethod
     def resolve_holder(obj: VetoGrant) -> dict:
-        return {
-            "group": obj.group.key if obj.group_id else None,
-            "member": obj.member.get_username() if obj.member_id else None,
-        }
+        return obj.holder_data()
 
     @staticmethod
     def resolve_choice(obj: VetoGrant) -> str:
@@ -248,13 +246,7 @@ class DisputeOut(Schema):
 
     @staticmethod
     def resolve_selection(obj: Dispute) -> dict:
-        return {
-            "voter": obj.voter.get_username() if obj.voter_id else None,
-            "group": obj.group.key if obj.group_id else None,
-            "choice": obj.choice.key if obj.choice_id else None,
-            "component": obj.component.key if obj.component_id else None,
-            "criterion": obj.criterion.key if obj.criterion_id else None,
-        }
+        return obj.selection_data()
 
     @staticmethod
     def resolve_description(obj: Dispute) -> str:
@@ -274,7 +266,7 @@ class VoteFilters(Schema):
     voter: str | None = Query(None, pattern=r"^@?[^\x00]+$", description="Only this voter's votes (a handle).")
     component: str | None = Query(None, pattern=SLUG, description="Only votes on this component (its key).")
     choice: str | None = Query(None, pattern=SLUG, description="Only votes with this choice (its key).")
-    flag: Literal["undocumented", "disputed"] | None = Query(
+    flag: Literal[rollcall.FLAGS] | None = Query(
         None, description="Only undocumented vetoes, or only votes under an open or upheld dispute."
     )
 
@@ -300,21 +292,8 @@ def vote_list(request: HttpRequest, slug: Slug, key: Key, filters: Query[VoteFil
     if not ballot.results_public:
         raise HttpError(403, ROLL_CALL_SEALED)
     votes = ballot.votes.with_flags().select_related("voter", "group", "component", "criterion", "choice", "cast_by")
-    lookups = {
-        "group": "group__key",
-        "voter": "voter__username",
-        "component": "component__key",
-        "choice": "choice__key",
-    }
-    for name, lookup in lookups.items():
-        value = getattr(filters, name)
-        if value:
-            votes = votes.filter(**{lookup: value.lstrip("@")})
-    if filters.flag == "undocumented":
-        votes = votes.undocumented_vetoes()
-    elif filters.flag == "disputed":
-        votes = votes.filter(is_disputed=True)
-    return votes.order_by(
+    applied = {name: getattr(filters, name) or "" for name in rollcall.FILTERS}
+    return rollcall.filtered(ballot, votes, flag=filters.flag or "", **applied).order_by(
         "component__category",
         "component__position",
         "component__key",

@@ -208,8 +208,42 @@ class VetoGrant(models.Model):
         return f"{self.choice.label} for {self.holder_label}"
 
     @property
+    def holder_kind(self) -> str:
+        """Whom the grant is to: "group" or "member"."""
+        return "group" if self.group_id else "member"
+
+    @property
+    def holder_key(self) -> str:
+        """The holder as ballot.json names it: the group's key, or the member's handle."""
+        return self.group.key if self.group_id else self.member.get_username()
+
+    @property
     def holder_label(self) -> str:
-        return f"group {self.group.key}" if self.group_id else f"@{self.member.get_username()}"
+        """The holder in words: "group weights", "@dave"."""
+        return f"group {self.holder_key}" if self.group_id else f"@{self.holder_key}"
+
+    def holder_data(self) -> dict:
+        """The holder as the API gives it: the group's key or the member's handle, the other None."""
+        if self.group_id:
+            return {"group": self.holder_key, "member": None}
+        return {"group": None, "member": self.holder_key}
+
+    def as_recorded(self) -> dict:
+        """The grant as its audit events record it, a member holder written `@handle`; who granted it is the
+        event's actor. Hashed into the ballot's chain: these bytes never change."""
+        return {
+            "choice": self.choice.key,
+            "holder": self.holder_key if self.group_id else self.holder_label,
+            "holder_kind": self.holder_kind,
+            "category": self.category or None,
+            "reason": self.reason,
+            "granted_at": self.granted_at.isoformat(),
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+        }
+
+    def as_data(self) -> dict:
+        """The grant as `ballot.json` holds it: as recorded, the holder by key or handle, and who granted it."""
+        return self.as_recorded() | {"holder": self.holder_key, "granted_by": self.granted_by.get_username()}
 
 
 @dataclass(frozen=True)
@@ -389,3 +423,26 @@ class Dispute(models.Model):
         if self.criterion_id:
             parts.append(f"for {self.criterion.label}")
         return "votes " + " ".join(parts)
+
+    def selection_data(self) -> dict:
+        """The votes disputed, as selectors (a handle or key each, or None): the log, ballot.json and the API's."""
+        return {
+            "voter": self.voter.get_username() if self.voter_id else None,
+            "group": self.group.key if self.group_id else None,
+            "choice": self.choice.key if self.choice_id else None,
+            "component": self.component.key if self.component_id else None,
+            "criterion": self.criterion.key if self.criterion_id else None,
+        }
+
+    def as_recorded(self) -> dict:
+        """The dispute as its audit events record it. Hashed into the ballot's chain: these bytes never change."""
+        return {
+            "selection": self.selection_data(),
+            "reason": self.reason,
+            "status": self.status,
+            "resolution": self.resolution,
+        }
+
+    def as_data(self) -> dict:
+        """The dispute as `ballot.json` holds it: as recorded, and who raised it."""
+        return self.as_recorded() | {"raised_by": self.raised_by.get_username()}

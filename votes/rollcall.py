@@ -19,6 +19,13 @@ from deliberation.models import Component
 from .models import Ballot, Criterion, Vote, VoteQuerySet
 
 PAGE = 100
+FILTERS = {  # the roll call's filters, by the name the page's form and the API's query give each
+    "group": "group__key",
+    "voter": "voter__username",
+    "component": "component__key",
+    "choice": "choice__key",
+}
+FLAGS = ("undocumented", "disputed")
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,25 @@ class Page:
 def components(ballot: Ballot) -> list[Component]:
     """The components voted on, in the roll call's order."""
     return list(ballot.version.components.leaves().order_by("category", "position", "key"))
+
+
+def filtered(ballot: Ballot, votes: VoteQuerySet, *, flag: str = "", **applied: str) -> VoteQuerySet:
+    """The votes the roll call's filters leave, for the page and the API alike.
+
+    `applied` holds a value per name of FILTERS (a key, or a handle with or without its @; empty ones are
+    no filter); `flag` is "undocumented" (restricted choices without a rationale) or "disputed" (under an
+    open or upheld dispute). Both flags are plain conditions on the votes' own columns, which the indexes
+    answer: the restricted choices by their ids, and the standing disputes' selectors read first.
+    """
+    for name, value in applied.items():
+        if value:
+            votes = votes.filter(**{FILTERS[name]: value.lstrip("@")})
+    if flag == "undocumented":  # undocumented_vetoes(), by the choices' ids: an index finds them
+        restricted = [c.pk for c in ballot.choices.all() if c.requires_grant]
+        votes = votes.filter(choice__in=restricted, rationale="")
+    elif flag == "disputed":
+        votes = votes.covered_by(ballot.disputes.standing())
+    return votes
 
 
 def cells(ballot: Ballot, components: list[Component]) -> list[Cell]:

@@ -196,18 +196,6 @@ def close_ballot(*, ballot: Ballot, acting_user) -> Ballot:
 # Veto grants ---------------------------------------------------------------------------------
 
 
-def _grant_payload(grant: VetoGrant) -> dict:
-    return {
-        "choice": grant.choice.key,
-        "holder": grant.group.key if grant.group_id else f"@{_handle(grant.member)}",
-        "holder_kind": "group" if grant.group_id else "member",
-        "category": grant.category or None,
-        "reason": grant.reason,
-        "granted_at": grant.granted_at.isoformat(),
-        "revoked_at": grant.revoked_at.isoformat() if grant.revoked_at else None,
-    }
-
-
 @transaction.atomic
 def grant_veto(
     *,
@@ -249,7 +237,7 @@ def grant_veto(
         actor=acting_user,
         action=Action.GRANT_MADE,
         subject=grant,
-        payload=_grant_payload(grant),
+        payload=grant.as_recorded(),
     )
     return grant
 
@@ -272,7 +260,7 @@ def revoke_grant(*, grant: VetoGrant, reason: str, acting_user) -> VetoGrant:
         actor=acting_user,
         action=Action.GRANT_REVOKED,
         subject=grant,
-        payload=_grant_payload(grant) | {"revoke_reason": grant.revoke_reason} | _uses(ballot, grant),
+        payload=grant.as_recorded() | {"revoke_reason": grant.revoke_reason} | _uses(ballot, grant),
     )
     return grant
 
@@ -441,21 +429,6 @@ def withdraw_vote(*, ballot: Ballot, voter, component: Component, criterion: Cri
 # Disputes ------------------------------------------------------------------------------------
 
 
-def _dispute_payload(dispute: Dispute) -> dict:
-    return {
-        "selection": {
-            "voter": _handle(dispute.voter) if dispute.voter_id else None,
-            "group": dispute.group.key if dispute.group_id else None,
-            "choice": dispute.choice.key if dispute.choice_id else None,
-            "component": dispute.component.key if dispute.component_id else None,
-            "criterion": dispute.criterion.key if dispute.criterion_id else None,
-        },
-        "reason": dispute.reason,
-        "status": dispute.status,
-        "resolution": dispute.resolution,
-    }
-
-
 @transaction.atomic
 def raise_dispute(
     *,
@@ -504,7 +477,7 @@ def raise_dispute(
         actor=raised_by,
         action=Action.DISPUTE_RAISED,
         subject=dispute,
-        payload=_dispute_payload(dispute) | {"votes": matched},
+        payload=dispute.as_recorded() | {"votes": matched},
     )
     tasks.enqueue_recompute(ballot.pk)
     return dispute
@@ -529,7 +502,7 @@ def resolve_dispute(*, dispute: Dispute, status: str, resolution: str, acting_us
         actor=acting_user,
         action=Action.DISPUTE_RESOLVED,
         subject=dispute,
-        payload=_dispute_payload(dispute),
+        payload=dispute.as_recorded(),
     )
     tasks.enqueue_recompute(ballot.pk)
     return dispute

@@ -11,11 +11,11 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, Protocol
 
-from . import rules
+from . import formats, rules
 from .files import Bundle, BundleError, parse_time
 from .model import BallotSpec, spec_from_json
 
-FORMAT = "plenary-ballot/1"
+FORMAT = formats.BALLOT
 STATUSES = ("scheduled", "open", "closed")
 DISPUTE_STATUSES = ("open", "upheld", "dismissed")
 STANDING = ("open", "upheld")  # the disputes whose votes count as disputed

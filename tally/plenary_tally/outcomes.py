@@ -14,12 +14,12 @@ form (`numbers.written`: `7` or `"7/3"`), so every machine writes the same bytes
 from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 
-from . import clustering
+from . import clustering, formats
 from .methodologies import Result, Score, all_scores, leaf_scores, majority, mean_bands
 from .model import BallotSpec, Cell, VoterMatrix
 from .numbers import exact, written
 
-FORMAT = "plenary-outcomes/1"
+FORMAT = formats.OUTCOMES
 ENGINE = "plenary-analysis/5"  # bump when a computation changes, so stored runs are recomputed
 CLUSTERED = ("all", "without-disputed", "without-restricted")  # the scenarios an analyst sets side by side
 

@@ -24,14 +24,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import chain, clustering
+from . import chain, clustering, formats
 from .ballot import SELECTORS, STANDING, Ballot, read_ballot
 from .files import Bundle, BundleError, open_bundle, parse_json, parse_time
 from .outcomes import compute, opinion_cells
 from .vocabulary import CLEARS_THE_CELL, SETS_THE_CELL, Action, ballot_stream
 from .votes import Counts, Vote, read_votes
 
-FORMAT = "plenary-tally/1"
+FORMAT = formats.TALLY
 SHOWN = 10  # problems listed; the count says how many more there are
 KEPT = 100  # problems held in memory, however many rows differ
 TOLERANCE = 1e-8  # of the opinion groups' axes, relative to the largest eigenvalue (docs/tally-format.md)

@@ -9,6 +9,7 @@ from datetime import datetime
 
 import numpy as np
 
+from . import formats
 from .ballot import Ballot
 from .csvcells import restore
 from .files import Bundle, BundleError, parse_time
@@ -16,7 +17,7 @@ from .model import Cell, VoterMatrix, voter_group
 
 intern = sys.intern
 
-COLUMNS = ("voter", "working_group", "component", "criterion", "choice", "value", "cast_at", "rationale", "disputed")
+COLUMNS = formats.VOTE_COLUMNS
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,22 +25,15 @@ def roll_call(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     votes = ballot.votes.with_flags().select_related(
         "voter", "group", "component__version__definition", "criterion", "choice", "cast_by"
     )
-    filters = {
-        "group": ("group__key", ballot.groups.order_by("key").values_list("key", "name")),
-        "voter": ("voter__username", None),
-        "component": ("component__key", [(c.key, c.title) for c in sorted(leaves, key=lambda c: (c.position, c.key))]),
-        "choice": ("choice__key", ballot.choices.values_list("key", "label")),
+    options = {  # what each filter of rollcall.FILTERS offers
+        "group": ballot.groups.order_by("key").values_list("key", "name"),
+        "voter": None,
+        "component": [(c.key, c.title) for c in sorted(leaves, key=lambda c: (c.position, c.key))],
+        "choice": ballot.choices.values_list("key", "label"),
     }
-    applied = {name: request.GET[name] for name in filters if request.GET.get(name)}
-    for name, value in applied.items():
-        votes = votes.filter(**{filters[name][0]: value.lstrip("@")})
-    if request.GET.get("flag") == "undocumented":  # undocumented_vetoes(), by the choices' ids: an index finds them
-        restricted = [c.pk for c in ballot.choices.all() if c.requires_grant]
-        votes = votes.filter(choice__in=restricted, rationale="")
-    elif request.GET.get("flag") == "disputed":
-        votes = votes.covered_by(ballot.disputes.standing())
+    applied = {name: request.GET[name] for name in rollcall.FILTERS if request.GET.get(name)}
     page = rollcall.page(
-        votes,
+        rollcall.filtered(ballot, votes, flag=request.GET.get("flag", ""), **applied),
         rollcall.cells(ballot, [c for c in leaves if applied.get("component", c.key) == c.key]),
         after=request.GET.get("after", ""),
         before=request.GET.get("before", ""),
@@ -54,7 +47,7 @@ def roll_call(request: HttpRequest, slug: str, key: str) -> HttpResponse:
         context
         | {
             "page": page,
-            "filters": {name: options for name, (_, options) in filters.items()},
+            "filters": options,
             "applied": applied,
             "flag": request.GET.get("flag", ""),
             "query": query.urlencode(),
