@@ -1,7 +1,8 @@
 """Personas and the few shared fixtures every test may use.
 
 olga organizes the definition; alice chairs its working group; bob is a member of it;
-dave is a member of another group; carol is signed in but belongs to nothing.
+dave is a member of another group; carol is signed in but belongs to nothing; oscar organizes
+another definition.
 """
 
 import pytest
@@ -44,6 +45,14 @@ def carol(db):
 @pytest.fixture
 def dave(db):
     return UserFactory(username="dave", first_name="Dave", last_name="Elsewhere")
+
+
+@pytest.fixture
+def oscar(db):
+    """An organizer of another definition: no power over `osd`."""
+    user = UserFactory(username="oscar", first_name="Oscar", last_name="Elsewhere")
+    DefinitionFactory(slug="other", title="Another Definition").organizers.add(user)
+    return user
 
 
 @pytest.fixture

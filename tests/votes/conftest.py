@@ -61,6 +61,46 @@ def cast(ballot):
 
 
 @pytest.fixture
+def choice(ballot):
+    return lambda key: ballot.choices.get(key=key)
+
+
+@pytest.fixture
+def grant(ballot, olga, group, choice):
+    """weights holds the veto power “Not necessary” on every component."""
+    return services.grant_veto(
+        ballot=ballot,
+        choice=choice("not-necessary"),
+        group=group,
+        reason="Charter §3: model builders speak for the weights.",
+        acting_user=olga,
+    )
+
+
+@pytest.fixture
+def voted(ballot, grant, cast, alice, bob, dave):
+    """A few votes: alice's undocumented veto on data/use among them."""
+    cast(bob, "code", "use", "required", rationale="Nobody can study a model without its code.")
+    cast(alice, "code", "use", "object", rationale="Too strict for small labs.")
+    cast(alice, "data", "use", "not-necessary")
+    cast(dave, "code", "use", "abstain")
+    cast(dave, "data", "study", "required", rationale="Data is how you study a model.")
+    return ballot
+
+
+@pytest.fixture
+def dispute(voted, bob, other_group, choice):
+    """bob disputes corpora's abstentions."""
+    return services.raise_dispute(
+        ballot=voted,
+        raised_by=bob,
+        reason="Abstaining on code is a veto in disguise.",
+        group=other_group,
+        choice=choice("abstain"),
+    )
+
+
+@pytest.fixture
 def nothing_written(db):
     """`with nothing_written():` fails unless every votes and audit row is the same afterwards."""
 
