@@ -14,7 +14,6 @@ from html import unescape
 import pytest
 from django import forms
 from django.contrib.messages import constants
-from django.urls import reverse
 from django.utils.html import escape
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -37,6 +36,7 @@ from tests.fuzzing import (
     submitted,
     text,
 )
+from tests.votes.pages import url
 from votes import services
 from votes.models import Ballot, Dispute, VetoGrant, Vote
 
@@ -45,10 +45,6 @@ SHORT_KEY = st.from_regex(r"[a-z][-a-z0-9]{0,31}", fullmatch=True)
 LABEL = st.text(
     st.characters(codec="utf-8", exclude_characters="|\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), max_size=70
 )
-
-
-def url(name: str, *args) -> str:
-    return reverse(f"votes:{name}", args=args)
 
 
 def refused_or(result: Answer, before: dict, statuses=(200, 302)) -> bool:

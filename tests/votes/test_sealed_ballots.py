@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from tests.client import sign_in, table_rows, text
+from tests.client import HTMX, sign_in, table_rows, text
 from tests.votes.pages import ballot_url
 from votes import services
 from votes.models import Ballot
@@ -144,7 +144,7 @@ def test_only_a_sealed_member_s_grid_opened_by_someone_else_is_recorded_as_read(
     client.force_login(bob)
     client.get(ballot_url("vote-grid", key="secret"))  # one's own votes
     client.force_login(olga)
-    client.get(ballot_url("vote-grid-on-behalf", "bob", key="secret"), headers={"HX-Request": "true"})
+    client.get(ballot_url("vote-grid-on-behalf", "bob", key="secret"), headers=HTMX)
     services.close_ballot(ballot=secret, acting_user=olga)
     after_close = AuditEvent.objects.count()
     client.get(ballot_url("vote-grid-on-behalf", "bob", key="secret"))  # nothing sealed any more

@@ -456,7 +456,7 @@ def test_saving_a_vote_needs_the_same_queries_however_many_votes_the_ballot_hold
 ):
     """Casting, changing or withdrawing one vote (a veto among them) reads and writes that vote alone."""
     client.force_login(alice)
-    headers = {"HX-Request": "true"} if htmx else {}
+    headers = HTMX if htmx else {}
     criteria = ["modify", "share"]  # one cell per size, each voted the same way
 
     def save(n: int) -> None:
