@@ -5,6 +5,8 @@ dave is a member of another group; carol is signed in but belongs to nothing; os
 another definition.
 """
 
+from contextlib import contextmanager
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -20,6 +22,7 @@ from .factories import (
     UserFactory,
     WorkingGroupFactory,
 )
+from .faults import every_row
 
 
 @pytest.fixture
@@ -99,6 +102,19 @@ def draft(olga, published):
 @pytest.fixture
 def component(published):
     return published.components.get(key="code")
+
+
+@pytest.fixture
+def nothing_written(db):
+    """`with nothing_written():` fails unless every row of every table is the same afterwards."""
+
+    @contextmanager
+    def check():
+        before = every_row()
+        yield
+        assert every_row() == before
+
+    return check
 
 
 @pytest.fixture(autouse=True)

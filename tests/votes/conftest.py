@@ -2,16 +2,13 @@
 
 `ballot` is an open ballot on `published` (components code, data and the aggregate
 all-data) for the groups `weights` (alice, bob) and `corpora` (dave), organized by olga;
-`scheduled` is the same ballot before it opens.
+`scheduled` is the same ballot before it opens. `grant` gives weights the veto power “Not necessary”;
+`voted` adds a few votes under it; `dispute` is bob's dispute of corpora's abstentions.
 """
-
-from contextlib import contextmanager
 
 import pytest
 
-from audit.models import AuditEvent
 from votes import services
-from votes.models import Ballot, Choice, Criterion, Dispute, VetoGrant, Vote
 
 CRITERIA = [("use", "Use"), ("study", "Study"), ("modify", "Modify"), ("share", "Share")]
 CHOICES = [
@@ -20,8 +17,6 @@ CHOICES = [
     {"key": "not-necessary", "label": "Not necessary", "value": -1, "requires_grant": True},
     {"key": "object", "label": "Object", "value": -1, "requires_rationale": True},
 ]
-
-TABLES = [AuditEvent, Ballot, Ballot.groups.through, Criterion, Choice, VetoGrant, Vote, Dispute]
 
 
 @pytest.fixture
@@ -98,19 +93,3 @@ def dispute(voted, bob, other_group, choice):
         group=other_group,
         choice=choice("abstain"),
     )
-
-
-@pytest.fixture
-def nothing_written(db):
-    """`with nothing_written():` fails unless every votes and audit row is the same afterwards."""
-
-    def rows() -> dict[str, list[dict]]:
-        return {model._meta.label: list(model.objects.order_by("pk").values()) for model in TABLES}
-
-    @contextmanager
-    def check():
-        before = rows()
-        yield
-        assert rows() == before
-
-    return check
