@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test test-oldest lint migrate seed worker clean bench
+.PHONY: run test test-fast test-oldest lint migrate seed worker clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ run: seed
 ## Run the whole suite (SQLite by default; PostgreSQL when DATABASE_URL is set).
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+## The fast lane while you work: everything but the browser tests and the tests marked slow (over 3 s each).
+test-fast: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -n 2 -m 'not browser and not slow' $(PYTEST_ARGS)
 
 ## The verifier alone (plenary-tally) in a second environment with the oldest numpy it allows, checking bundles
 ## written with the newest: 500 random ballots and the demo ballot as the server exports it.

@@ -1,8 +1,11 @@
 """Personas and the few shared fixtures every test may use.
 
 olga organizes the definition; alice chairs its working group; bob is a member of it;
-dave is a member of another group; carol is signed in but belongs to nothing.
+dave is a member of another group; carol is signed in but belongs to nothing; oscar organizes
+another definition.
 """
+
+from contextlib import contextmanager
 
 import pytest
 from django.core.cache import cache
@@ -19,6 +22,7 @@ from .factories import (
     UserFactory,
     WorkingGroupFactory,
 )
+from .faults import every_row
 
 
 @pytest.fixture
@@ -44,6 +48,14 @@ def carol(db):
 @pytest.fixture
 def dave(db):
     return UserFactory(username="dave", first_name="Dave", last_name="Elsewhere")
+
+
+@pytest.fixture
+def oscar(db):
+    """An organizer of another definition: no power over `osd`."""
+    user = UserFactory(username="oscar", first_name="Oscar", last_name="Elsewhere")
+    DefinitionFactory(slug="other", title="Another Definition").organizers.add(user)
+    return user
 
 
 @pytest.fixture
@@ -90,6 +102,19 @@ def draft(olga, published):
 @pytest.fixture
 def component(published):
     return published.components.get(key="code")
+
+
+@pytest.fixture
+def nothing_written(db):
+    """`with nothing_written():` fails unless every row of every table is the same afterwards."""
+
+    @contextmanager
+    def check():
+        before = every_row()
+        yield
+        assert every_row() == before
+
+    return check
 
 
 @pytest.fixture(autouse=True)

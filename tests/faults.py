@@ -41,6 +41,14 @@ def every_table() -> dict[str, int]:
     return {model._meta.label: model.objects.count() for model in apps.get_models(include_auto_created=True)}
 
 
+def every_row() -> dict[str, list[dict]]:
+    """Every row of every model's table, many-to-many tables included, in primary-key order."""
+    return {
+        model._meta.label: list(model.objects.order_by("pk").values())
+        for model in apps.get_models(include_auto_created=True)
+    }
+
+
 def audit_chain_holds() -> bool:
     broken, _ = chain.verify(AuditEvent.objects.in_chain_order().canonical())
     return broken is None

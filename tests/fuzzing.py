@@ -27,6 +27,8 @@ from django.utils.html import escape
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from tests.client import HTMX
+
 EXPLORE = int(os.environ.get("FUZZ_EXPLORE", "0"))
 
 
@@ -175,7 +177,7 @@ def submitted(data: dict) -> QueryDict:
 
 def post(client, url: str, data: dict, *, htmx: bool = False):
     """Post as a browser posts a form (or htmx does): URL-encoded."""
-    headers = {"HX-Request": "true"} if htmx else {}
+    headers = HTMX if htmx else {}
     return client.post(
         url, urlencode(data, doseq=True), content_type="application/x-www-form-urlencoded", headers=headers
     )

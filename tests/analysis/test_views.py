@@ -8,10 +8,9 @@ from django.urls import reverse
 
 from analysis.models import OutcomeRun
 from audit.models import head
+from tests.client import HTMX
 from votes import services
 from votes.models import Ballot
-
-HTMX = {"HX-Request": "true"}
 
 
 def results_url(ballot: Ballot) -> str:

@@ -22,17 +22,13 @@ from hypothesis import HealthCheck, Phase, given, settings
 from analysis.models import OutcomeRun
 from audit.models import AuditEvent
 from deliberation import services as deliberation_services
+from tests.client import sign_in
 from tests.votes.conftest import CHOICES, CRITERIA
 from votes import services
 from votes.models import Ballot
 
 API = "/api"
 PERSONAS = [None, "carol", "dave", "bob", "alice", "olga"]
-
-
-def sign_in(client, request, persona: str | None) -> None:
-    if persona is not None:
-        client.force_login(request.getfixturevalue(persona))
 
 
 def get(client, path: str, **query) -> tuple[int, dict]:

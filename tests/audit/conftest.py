@@ -1,3 +1,3 @@
 """The audit tests check ballots built with the votes tests' fixtures."""
 
-from tests.votes.conftest import ballot, cast, scheduled  # noqa: F401
+from tests.votes.conftest import ballot, cast, choice, grant, scheduled, voted  # noqa: F401

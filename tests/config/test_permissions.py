@@ -43,13 +43,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from audit.models import AuditEvent
 from deliberation import services as deliberation
+from tests.client import HTMX
 from tests.factories import ComponentFactory, DefinitionFactory, DraftVersionFactory, UserFactory, WorkingGroupFactory
 from tests.votes.conftest import CHOICES, CRITERIA
 from votes import services as votes
 from votes.models import Ballot
 
 PERSONAS = ("anonymous", "carol", "dave", "bob", "alice", "oscar", "olga")
-HTMX = {"HX-Request": "true"}
 
 # Routes that are Django's or allauth's, not Plenary's: left out of the table, by address.
 FOREIGN_PREFIXES = ("admin/", "accounts/")

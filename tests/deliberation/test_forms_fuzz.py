@@ -8,13 +8,13 @@ once the fixtures exist.
 """
 
 import pytest
-from django.urls import reverse
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from audit.models import AuditEvent
 from deliberation import services
 from deliberation.models import Comment, DraftVersion, Membership, WorkingGroup
+from tests.deliberation.pages import url
 from tests.fuzzing import (
     answer,
     assert_refused_clearly,
@@ -31,10 +31,6 @@ from tests.fuzzing import (
 
 LABEL = st.from_regex(r"[0-9A-Za-z][0-9A-Za-z.+\-]{0,31}", fullmatch=True)
 KEY = st.from_regex(r"[-a-zA-Z0-9_]{1,64}", fullmatch=True)
-
-
-def url(name: str, *args) -> str:
-    return reverse(f"deliberation:{name}", args=args)
 
 
 def refused_or(result, before: dict) -> bool:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from deliberation.markdown import render_markdown
 from deliberation.models import Comment
+from tests.client import HTMX
 from tests.fuzzing import fuzz, rolled_back
 
 ALLOWED_TAGS = set(
@@ -243,7 +244,7 @@ def test_hostile_markdown_in_a_comment_is_stored_as_written_and_shown_inert(clie
     client.force_login(bob)
     path = reverse("deliberation:comment-create", args=["osd", "0.0.9"])
 
-    response = client.post(path, {"body": DOCUMENT}, headers={"HX-Request": "true"} if htmx else {})
+    response = client.post(path, {"body": DOCUMENT}, headers=HTMX if htmx else {})
 
     comment = Comment.objects.get()
     assert comment.body == DOCUMENT.strip()
@@ -275,7 +276,7 @@ def test_any_comment_is_shown_inert_in_the_thread(client, bob, published, text):
         response = client.post(
             reverse("deliberation:comment-create", args=["osd", "0.0.9"]),
             {"body": text},
-            headers={"HX-Request": "true"},
+            headers=HTMX,
         )
 
         assert response.status_code == 200

@@ -13,7 +13,6 @@ from unittest import mock
 import pytest
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.urls import reverse
 
 from deliberation import markdown, services
 from deliberation.models import (
@@ -22,9 +21,10 @@ from deliberation.models import (
     RELEASE_NOTES_MAX_LENGTH,
     Comment,
 )
+from tests.client import HTMX
+from tests.deliberation.pages import url
 from tests.factories import CommentFactory, DraftVersionFactory
 
-HTMX = {"HX-Request": "true"}
 TOO_LONG = f"A comment can be at most {COMMENT_MAX_LENGTH} characters long; this one has {COMMENT_MAX_LENGTH + 1}."
 
 # Bodies at the cap that are the costliest or deepest for markdown-it: unclosed brackets (the reported outage),
@@ -37,10 +37,6 @@ WORST_CASES = {
     "open emphasis": ("*a" * COMMENT_MAX_LENGTH)[:COMMENT_MAX_LENGTH],
     "links": ("[a](" * COMMENT_MAX_LENGTH)[:COMMENT_MAX_LENGTH],
 }
-
-
-def url(name: str, *args) -> str:
-    return reverse(f"deliberation:{name}", args=args)
 
 
 @pytest.fixture

@@ -9,15 +9,15 @@ Outsiders get 404 for what they may not see and 403 for what they may see but no
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
 from deliberation import services
 from deliberation.models import Comment, DraftVersion, Membership
+from tests.client import HTMX, assert_sent_to_login, page_messages, sign_in
+from tests.deliberation.pages import url
 from tests.factories import (
     CommentFactory,
     ComponentFactory,
@@ -27,28 +27,6 @@ from tests.factories import (
     UserFactory,
     WorkingGroupFactory,
 )
-
-HTMX = {"HX-Request": "true"}
-
-
-def url(name: str, *args) -> str:
-    return reverse(f"deliberation:{name}", args=args)
-
-
-def sign_in(client, request, persona: str | None) -> None:
-    if persona is not None:
-        client.force_login(request.getfixturevalue(persona))
-
-
-def assert_sent_to_login(response, path: str) -> None:
-    assert response.status_code == 302
-    target = urlsplit(response.url)
-    assert target.path == reverse("account_login")
-    assert parse_qs(target.query)["next"] == [path]
-
-
-def page_messages(response) -> list[str]:
-    return [str(m) for m in response.context["messages"]] if response.context else []
 
 
 @pytest.fixture

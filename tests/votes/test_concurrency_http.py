@@ -27,6 +27,7 @@ from django.db.models import Count
 from audit.models import AuditEvent
 from plenary_tally import chain
 from tests.broker import REDIS_URL, delete_queue, publishing_to, redis_or_skip
+from tests.client import HTMX
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
 from votes import services
 from votes.models import Vote
@@ -91,7 +92,7 @@ class Browser:
     def post(self, path: str, data: dict, token: str, htmx: bool = False, target: str = "") -> requests.Response:
         headers = {"Origin": self.base_url, "Referer": self.base_url + path}
         if htmx:  # what htmx sends: the header set on <body>, not the form field
-            headers |= {"HX-Request": "true", "HX-Target": target, "HX-Current-URL": self.base_url + path}
+            headers |= HTMX | {"HX-Target": target, "HX-Current-URL": self.base_url + path}
             headers |= {"X-CSRFToken": token}
         else:
             data = data | {"csrfmiddlewaretoken": token}

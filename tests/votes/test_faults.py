@@ -13,6 +13,7 @@ from django.db import DatabaseError
 from django.urls import reverse
 
 from audit.models import AuditEvent
+from tests.client import HTMX
 from tests.faults import audit_chain_holds, every_table, the_database_fails
 from votes import services
 from votes.models import Vote
@@ -102,7 +103,7 @@ def test_a_vote_the_database_fails_to_save_is_reported_to_the_member_and_nothing
         response = client.post(
             url,
             {"component": "code", "criterion": "use", "choice": "abstain", "rationale": "Changed my mind."},
-            headers={"HX-Request": "true"} if htmx else {},
+            headers=HTMX if htmx else {},
             follow=not htmx,
         )
 

@@ -14,7 +14,6 @@ from html import unescape
 import pytest
 from django import forms
 from django.contrib.messages import constants
-from django.urls import reverse
 from django.utils.html import escape
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -37,6 +36,7 @@ from tests.fuzzing import (
     submitted,
     text,
 )
+from tests.votes.pages import url
 from votes import services
 from votes.models import Ballot, Dispute, VetoGrant, Vote
 
@@ -45,10 +45,6 @@ SHORT_KEY = st.from_regex(r"[a-z][-a-z0-9]{0,31}", fullmatch=True)
 LABEL = st.text(
     st.characters(codec="utf-8", exclude_characters="|\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), max_size=70
 )
-
-
-def url(name: str, *args) -> str:
-    return reverse(f"votes:{name}", args=args)
 
 
 def refused_or(result: Answer, before: dict, statuses=(200, 302)) -> bool:
@@ -139,6 +135,7 @@ def parsed_lines(value: str) -> list[str]:
     return [line.strip() for line in value.splitlines() if line.strip()]
 
 
+@pytest.mark.slow
 @fuzz(30)
 @given(data=mutated(BALLOT, BALLOT_HOSTILE))
 @example(data=GOOD_BALLOT | {"seed": str(2**32)})  # more than k-means takes as its random state
@@ -232,6 +229,7 @@ def grid_answer(client, response, htmx: bool) -> Answer:
     return answer(client, response)
 
 
+@pytest.mark.slow
 @fuzz(30)
 @given(htmx=st.booleans(), data=mutated(CELL, {"component": text(70), "criterion": text(40), "choice": text(40)}))
 @example(htmx=True, data={"component": "code", "criterion": "use", "choice": "required", "rationale": "x" * 4001})
@@ -276,6 +274,7 @@ GRANT = {
 }
 
 
+@pytest.mark.slow
 @fuzz()
 @given(data=mutated(GRANT, {"choice": references(), "group": references(), "member": text(160)}))
 @example(data={"choice": "@not-necessary", "group": "@weights", "reason": "Charter \x00"})
@@ -310,6 +309,7 @@ def granted(ballot, olga, alice):
     )
 
 
+@pytest.mark.slow
 @fuzz()
 @given(data=mutated({"reason": text(200)}))
 @example(data={"reason": "Term ended \x00"})
@@ -359,6 +359,7 @@ DISPUTE = {
         },
     )
 )
+@pytest.mark.slow
 @example(data={"voter": "alice", "reason": "Why \x00"})
 @example(data={"voter": "alice\x00", "reason": "Why"})
 @example(data={"component": "99999999999999999999", "reason": "Why"})
@@ -393,6 +394,7 @@ def dispute(voted, bob):
     )
 
 
+@pytest.mark.slow
 @fuzz()
 @given(data=mutated({"status": st.sampled_from(["upheld", "dismissed"]), "resolution": text(200)}))
 @example(data={"status": "upheld", "resolution": "Agreed \x00"})

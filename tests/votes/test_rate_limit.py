@@ -10,9 +10,9 @@ import re
 import pytest
 from django.urls import reverse
 
+from tests.client import HTMX
 from votes.models import Vote
 
-HTMX = {"HX-Request": "true"}
 LIMIT = 3
 CELLS = [("code", "use"), ("code", "study"), ("data", "use"), ("data", "study")]
 

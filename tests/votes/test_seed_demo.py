@@ -2,6 +2,7 @@
 
 from io import StringIO
 
+import pytest
 from django.core.management import call_command, get_commands
 
 from audit.models import AuditEvent
@@ -25,6 +26,7 @@ def test_seed_demo_is_the_votes_apps_command():
     assert get_commands()["seed_demo"] == "votes"
 
 
+@pytest.mark.slow
 def test_seed_demo_loads_a_ballot_voted_on_by_every_group_and_changes_nothing_the_second_time(db):
     first = seed()
     loaded = counts()

@@ -1,0 +1,166 @@
+"""Creating a ballot from the form.
+
+olga organizes the definition `osd`; alice chairs its group `weights`, where bob is a member; dave is
+a member of `corpora`; carol is signed in but belongs to nothing; oscar organizes another
+definition; an anonymous observer is not signed in. `ballot` is the open ballot `components` on
+version 0.0.9 (components code, data and the aggregate all-data) for weights and corpora.
+Ballots are public, so outsiders get 403 — never 404 — for what they may see but not do.
+"""
+
+import pytest
+
+from tests.client import page_messages, text
+from tests.votes.pages import actions, ballot_url, url
+from votes.models import Ballot
+
+# Creating a ballot ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ballot_form(published, group, other_group):
+    """What an organizer fills in on the ballot form."""
+    return {
+        "title": "Second look at 0.0.9",
+        "key": "second-look",
+        "version": published.pk,
+        "description": "Is each component *required*?",
+        "groups": [group.pk, other_group.pk],
+        "criteria": "use Use\n\nstudy   Study it\n",
+        "choices": "yes | Yes | +1\nabstain | Abstain | 0\nno | Not necessary | −1 | grant, blocking, rationale",
+        "results_visibility": "after_close",
+        "rule": "mean-bands",
+        "bands": "2 Yes\n1.5 Lean yes\n0.5 Maybe",
+        "otherwise": "No",
+        "threshold": "0.5",
+        "k": "3",
+        "seed": "7",
+        "opens_at": "2030-01-02T09:00",
+        "closes_at": "2030-01-09T17:00",
+    }
+
+
+def test_the_organizer_creates_a_ballot_from_the_form(client, olga, group, other_group, ballot_form):
+    client.force_login(olga)
+    assert client.get(url("ballot-create", "osd")).status_code == 200
+
+    response = client.post(url("ballot-create", "osd"), ballot_form, follow=True)
+
+    assert response.redirect_chain == [(ballot_url("ballot", key="second-look"), 302)]
+    assert page_messages(response) == ["Ballot “Second look at 0.0.9” created. It opens when you open it."]
+    ballot = Ballot.objects.get()
+    assert (ballot.title, ballot.status, ballot.results_visibility, ballot.created_by) == (
+        "Second look at 0.0.9",
+        "scheduled",
+        "after_close",
+        olga,
+    )
+    assert set(ballot.groups.all()) == {group, other_group}
+    assert list(ballot.criteria.values_list("key", "label")) == [("use", "Use"), ("study", "Study it")]
+    assert list(
+        ballot.choices.values_list("key", "label", "value", "requires_grant", "blocking", "requires_rationale")
+    ) == [
+        ("yes", "Yes", 1, False, False, False),
+        ("abstain", "Abstain", 0, False, False, False),
+        ("no", "Not necessary", -1, True, True, True),
+    ]
+    assert ballot.methodology == {
+        "rule": "mean-bands",
+        "bands": [{"min": 2.0, "label": "Yes"}, {"min": 1.5, "label": "Lean yes"}, {"min": 0.5, "label": "Maybe"}],
+        "otherwise": "No",
+    }
+    assert ballot.clustering == {"k": 3, "seed": 7}
+    assert (ballot.opens_at.isoformat(), ballot.closes_at.isoformat()) == (
+        "2030-01-02T09:00:00+00:00",
+        "2030-01-09T17:00:00+00:00",
+    )
+    assert actions() == ["ballot.created"]
+    assert "Yes ≥ 2.0μ, Lean yes ≥ 1.5μ, Maybe ≥ 0.5μ; otherwise No." in text(response)
+
+
+def test_a_majority_ballot_records_its_threshold(client, olga, ballot_form):
+    client.force_login(olga)
+
+    client.post(url("ballot-create", "osd"), ballot_form | {"rule": "majority", "threshold": "0.667", "bands": ""})
+
+    assert Ballot.objects.get().methodology == {"rule": "majority", "threshold": 0.667}
+
+
+MALFORMED_LINES = {
+    "criteria key": ("criteria", "use Use\n\nb@d Bad", "Line 3: “b@d” is not a valid key (letters, digits, hyphens)."),
+    "criteria long key": (
+        "criteria",
+        "use Use\n" + "u" * 33 + " Long",
+        f"Line 2: the key “{'u' * 33}” is longer than 32 characters.",
+    ),
+    "criteria no label": ("criteria", "use Use\nstudy", "Line 2: give a label after the key."),
+    "criteria long label": ("criteria", "use " + "U" * 65, "Line 1: the label is longer than 64 characters."),
+    "choices cells": ("choices", "yes | Yes", "Line 1: write key | label | value, and optionally | flags."),
+    "choices key": ("choices", "y s | Yes | 1", "Line 1: “y s” is not a valid key (letters, digits, hyphens)."),
+    "choices no label": ("choices", "yes |  | 1", "Line 1: give a label after the key."),
+    "choices long label": ("choices", "yes | " + "Y" * 65 + " | 1", "Line 1: the label is longer than 64 characters."),
+    "choices value": (
+        "choices",
+        "yes | Yes | 1\nno | No | minus one",
+        "Line 2: the value “minus one” is not a whole number.",
+    ),
+    "choices fraction": ("choices", "yes | Yes | 1\nno | No | 0.5", "Line 2: the value “0.5” is not a whole number."),
+    "choices huge": (
+        "choices",
+        "yes | Yes | 1\nno | No | 99999999999",
+        "Line 2: The choice no counts for 99999999999, but a choice's value is a whole number"
+        " from -2147483648 to 2147483647.",
+    ),
+    "choices flag": ("choices", "no | No | -1 | veto", "Line 1: unknown flag veto; use grant, blocking, rationale."),
+    "bands word": ("bands", "2 Yes\nhigh Maybe", "Line 2: start with a number, such as 1.5."),
+    "bands nan": ("bands", "2 Yes\nnan Maybe", "Line 2: A band needs a finite number as its minimum, not nan."),
+    "bands inf": ("bands", "inf Yes", "Line 1: A band needs a finite number as its minimum, not inf."),
+    "bands no label": ("bands", "2 Yes\n1.5", "Line 2: A band needs a label, the name of its outcome (such as Yes)."),
+    "bands huge": (
+        "bands",
+        "1e308 Yes",
+        "Line 1: The minimum of a band is a multiple of the mean score μ, from -1000000 to 1000000; "
+        "1e+308 is beyond that.",
+    ),
+    "bands ascending": (
+        "bands",
+        "1 Maybe\n\n2 Yes",
+        "Bands go from the highest minimum to the lowest, each minimum once.",
+    ),
+}
+
+
+@pytest.mark.parametrize("field, value, message", MALFORMED_LINES.values(), ids=MALFORMED_LINES.keys())
+def test_a_malformed_line_is_named_and_nothing_is_written(
+    field, value, message, client, olga, ballot_form, nothing_written
+):
+    client.force_login(olga)
+
+    with nothing_written():
+        response = client.post(url("ballot-create", "osd"), ballot_form | {field: value})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors[field] == [message]
+    assert message in text(response)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"criteria": "use Use\nuse Again"}, "Each criterion key may appear once."),
+        ({"bands": "1 Maybe\n2 Yes"}, "Bands go from the highest minimum to the lowest, each minimum once."),
+        ({"bands": ""}, "mean-bands needs bands"),
+        ({"otherwise": ""}, "mean-bands needs an `otherwise` label"),
+        ({"closes_at": "2030-01-01T09:00"}, "A ballot closes after it opens."),
+        ({"key": "components"}, "This definition already has a ballot with key components."),
+    ],
+)
+def test_an_inconsistent_ballot_says_why_and_writes_nothing(
+    changes, message, client, olga, scheduled, ballot_form, nothing_written
+):
+    client.force_login(olga)
+
+    with nothing_written():
+        response = client.post(url("ballot-create", "osd"), ballot_form | changes)
+
+    assert response.status_code == 200
+    assert message in text(response)
