@@ -192,6 +192,7 @@ def test_votes_csv_rows_are_sorted_by_component_criterion_and_voter(recorded):
     assert keys == sorted(keys)
 
 
+@pytest.mark.slow
 def test_votes_csv_reads_with_pandas_as_the_docs_say(recorded):
     import pandas as pd
 

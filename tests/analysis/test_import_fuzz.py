@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
 
+import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
 from hypothesis import example, given
@@ -247,6 +248,7 @@ def every_vote(**cells) -> list[dict]:
     return [row | cells for row in handmade.vote_rows()]
 
 
+@pytest.mark.slow
 @fuzz(30)
 @given(spec=bundles_())
 @example(spec=spec(clustering={"k": 2, "seed": 2**32}))  # more than k-means takes as its random state

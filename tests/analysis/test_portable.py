@@ -30,6 +30,7 @@ def _outcomes_bytes(folder: Path, ballot: dict, rows: list[dict]) -> str:
     return json.dumps(recompute(folder), sort_keys=True)
 
 
+@pytest.mark.slow
 @settings(max_examples=BALLOTS, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), shuffle=st.randoms(use_true_random=False))
 def test_no_order_in_the_files_changes_a_byte_of_the_outcomes(seed, shuffle: random.Random):
@@ -62,6 +63,7 @@ def _run(command: str, folder: Path, **env: str) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_one_thread_or_two_give_the_same_bytes(bundles):
     one, two = (_run("digests", bundles, OPENBLAS_NUM_THREADS=n, OMP_NUM_THREADS=n) for n in ("1", "2"))
     assert one.returncode == two.returncode == 0, one.stderr + two.stderr
@@ -69,6 +71,7 @@ def test_one_thread_or_two_give_the_same_bytes(bundles):
     assert one.stdout == two.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kernel", [None, "Prescott"])
 def test_bundles_verify_under_another_cpu_kernel_and_give_the_same_bytes(bundles, kernel):
     # The bundles were written with this process' BLAS kernel; an observer's machine picks its own (None),

@@ -231,6 +231,7 @@ def succeeded_by_now(worker, task: str, expected: int) -> int:
     return worker.succeeded(task)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("how", ["refused", "silent"])
 def test_with_the_broker_down_a_vote_still_commits_and_the_outcome_stays_stale_until_the_command(

@@ -608,6 +608,7 @@ def answers_as_documented(strategy, examples: int, cookies: dict | None, statuse
     check()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("persona", [None, "olga"], ids=str)
 def test_every_endpoint_answers_as_its_schema_says(request, client, persona, record, secret, draft, hidden_comment):
     """Schemathesis over every GET, with made-up and with real path parameters: no 5xx, and every answer conforms."""

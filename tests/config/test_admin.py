@@ -48,6 +48,7 @@ def test_every_record_that_matters_is_registered_read_only():
 @pytest.mark.parametrize(
     "model", [m for m in plenary_models() if m._meta.label_lower not in WRITABLE], ids=lambda m: m._meta.label_lower
 )
+@pytest.mark.slow
 def test_no_record_of_plenary_can_be_added_changed_or_deleted_in_the_admin(model, root, world):
     instance = model.objects.first()
     assert instance is not None, f"the world holds no {model._meta.label}"
