@@ -63,8 +63,11 @@ test-oldest: $(VENV)/.installed-test
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+## ruff's lint and format checks, and mypy with the Django plugin (pyproject.toml).
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 ## A Celery worker, for when CELERY_BROKER_URL points at Redis.
 worker: $(VENV)/.installed

@@ -13,7 +13,7 @@ Everything is read in one snapshot, so votes cast meanwhile are not mistaken for
 streamed: memory holds one ballot's replayed votes, never the log.
 """
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -89,7 +89,7 @@ def _owners() -> dict[str, str]:
     return owners
 
 
-def _counted(events: Iterator[dict], checked: Checked) -> Iterator[dict]:
+def _counted(events: Iterator[dict], checked: Checked) -> Generator[dict, None, None]:
     for event in events:
         checked.events += 1
         yield event

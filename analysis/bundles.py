@@ -89,8 +89,11 @@ def _outcomes(ballot: Ballot) -> dict[str, Any]:
     page agree, and a download costs no recomputation.
     """
     run = OutcomeRun.objects.latest_for(ballot)
-    current = run is not None and run.results.get("engine") == outcomes.ENGINE
-    if current and run.audit_seq == services.audit_position(ballot):
+    if (
+        run is not None
+        and run.results.get("engine") == outcomes.ENGINE
+        and run.audit_seq == services.audit_position(ballot)
+    ):
         return run.results
     spec = services.ballot_spec(ballot)
     votes = reading.read(ballot, spec)
@@ -138,8 +141,9 @@ def _working_groups(ballot: Ballot) -> list[dict]:
     `former_members` are those not among the members who still have votes for the group:
     they left it after voting, and their votes stand.
     """
-    closed = ballot.status == Ballot.Status.CLOSED and ballot.roster_at_close is not None
-    roster = ballot.roster_at_close if closed else votes_access.roster(ballot)
+    roster = ballot.roster_at_close
+    if ballot.status != Ballot.Status.CLOSED or roster is None:
+        roster = votes_access.roster(ballot)
     voters: dict[str, set[str]] = {}
     for group, voter in ballot.votes.order_by().values_list("group__key", "voter__username").distinct():
         voters.setdefault(group, set()).add(voter)

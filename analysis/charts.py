@@ -43,7 +43,8 @@ def score_strip(
     lo, hi = min(values), max(values)
     pad = (hi - lo) * 0.05 or 1
     x = _scale(lo - pad, hi + pad, 30, WIDTH - 30)
-    points, rows_end = [], []
+    points: list[dict] = []
+    rows_end: list[float] = []
     for key in sorted(at, key=lambda k: (at[k], k)):
         px = x(float(at[key]))
         row = next((i for i, end in enumerate(rows_end) if px - end > 120), len(rows_end))
@@ -84,7 +85,8 @@ def stacked_counts(counts: Mapping[str, Mapping[str, int]], choices: Sequence, t
     label_w, bar_w, row_h = 200, WIDTH - 260, 20
     rows = []
     for i, (key, row) in enumerate(counts.items()):
-        x, segments = label_w, []
+        x: float = label_w
+        segments = []
         for c in choices:
             n = row.get(c.key, 0)
             w = n / total_max * bar_w

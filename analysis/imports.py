@@ -12,10 +12,11 @@ or a member of another definition) is refused unless the import is asked to use 
 accounts: it would make that person a member and enter votes in their name.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -27,7 +28,10 @@ from deliberation import services as deliberation
 from deliberation.models import Component, Definition, DraftVersion, Membership, WorkingGroup
 from plenary_tally import BundleError
 from votes import services as votes
-from votes.models import Ballot
+from votes.models import Ballot, Choice, Criterion
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 RELEASE_NOTES = "Imported from a tally bundle"
 EMAIL_DOMAIN = "imported.invalid"
@@ -110,14 +114,15 @@ def _create(bundle: tally.Bundle, ballot: tally.Ballot, organizer_handle: str, u
     grants = []
     for i, g in enumerate(ballot.grants):
         with _blame(f"grants[{i}]"):
-            holder = {"group": groups[g.holder]} if g.holder_kind == "group" else {"member": users[g.holder]}
+            to_group = g.holder_kind == "group"
             grant = votes.grant_veto(
                 ballot=created,
                 choice=choices[g.choice],
                 reason=g.reason,
                 category=g.category or "",
                 acting_user=organizer,
-                **holder,
+                group=groups[g.holder] if to_group else None,
+                member=None if to_group else users[g.holder],
             )
             grants.append((i, g, grant))
     if ballot.status != "scheduled":
@@ -154,7 +159,7 @@ def _create(bundle: tally.Bundle, ballot: tally.Ballot, organizer_handle: str, u
     return Imported(ballot=created, votes=count, accounts_created=accounts_created, accounts_used=accounts_used)
 
 
-def _accounts(handles: frozenset[str], organizer: str, use_existing: bool) -> tuple[dict, int, int]:
+def _accounts(handles: frozenset[str], organizer: str, use_existing: bool) -> tuple[dict[str, "User"], int, int]:
     """Everyone by handle, how many accounts were created, and how many existing ones the ballot uses.
 
     A handle with no account gets one, active, that signs in only once given a password. A handle
@@ -194,7 +199,9 @@ def _listed(handles: list[str]) -> str:
     return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
 
 
-def _version(definition: Definition, data: dict, organizer) -> tuple[DraftVersion, dict[str, Component]]:
+def _version(
+    definition: Definition, data: Mapping[str, Any], organizer: "User"
+) -> tuple[DraftVersion, dict[str, Component]]:
     """The version voted on, with its components in the file's order, published.
 
     The analysis reads components by category and then by position, so they are added in the
@@ -231,7 +238,9 @@ def _version(definition: Definition, data: dict, organizer) -> tuple[DraftVersio
     return version, components
 
 
-def _groups(definition: Definition, ballot: tally.Ballot, users: dict, organizer) -> dict[str, WorkingGroup]:
+def _groups(
+    definition: Definition, ballot: tally.Ballot, users: dict[str, "User"], organizer: "User"
+) -> dict[str, WorkingGroup]:
     groups = {}
     for i, g in enumerate(ballot.data["working_groups"]):
         with _blame(f"working_groups[{i}]"):
@@ -247,9 +256,24 @@ def _groups(definition: Definition, ballot: tally.Ballot, users: dict, organizer
     return groups
 
 
-def _disputes(created: Ballot, ballot: tally.Ballot, users, organizer, groups, components, criteria, choices) -> None:
+def _disputes(
+    created: Ballot,
+    ballot: tally.Ballot,
+    users: dict[str, "User"],
+    organizer: "User",
+    groups: dict[str, WorkingGroup],
+    components: dict[str, Component],
+    criteria: dict[str, Criterion],
+    choices: dict[str, Choice],
+) -> None:
     """Raised by their member (by the organizer when the file names none, or someone outside the groups)."""
-    objects = {"voter": users, "group": groups, "choice": choices, "component": components, "criterion": criteria}
+    objects: dict[str, Mapping[str, Any]] = {
+        "voter": users,
+        "group": groups,
+        "choice": choices,
+        "component": components,
+        "criterion": criteria,
+    }
     for i, d in enumerate(ballot.disputes):
         selection = {s: objects[s][key] for s, key in d.selection.items() if key is not None}
         raised_by = users[d.raised_by] if d.raised_by in ballot.handles else organizer

@@ -10,6 +10,7 @@ Python, so a million votes cost little more than the database takes to hand them
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import psycopg
@@ -102,7 +103,7 @@ def _from_arrays(ballot: Ballot) -> np.ndarray:
         cursor.adapters.register_loader(INT8_ARRAY, _Int8Array)
         cursor.adapters.register_loader(INT4_ARRAY, _Int4Array)
         cursor.execute(query, [ballot.pk], binary=True)
-        first, second, choices = cursor.fetchone()
+        first, second, choices = cast(tuple, cursor.fetchone())  # an aggregate without GROUP BY: always one row
     if first is None:  # no vote at all
         return np.zeros((0, len(COLUMNS)), dtype=np.int32, order="F")
     ids = np.empty((len(first), len(COLUMNS)), dtype=np.int32, order="F")

@@ -106,13 +106,14 @@ def one_snapshot() -> Iterator[None]:
             yield
     else:
         connection.ensure_connection()
-        mode, connection.transaction_mode = connection.transaction_mode, "DEFERRED"
+        mode, connection.transaction_mode = connection.transaction_mode, "DEFERRED"  # type: ignore[attr-defined]  # SQLite only; not in stubs
         try:
             with transaction.atomic():
-                connection.transaction_mode = mode  # BEGIN DEFERRED has run; later transactions are as configured
+                # BEGIN DEFERRED has run; later transactions are as configured
+                connection.transaction_mode = mode  # type: ignore[attr-defined]  # SQLite only; not in stubs
                 yield
         finally:
-            connection.transaction_mode = mode
+            connection.transaction_mode = mode  # type: ignore[attr-defined]  # SQLite only; not in stubs
 
 
 @contextmanager

@@ -50,6 +50,6 @@ def enqueue_recompute(ballot_id: int) -> None:
     """Queue a recompute when the current transaction commits; one per ballot per transaction."""
     callback = _Enqueue(ballot_id)
     # run_on_commit holds (savepoint ids, callback, robust) for the open transaction
-    if any(queued == callback and not queued.ran for _, queued, _ in connection.run_on_commit):
+    if any(queued == callback and not queued.ran for _, queued, _ in connection.run_on_commit):  # type: ignore[misc]  # stubs omit robust
         return
     transaction.on_commit(callback)

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from audit.models import head
+from config.http import HtmxHttpRequest
 from deliberation.markdown import render_markdown
 from votes.access import get_ballot
 from votes.views.ballots import ballot_context
@@ -18,7 +19,7 @@ SPOOL_IN_MEMORY = 8 * 1024 * 1024  # a bigger bundle spills to a temporary file
 TALLY_FORMAT = Path(__file__).resolve().parent.parent / "docs" / "tally-format.md"
 
 
-def results(request: HttpRequest, slug: str, key: str) -> HttpResponse:
+def results(request: HtmxHttpRequest, slug: str, key: str) -> HttpResponse:
     ballot = get_ballot(slug, key)
     context = ballot_context(request, ballot) | {"audit_head": head(ballot.audit_stream)}
     if not ballot.results_public:

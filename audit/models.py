@@ -6,7 +6,7 @@ ballot — so each ballot's record can be downloaded and verified on its own (`c
 """
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
@@ -14,6 +14,9 @@ from django.utils import timezone
 
 from plenary_tally import chain
 from plenary_tally.vocabulary import VOTE_ACTIONS
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 GENESIS_HASH = chain.GENESIS_HASH
 canonical_json = chain.canonical_json
@@ -154,7 +157,7 @@ def lock_stream(stream: str) -> None:
 
 
 def record(
-    *, stream: str, actor: Any, action: str, subject: models.Model, payload: dict[str, Any] | None = None
+    *, stream: str, actor: "User | None", action: str, subject: models.Model, payload: dict[str, Any] | None = None
 ) -> AuditEvent:
     """Append one event to `stream`. Call inside the transaction of the change it records."""
     if not transaction.get_connection().in_atomic_block:

@@ -5,7 +5,7 @@ from django.urls import include, path
 from .api import api
 
 # The admin's own sign-in would skip allauth's rate limits: staff sign in on the site's page, like everyone.
-admin.site.login = secure_admin_login(admin.site.login)
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]  # allauth's documented recipe
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -11,7 +11,7 @@ from typing import Literal
 from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Path, Query, Router, Schema
+from ninja import P, PathEx, Query, Router, Schema
 from ninja.pagination import paginate
 
 from .access import get_definition, get_version
@@ -21,9 +21,9 @@ SLUG = r"^[-a-zA-Z0-9_]+$"
 LABEL = r"^[0-9A-Za-z][0-9A-Za-z.+\-]*$"
 
 # Path parameters: what the pages' URLs accept, so a malformed one never reaches the database.
-Slug = Path[str, {"pattern": SLUG, "description": "A definition's slug, such as `osd`."}]
-Label = Path[str, {"pattern": LABEL, "description": "A version's label, such as `0.0.9` or `1.0-rc1`."}]
-Key = Path[str, {"pattern": SLUG}]
+Slug = PathEx[str, P(pattern=SLUG, description="A definition's slug, such as `osd`.")]
+Label = PathEx[str, P(pattern=LABEL, description="A version's label, such as `0.0.9` or `1.0-rc1`.")]
+Key = PathEx[str, P(pattern=SLUG)]
 
 router = Router(tags=["deliberation"])
 
@@ -52,7 +52,7 @@ class DefinitionOut(Schema):
 class VersionSummaryOut(Schema):
     label: str
     # Choices as Literals, not enums: the schema names an enum by its class, and three of ours are `Status`.
-    status: Literal[tuple(DraftVersion.Status.values)]
+    status: Literal[tuple(DraftVersion.Status.values)]  # type: ignore[valid-type]  # built from the choices at import
     based_on: str | None
     created_at: datetime
     published_at: datetime | None
@@ -61,11 +61,13 @@ class VersionSummaryOut(Schema):
 
     @staticmethod
     def resolve_based_on(obj: DraftVersion) -> str | None:
-        return obj.based_on.label if obj.based_on_id else None
+        based_on = obj.based_on  # no query when there is none
+        return based_on.label if based_on is not None else None
 
     @staticmethod
     def resolve_published_by(obj: DraftVersion) -> str | None:
-        return obj.published_by.get_username() if obj.published_by_id else None
+        published_by = obj.published_by
+        return published_by.get_username() if published_by is not None else None
 
     @staticmethod
     def resolve_url(obj: DraftVersion) -> str:
@@ -104,7 +106,7 @@ class ComponentOut(Schema):
 
 class MemberOut(Schema):
     handle: str
-    role: Literal[tuple(Membership.Role.values)]
+    role: Literal[tuple(Membership.Role.values)]  # type: ignore[valid-type]  # built from the choices at import
     joined_at: datetime
 
     @staticmethod
@@ -121,7 +123,7 @@ class WorkingGroupOut(Schema):
 
     @staticmethod
     def resolve_members(obj: WorkingGroup) -> list[Membership]:
-        return obj.current_members
+        return obj.current_members  # type: ignore[attr-defined]  # the views' Prefetch(to_attr="current_members")
 
 
 class HiddenOut(Schema):
@@ -146,7 +148,8 @@ class CommentOut(Schema):
 
     @staticmethod
     def resolve_component(obj: Comment) -> str | None:
-        return obj.component.key if obj.component_id else None
+        component = obj.component
+        return component.key if component is not None else None
 
     @staticmethod
     def resolve_author(obj: Comment) -> str:
@@ -164,6 +167,7 @@ class CommentOut(Schema):
     def resolve_hidden(obj: Comment) -> dict | None:
         if not obj.is_hidden:
             return None
+        assert obj.hidden_by is not None  # hide_comment sets hidden_at and hidden_by together
         return {"by": obj.hidden_by.get_username(), "at": obj.hidden_at, "reason": obj.hidden_reason}
 
 

@@ -5,11 +5,16 @@ audit log is as real as any other. `python manage.py seed_demo` (in the votes ap
 adds a ballot on top) calls `load()`; loading again changes nothing.
 """
 
+from typing import TYPE_CHECKING
+
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 
 from deliberation import services
-from deliberation.models import Definition, Membership
+from deliberation.models import Definition, DraftVersion, Membership
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 DEMO_PASSWORD = "plenary-demo"
 SLUG = "open-model"
@@ -207,7 +212,7 @@ def load() -> tuple[Definition, bool]:
     return _seed(), True
 
 
-def people() -> dict:
+def people() -> dict[str, "User"]:
     """The demo's accounts by handle."""
     handles = [h for h, *_ in ORGANIZERS] + [m[0] for members in GROUPS.values() for m in members]
     return {u.get_username(): u for u in get_user_model().objects.filter(username__in=handles)}
@@ -292,8 +297,8 @@ def _seed() -> Definition:
     )
 
     comments = {}
-    for author, key, body, replies in DISCUSSION:
-        component = v009.components.get(key=key) if key else None
+    for author, component_key, body, replies in DISCUSSION:
+        component = v009.components.get(key=component_key) if component_key else None
         comment = services.post_comment(author=people[author], version=v009, component=component, body=body)
         comments[author] = comment
         for reply_author, reply_body in replies:
@@ -319,7 +324,7 @@ def _seed() -> Definition:
     return definition
 
 
-def _user(handle: str, first: str, last: str, *, superuser: bool = False):
+def _user(handle: str, first: str, last: str, *, superuser: bool = False) -> "User":
     User = get_user_model()
     user = User.objects.create_user(
         username=handle,
@@ -338,7 +343,7 @@ def _fields(key: str, title: str, category: str, description: str) -> dict:
     return {"key": key, "title": title, "category": category, "description": description, "aggregate_rule": ""}
 
 
-def _add_aggregate(version, acting_user) -> None:
+def _add_aggregate(version: DraftVersion, acting_user: "User") -> None:
     key, title, category, description, rule, parts = AGGREGATE
     services.add_component(
         version=version,

@@ -1,5 +1,7 @@
 """Forms check the shape of input; the rules live in services."""
 
+from typing import cast
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -71,7 +73,8 @@ class ComponentForm(forms.ModelForm):
             kwargs["initial"] = {"parts": list(component.parts.all())}
         super().__init__(*args, **kwargs)
         leaves = version.components.leaves()
-        self.fields["parts"].queryset = leaves.exclude(pk=component.pk) if component else leaves
+        parts = cast(RowsField, self.fields["parts"])
+        parts.queryset = leaves.exclude(pk=component.pk) if component else leaves
         self.fields["category"].widget.attrs["list"] = "categories"
 
 
@@ -91,7 +94,8 @@ class CommentForm(forms.ModelForm):
 
     def __init__(self, *args, version: DraftVersion, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["parent"].queryset = version.comments.all()
+        parent = cast(forms.ModelChoiceField, self.fields["parent"])
+        parent.queryset = version.comments.all()
 
 
 class CommentEditForm(forms.ModelForm):
@@ -122,7 +126,8 @@ class AddMemberForm(forms.Form):
     def __init__(self, *args, may_appoint_chairs: bool, **kwargs):
         super().__init__(*args, **kwargs)
         if not may_appoint_chairs:  # only organizers appoint chairs
-            self.fields["role"].choices = [(Membership.Role.MEMBER, Membership.Role.MEMBER.label)]
+            role = cast(forms.ChoiceField, self.fields["role"])
+            role.choices = [(Membership.Role.MEMBER, Membership.Role.MEMBER.label)]
 
     def clean_username(self):
         username = self.cleaned_data["username"].strip()

@@ -1,7 +1,9 @@
 """Every write in the deliberation app: one function per use case, each audited in its transaction."""
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -23,8 +25,11 @@ from .models import (
     release_notes_length,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
-def _require_organizer(definition: Definition, user) -> None:
+
+def _require_organizer(definition: Definition, user: "User") -> None:
     if not definition.is_organizer(user):
         raise PermissionDenied("Only the definition's organizers can do this.")
 
@@ -62,7 +67,9 @@ def _definition_payload(definition: Definition) -> dict:
 
 
 @transaction.atomic
-def create_definition(*, slug: str, title: str, summary: str = "", organizers: list, acting_user) -> Definition:
+def create_definition(
+    *, slug: str, title: str, summary: str = "", organizers: list, acting_user: "User | None"
+) -> Definition:
     """Start a definition with its organizers. `acting_user` None means the system (e.g. the demo seed).
 
     Definitions are set up by the site's staff (the admin) and the demo seed, so no organizer check is made here.
@@ -82,7 +89,9 @@ def create_definition(*, slug: str, title: str, summary: str = "", organizers: l
 
 
 @transaction.atomic
-def update_definition(*, definition: Definition, title: str, summary: str, organizers: list, acting_user) -> Definition:
+def update_definition(
+    *, definition: Definition, title: str, summary: str, organizers: list, acting_user: "User"
+) -> Definition:
     """Retitle a definition, or change its summary or organizers; its slug names its streams and never changes.
 
     Recorded even when nothing changed, as the admin's every save of the form is. Staff only, like creating one.
@@ -107,7 +116,7 @@ def update_definition(*, definition: Definition, title: str, summary: str, organ
 
 @transaction.atomic
 def start_draft(
-    *, definition: Definition, label: str, acting_user, based_on: DraftVersion | None = None
+    *, definition: Definition, label: str, acting_user: "User", based_on: DraftVersion | None = None
 ) -> DraftVersion:
     """Open a new draft, as a copy of a published version when `based_on` is given."""
     _require_organizer(definition, acting_user)
@@ -168,7 +177,7 @@ def _copy_components(source: DraftVersion, target: DraftVersion) -> None:
 
 
 @transaction.atomic
-def update_draft(*, version: DraftVersion, label: str, body: str, acting_user) -> DraftVersion:
+def update_draft(*, version: DraftVersion, label: str, body: str, acting_user: "User") -> DraftVersion:
     version = _lock(version)
     _require_organizer(version.definition, acting_user)
     _require_draft(version)
@@ -187,7 +196,7 @@ def update_draft(*, version: DraftVersion, label: str, body: str, acting_user) -
 
 
 @transaction.atomic
-def publish_version(*, version: DraftVersion, release_notes: str, acting_user) -> DraftVersion:
+def publish_version(*, version: DraftVersion, release_notes: str, acting_user: "User") -> DraftVersion:
     """Publish a draft with its release notes. From then on it never changes."""
     version = _lock(version)
     _require_organizer(version.definition, acting_user)
@@ -235,7 +244,7 @@ def _component_payload(component: Component) -> dict:
 
 
 def _save_component(
-    component: Component, *, fields: dict, parts: list[Component], acting_user, action: Action
+    component: Component, *, fields: dict, parts: list[Component], acting_user: "User", action: Action
 ) -> Component:
     version = _lock(component.version)
     _require_organizer(version.definition, acting_user)
@@ -267,7 +276,9 @@ def _save_component(
 
 
 @transaction.atomic
-def add_component(*, version: DraftVersion, fields: dict, parts: list[Component] = (), acting_user) -> Component:
+def add_component(
+    *, version: DraftVersion, fields: dict, parts: Sequence[Component] = (), acting_user: "User"
+) -> Component:
     position = (version.components.order_by("-position").values_list("position", flat=True).first() or 0) + 1
     component = Component(version=version, position=position)
     return _save_component(
@@ -276,14 +287,16 @@ def add_component(*, version: DraftVersion, fields: dict, parts: list[Component]
 
 
 @transaction.atomic
-def update_component(*, component: Component, fields: dict, parts: list[Component] = (), acting_user) -> Component:
+def update_component(
+    *, component: Component, fields: dict, parts: Sequence[Component] = (), acting_user: "User"
+) -> Component:
     return _save_component(
         component, fields=fields, parts=list(parts), acting_user=acting_user, action=Action.COMPONENT_CHANGED
     )
 
 
 @transaction.atomic
-def remove_component(*, component: Component, acting_user) -> None:
+def remove_component(*, component: Component, acting_user: "User") -> None:
     version = _lock(component.version)
     _require_organizer(version.definition, acting_user)
     _require_draft(version)
@@ -304,7 +317,9 @@ def remove_component(*, component: Component, acting_user) -> None:
 
 
 @transaction.atomic
-def create_group(*, definition: Definition, key: str, name: str, description: str = "", acting_user) -> WorkingGroup:
+def create_group(
+    *, definition: Definition, key: str, name: str, description: str = "", acting_user: "User"
+) -> WorkingGroup:
     _require_organizer(definition, acting_user)
     group = WorkingGroup(definition=definition, key=key, name=name, description=description)
     group.full_clean(validate_constraints=False)
@@ -321,7 +336,7 @@ def create_group(*, definition: Definition, key: str, name: str, description: st
     return group
 
 
-def _require_roster_manager(group: WorkingGroup, user) -> None:
+def _require_roster_manager(group: WorkingGroup, user: "User") -> None:
     if not group.can_manage_roster(user):
         raise PermissionDenied("Only the group's chairs and the organizers can change its roster.")
 
@@ -341,13 +356,17 @@ def _rosters_in_line(group: WorkingGroup) -> list[str]:
     return sorted(b.audit_stream for b in enrolling.all())
 
 
-def _record_roster_change(membership: Membership, streams: list[str], *, action: Action, payload: dict, acting_user):
+def _record_roster_change(
+    membership: Membership, streams: list[str], *, action: Action, payload: dict, acting_user: "User"
+):
     for stream in [membership.group.definition.audit_stream, *streams]:
         record(stream=stream, actor=acting_user, action=action, subject=membership, payload=payload)
 
 
 @transaction.atomic
-def add_member(*, group: WorkingGroup, user, role: str = Membership.Role.MEMBER, acting_user) -> Membership:
+def add_member(
+    *, group: WorkingGroup, user: "User", role: str = Membership.Role.MEMBER, acting_user: "User"
+) -> Membership:
     _require_roster_manager(group, acting_user)
     if role == Membership.Role.CHAIR and not group.definition.is_organizer(acting_user):
         raise PermissionDenied("Only organizers appoint chairs.")
@@ -366,7 +385,7 @@ def add_member(*, group: WorkingGroup, user, role: str = Membership.Role.MEMBER,
 
 
 @transaction.atomic
-def remove_member(*, membership: Membership, acting_user) -> Membership:
+def remove_member(*, membership: Membership, acting_user: "User") -> Membership:
     streams = _rosters_in_line(membership.group)
     membership = (
         Membership.objects.select_for_update().select_related("group__definition", "user").get(pk=membership.pk)
@@ -394,7 +413,7 @@ def remove_member(*, membership: Membership, acting_user) -> Membership:
 @transaction.atomic
 def post_comment(
     *,
-    author,
+    author: "User | AnonymousUser",
     version: DraftVersion,
     body: str,
     component: Component | None = None,
@@ -429,7 +448,7 @@ def post_comment(
 
 
 @transaction.atomic
-def edit_comment(*, comment: Comment, body: str, acting_user) -> Comment:
+def edit_comment(*, comment: Comment, body: str, acting_user: "User") -> Comment:
     comment = Comment.objects.select_for_update().get(pk=comment.pk)
     if comment.author_id != acting_user.pk:
         raise PermissionDenied("Only its author can edit a comment.")
@@ -456,7 +475,7 @@ def edit_comment(*, comment: Comment, body: str, acting_user) -> Comment:
 
 
 @transaction.atomic
-def hide_comment(*, comment: Comment, reason: str, acting_user) -> Comment:
+def hide_comment(*, comment: Comment, reason: str, acting_user: "User") -> Comment:
     comment = Comment.objects.select_for_update().select_related("version__definition").get(pk=comment.pk)
     _require_organizer(comment.version.definition, acting_user)
     if comment.is_hidden:

@@ -6,13 +6,17 @@ grid offers and what `services.cast_vote` enforces, with the same refusals.
 
 from datetime import datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 
-from deliberation.models import Component, Membership, WorkingGroup
+from deliberation.models import Component, Membership, MembershipQuerySet, WorkingGroup
 
 from .models import Ballot, Choice, VetoGrant, Vote
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 ON_BEHALF_REFUSED = "Only organizers vote on another member's behalf."
 
@@ -24,12 +28,12 @@ def get_ballot(slug: str, key: str) -> Ballot:
     )
 
 
-def voting_memberships(ballot: Ballot, user):
+def voting_memberships(ballot: Ballot, user: "User") -> MembershipQuerySet:
     """The user's current memberships in the groups enrolled in the ballot."""
     return Membership.objects.current().filter(user=user, group__in=ballot.groups.all()).select_related("group")
 
 
-def may_dispute(ballot: Ballot, user) -> bool:
+def may_dispute(ballot: Ballot, user: "User | AnonymousUser") -> bool:
     """Members of any of the definition's working groups, and its organizers."""
     if not user.is_authenticated:
         return False
@@ -47,7 +51,7 @@ def roster(ballot: Ballot, at: datetime | None = None) -> dict[str, list[dict]]:
     return result
 
 
-def check_on_behalf(ballot: Ballot, acting_user) -> None:
+def check_on_behalf(ballot: Ballot, acting_user: "User | AnonymousUser") -> None:
     """Only the definition's organizers act for another member; asked before the member is looked up."""
     if not ballot.definition.is_organizer(acting_user):
         raise PermissionDenied(ON_BEHALF_REFUSED)
@@ -61,7 +65,9 @@ class VotingRights:
     memberships before taking the ballot's place in line and the grants under it.
     """
 
-    def __init__(self, ballot: Ballot, voter, acting_user=None):
+    def __init__(
+        self, ballot: Ballot, voter: "User | AnonymousUser", acting_user: "User | AnonymousUser | None" = None
+    ) -> None:
         self.ballot, self.voter, self.acting_user = ballot, voter, acting_user or voter
         self.group: WorkingGroup | None = None  # the group voted for, once chosen
         self.other_group = ""  # a group asked for that the voter does not vote for
@@ -84,7 +90,7 @@ class VotingRights:
         """The grid's choice: the group asked for, else the voter's first; None when they vote for none."""
         chosen = [m for m in self.memberships if m.group.key == key]
         self.other_group = key if key and not chosen else ""
-        membership = (chosen or self.memberships or [None])[0]
+        membership = next(iter(chosen or self.memberships), None)
         self.group = membership.group if membership else None
         return self.group
 
@@ -93,6 +99,7 @@ class VotingRights:
         handle = self.voter.get_username()
         if not self.memberships:
             raise PermissionDenied(f"@{handle} is not a member of a working group enrolled in this ballot.")
+        membership: Membership | None
         if group is None:
             if len(self.memberships) > 1:
                 raise ValidationError("You belong to several enrolled groups: choose the group you vote for.")

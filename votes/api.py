@@ -6,7 +6,7 @@ the pages keep sealed stays so here: the vote counts, and how often each grant w
 """
 
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from django.db.models import Count
 from django.http import HttpRequest
@@ -22,9 +22,24 @@ from . import rollcall
 from .access import get_ballot
 from .models import Ballot, Dispute, VetoGrant, Vote
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 ROLL_CALL_SEALED = "The roll call of this ballot is published when voting closes."
 
 router = Router(tags=["votes"])
+
+
+class _Counted(TypedDict):  # BallotQuerySet.with_counts()
+    vote_count: int
+
+
+class _Flagged(TypedDict):  # VoteQuerySet.with_flags()
+    is_disputed: bool
+
+
+class _Used(TypedDict):  # the grants' .annotate(uses=Count("votes"))
+    uses: int
 
 
 class Sealed(Schema):
@@ -35,8 +50,8 @@ class BallotSummaryOut(Schema):
     key: str
     title: str
     version: str
-    status: Literal[tuple(Ballot.Status.values)]  # a Literal: see deliberation.api.VersionSummaryOut
-    results_visibility: Literal[tuple(Ballot.Visibility.values)]
+    status: Literal[tuple(Ballot.Status.values)]  # type: ignore[valid-type]  # built at import: see deliberation.api
+    results_visibility: Literal[tuple(Ballot.Visibility.values)]  # type: ignore[valid-type]  # as status
     results_public: bool
     opens_at: datetime | None
     closes_at: datetime | None
@@ -51,7 +66,7 @@ class BallotSummaryOut(Schema):
         return obj.version.label
 
     @staticmethod
-    def resolve_vote_count(obj: Ballot) -> int | None:
+    def resolve_vote_count(obj: "WithAnnotations[Ballot, _Counted]") -> int | None:
         return obj.vote_count if obj.results_public else None
 
     @staticmethod
@@ -177,7 +192,7 @@ class VoteOut(Schema):
         return obj.cast_by.get_username()
 
     @staticmethod
-    def resolve_disputed(obj: Vote) -> bool:
+    def resolve_disputed(obj: "WithAnnotations[Vote, _Flagged]") -> bool:
         return obj.is_disputed
 
     @staticmethod
@@ -217,10 +232,10 @@ class GrantOut(Schema):
 
     @staticmethod
     def resolve_revoked_by(obj: VetoGrant) -> str | None:
-        return obj.revoked_by.get_username() if obj.revoked_by_id else None
+        return obj.revoked_by.get_username() if obj.revoked_by is not None else None
 
     @staticmethod
-    def resolve_uses(obj: VetoGrant) -> int | None:
+    def resolve_uses(obj: "WithAnnotations[VetoGrant, _Used]") -> int | None:
         return obj.uses if obj.ballot.results_public else None
 
 
@@ -239,7 +254,7 @@ class DisputeOut(Schema):
     reason: str
     raised_by: str
     raised_at: datetime
-    status: Literal[tuple(Dispute.Status.values)]
+    status: Literal[tuple(Dispute.Status.values)]  # type: ignore[valid-type]  # built from the choices at import
     resolution: str
     resolved_by: str | None
     resolved_at: datetime | None
@@ -258,7 +273,7 @@ class DisputeOut(Schema):
 
     @staticmethod
     def resolve_resolved_by(obj: Dispute) -> str | None:
-        return obj.resolved_by.get_username() if obj.resolved_by_id else None
+        return obj.resolved_by.get_username() if obj.resolved_by is not None else None
 
 
 class VoteFilters(Schema):
@@ -266,7 +281,7 @@ class VoteFilters(Schema):
     voter: str | None = Query(None, pattern=r"^@?[^\x00]+$", description="Only this voter's votes (a handle).")
     component: str | None = Query(None, pattern=SLUG, description="Only votes on this component (its key).")
     choice: str | None = Query(None, pattern=SLUG, description="Only votes with this choice (its key).")
-    flag: Literal[rollcall.FLAGS] | None = Query(
+    flag: Literal[rollcall.FLAGS] | None = Query(  # type: ignore[valid-type]  # built from rollcall.FLAGS at import
         None, description="Only undocumented vetoes, or only votes under an open or upheld dispute."
     )
 

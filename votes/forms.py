@@ -2,6 +2,7 @@
 
 import re
 from functools import cached_property
+from typing import cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -11,10 +12,10 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from deliberation.forms import RowsField
-from deliberation.models import DraftVersion, WorkingGroup
+from deliberation.models import Component, DraftVersion, WorkingGroup
 from plenary_tally import rules
 
-from .models import RATIONALE_MAX_LENGTH, Ballot, Dispute, choice_value
+from .models import RATIONALE_MAX_LENGTH, Ballot, Choice, Criterion, Dispute, choice_value
 
 CRITERIA_HELP = "One per line: key, then its label. For example “use Use”."
 CHOICES_HELP = (
@@ -151,6 +152,7 @@ class BallotForm(forms.Form):
     def clean(self) -> dict:
         """The methodology and clustering the form builds, refused as `create_ballot` would refuse them."""
         data = super().clean()
+        assert data is not None  # Form.clean gives cleaned_data
         if {"rule", "bands", "otherwise", "threshold"} <= data.keys():  # else a field is refused already
             self._check(rules.check_methodology, self.methodology())
         if {"k", "seed"} <= data.keys():
@@ -162,7 +164,9 @@ class BallotForm(forms.Form):
         try:
             check(settings)
         except rules.RulesError as exc:
-            field = re.match(r"\w*", exc.path)[0]
+            match = re.match(r"\w*", exc.path)
+            assert match is not None  # \w* matches any string, if only its empty start
+            field = match[0]
             message = str(exc) if exc.band is None else f"Line {self._band_lines[exc.band]}: {exc.message}"
             self.add_error(field if field in self.fields else None, message)
 
@@ -223,18 +227,21 @@ class CellForm(forms.Form):
 
 
 class GrantForm(forms.Form):
-    choice = forms.ModelChoiceField(queryset=None, label="Restricted choice")
-    group = forms.ModelChoiceField(queryset=None, required=False, label="To a working group")
+    choice: "forms.ModelChoiceField[Choice]" = forms.ModelChoiceField(queryset=None, label="Restricted choice")
+    group: "forms.ModelChoiceField[WorkingGroup]" = forms.ModelChoiceField(
+        queryset=None, required=False, label="To a working group"
+    )
     member = forms.CharField(required=False, max_length=150, label="…or to one member (handle)")
     category = forms.ChoiceField(required=False, label="Only for components of category")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Shown publicly with the grant.")
 
     def __init__(self, *args, ballot: Ballot, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["choice"].queryset = ballot.choices.filter(requires_grant=True)
-        self.fields["group"].queryset = ballot.groups.all()
+        cast(forms.ModelChoiceField, self.fields["choice"]).queryset = ballot.choices.filter(requires_grant=True)
+        cast(forms.ModelChoiceField, self.fields["group"]).queryset = ballot.groups.all()
         categories = sorted(set(ballot.version.components.values_list("category", flat=True)))
-        self.fields["category"].choices = [("", "every category")] + [(c, c) for c in categories]
+        category = cast(forms.ChoiceField, self.fields["category"])
+        category.choices = [("", "every category")] + [(c, c) for c in categories]
 
     def clean_member(self):
         handle = self.cleaned_data["member"].strip().lstrip("@")
@@ -252,18 +259,26 @@ class RevokeGrantForm(forms.Form):
 
 class DisputeForm(forms.Form):
     voter = forms.CharField(required=False, max_length=150, help_text="A voter's handle, or empty for any voter.")
-    group = forms.ModelChoiceField(queryset=None, required=False, empty_label="any group")
-    choice = forms.ModelChoiceField(queryset=None, required=False, empty_label="any choice")
-    component = forms.ModelChoiceField(queryset=None, required=False, empty_label="any component")
-    criterion = forms.ModelChoiceField(queryset=None, required=False, empty_label="any criterion")
+    group: "forms.ModelChoiceField[WorkingGroup]" = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="any group"
+    )
+    choice: "forms.ModelChoiceField[Choice]" = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="any choice"
+    )
+    component: "forms.ModelChoiceField[Component]" = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="any component"
+    )
+    criterion: "forms.ModelChoiceField[Criterion]" = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="any criterion"
+    )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Public. Why these votes?")
 
     def __init__(self, *args, ballot: Ballot, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["group"].queryset = ballot.groups.all()
-        self.fields["choice"].queryset = ballot.choices.all()
-        self.fields["component"].queryset = ballot.version.components.leaves()
-        self.fields["criterion"].queryset = ballot.criteria.all()
+        cast(forms.ModelChoiceField, self.fields["group"]).queryset = ballot.groups.all()
+        cast(forms.ModelChoiceField, self.fields["choice"]).queryset = ballot.choices.all()
+        cast(forms.ModelChoiceField, self.fields["component"]).queryset = ballot.version.components.leaves()
+        cast(forms.ModelChoiceField, self.fields["criterion"]).queryset = ballot.criteria.all()
 
     def clean_voter(self):
         handle = self.cleaned_data["voter"].strip().lstrip("@")

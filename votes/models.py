@@ -1,6 +1,7 @@
 """Ballots on a published version: criteria, the choice scale, veto grants, votes and disputes."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,7 +15,7 @@ from deliberation.models import Component, Definition, DraftVersion, WorkingGrou
 from plenary_tally import rules
 from plenary_tally.vocabulary import ballot_stream
 
-OSAID_BANDS = {
+OSAID_BANDS: dict[str, Any] = {
     "rule": "mean-bands",
     "bands": [
         {"min": 2.0, "label": "Yes"},
@@ -215,7 +216,10 @@ class VetoGrant(models.Model):
     @property
     def holder_key(self) -> str:
         """The holder as ballot.json names it: the group's key, or the member's handle."""
-        return self.group.key if self.group_id else self.member.get_username()
+        if self.group is not None:
+            return self.group.key
+        assert self.member is not None  # grant_has_one_holder: a group or a member
+        return self.member.get_username()
 
     @property
     def holder_label(self) -> str:
@@ -258,7 +262,8 @@ class Turnout:
 class VoteQuerySet(models.QuerySet):
     def turnout(self) -> Turnout:
         """One pass over the votes, grouped by group and voter (never a join of votes with memberships)."""
-        votes, voters, voters_for = 0, set(), {}
+        votes, voters = 0, set()
+        voters_for: dict[int, int] = {}  # group id -> voters
         for group, voter, n in self.order_by().values_list("group", "voter").annotate(n=models.Count("pk")):
             votes += n
             voters.add(voter)
@@ -412,26 +417,26 @@ class Dispute(models.Model):
     def selection(self) -> str:
         """The votes disputed, in words."""
         parts = []
-        if self.voter_id:
+        if self.voter is not None:
             parts.append(f"by @{self.voter.get_username()}")
-        if self.group_id:
+        if self.group is not None:
             parts.append(f"for group {self.group.key}")
-        if self.choice_id:
+        if self.choice is not None:
             parts.append(f"choosing {self.choice.label}")
-        if self.component_id:
+        if self.component is not None:
             parts.append(f"on {self.component.key}")
-        if self.criterion_id:
+        if self.criterion is not None:
             parts.append(f"for {self.criterion.label}")
         return "votes " + " ".join(parts)
 
     def selection_data(self) -> dict:
         """The votes disputed, as selectors (a handle or key each, or None): the log, ballot.json and the API's."""
         return {
-            "voter": self.voter.get_username() if self.voter_id else None,
-            "group": self.group.key if self.group_id else None,
-            "choice": self.choice.key if self.choice_id else None,
-            "component": self.component.key if self.component_id else None,
-            "criterion": self.criterion.key if self.criterion_id else None,
+            "voter": self.voter.get_username() if self.voter is not None else None,
+            "group": self.group.key if self.group is not None else None,
+            "choice": self.choice.key if self.choice is not None else None,
+            "component": self.component.key if self.component is not None else None,
+            "criterion": self.criterion.key if self.criterion is not None else None,
         }
 
     def as_recorded(self) -> dict:

@@ -9,6 +9,7 @@ audit stream gives exactly its current votes.
 import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -16,16 +17,19 @@ from django.utils import timezone
 
 from analysis import tasks
 from audit.models import lock_stream, record, seal, unseal
-from deliberation.models import Component, DraftVersion, Membership, WorkingGroup
+from deliberation.models import Component, Definition, DraftVersion, Membership, WorkingGroup
 from plenary_tally import rules
 from plenary_tally.vocabulary import Action
 
 from .access import VotingRights, may_dispute, roster, voting_memberships
 from .models import Ballot, Choice, Criterion, Dispute, VetoGrant, Vote, choice_value, rationale_length
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def _require_organizer(ballot_or_definition, user) -> None:
-    definition = getattr(ballot_or_definition, "definition", ballot_or_definition)
+
+def _require_organizer(ballot_or_definition: Ballot | Definition, user: "User") -> None:
+    definition = ballot_or_definition.definition if isinstance(ballot_or_definition, Ballot) else ballot_or_definition
     if not definition.is_organizer(user):
         raise PermissionDenied("Only the definition's organizers can do this.")
 
@@ -36,7 +40,7 @@ def _locked(ballot: Ballot) -> Ballot:
     return Ballot.objects.select_related("definition", "version").get(pk=ballot.pk)
 
 
-def _handle(user) -> str:
+def _handle(user: "User") -> str:
     return user.get_username()
 
 
@@ -70,7 +74,7 @@ def create_ballot(
     groups: Iterable[WorkingGroup],
     criteria: list[tuple[str, str]],
     choices: list[dict],
-    acting_user,
+    acting_user: "User",
     description: str = "",
     results_visibility: str = Ballot.Visibility.LIVE,
     methodology: dict | None = None,
@@ -158,7 +162,7 @@ def ballot_spec(ballot: Ballot) -> dict:
 
 
 @transaction.atomic
-def open_ballot(*, ballot: Ballot, acting_user) -> Ballot:
+def open_ballot(*, ballot: Ballot, acting_user: "User") -> Ballot:
     ballot = _locked(ballot)
     _require_organizer(ballot, acting_user)
     if ballot.status != Ballot.Status.SCHEDULED:
@@ -172,7 +176,7 @@ def open_ballot(*, ballot: Ballot, acting_user) -> Ballot:
 
 
 @transaction.atomic
-def close_ballot(*, ballot: Ballot, acting_user) -> Ballot:
+def close_ballot(*, ballot: Ballot, acting_user: "User") -> Ballot:
     """Close voting and freeze each group's roster with the ballot."""
     ballot = _locked(ballot)
     _require_organizer(ballot, acting_user)
@@ -202,9 +206,9 @@ def grant_veto(
     ballot: Ballot,
     choice: Choice,
     reason: str,
-    acting_user,
+    acting_user: "User",
     group: WorkingGroup | None = None,
-    member=None,
+    member: "User | None" = None,
     category: str = "",
 ) -> VetoGrant:
     ballot = _locked(ballot)
@@ -243,7 +247,7 @@ def grant_veto(
 
 
 @transaction.atomic
-def revoke_grant(*, grant: VetoGrant, reason: str, acting_user) -> VetoGrant:
+def revoke_grant(*, grant: VetoGrant, reason: str, acting_user: "User") -> VetoGrant:
     ballot = _locked(grant.ballot)
     _require_organizer(ballot, acting_user)
     grant = VetoGrant.objects.select_related("choice", "group", "member").get(pk=grant.pk)
@@ -273,7 +277,7 @@ def _uses(ballot: Ballot, grant: VetoGrant) -> dict:
 # Votes ---------------------------------------------------------------------------------------
 
 
-def _vote_payload(ballot: Ballot, vote: Vote, previous: dict | None, acting_user) -> dict:
+def _vote_payload(ballot: Ballot, vote: Vote, previous: dict | None, acting_user: "User") -> dict:
     """What a vote event records. While the votes are sealed it also carries a random salt, published with the
     rest when the ballot closes: the public hashes commit to the vote, but nobody can search for it by trying
     every voter, cell and choice against them."""
@@ -294,7 +298,7 @@ def _vote_payload(ballot: Ballot, vote: Vote, previous: dict | None, acting_user
 
 
 @transaction.atomic
-def read_sealed_votes(*, ballot: Ballot, voter, acting_user) -> None:
+def read_sealed_votes(*, ballot: Ballot, voter: "User", acting_user: "User") -> None:
     """An organizer opens a member's grid while the votes are sealed, and so sees that member's votes: on the record.
 
     Organizers may read a member's sealed votes only to record votes on the member's behalf; each time they do,
@@ -321,7 +325,7 @@ def _check_window_and_actor(ballot: Ballot, rights: VotingRights) -> None:
         raise ValidationError("Voting on this ballot has closed.")
 
 
-def _hold_membership(membership: Membership, voter) -> None:
+def _hold_membership(membership: Membership, voter: "User") -> None:
     """Hold the membership row until the vote commits, under the ballot's lock: one indexed read.
 
     A removal (`deliberation.services.remove_member` locks and updates this row) either committed
@@ -345,13 +349,13 @@ def _check_cell(ballot: Ballot, component: Component, criterion: Criterion) -> N
 def cast_vote(
     *,
     ballot: Ballot,
-    voter,
+    voter: "User",
     component: Component,
     criterion: Criterion,
     choice: Choice,
     rationale: str = "",
     group: WorkingGroup | None = None,
-    acting_user=None,
+    acting_user: "User | None" = None,
     cast_at: datetime | None = None,
 ) -> Vote:
     """Cast or change the voter's vote on one component and criterion.
@@ -360,7 +364,7 @@ def cast_vote(
     still records when Plenary stored the vote.
     """
     rights = VotingRights(ballot, voter, acting_user)
-    acting_user = rights.acting_user
+    acting_user = acting_user or voter  # as `rights` has it
     # Rosters change in their definition's line, not the ballot's: read before taking the ballot's place in line,
     # which every query until the commit holds; the chosen membership is then held under it (`_hold_membership`).
     rights.memberships  # noqa: B018
@@ -407,9 +411,11 @@ def cast_vote(
 
 
 @transaction.atomic
-def withdraw_vote(*, ballot: Ballot, voter, component: Component, criterion: Criterion, acting_user=None) -> None:
+def withdraw_vote(
+    *, ballot: Ballot, voter: "User", component: Component, criterion: Criterion, acting_user: "User | None" = None
+) -> None:
     rights = VotingRights(ballot, voter, acting_user)
-    acting_user = rights.acting_user
+    acting_user = acting_user or voter  # as `rights` has it
     ballot = rights.ballot = _locked(ballot)
     _check_window_and_actor(ballot, rights)
     vote = (
@@ -433,9 +439,9 @@ def withdraw_vote(*, ballot: Ballot, voter, component: Component, criterion: Cri
 def raise_dispute(
     *,
     ballot: Ballot,
-    raised_by,
+    raised_by: "User",
     reason: str,
-    voter=None,
+    voter: "User | None" = None,
     group: WorkingGroup | None = None,
     choice: Choice | None = None,
     component: Component | None = None,
@@ -484,7 +490,7 @@ def raise_dispute(
 
 
 @transaction.atomic
-def resolve_dispute(*, dispute: Dispute, status: str, resolution: str, acting_user) -> Dispute:
+def resolve_dispute(*, dispute: Dispute, status: str, resolution: str, acting_user: "User") -> Dispute:
     ballot = _locked(dispute.ballot)
     _require_organizer(ballot, acting_user)
     dispute = Dispute.objects.select_related("voter", "group", "choice", "component", "criterion").get(pk=dispute.pk)

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
 from config import ratelimits
+from config.http import AuthenticatedHttpRequest
 
 from .. import services
 from ..access import get_comment, get_version
@@ -28,7 +29,7 @@ def _over_the_comment_limit(request: HttpRequest) -> str:
 
 @login_required
 @require_POST
-def comment_create(request: HttpRequest, slug: str, label: str, key: str | None = None) -> HttpResponse:
+def comment_create(request: AuthenticatedHttpRequest, slug: str, label: str, key: str | None = None) -> HttpResponse:
     version = get_version(request, slug, label)
     component = get_object_or_404(version.components, key=key) if key else None
     form = CommentForm(request.POST, version=version)
@@ -54,9 +55,8 @@ def comment_create(request: HttpRequest, slug: str, label: str, key: str | None 
     if not request.htmx:
         if comment is not None:
             return redirect(_thread_url(comment))
-        messages.error(
-            request, "Your comment was not posted: " + " ".join(e for errors in form.errors.values() for e in errors)
-        )
+        problems = " ".join(str(e) for errors in form.errors.values() for e in errors)
+        messages.error(request, "Your comment was not posted: " + problems)
         return redirect(component or version)
     context = comments_context(request, version, component)
     if comment is None:
@@ -73,7 +73,7 @@ def comment_create(request: HttpRequest, slug: str, label: str, key: str | None 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def comment_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     comment = get_comment(request, pk)
     if comment.author_id != request.user.pk:
         raise PermissionDenied("Only its author can edit a comment.")
@@ -104,7 +104,7 @@ def comment_history(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def comment_hide(request: HttpRequest, pk: int) -> HttpResponse:
+def comment_hide(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     comment = get_comment(request, pk)
     if not comment.version.definition.is_organizer(request.user):
         raise PermissionDenied("Only the definition's organizers can hide comments.")

@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.http import AuthenticatedHttpRequest
+
 from .. import services
 from ..forms import AddMemberForm, WorkingGroupForm
 from ..models import Definition, WorkingGroup
@@ -52,7 +54,7 @@ def group(request: HttpRequest, slug: str, key: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def group_create(request: HttpRequest, slug: str) -> HttpResponse:
+def group_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     definition = get_object_or_404(Definition, slug=slug)
     if not definition.is_organizer(request.user):
         raise PermissionDenied("Only the definition's organizers can create working groups.")
@@ -70,7 +72,7 @@ def group_create(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def member_add(request: HttpRequest, slug: str, key: str) -> HttpResponse:
+def member_add(request: AuthenticatedHttpRequest, slug: str, key: str) -> HttpResponse:
     group = _get_group(slug, key)
     if not group.can_manage_roster(request.user):
         raise PermissionDenied("Only the group's chairs and the organizers can change its roster.")
@@ -84,13 +86,13 @@ def member_add(request: HttpRequest, slug: str, key: str) -> HttpResponse:
         else:
             messages.success(request, f"{user.get_username()} joined {group.name}.")
     else:
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
     return redirect(group)
 
 
 @login_required
 @require_POST
-def member_remove(request: HttpRequest, slug: str, key: str, pk: int) -> HttpResponse:
+def member_remove(request: AuthenticatedHttpRequest, slug: str, key: str, pk: int) -> HttpResponse:
     group = _get_group(slug, key)
     membership = get_object_or_404(group.memberships.current().select_related("user"), pk=pk)
     try:

@@ -8,6 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.http import AuthenticatedHttpRequest
+
 from .. import services
 from ..access import get_version
 from ..diff import component_changes, inline, text_diff
@@ -73,7 +75,9 @@ def component(request: HttpRequest, slug: str, label: str, key: str) -> HttpResp
     version = get_version(request, slug, label)
     linked = Component.objects.select_related("version__definition")  # each links to its own page
     component = get_object_or_404(
-        version.components.prefetch_related(Prefetch("parts", linked), Prefetch("aggregates", linked)), key=key
+        # .all() first: the stubs lose Prefetch's type parameters on a manager's prefetch_related
+        version.components.all().prefetch_related(Prefetch("parts", linked), Prefetch("aggregates", linked)),
+        key=key,
     )
     history = (
         Component.objects.filter(key=key, version__definition=version.definition)
@@ -118,7 +122,7 @@ def diff(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def draft_edit(request: HttpRequest, slug: str, label: str) -> HttpResponse:
+def draft_edit(request: AuthenticatedHttpRequest, slug: str, label: str) -> HttpResponse:
     version = _organizer_draft(request, slug, label)
     form = DraftForm(
         request.POST if request.method == "POST" else None,
@@ -144,7 +148,7 @@ def draft_edit(request: HttpRequest, slug: str, label: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def publish(request: HttpRequest, slug: str, label: str) -> HttpResponse:
+def publish(request: AuthenticatedHttpRequest, slug: str, label: str) -> HttpResponse:
     version = _organizer_draft(request, slug, label)
     form = PublishForm(
         request.POST if request.method == "POST" else None, initial={"release_notes": version.release_notes}
@@ -176,7 +180,7 @@ def publish(request: HttpRequest, slug: str, label: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def draft_start(request: HttpRequest, slug: str) -> HttpResponse:
+def draft_start(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """Start a draft: the next one from a published version (`from`), or a definition's first."""
     definition = get_object_or_404(Definition, slug=slug)
     form = NextDraftForm(request.POST)
@@ -196,13 +200,13 @@ def draft_start(request: HttpRequest, slug: str) -> HttpResponse:
             )
             return redirect("deliberation:draft-edit", slug=slug, label=draft.label)
     else:
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
     return redirect(based_on or definition)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def component_form(request: HttpRequest, slug: str, label: str, key: str | None = None) -> HttpResponse:
+def component_form(request: AuthenticatedHttpRequest, slug: str, label: str, key: str | None = None) -> HttpResponse:
     version = _organizer_draft(request, slug, label)
     existing = get_object_or_404(version.components, key=key) if key else None
     form = ComponentForm(request.POST if request.method == "POST" else None, version=version, component=existing)
@@ -237,7 +241,7 @@ def component_form(request: HttpRequest, slug: str, label: str, key: str | None 
 
 @login_required
 @require_POST
-def component_remove(request: HttpRequest, slug: str, label: str, key: str) -> HttpResponse:
+def component_remove(request: AuthenticatedHttpRequest, slug: str, label: str, key: str) -> HttpResponse:
     version = _organizer_draft(request, slug, label)
     component = get_object_or_404(version.components, key=key)
     try:

@@ -27,12 +27,19 @@ HANDLE = re.compile(r"[\w.@+-]{1,150}")  # public handles, as Django's usernames
 class Cast(Protocol):
     """A vote as the checks see it (a row of votes.csv, or a vote replayed from the audit log)."""
 
-    voter: str
-    group: str
-    component: str
-    criterion: str
-    choice: str
-    cast_at: datetime | None
+    # read-only: a frozen row of votes.csv is a Cast as much as a vote being replayed
+    @property
+    def voter(self) -> str: ...
+    @property
+    def group(self) -> str: ...
+    @property
+    def component(self) -> str: ...
+    @property
+    def criterion(self) -> str: ...
+    @property
+    def choice(self) -> str: ...
+    @property
+    def cast_at(self) -> datetime | None: ...
 
 
 @dataclass(frozen=True)

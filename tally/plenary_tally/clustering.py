@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from functools import cached_property
 from itertools import accumulate
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -113,9 +114,9 @@ def silhouette_of(values: Sequence[Fraction], weights: Sequence[int], runs: Sequ
             if size == 1:
                 count += 1
                 continue
-            inside = sum(abs(values[i] - values[j]) * weights[j] for j in range(start, end)) / (size - 1)
+            inside = sum((abs(values[i] - values[j]) * weights[j] for j in range(start, end)), Fraction(0)) / (size - 1)
             nearest = min(
-                sum(abs(values[i] - values[j]) * weights[j] for j in range(s, e)) / sum(weights[s:e])
+                sum((abs(values[i] - values[j]) * weights[j] for j in range(s, e)), Fraction(0)) / sum(weights[s:e])
                 for there, (s, e) in enumerate(runs)
                 if there != here
             )
@@ -177,13 +178,16 @@ def check_published_axes(
     placed = Placed(voters, cells)
     if len(placed.names) < 3:
         return None if axes == [] else "axes published where no voters can be placed"
-    well_formed = isinstance(axes, list) and all(
+    if not _well_formed(axes):
+        return "axes must be a list of {variance, loadings: [numbers]}"
+    return check_axes(axes, placed.covariance[0], tolerance)
+
+
+def _well_formed(axes: object) -> TypeGuard[list[dict[str, Any]]]:
+    return isinstance(axes, list) and all(
         isinstance(a, dict) and _number(a.get("variance")) and isinstance(a.get("loadings"), list)
         and all(_number(x) for x in a["loadings"]) for a in axes
     )  # fmt: skip
-    if not well_formed:
-        return "axes must be a list of {variance, loadings: [numbers]}"
-    return check_axes(axes, placed.covariance[0], tolerance)
 
 
 def _number(x: object) -> bool:
@@ -370,6 +374,7 @@ def kmeans_on_grid(points: np.ndarray, *, k: int, seed: int, names: Sequence[str
         cost = sum(int(x) for x in ((points - centres[labels]) ** 2).sum(axis=1).tolist())
         if best is None or cost < best[0]:
             best = (cost, labels, centres)
+    assert best is not None  # RESTARTS > 0: the loop ran
     _, labels, centres = best
     used = sorted(set(labels.tolist()))
     first = {c: min(name for name, label in zip(names, labels.tolist(), strict=True) if label == c) for c in used}

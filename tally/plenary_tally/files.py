@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from . import limits
 
@@ -58,11 +58,11 @@ class Bundle:
             except BundleError:
                 self.close()
                 raise
-            entries = [n for n in self._zip.namelist() if not n.endswith("/")]
-            folders = {n.split("/")[0] for n in entries}
-            if len(folders) == 1 and all(n.count("/") == 1 for n in entries):
+            members = [n for n in self._zip.namelist() if not n.endswith("/")]
+            folders = {n.split("/")[0] for n in members}
+            if len(folders) == 1 and all(n.count("/") == 1 for n in members):
                 self._prefix = f"{folders.pop()}/"  # a zipped folder
-            self.names = {n.removeprefix(self._prefix) for n in entries}
+            self.names = {n.removeprefix(self._prefix) for n in members}
         else:
             raise BundleError(str(path), None, "no such file or directory")
 
@@ -107,7 +107,11 @@ class Bundle:
         A line longer than the file's limit (limits.MAX_LINE_BYTES) is refused once that much is read.
         """
         with self.binary(name) as stream:
-            buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream, CHUNK)  # type: ignore[arg-type]
+            buffered: io.BufferedReader
+            if isinstance(stream, io.BufferedReader):
+                buffered = stream
+            else:  # a zip's member: a zipfile.ZipExtFile, which is an io.BufferedIOBase
+                buffered = io.BufferedReader(cast(io.BufferedIOBase, stream), CHUNK)
             yield _decoded(name, buffered, limits.MAX_LINE_BYTES.get(name, limits.MAX_FILE_BYTES))
 
     def json(self, name: str) -> Any:
@@ -196,6 +200,7 @@ def _check_zip(archive_name: str, archive: zipfile.ZipFile) -> None:
             )
     end = 0
     raw = archive.fp
+    assert raw is not None  # the archive was just opened from its file, and is not closed yet
     for info in sorted(infos, key=lambda i: i.header_offset):
         member = info.orig_filename
         if info.header_offset < end:
@@ -210,7 +215,7 @@ def _check_zip(archive_name: str, archive: zipfile.ZipFile) -> None:
         raw.seek(info.header_offset)
         header = raw.read(_LOCAL.size)
         (signature, _, _, flags, method, _, _, crc, compressed, size, name_length, extra_length) = _LOCAL.unpack(header)
-        name, extra = raw.read(name_length), raw.read(extra_length)
+        local_name, extra = raw.read(name_length), raw.read(extra_length)
         zip64 = dict(_zip64_sizes(extra, size, compressed))
         size, compressed = zip64.get("size", size), zip64.get("compressed", compressed)
         # with a data descriptor after the data (flag 8), a writer may leave the CRC and sizes here at 0
@@ -218,7 +223,7 @@ def _check_zip(archive_name: str, archive: zipfile.ZipFile) -> None:
         agreed = all(local == central or (flags & 0x8 and local == 0) for local, central in declared)
         if (
             signature != b"PK\x03\x04"
-            or name != info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+            or local_name != info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
             or not agreed
             or method != info.compress_type
         ):
@@ -348,9 +353,12 @@ def _shallow(content: str) -> None:
 def _where_wide(content: str) -> str:
     """What the strict decoder refused, with the path to the integer: `choices[0].value: 2361…`."""
     try:
-        path, number = _wide_integer(_WIDE.decode(content))
-    except (json.JSONDecodeError, TypeError):  # malformed further on, or not found: said without the place
+        found = _wide_integer(_WIDE.decode(content))
+    except (json.JSONDecodeError, TypeError):  # malformed further on: said without the place
         return _WIDE_REFUSED
+    if found is None:  # not found: said without the place
+        return _WIDE_REFUSED
+    path, number = found
     shown = number if len(number) <= 40 else f"{number[:20]}… ({len(number)} digits)"
     return f"{path}: {shown} is {_WIDE_REFUSED}"
 

@@ -33,10 +33,18 @@ def scenarios(spec: BallotSpec) -> dict[str, Callable[[Cell], bool]]:
         "without-restricted": lambda cell: cell.choice not in restricted,
     }
     for group in spec.groups:
-        tests[f"without-group:{group}"] = lambda cell, g=group: cell.group != g
+        tests[f"without-group:{group}"] = _not_in_group(group)
     for group in spec.groups:
-        tests[f"only-group:{group}"] = lambda cell, g=group: cell.group == g
+        tests[f"only-group:{group}"] = _in_group(group)
     return tests
+
+
+def _not_in_group(group: str) -> Callable[[Cell], bool]:
+    return lambda cell: cell.group != group
+
+
+def _in_group(group: str) -> Callable[[Cell], bool]:
+    return lambda cell: cell.group == group
 
 
 def _written(value: Score | None) -> int | str | None:

@@ -101,7 +101,7 @@ def verify(path: str | Path, *, expect_head: str | None = None) -> Report:
 
 
 def _verify(bundle: Bundle, report: Report, expect_head: str | None) -> None:
-    manifest = {}
+    manifest: dict = {}
     try:
         manifest, problems = check_manifest(bundle)
         report.add(*problems, kind="files")
@@ -110,6 +110,7 @@ def _verify(bundle: Bundle, report: Report, expect_head: str | None) -> None:
     except BundleError as exc:
         report.add(exc)
     ballot = read_ballot(bundle)
+    replay: Replay | None  # None once the log is found broken
     replay = Replay(ballot)
     try:
         replay.read(bundle)

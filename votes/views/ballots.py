@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.models import head
+from config.http import AuthenticatedHttpRequest
 from deliberation.models import Definition, Membership
 
 from .. import services
@@ -38,7 +39,7 @@ def ballot_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def ballot_create(request: HttpRequest, slug: str) -> HttpResponse:
+def ballot_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     definition = get_object_or_404(Definition, slug=slug)
     if not definition.is_organizer(request.user):
         raise PermissionDenied("Only the definition's organizers can create ballots.")
@@ -79,7 +80,7 @@ def ballot(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     )
     turnout = ballot.votes.turnout() if ballot.results_public else Turnout()
     for group in groups:
-        group.voter_count = turnout.voters_for.get(group.pk, 0)
+        group.voter_count = turnout.voters_for.get(group.pk, 0)  # type: ignore[attr-defined]  # for the template
     voters = (
         Membership.objects.current().filter(group__in=ballot.groups.all()).select_related("user", "group")
         if context["is_organizer"] and ballot.accepts_votes()
@@ -105,7 +106,7 @@ def ballot(request: HttpRequest, slug: str, key: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def ballot_open(request: HttpRequest, slug: str, key: str) -> HttpResponse:
+def ballot_open(request: AuthenticatedHttpRequest, slug: str, key: str) -> HttpResponse:
     ballot = get_ballot(slug, key)
     try:
         services.open_ballot(ballot=ballot, acting_user=request.user)
@@ -118,7 +119,7 @@ def ballot_open(request: HttpRequest, slug: str, key: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def ballot_close(request: HttpRequest, slug: str, key: str) -> HttpResponse:
+def ballot_close(request: AuthenticatedHttpRequest, slug: str, key: str) -> HttpResponse:
     ballot = get_ballot(slug, key)
     try:
         services.close_ballot(ballot=ballot, acting_user=request.user)

@@ -3,6 +3,7 @@
 import logging
 from functools import cached_property
 from itertools import groupby
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import trigger_client_event
 
 from config import ratelimits
+from config.http import AuthenticatedHttpRequest
 from config.middleware import NOT_SAVED
 
 from .. import services
@@ -25,13 +27,16 @@ from ..forms import CellForm
 from ..models import Ballot
 from .ballots import ballot_context
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 logger = logging.getLogger(__name__)
 
 
 class Grid:
     """What one voter sees: their votes, and the choices open to them on each component (`VotingRights`)."""
 
-    def __init__(self, ballot: Ballot, voter, acting_user, group_key: str | None = None):
+    def __init__(self, ballot: Ballot, voter: "User", acting_user: "User", group_key: str | None = None) -> None:
         self.ballot, self.voter = ballot, voter
         self.rights = VotingRights(ballot, voter, acting_user)
         self.memberships = self.rights.memberships
@@ -88,7 +93,7 @@ class Grid:
         return ""
 
 
-def _voter(request: HttpRequest, ballot: Ballot, handle: str | None):
+def _voter(request: AuthenticatedHttpRequest, ballot: Ballot, handle: str | None) -> "User":
     if handle is None or handle == request.user.get_username():
         return request.user
     check_on_behalf(ballot, request.user)
@@ -100,7 +105,7 @@ def _over_the_vote_limit(request: HttpRequest) -> str:
     return ratelimits.spent(request, group="votes.save", rate=settings.VOTE_RATE_LIMIT, what="vote saves")
 
 
-def _save(request: HttpRequest, grid: Grid, form: CellForm, component, criterion) -> str:
+def _save(request: AuthenticatedHttpRequest, grid: Grid, form: CellForm, component, criterion) -> str:
     """Cast or withdraw the cell's vote as the form says; the refusal, if any, in one sentence for the cell."""
     ballot, voter = grid.ballot, grid.voter
     cell = {"ballot": ballot, "voter": voter, "component": component, "criterion": criterion}
@@ -128,7 +133,7 @@ def _save(request: HttpRequest, grid: Grid, form: CellForm, component, criterion
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def vote_grid(request: HttpRequest, slug: str, key: str, handle: str | None = None) -> HttpResponse:
+def vote_grid(request: AuthenticatedHttpRequest, slug: str, key: str, handle: str | None = None) -> HttpResponse:
     ballot = get_ballot(slug, key)
     voter = _voter(request, ballot, handle)
     grid = Grid(ballot, voter, request.user, request.POST.get("group") or request.GET.get("group"))

@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.http import AuthenticatedHttpRequest
+
 from .. import rollcall, services
 from ..access import get_ballot, may_dispute
 from ..forms import DisputeForm, GrantForm, ResolveDisputeForm, RevokeGrantForm
@@ -66,6 +68,7 @@ def grants(request: HttpRequest, slug: str, key: str) -> HttpResponse:
             return redirect_to_login(request.get_full_path())
         if not is_organizer:
             raise PermissionDenied("Only the definition's organizers grant veto powers.")
+        assert form is not None  # made for organizers
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -97,7 +100,7 @@ def grants(request: HttpRequest, slug: str, key: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def grant_revoke(request: HttpRequest, slug: str, key: str, pk: int) -> HttpResponse:
+def grant_revoke(request: AuthenticatedHttpRequest, slug: str, key: str, pk: int) -> HttpResponse:
     ballot = get_ballot(slug, key)
     grant = get_object_or_404(ballot.grants, pk=pk)
     form = RevokeGrantForm(request.POST)
@@ -175,7 +178,7 @@ def _initial_selection(ballot, values: dict) -> dict:
 
 @login_required
 @require_POST
-def dispute_resolve(request: HttpRequest, slug: str, key: str, pk: int) -> HttpResponse:
+def dispute_resolve(request: AuthenticatedHttpRequest, slug: str, key: str, pk: int) -> HttpResponse:
     ballot = get_ballot(slug, key)
     dispute = get_object_or_404(ballot.disputes, pk=pk)
     if not ballot.definition.is_organizer(request.user):

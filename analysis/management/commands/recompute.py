@@ -19,7 +19,7 @@ class Command(BaseCommand):
             if not ballots.exists():
                 raise CommandError(f"No ballot {ballot}; give it as definition-slug/ballot-key.")
         for b, run, stale in services.latest_runs(ballots):
-            if not stale:
+            if not stale and run is not None:  # a ballot without a run is stale
                 self.stdout.write(f"{b.definition.slug}/{b.key}: up to date (audit #{run.audit_seq})")
                 continue
             if dry_run:
