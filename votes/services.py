@@ -304,10 +304,12 @@ def read_sealed_votes(*, ballot: Ballot, voter: "User", acting_user: "User") -> 
     Organizers may read a member's sealed votes only to record votes on the member's behalf; each time they do,
     the public log says who read whose, and when. The member and every observer see it before the ballot closes.
     """
+    if ballot.results_public or voter.pk == acting_user.pk:
+        return  # nothing sealed from this reader: no lock taken, nothing written
     ballot = _locked(ballot)
     _require_organizer(ballot, acting_user)
-    if ballot.results_public or voter.pk == acting_user.pk:
-        return  # nothing sealed from this reader
+    if ballot.results_public:
+        return  # it closed meanwhile
     record(
         stream=ballot.audit_stream,
         actor=acting_user,
