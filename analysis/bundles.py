@@ -62,13 +62,13 @@ def export_bundle(ballot: Ballot, out: str | os.PathLike | IO[bytes]) -> dict[st
         with services.one_snapshot():
             ballot = Ballot.objects.select_related("definition", "version").get(pk=ballot.pk)
             results = _outcomes(ballot)
-            bundle.write_json("ballot.json", ballot_json(ballot))
-            with bundle.open("votes.csv") as text:
+            bundle.write_json(formats.BALLOT_FILE, ballot_json(ballot))
+            with bundle.open(formats.VOTES_FILE) as text:
                 write_votes(ballot, text)
-            with bundle.open("audit.jsonl") as text:
+            with bundle.open(formats.AUDIT_FILE) as text:
                 audit_head = write_audit(ballot, text)
-        bundle.write_json("outcomes.json", results)
-        bundle.write_json("datapackage.json", datapackage(ballot))
+        bundle.write_json(formats.OUTCOMES_FILE, results)
+        bundle.write_json(formats.DATAPACKAGE_FILE, datapackage(ballot))
         manifest = {
             "format": formats.TALLY,
             "generated_at": generated_at.isoformat(),
@@ -77,7 +77,7 @@ def export_bundle(ballot: Ballot, out: str | os.PathLike | IO[bytes]) -> dict[st
             "audit_head": audit_head,
             "files": dict(bundle.hashes),
         }
-        bundle.write_json("manifest.json", manifest)
+        bundle.write_json(formats.MANIFEST_FILE, manifest)
     return manifest
 
 
@@ -293,7 +293,7 @@ def datapackage(ballot: Ballot) -> dict[str, Any]:
             {
                 "profile": "tabular-data-resource",
                 "name": "votes",
-                "path": "votes.csv",
+                "path": formats.VOTES_FILE,
                 "format": "csv",
                 "mediatype": "text/csv",
                 "encoding": "utf-8",

@@ -26,7 +26,7 @@ import plenary_tally as tally
 from deliberation import handles as handle_rules
 from deliberation import services as deliberation
 from deliberation.models import Component, Definition, DraftVersion, Membership, WorkingGroup
-from plenary_tally import BundleError
+from plenary_tally import BundleError, formats
 from votes import services as votes
 from votes.models import Ballot, Choice, Criterion
 
@@ -57,7 +57,7 @@ def import_bundle(
     A handle of the bundle that already has an account is refused, unless `use_existing_accounts`.
     """
     with tally.open_bundle(path) as bundle:
-        if "manifest.json" in bundle.names:
+        if formats.MANIFEST_FILE in bundle.names:
             _, problems = tally.check_manifest(bundle)
             if problems:
                 raise problems[0]
@@ -65,7 +65,7 @@ def import_bundle(
         votes_in_file = tally.count_votes(bundle, ballot).votes  # every row checked before anything is written
         if ballot.status == "scheduled" and votes_in_file:
             raise BundleError(
-                "ballot.json", None, f"status: a scheduled ballot has no votes, but votes.csv has {votes_in_file}"
+                formats.BALLOT_FILE, None, f"status: a scheduled ballot has no votes, but votes.csv has {votes_in_file}"
             )
         with transaction.atomic():
             imported = _create(bundle, ballot, organizer, use_existing_accounts)
@@ -77,9 +77,8 @@ def _create(bundle: tally.Bundle, ballot: tally.Ballot, organizer_handle: str, u
     data = ballot.data
     slug = data["definition"]["slug"]
     if Definition.objects.filter(slug=slug).exists():
-        raise BundleError(
-            "ballot.json", None, f"definition.slug: a definition {slug!r} already exists; an import never adds to one"
-        )
+        message = f"definition.slug: a definition {slug!r} already exists; an import never adds to one"
+        raise BundleError(formats.BALLOT_FILE, None, message)
     users, accounts_created, accounts_used = _accounts(ballot.handles, organizer_handle, use_existing)
     organizer = users[organizer_handle]
     with _blame("definition"):
@@ -130,7 +129,7 @@ def _create(bundle: tally.Bundle, ballot: tally.Ballot, organizer_handle: str, u
 
     count = 0
     for vote in tally.read_votes(bundle, ballot):
-        with _blame(None, file="votes.csv", line=vote.line):
+        with _blame(None, file=formats.VOTES_FILE, line=vote.line):
             votes.cast_vote(
                 ballot=created,
                 voter=users[vote.voter],
@@ -172,7 +171,7 @@ def _accounts(handles: frozenset[str], organizer: str, use_existing: bool) -> tu
     if existing and not use_existing:
         have = "already has an account" if len(existing) == 1 else "already have accounts"
         raise BundleError(
-            "ballot.json",
+            formats.BALLOT_FILE,
             None,
             f"working_groups: {_listed(existing)} {have} here; an import makes an existing account a member"
             f" and enters votes in its name only when asked to, with {USE_EXISTING}",
@@ -180,9 +179,9 @@ def _accounts(handles: frozenset[str], organizer: str, use_existing: bool) -> tu
     missing = sorted((handles | {organizer}) - users.keys())
     for handle in missing:  # a new account's handle obeys the sign-up page's rules (deliberation/handles.py)
         if reason := handle_rules.problem(handle):
-            raise BundleError("ballot.json", None, reason)
+            raise BundleError(formats.BALLOT_FILE, None, reason)
     if found := handle_rules.lookalike(missing):
-        raise BundleError("ballot.json", None, handle_rules.looks_like(*found))
+        raise BundleError(formats.BALLOT_FILE, None, handle_rules.looks_like(*found))
     for handle in missing:
         user = User(username=handle, email=f"{handle}@{EMAIL_DOMAIN}")
         user.set_unusable_password()
@@ -284,7 +283,7 @@ def _disputes(
 
 
 @contextmanager
-def _blame(where: str | None, *, file: str = "ballot.json", line: int | None = None) -> Iterator[None]:
+def _blame(where: str | None, *, file: str = formats.BALLOT_FILE, line: int | None = None) -> Iterator[None]:
     """A service's refusal, as a problem of the file at the place it came from."""
     try:
         yield

@@ -19,11 +19,12 @@ from django.db import connection
 from psycopg.adapt import Loader
 
 from deliberation.models import WorkingGroup
+from plenary_tally.ballot import SELECTORS
 from plenary_tally.model import BallotSpec, Cell, VoterMatrix
 from votes.models import Ballot, Vote
 
 COLUMNS = ("voter_id", "component_id", "criterion_id", "group_id", "choice_id")
-SELECTORS = {"voter_id": 0, "component_id": 1, "criterion_id": 2, "group_id": 3, "choice_id": 4}
+AT = {f"{s}_id": COLUMNS.index(f"{s}_id") for s in SELECTORS}  # where each dispute selector's column is
 
 
 @dataclass(frozen=True)
@@ -118,11 +119,11 @@ def _from_arrays(ballot: Ballot) -> np.ndarray:
 def _disputed(ballot: Ballot, ids: np.ndarray) -> np.ndarray:
     """Whether a standing dispute covers each vote: one whose every set selector matches (VoteQuerySet.with_flags)."""
     covered = np.zeros(len(ids), dtype=bool)
-    for dispute in ballot.disputes.standing().values(*(s for s in SELECTORS)):
+    for dispute in ballot.disputes.standing().values(*AT):
         match = np.ones(len(ids), dtype=bool)
-        for selector, value in dispute.items():
+        for column, value in dispute.items():
             if value is not None:
-                match &= ids[:, SELECTORS[selector]] == value
+                match &= ids[:, AT[column]] == value
         covered |= match
     return covered
 

@@ -107,9 +107,13 @@ class VotingRights:
         else:
             membership = next((m for m in self.memberships if m.group == group), None)
             if membership is None:
-                raise PermissionDenied(f"@{handle} does not vote for {group.name} in this ballot.")
+                raise PermissionDenied(self.not_voting_for(group.name))
         self.group = membership.group
         return membership
+
+    def not_voting_for(self, group: str) -> str:
+        """Why a vote for `group` (its name, or a key asked for) is refused: the grid and cast_vote say it alike."""
+        return f"@{self.voter.get_username()} does not vote for {group} in this ballot."
 
     @cached_property
     def grants(self) -> list[VetoGrant]:

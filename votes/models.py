@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from deliberation.models import Component, Definition, DraftVersion, WorkingGroup
 from plenary_tally import rules
+from plenary_tally.ballot import SELECTORS
 from plenary_tally.vocabulary import ballot_stream
 
 OSAID_BANDS: dict[str, Any] = {
@@ -297,9 +298,8 @@ class VoteQuerySet(models.QuerySet):
 
 def _covered(disputes: "DisputeQuerySet") -> Q:
     """The votes these disputes select, as conditions on the votes' own columns."""
-    selectors = ("ballot_id", "voter_id", "group_id", "choice_id", "component_id", "criterion_id")
     covered = Q(pk__in=[])
-    for dispute in disputes.values(*selectors):
+    for dispute in disputes.values("ballot_id", *(f"{s}_id" for s in SELECTORS)):
         covered |= Q(**{name: value for name, value in dispute.items() if value is not None})
     return covered
 
@@ -359,17 +359,16 @@ class DisputeQuerySet(models.QuerySet):
     def covering_vote(self) -> "DisputeQuerySet":
         """For use in Exists(): disputes whose selection includes the outer vote."""
         return self.filter(
-            Q(ballot=OuterRef("ballot")),
-            Q(voter__isnull=True) | Q(voter=OuterRef("voter")),
-            Q(group__isnull=True) | Q(group=OuterRef("group")),
-            Q(choice__isnull=True) | Q(choice=OuterRef("choice")),
-            Q(component__isnull=True) | Q(component=OuterRef("component")),
-            Q(criterion__isnull=True) | Q(criterion=OuterRef("criterion")),
+            Q(ballot=OuterRef("ballot")), *(Q(**{f"{s}__isnull": True}) | Q(**{s: OuterRef(s)}) for s in SELECTORS)
         )
 
 
 class Dispute(models.Model):
-    """A challenge to one vote or a set of votes: every vote matching all the given selectors."""
+    """A challenge to one vote or a set of votes: every vote matching all the given selectors.
+
+    The selectors are named once, in `plenary_tally.ballot.SELECTORS` (voter, group, choice, component, criterion):
+    a field each here, a key each in the log and in ballot.json.
+    """
 
     class Status(models.TextChoices):
         OPEN = "open"
@@ -429,15 +428,14 @@ class Dispute(models.Model):
             parts.append(f"for {self.criterion.label}")
         return "votes " + " ".join(parts)
 
+    def selectors(self) -> dict[str, Any]:
+        """The selectors that are set, by name: the rows they stand for."""
+        return {s: getattr(self, s) for s in SELECTORS if getattr(self, f"{s}_id") is not None}
+
     def selection_data(self) -> dict:
         """The votes disputed, as selectors (a handle or key each, or None): the log, ballot.json and the API's."""
-        return {
-            "voter": self.voter.get_username() if self.voter is not None else None,
-            "group": self.group.key if self.group is not None else None,
-            "choice": self.choice.key if self.choice is not None else None,
-            "component": self.component.key if self.component is not None else None,
-            "criterion": self.criterion.key if self.criterion is not None else None,
-        }
+        named = {s: row.get_username() if s == "voter" else row.key for s, row in self.selectors().items()}
+        return {s: named.get(s) for s in SELECTORS}
 
     def as_recorded(self) -> dict:
         """The dispute as its audit events record it. Hashed into the ballot's chain: these bytes never change."""

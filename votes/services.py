@@ -475,8 +475,7 @@ def raise_dispute(
         component=component,
         criterion=criterion,
     )
-    selectors = {f: getattr(dispute, f) for f in ("voter", "group", "choice", "component", "criterion")}
-    matched = ballot.votes.filter(**{f: value for f, value in selectors.items() if value is not None}).count()
+    matched = ballot.votes.filter(**dispute.selectors()).count()
     if not matched:
         raise ValidationError("No current vote matches that selection; there is nothing to dispute.")
     dispute.save()

@@ -124,13 +124,13 @@ class Ballot:
 
 
 def read_ballot(bundle: Bundle) -> Ballot:
-    return ballot_from_data(bundle.json("ballot.json"))
+    return ballot_from_data(bundle.json(formats.BALLOT_FILE))
 
 
 def ballot_from_data(data: Any) -> Ballot:
     """What `ballot.json` holds, checked, from wherever it was read (problems still name ballot.json)."""
     if not isinstance(data, dict):
-        raise BundleError("ballot.json", None, "must hold a JSON object")
+        raise BundleError(formats.BALLOT_FILE, None, "must hold a JSON object")
     _no_nul(data)
     if data.get("format") != FORMAT:
         raise _fail("format", f"must be {FORMAT!r}, not {data.get('format')!r}")
@@ -312,7 +312,7 @@ _KINDS = {
 
 
 def _fail(path: str, message: str) -> BundleError:
-    return BundleError("ballot.json", None, f"{path}: {message}")
+    return BundleError(formats.BALLOT_FILE, None, f"{path}: {message}")
 
 
 def _get(obj: Mapping, field: str, kind: type | tuple[type, ...], path: str = "", *, optional: bool = False) -> Any:

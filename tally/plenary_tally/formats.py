@@ -8,6 +8,14 @@ TALLY = "plenary-tally/1"  # manifest.json's `format`: the bundle as a whole
 BALLOT = "plenary-ballot/1"  # ballot.json's `format`
 OUTCOMES = "plenary-outcomes/1"  # outcomes.json's `format`
 
+# The files of a bundle (manifest.json last, with the SHA-256 of every other)
+BALLOT_FILE = "ballot.json"
+VOTES_FILE = "votes.csv"
+AUDIT_FILE = "audit.jsonl"
+OUTCOMES_FILE = "outcomes.json"
+DATAPACKAGE_FILE = "datapackage.json"
+MANIFEST_FILE = "manifest.json"
+
 VOTE_FIELDS = (  # votes.csv's columns, in order, as datapackage.json describes them
     {"name": "voter", "type": "string", "description": "The member's public handle."},
     {"name": "working_group", "type": "string", "description": "The key of the group the vote is cast for."},

@@ -27,6 +27,7 @@ from typing import Any
 from . import chain, clustering, formats
 from .ballot import SELECTORS, STANDING, Ballot, read_ballot
 from .files import Bundle, BundleError, open_bundle, parse_json, parse_time
+from .formats import AUDIT_FILE, BALLOT_FILE, MANIFEST_FILE, OUTCOMES_FILE, VOTES_FILE
 from .outcomes import compute, opinion_cells
 from .vocabulary import CLEARS_THE_CELL, SETS_THE_CELL, Action, ballot_stream
 from .votes import Counts, Vote, read_votes
@@ -83,10 +84,10 @@ class Report:
 
 
 def _kind(problem: BundleError) -> str:
-    if problem.file == "outcomes.json" and problem.message.startswith("opinion_groups"):
+    if problem.file == OUTCOMES_FILE and problem.message.startswith("opinion_groups"):
         return "opinion groups"
-    return {"manifest.json": "files", "audit.jsonl": "audit log", "ballot.json": "ballot", "votes.csv": "votes",
-            "outcomes.json": "outcomes"}.get(problem.file, "files")  # fmt: skip
+    return {MANIFEST_FILE: "files", AUDIT_FILE: "audit log", BALLOT_FILE: "ballot", VOTES_FILE: "votes",
+            OUTCOMES_FILE: "outcomes"}.get(problem.file, "files")  # fmt: skip
 
 
 def verify(path: str | Path, *, expect_head: str | None = None) -> Report:
@@ -128,7 +129,7 @@ def _verify(bundle: Bundle, report: Report, expect_head: str | None) -> None:
             report.held("audit head", f"{head}, the one expected")
         else:
             message = f"the log ends at {head}, not at the head expected ({expect_head}): not the same record"
-            report.add(BundleError("audit.jsonl", None, message), kind="audit head")
+            report.add(BundleError(AUDIT_FILE, None, message), kind="audit head")
     counts = Counts()
     for vote in read_votes(bundle, ballot):
         counts.add(vote)
@@ -160,24 +161,22 @@ def _roster_map(roster: Any, fail) -> dict[str, dict[str, str]]:
 
 def check_manifest(bundle: Bundle) -> tuple[dict, list[BundleError]]:
     """The manifest, and every file it lists whose hash differs, every file it misses."""
-    manifest = bundle.json("manifest.json")
+    manifest = bundle.json(MANIFEST_FILE)
     files = manifest.get("files") if isinstance(manifest, dict) else None
     if not isinstance(files, dict):
-        raise BundleError("manifest.json", None, "must hold an object with `files`: {name: sha256}")
+        raise BundleError(MANIFEST_FILE, None, "must hold an object with `files`: {name: sha256}")
     problems = []
     if manifest.get("format") != FORMAT:
-        problems.append(
-            BundleError("manifest.json", None, f"format must be {FORMAT!r}, not {manifest.get('format')!r}")
-        )
+        problems.append(BundleError(MANIFEST_FILE, None, f"format must be {FORMAT!r}, not {manifest.get('format')!r}"))
     for name, digest in sorted(files.items()):
         if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-f]{64}", digest):
-            problems.append(BundleError("manifest.json", None, f"files.{name}: {digest!r} is not a SHA-256 in hex"))
+            problems.append(BundleError(MANIFEST_FILE, None, f"files.{name}: {digest!r} is not a SHA-256 in hex"))
         elif name not in bundle.names:
             problems.append(BundleError(name, None, "listed in manifest.json, but missing from the bundle"))
         elif (actual := bundle.sha256(name)) != digest:
             message = f"its SHA-256 is {actual}, but manifest.json lists {digest}: one of the two was changed"
             problems.append(BundleError(name, None, message))
-    for name in sorted(bundle.names - set(files) - {"manifest.json"}):
+    for name in sorted(bundle.names - set(files) - {MANIFEST_FILE}):
         problems.append(BundleError(name, None, "in the bundle, but not listed in manifest.json"))
     return manifest, problems
 
@@ -207,7 +206,7 @@ class Replay:
     names the log `log`, an event in it by `at(line)`, and what disagrees with the log `stored`.
     """
 
-    log = "audit.jsonl"
+    log = AUDIT_FILE
     stored = "the file"
 
     def at(self, line: int) -> str:
@@ -229,9 +228,9 @@ class Replay:
     def read(self, bundle: Bundle) -> None:
         broken = self.follow(self._events(bundle))
         if broken is not None:
-            raise BundleError("audit.jsonl", self.line, f"the hash chain breaks at {broken}")
+            raise BundleError(AUDIT_FILE, self.line, f"the hash chain breaks at {broken}")
         if not self.events:
-            raise BundleError("audit.jsonl", None, "holds no events; a ballot's log starts with ballot.created")
+            raise BundleError(AUDIT_FILE, None, "holds no events; a ballot's log starts with ballot.created")
 
     def follow(self, events: Iterable[dict]) -> chain.Break | None:
         """Check the chain of `events` (the ballot's stream, in order) and apply each event it accepts.
@@ -250,16 +249,16 @@ class Replay:
         return broken
 
     def _events(self, bundle: Bundle) -> Iterator[dict]:
-        with bundle.lines("audit.jsonl") as lines:
+        with bundle.lines(AUDIT_FILE) as lines:
             for line, text in enumerate(lines, 1):
-                event = parse_json("audit.jsonl", text, line)
+                event = parse_json(AUDIT_FILE, text, line)
                 if not isinstance(event, dict):
-                    raise BundleError("audit.jsonl", line, "not a JSON object")
+                    raise BundleError(AUDIT_FILE, line, "not a JSON object")
                 yield event
 
     def _apply(self, line: int, event: dict) -> None:
         def fail(message: str) -> BundleError:
-            return BundleError("audit.jsonl", line, f"{event['action']}: {message}")
+            return BundleError(AUDIT_FILE, line, f"{event['action']}: {message}")
 
         if event["stream"] != self.stream:
             raise fail(f"the event is in stream {event['stream']!r}, not the ballot's {self.stream!r}")
@@ -312,22 +311,23 @@ class Replay:
             self.status, self.roster = "closed", payload.get("roster")
             if self.members is not None and self.roster is not None and _roster_map(self.roster, fail) != self.members:
                 message = "the roster at close differs from the one the log's membership events give"
-                self.roster_problems.append(BundleError("audit.jsonl", line, f"{Action.BALLOT_CLOSED}: {message}"))
+                self.roster_problems.append(BundleError(AUDIT_FILE, line, f"{Action.BALLOT_CLOSED}: {message}"))
 
     def against_manifest(self, manifest: dict) -> list[BundleError]:
         problems = []
-        if "ballot" in manifest and f"ballot:{manifest['ballot']}" != self.stream:
-            problems.append(BundleError("manifest.json", None, f"names ballot {manifest['ballot']!r}, the log another"))
+        slug, _, key = str(manifest.get("ballot", "")).partition("/")  # as the exporter names it: slug/key
+        if "ballot" in manifest and ballot_stream(slug, key) != self.stream:
+            problems.append(BundleError(MANIFEST_FILE, None, f"names ballot {manifest['ballot']!r}, the log another"))
         if manifest and manifest.get("audit_head") != self.head:
             message = f"audit_head is {manifest.get('audit_head')!r}, but audit.jsonl ends with {self.head}"
-            problems.append(BundleError("manifest.json", None, message))
+            problems.append(BundleError(MANIFEST_FILE, None, message))
         return problems
 
     def against_ballot(self) -> list[BundleError]:
         """ballot.json's rules, status, roster, grants and disputes, as the log recorded them."""
         ballot, data = self.ballot, self.ballot.data
         if self.created is None:
-            return [BundleError("audit.jsonl", None, "has no ballot.created event with the ballot's rules")]
+            return [BundleError(AUDIT_FILE, None, "has no ballot.created event with the ballot's rules")]
         line, created = self.created
         flags = {"requires_grant": False, "blocking": False, "requires_rationale": False}
         in_file = {
@@ -345,37 +345,37 @@ class Replay:
         not_covered = "is not recorded by the ballot.created event: the log does not cover it"
         differs = f"differs from the ballot.created event ({self.log}, {self.at(line)})"
         problems = [
-            BundleError("ballot.json", None, f"{name} {differs if name in created else not_covered}")
+            BundleError(BALLOT_FILE, None, f"{name} {differs if name in created else not_covered}")
             for name, value in in_file.items()
             if created.get(name) != value
         ]
         problems += self.roster_problems
         if "components" not in created:
             message = "components are not recorded by the ballot.created event: the log does not cover them"
-            problems.append(BundleError("ballot.json", None, message))
+            problems.append(BundleError(BALLOT_FILE, None, message))
         elif _by_key(created["components"]) != _by_key(data["components"]):
             message = f"components differ from those the ballot.created event records ({self.log}, {self.at(line)})"
-            problems.append(BundleError("ballot.json", None, message))
+            problems.append(BundleError(BALLOT_FILE, None, message))
         if ballot.status != self.status:
-            problems.append(BundleError("ballot.json", None, f"status is {ballot.status}, the log says {self.status}"))
+            problems.append(BundleError(BALLOT_FILE, None, f"status is {ballot.status}, the log says {self.status}"))
         listed = {
             g: {h: "chair" if h in ballot.chairs[g] else "member" for h in hs} for g, hs in ballot.members.items()
         }
         if self.roster is not None:
             if _roster_map(self.roster, None) != listed:
-                problems.append(BundleError("ballot.json", None, "working_groups differ from the roster at close"))
+                problems.append(BundleError(BALLOT_FILE, None, "working_groups differ from the roster at close"))
         elif self.members is None:
             message = "working_groups are not covered by the log: ballot.created records no roster, and none closed it"
-            problems.append(BundleError("ballot.json", None, message))
+            problems.append(BundleError(BALLOT_FILE, None, message))
         elif self.members != listed:
             message = "working_groups differ from the roster the log's ballot.created and membership events give"
-            problems.append(BundleError("ballot.json", None, message))
+            problems.append(BundleError(BALLOT_FILE, None, message))
         voters: dict[str, set[str]] = {}
         for vote in self.votes.values():
             voters.setdefault(vote.group, set()).add(vote.voter)
         if any(ballot.former[g] != voters.get(g, set()) - handles for g, handles in ballot.members.items()):
             message = "former_members differ from those with votes for a group they are not members of"
-            problems.append(BundleError("ballot.json", None, message))
+            problems.append(BundleError(BALLOT_FILE, None, message))
         grants = Counter(
             (g["holder"].removeprefix("@"), g["holder_kind"], g["choice"], g["category"], g["reason"], g["revoked"],
              g["granted_by"], _instant(g.get("granted_at")), _instant(g.get("revoked_at")))
@@ -387,7 +387,7 @@ class Replay:
             for g, raw in zip(ballot.grants, data.get("grants") or [], strict=True)
         )  # fmt: skip
         if grants != listed_grants:
-            problems.append(BundleError("ballot.json", None, "grants differ from the grants the log recorded"))
+            problems.append(BundleError(BALLOT_FILE, None, "grants differ from the grants the log recorded"))
         disputes = Counter(
             (tuple(d["selection"].get(s) for s in SELECTORS), d["status"], d["reason"], d["resolution"], d["raised_by"])
             for d in self.disputes.values()
@@ -397,7 +397,7 @@ class Replay:
             for d in ballot.disputes
         )
         if disputes != listed_disputes:
-            problems.append(BundleError("ballot.json", None, "disputes differ from the disputes the log recorded"))
+            problems.append(BundleError(BALLOT_FILE, None, "disputes differ from the disputes the log recorded"))
         return problems
 
     def against_row(self, vote: Vote) -> list[BundleError]:
@@ -405,7 +405,7 @@ class Replay:
         replayed = self.votes.pop((vote.voter, vote.component, vote.criterion), None)
         who = f"{vote.voter} on {vote.component}/{vote.criterion}"
         if replayed is None:
-            return [BundleError("votes.csv", vote.line, f"{who}: the audit log leaves no such vote")]
+            return [BundleError(VOTES_FILE, vote.line, f"{who}: the audit log leaves no such vote")]
         same = (vote.group, vote.choice, vote.value, vote.rationale) == (
             replayed.group, replayed.choice, replayed.value, replayed.rationale
         )  # fmt: skip
@@ -427,7 +427,7 @@ class Replay:
             differences.append(
                 f"disputed {str(vote.disputed).lower()}, the disputes in the log {str(disputed).lower()}"
             )
-        return [BundleError("votes.csv", vote.line, f"{who}: {self.stored} says {d}") for d in differences]
+        return [BundleError(VOTES_FILE, vote.line, f"{who}: {self.stored} says {d}") for d in differences]
 
     def _standing(self) -> list[tuple[tuple[str, Any], ...]]:
         """The set selectors of each dispute the log leaves standing: read once, checked against every row."""
@@ -441,7 +441,7 @@ class Replay:
 
     def missing_rows(self) -> list[BundleError]:
         return [
-            BundleError("votes.csv", None, f"no row for the vote of {v.voter} on {v.component}/{v.criterion}"
+            BundleError(VOTES_FILE, None, f"no row for the vote of {v.voter} on {v.component}/{v.criterion}"
                         f" that {self.log} leaves ({self.at(v.line)})")
             for v in sorted(self.votes.values(), key=lambda v: v.line)
         ]  # fmt: skip
@@ -484,7 +484,7 @@ def check_outcomes(bundle: Bundle, ballot: Ballot, counts: Counts) -> tuple[list
     The published axes of the opinion groups, once accepted within TOLERANCE, are the ones the voters
     are placed on: every other number is recomputed exactly and compared as it is written.
     """
-    published = bundle.json("outcomes.json")
+    published = bundle.json(OUTCOMES_FILE)
     groups = published.get("opinion_groups") if isinstance(published, dict) else None
     axes = groups.get("axes") if isinstance(groups, dict) else None
     problems, held = [], None
@@ -492,7 +492,7 @@ def check_outcomes(bundle: Bundle, ballot: Ballot, counts: Counts) -> tuple[list
         cells = opinion_cells(ballot.spec)
         wrong = clustering.check_published_axes(axes, counts.voters, cells=cells, tolerance=TOLERANCE)
         if wrong is not None:
-            problems.append(BundleError("outcomes.json", None, f"opinion_groups.axes: {wrong}"))
+            problems.append(BundleError(OUTCOMES_FILE, None, f"opinion_groups.axes: {wrong}"))
             axes = None
         elif axes:
             held = (f"{len(axes)} axes within {TOLERANCE:g} of the covariance's leading eigenvectors; "
@@ -502,7 +502,7 @@ def check_outcomes(bundle: Bundle, ballot: Ballot, counts: Counts) -> tuple[list
     recomputed = chain.json_roundtrip(compute(ballot.spec, counts.cells, counts.voters, axes=axes))
     difference = first_difference(published, recomputed)
     if difference is not None:
-        problems.append(BundleError("outcomes.json", None, difference))
+        problems.append(BundleError(OUTCOMES_FILE, None, difference))
     return problems, held
 
 

@@ -39,31 +39,31 @@ class Vote:
 def read_votes(bundle: Bundle, ballot: Ballot) -> Iterator[Vote]:
     """Each row of votes.csv, checked, in file order. Streamed: a file of any size reads in flat memory."""
     first_seen: dict[tuple[str, str, str], int] = {}
-    with bundle.lines("votes.csv") as lines:
+    with bundle.lines(formats.VOTES_FILE) as lines:
         reader = csv.reader(lines, strict=True)
         line = 1
         try:
             header = next(reader, None)
             if header is None or tuple(header) != COLUMNS:
                 found = ",".join(header) if header else "nothing"
-                raise BundleError("votes.csv", 1, f"the header must be {','.join(COLUMNS)}; found {found}")
+                raise BundleError(formats.VOTES_FILE, 1, f"the header must be {','.join(COLUMNS)}; found {found}")
             line = reader.line_num + 1
             for row in reader:
                 vote = _check(line, row, ballot)
                 cell = (vote.voter, vote.component, vote.criterion)
                 if cell in first_seen:
                     message = f"a second vote by {vote.voter} on {vote.component}/{vote.criterion}"
-                    raise BundleError("votes.csv", line, f"{message} (the first is on line {first_seen[cell]})")
+                    raise BundleError(formats.VOTES_FILE, line, f"{message} (the first is on line {first_seen[cell]})")
                 first_seen[cell] = line
                 yield vote
                 line = reader.line_num + 1
         except csv.Error as exc:
-            raise BundleError("votes.csv", line, f"malformed CSV ({exc})") from exc
+            raise BundleError(formats.VOTES_FILE, line, f"malformed CSV ({exc})") from exc
 
 
 def _check(line: int, row: list[str], ballot: Ballot) -> Vote:
     def fail(message: str) -> BundleError:
-        return BundleError("votes.csv", line, message)
+        return BundleError(formats.VOTES_FILE, line, message)
 
     if len(row) != len(COLUMNS):
         raise fail(f"expected {len(COLUMNS)} cells ({','.join(COLUMNS)}), found {len(row)}")

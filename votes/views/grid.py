@@ -89,7 +89,7 @@ class Grid:
     def refusal(self) -> str:
         """A vote for a group the voter is not in is refused, never cast for the voter's own group instead."""
         if self.other_group:
-            return f"@{self.voter.get_username()} does not vote for “{self.other_group}” in this ballot."
+            return self.rights.not_voting_for(f"“{self.other_group}”")
         return ""
 
 
