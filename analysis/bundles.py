@@ -168,8 +168,7 @@ def _grants(ballot: Ballot) -> list[dict]:
 
 
 def _disputes(ballot: Ballot) -> list[dict]:
-    disputes = ballot.disputes.select_related("raised_by", "voter", "group", "choice", "component", "criterion")
-    return [d.as_data() for d in disputes.order_by("raised_at", "pk")]
+    return [d.as_data() for d in ballot.disputes.with_people().order_by("raised_at", "pk")]
 
 
 # votes.csv, audit.jsonl, datapackage.json ----------------------------------------------------

@@ -47,9 +47,9 @@ def write_bundle(path: Path, votes: int) -> None:
         "methodology": {"rule": "majority", "threshold": 0.5},
     }
     path.mkdir(parents=True)
-    (path / "ballot.json").write_text(json.dumps(ballot))
+    (path / formats.BALLOT_FILE).write_text(json.dumps(ballot))
     group_of = {v: g for g, m in groups.items() for v in m}
-    with (path / "votes.csv").open("w", newline="") as f:
+    with (path / formats.VOTES_FILE).open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(formats.VOTE_COLUMNS)
         n = 0

@@ -335,6 +335,4 @@ def grant_list(request: HttpRequest, slug: Slug, key: Key):
 def dispute_list(request: HttpRequest, slug: Slug, key: Key):
     """Every dispute, newest first, with its selection of votes and its resolution."""
     ballot = get_ballot(slug, key)
-    return ballot.disputes.select_related(
-        "raised_by", "resolved_by", "voter", "group", "choice", "component", "criterion"
-    ).order_by("-raised_at", "-pk")
+    return ballot.disputes.with_people().order_by("-raised_at", "-pk")

@@ -356,6 +356,10 @@ class DisputeQuerySet(models.QuerySet):
         """Open or upheld: the disputes whose votes the `without-disputed` scenario leaves out."""
         return self.filter(status__in=[Dispute.Status.OPEN, Dispute.Status.UPHELD])
 
+    def with_people(self) -> "DisputeQuerySet":
+        """With the rows every page, file and event shows of a dispute: its selectors, its raiser and resolver."""
+        return self.select_related("raised_by", "resolved_by", *SELECTORS)
+
     def covering_vote(self) -> "DisputeQuerySet":
         """For use in Exists(): disputes whose selection includes the outer vote."""
         return self.filter(

@@ -494,7 +494,7 @@ def raise_dispute(
 def resolve_dispute(*, dispute: Dispute, status: str, resolution: str, acting_user: "User") -> Dispute:
     ballot = _locked(dispute.ballot)
     _require_organizer(ballot, acting_user)
-    dispute = Dispute.objects.select_related("voter", "group", "choice", "component", "criterion").get(pk=dispute.pk)
+    dispute = Dispute.objects.with_people().get(pk=dispute.pk)
     if dispute.status != Dispute.Status.OPEN:
         raise ValidationError(f"This dispute is already {dispute.status}.")
     if status not in (Dispute.Status.UPHELD, Dispute.Status.DISMISSED):

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.http import AuthenticatedHttpRequest
+from plenary_tally.ballot import SELECTORS
 
 from .. import rollcall, services
 from ..access import get_ballot, may_dispute
@@ -120,7 +121,7 @@ def grant_revoke(request: AuthenticatedHttpRequest, slug: str, key: str, pk: int
 @require_http_methods(["GET", "POST"])
 def disputes(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     ballot = get_ballot(slug, key)
-    initial = {name: request.GET.get(name) for name in ("voter", "group", "choice", "component", "criterion")}
+    initial = {name: request.GET.get(name) for name in SELECTORS}
     form = DisputeForm(
         request.POST if request.method == "POST" else None, ballot=ballot, initial=_initial_selection(ballot, initial)
     )
@@ -134,20 +135,14 @@ def disputes(request: HttpRequest, slug: str, key: str) -> HttpResponse:
                     ballot=ballot,
                     raised_by=request.user,
                     reason=data["reason"],
-                    voter=data["voter"],
-                    group=data["group"],
-                    choice=data["choice"],
-                    component=data["component"],
-                    criterion=data["criterion"],
+                    **{selector: data[selector] for selector in SELECTORS},
                 )
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
                 messages.success(request, f"Dispute #{dispute.pk} raised; the organizers will resolve it in public.")
                 return redirect(f"{request.path}#dispute-{dispute.pk}")
-    rows = ballot.disputes.select_related(
-        "raised_by", "resolved_by", "voter", "group", "choice", "component", "criterion"
-    )
+    rows = ballot.disputes.with_people()
     return render(
         request,
         "votes/disputes.html",
