@@ -11,9 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from audit.models import AuditEvent
 from deliberation import services
-from tests.factories import (
-    CommentFactory,
-)
+from tests.factories import CommentFactory
 
 from .conftest import last_event
 

@@ -12,11 +12,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from deliberation import services
 from deliberation.models import Comment, CommentRevision, DraftVersion
-from tests.factories import (
-    ComponentFactory,
-    DefinitionFactory,
-    DraftVersionFactory,
-)
+from tests.factories import ComponentFactory, DefinitionFactory, DraftVersionFactory
 
 from .conftest import last_event, leaf
 

@@ -15,10 +15,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from tests.client import page_messages, sign_in
 from tests.deliberation.pages import url
-from tests.factories import (
-    MembershipFactory,
-    UserFactory,
-)
+from tests.factories import MembershipFactory, UserFactory
 
 
 def roster(response) -> list[str]:

@@ -12,12 +12,7 @@ from django.utils import timezone
 
 from deliberation import services
 from deliberation.models import Membership
-from tests.factories import (
-    DefinitionFactory,
-    MembershipFactory,
-    UserFactory,
-    WorkingGroupFactory,
-)
+from tests.factories import DefinitionFactory, MembershipFactory, UserFactory, WorkingGroupFactory
 
 from .conftest import last_event
 

@@ -5,10 +5,7 @@ from datetime import timedelta
 
 from deliberation import services
 from tests.deliberation.pages import url
-from tests.factories import (
-    DefinitionFactory,
-    DraftVersionFactory,
-)
+from tests.factories import DefinitionFactory, DraftVersionFactory
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
