@@ -1,6 +1,6 @@
 """CSRF on every state change, htmx included.
 
-Every route that the permission table (test_permissions.py) lets someone POST to is tried by that
+Every route that the permission table (permission_table.py) lets someone POST to is tried by that
 persona with a client that enforces CSRF checks, as a browser would be: holding the CSRF cookie,
 but sending no token is refused with 403 and writes nothing, plain or htmx; sending the token the
 way htmx does, in the X-CSRFToken header that base.html puts in `hx-headers` on <body>, goes
@@ -16,12 +16,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.client import HTMX
+from tests.config.permission_table import LOGIN, PERSONAS, TABLE, Done
 from tests.config.test_permissions import (
-    HTMX,
-    LOGIN,
-    PERSONAS,
-    TABLE,
-    Done,
     judge,
     routes,
     send,

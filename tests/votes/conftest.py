@@ -3,11 +3,17 @@
 `ballot` is an open ballot on `published` (components code, data and the aggregate
 all-data) for the groups `weights` (alice, bob) and `corpora` (dave), organized by olga;
 `scheduled` is the same ballot before it opens. `grant` gives weights the veto power “Not necessary”;
-`voted` adds a few votes under it; `dispute` is bob's dispute of corpora's abstentions.
+`voted` adds a few votes under it; `dispute` is bob's dispute of corpora's abstentions; `not_necessary`
+is the ballot's restricted choice.
+
+For the tests of the services: `audited(change)` runs a change and returns the one audit event it wrote,
+`assert_event` checks that event's stream, action, actor and subject, `the(ballot, choice=…)` looks up
+a criterion, choice or component by key, and `new_ballot` creates another ballot on a version.
 """
 
 import pytest
 
+from audit.models import AuditEvent
 from votes import services
 
 CRITERIA = [("use", "Use"), ("study", "Study"), ("modify", "Modify"), ("share", "Share")]
@@ -93,3 +99,42 @@ def dispute(voted, bob, other_group, choice):
         group=other_group,
         choice=choice("abstain"),
     )
+
+
+def audited(change):
+    """Run `change`; return its result and the one audit event it wrote, failing if it wrote none or several."""
+    last = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    result = change()
+    new = list(AuditEvent.objects.filter(pk__gt=last))
+    assert len(new) == 1, f"expected one audit event, got {[e.action for e in new]}"
+    return result, new[0]
+
+
+def assert_event(event, *, ballot, action, actor, subject):
+    assert (event.stream, event.action, event.actor_handle) == (ballot.audit_stream, action, actor)
+    assert (event.subject_type, event.subject_id) == (subject._meta.label_lower, str(subject.pk))
+
+
+def the(ballot, **keys):
+    """Look up the ballot's criterion, choice or the version's component by key: the(ballot, choice="abstain")."""
+    [(kind, key)] = keys.items()
+    related = {"criterion": ballot.criteria, "choice": ballot.choices, "component": ballot.version.components}
+    return related[kind].get(key=key)
+
+
+def new_ballot(version, olga, groups, **overrides):
+    fields = {
+        "version": version,
+        "key": "second",
+        "title": "Second vote",
+        "groups": groups,
+        "criteria": CRITERIA,
+        "choices": CHOICES,
+        "acting_user": olga,
+    }
+    return services.create_ballot(**fields | overrides)
+
+
+@pytest.fixture
+def not_necessary(ballot):
+    return the(ballot, choice="not-necessary")

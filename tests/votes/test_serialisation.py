@@ -5,7 +5,6 @@ downloaded carry them: these tests pin those bytes, ballot.json's shape and the 
 serialisation onto the models (`VetoGrant.as_recorded()`, `Dispute.as_recorded()`, …) changed none of them.
 """
 
-import pytest
 from django.urls import reverse
 
 from analysis.bundles import ballot_json
@@ -13,11 +12,6 @@ from audit.models import AuditEvent
 from plenary_tally import chain
 from plenary_tally.chain import canonical_json
 from votes import services
-
-
-@pytest.fixture
-def not_necessary(ballot):
-    return ballot.choices.get(key="not-necessary")
 
 
 def payload_bytes(action: str) -> str:

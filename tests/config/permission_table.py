@@ -1,0 +1,605 @@
+"""Who may see and do what: every URL of Plenary, as seven personas, in one table; test_permissions.py
+visits it and test_csrf.py posts to it.
+
+The rule (DESIGN.md): outsiders get 404 for what they may not see, 403 for what they may see but
+not do; anyone who is not signed in is sent to sign in before anything is done. The personas:
+an anonymous observer; carol, signed in but in no group; dave, a member of `corpora`, the other
+group of the definition; bob, a member of `weights`; alice, its chair; oscar, who organizes
+another definition; and olga, who organizes this one (`osd`).
+
+TABLE lists every route of config.urls by name; a route without an entry, or an entry without a
+route, fails `test_every_route_has_an_entry_in_the_table` (test_permissions.py). admin/ and
+allauth's accounts/ are Django's and allauth's own and stay out of the table (their CSRF
+protection is checked in test_csrf.py). Each entry holds one or more cases: an address and what each persona gets on GET
+and, where the route changes anything, on POST of data that the allowed persona's POST accepts.
+
+What each status promises: a GET never writes; a refused POST (sent to sign in, 403, 404, 405, or
+a form shown again with its error) writes nothing at all; DONE is a POST that was carried out and
+recorded in the audit log. No page, file or API answer shows a persona a text it may not read
+(SECRETS). An id or key that belongs to another definition, ballot or group, to a draft in
+progress the persona cannot see, or to nothing, is a 404, never a 403, 200 or 500 (`guessed`
+cases; every route that takes an integer id has some).
+
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+from django.urls import reverse
+
+PERSONAS = ("anonymous", "carol", "dave", "bob", "alice", "oscar", "olga")
+
+# Routes that are Django's or allauth's, not Plenary's: left out of the table, by address.
+FOREIGN_PREFIXES = ("admin/", "accounts/")
+
+# Texts that only some personas may read; nobody else may find them in any answer.
+DRAFT_TEXT = "Unpublished wording of the draft"
+DRAFT_COMPONENT = "Evaluation data described in the draft only"
+DRAFT_COMMENT = "A note on the draft for the organizers"
+HIDDEN_COMMENT = "Off topic remark that was hidden"
+SEALED_RATIONALE = "Sealed rationale of dave"
+OTHER_DRAFT_TEXT = "Unpublished wording of the other definition"
+SECRETS = {
+    DRAFT_TEXT: {"olga"},
+    DRAFT_COMPONENT: {"olga"},
+    DRAFT_COMMENT: {"olga"},
+    HIDDEN_COMMENT: {"olga"},  # the moderation page still shows it to the organizers
+    SEALED_RATIONALE: {"dave"},  # on his own grid, until the ballot closes
+    OTHER_DRAFT_TEXT: {"oscar"},
+}
+
+
+@dataclass(frozen=True)
+class Done:
+    """A POST that was carried out: this status, and at least one new audit event."""
+
+    status: int
+
+    def __repr__(self) -> str:
+        return f"done ({self.status})"
+
+
+LOGIN = "sent to sign in"  # a redirect to the sign-in page, with `next` pointing back, and nothing written
+DONE, DONE_HX = Done(302), Done(200)  # a plain form redirects; htmx gets the fragment back
+
+#                  anonymous  carol  dave  bob    alice  oscar  olga
+EVERYONE = (200,) * 7
+HIDDEN = (404, 404, 404, 404, 404, 404, 200)  # a draft in progress: its organizers only
+GONE = (404,) * 7  # an address that belongs to something else, or to nothing
+SEALED = (403,) * 7  # public, but published when voting closes
+ORGANIZERS = (LOGIN, 403, 403, 403, 403, 403, 200)
+NOBODY = (LOGIN, 403, 403, 403, 403, 403, 403)  # a published version never changes
+HIDDEN_FORM = (LOGIN, 404, 404, 404, 404, 404, 200)
+GONE_FORM = (LOGIN, 404, 404, 404, 404, 404, 404)
+POST_ONLY = (LOGIN, 405, 405, 405, 405, 405, 405)
+ORGANIZERS_DO = (LOGIN, 403, 403, 403, 403, 403, DONE)
+HIDDEN_DO = (LOGIN, 404, 404, 404, 404, 404, DONE)
+SIGNED_IN_DO = (LOGIN, DONE, DONE, DONE, DONE, DONE, DONE)
+VOTERS = (LOGIN, 403, 200, 200, 200, 403, 403)  # members of a group enrolled in the ballot
+VOTERS_DO = (LOGIN, 403, DONE, DONE, DONE, 403, 403)
+
+
+@dataclass(frozen=True)
+class Address:
+    """A route by name, with its arguments; an argument that is a function of the world is resolved in it."""
+
+    route: str
+    args: tuple = ()
+    kwargs: tuple = ()
+    query: str = ""
+
+    def __call__(self, w: SimpleNamespace) -> str:
+        args = [a(w) if callable(a) else a for a in self.args]
+        kwargs = {k: v(w) if callable(v) else v for k, v in self.kwargs}
+        return reverse(self.route, args=args, kwargs=kwargs) + (f"?{self.query}" if self.query else "")
+
+
+def at(route: str, *args, query: str = "") -> Address:
+    return Address(route, args, query=query)
+
+
+def api(name: str, **kwargs) -> Address:
+    return Address(f"api:{name}", kwargs=tuple(kwargs.items()))
+
+
+def pk(name: str) -> Callable[[SimpleNamespace], int]:
+    """The id of one of the world's objects."""
+    return lambda w: getattr(w, name).pk
+
+
+@dataclass(frozen=True)
+class Case:
+    """One address of a route, and what each persona gets there."""
+
+    path: Address
+    get: tuple | None
+    post: tuple | None = None
+    data: dict | Callable[[SimpleNamespace], dict] = field(default_factory=dict)  # what a POST sends
+    htmx: bool = False
+    what: str = ""
+    guessed: bool = False  # an id or key that is not this address's to give
+    says: str = ""  # what every 200 here must say (why the persona sees no more)
+
+    def form(self, w: SimpleNamespace) -> dict:
+        return self.data(w) if callable(self.data) else self.data
+
+    @property
+    def route(self) -> str:
+        return self.path.route
+
+    def __str__(self) -> str:
+        return f"{self.route}{' ' + self.what if self.what else ''}{' [htmx]' if self.htmx else ''}"
+
+
+NO_SUCH_ID = 2**63  # no row has it: beyond any 64-bit id
+D = "deliberation:"
+V = "votes:"
+
+CELL = {"component": "code", "criterion": "share", "choice": "required"}
+
+TABLE: list[Case] = [
+    # Definitions and versions ----------------------------------------------------------------
+    Case(at(D + "definition-list"), EVERYONE),
+    Case(at(D + "definition", "osd"), EVERYONE),
+    Case(at(D + "definition", "nope"), GONE, what="of no definition", guessed=True),
+    Case(at(D + "release-feed", "osd"), EVERYONE),
+    Case(
+        at(D + "diff", "osd", query="from=0.0.9&to=0.0.10"),
+        EVERYONE,  # with a message for those who cannot see the draft, which it never shows them
+        what="with the draft",
+    ),
+    Case(at(D + "version", "osd", "0.0.9"), EVERYONE, what="published"),
+    Case(at(D + "version", "osd", "0.0.10"), HIDDEN, what="draft"),
+    Case(at(D + "version", "osd", "2.0"), GONE, what="of another definition", guessed=True),
+    Case(
+        at(D + "draft-start", "osd"),
+        POST_ONLY,
+        # olga is refused with a message and nothing is written: a draft is already in progress
+        (LOGIN, 403, 403, 403, 403, 403, 302),
+        data={"from": "0.0.9", "label": "0.0.11"},
+    ),
+    Case(
+        at(D + "draft-edit", "osd", "0.0.10"),
+        HIDDEN_FORM,
+        HIDDEN_DO,
+        data={"label": "0.0.10", "body": "Reworded."},
+        what="draft",
+    ),
+    Case(
+        at(D + "draft-edit", "osd", "0.0.9"),
+        NOBODY,
+        NOBODY,
+        data={"label": "0.0.9", "body": "Rewritten history."},
+        what="published",
+    ),
+    Case(
+        at(D + "draft-edit", "other", "2.1"),
+        (LOGIN, 404, 404, 404, 404, 200, 404),
+        (LOGIN, 404, 404, 404, 404, DONE, 404),
+        data={"label": "2.1", "body": "Reworded."},
+        what="another definition's draft",
+        guessed=True,
+    ),
+    Case(
+        at(D + "publish", "osd", "0.0.10"),
+        HIDDEN_FORM,
+        HIDDEN_DO,
+        data={"release_notes": "Second release."},
+        what="draft",
+    ),
+    Case(at(D + "publish", "osd", "0.0.9"), NOBODY, NOBODY, data={"release_notes": "Again."}, what="published"),
+    # Components ------------------------------------------------------------------------------
+    Case(at(D + "component", "osd", "0.0.9", "all-data"), EVERYONE, what="published"),
+    Case(at(D + "component", "osd", "0.0.10", "draft-only"), HIDDEN, what="draft"),
+    Case(
+        at(D + "component", "osd", "0.0.9", "draft-only"), GONE, what="of the draft, asked of the release", guessed=True
+    ),
+    Case(
+        at(D + "component-create", "osd", "0.0.10"),
+        HIDDEN_FORM,
+        HIDDEN_DO,
+        data={"key": "evals", "title": "Evaluations", "category": "Code", "description": ""},
+        what="draft",
+    ),
+    Case(
+        at(D + "component-create", "osd", "0.0.9"),
+        NOBODY,
+        NOBODY,
+        data={"key": "evals", "title": "Evaluations", "category": "Code", "description": ""},
+        what="published",
+    ),
+    Case(
+        at(D + "component-edit", "osd", "0.0.10", "code"),
+        HIDDEN_FORM,
+        HIDDEN_DO,
+        data={"key": "code", "title": "All training code", "category": "Code", "description": ""},
+        what="draft",
+    ),
+    Case(
+        at(D + "component-edit", "osd", "0.0.9", "code"),
+        NOBODY,
+        NOBODY,
+        data={"key": "code", "title": "All training code", "category": "Code", "description": ""},
+        what="published",
+    ),
+    Case(at(D + "component-remove", "osd", "0.0.10", "code"), POST_ONLY, HIDDEN_DO),
+    Case(at(D + "component-remove", "osd", "0.0.9", "code"), None, NOBODY, what="published"),
+    # Comments --------------------------------------------------------------------------------
+    Case(at(D + "comment-create", "osd", "0.0.9"), POST_ONLY, SIGNED_IN_DO, data={"body": "Agreed."}, what="published"),
+    Case(
+        at(D + "comment-create", "osd", "0.0.9"),
+        None,
+        (LOGIN, DONE_HX, DONE_HX, DONE_HX, DONE_HX, DONE_HX, DONE_HX),
+        data={"body": "Agreed."},
+        htmx=True,
+        what="published",
+    ),
+    Case(at(D + "comment-create", "osd", "0.0.10"), None, HIDDEN_DO, data={"body": "Peek."}, what="draft"),
+    Case(
+        at(D + "comment-create", "osd", "0.0.10"),
+        None,
+        (LOGIN, 404, 404, 404, 404, 404, DONE_HX),
+        data={"body": "Peek."},
+        htmx=True,
+        what="draft",
+    ),
+    Case(
+        at(D + "component-comment-create", "osd", "0.0.9", "code"),
+        POST_ONLY,
+        SIGNED_IN_DO,
+        data={"body": "Code first."},
+        what="published",
+    ),
+    Case(
+        at(D + "component-comment-create", "osd", "0.0.9", "code"),
+        None,
+        (LOGIN, DONE_HX, DONE_HX, DONE_HX, DONE_HX, DONE_HX, DONE_HX),
+        data={"body": "Code first."},
+        htmx=True,
+        what="published",
+    ),
+    Case(
+        at(D + "component-comment-create", "osd", "0.0.10", "draft-only"),
+        None,
+        HIDDEN_DO,
+        data={"body": "Peek."},
+        what="draft",
+    ),
+    Case(
+        at(D + "comment-edit", pk("comment")),
+        (LOGIN, 403, 403, 200, 403, 403, 403),  # its author only
+        (LOGIN, 403, 403, DONE, 403, 403, 403),
+        data={"body": "Training *code* must be required."},
+        what="bob's",
+    ),
+    Case(
+        at(D + "comment-edit", pk("hidden_comment")),
+        NOBODY,  # not even its author: a hidden comment no longer changes
+        NOBODY,
+        data={"body": "Take two."},
+        what="bob's, hidden",
+    ),
+    Case(
+        at(D + "comment-edit", pk("draft_comment")),
+        HIDDEN_FORM,
+        HIDDEN_DO,
+        data={"body": "Note to self, reworded."},
+        what="olga's on the draft",
+        guessed=True,
+    ),
+    Case(
+        at(D + "comment-edit", pk("other_draft_comment")),
+        (LOGIN, 404, 404, 404, 404, 200, 404),
+        (LOGIN, 404, 404, 404, 404, DONE, 404),
+        data={"body": "Reworded."},
+        what="oscar's on his draft",
+        guessed=True,
+    ),
+    Case(
+        at(D + "comment-edit", NO_SUCH_ID),
+        GONE_FORM,
+        GONE_FORM,
+        data={"body": "Hello?"},
+        what="of no comment",
+        guessed=True,
+    ),
+    Case(at(D + "comment-history", pk("comment")), EVERYONE, what="bob's"),
+    Case(at(D + "comment-history", pk("hidden_comment")), EVERYONE, what="hidden", says="Hidden by @olga: Off topic."),
+    Case(at(D + "comment-history", pk("draft_comment")), HIDDEN, what="on the draft", guessed=True),
+    Case(
+        at(D + "comment-history", pk("other_draft_comment")),
+        (404, 404, 404, 404, 404, 200, 404),
+        what="on another definition's draft",
+        guessed=True,
+    ),
+    Case(at(D + "comment-history", NO_SUCH_ID), GONE, what="of no comment", guessed=True),
+    Case(at(D + "comment-hide", pk("comment")), ORGANIZERS, ORGANIZERS_DO, data={"reason": "Off topic."}, what="bob's"),
+    Case(
+        at(D + "comment-hide", pk("hidden_comment")),
+        ORGANIZERS,
+        (LOGIN, 403, 403, 403, 403, 403, 200),  # olga is told it is hidden already
+        data={"reason": "Again."},
+        what="hidden",
+    ),
+    Case(
+        at(D + "comment-hide", pk("draft_comment")),
+        HIDDEN_FORM,
+        HIDDEN_DO,
+        data={"reason": "Stale."},
+        what="on the draft",
+        guessed=True,
+    ),
+    Case(
+        at(D + "comment-hide", pk("other_draft_comment")),
+        (LOGIN, 404, 404, 404, 404, 200, 404),
+        (LOGIN, 404, 404, 404, 404, DONE, 404),
+        data={"reason": "Stale."},
+        what="on another definition's draft",
+        guessed=True,
+    ),
+    Case(
+        at(D + "comment-hide", NO_SUCH_ID),
+        GONE_FORM,
+        GONE_FORM,
+        data={"reason": "Stale."},
+        what="of no comment",
+        guessed=True,
+    ),
+    # Working groups --------------------------------------------------------------------------
+    Case(at(D + "group", "osd", "weights"), EVERYONE),
+    Case(at(D + "group", "osd", "others"), GONE, what="of another definition", guessed=True),
+    Case(
+        at(D + "group-create", "osd"),
+        ORGANIZERS,
+        ORGANIZERS_DO,
+        data={"key": "evals", "name": "Evaluations", "description": ""},
+    ),
+    Case(
+        at(D + "member-add", "osd", "weights"),
+        POST_ONLY,
+        (LOGIN, 403, 403, 403, DONE, 403, DONE),  # its chair and the organizers
+        data={"username": "carol", "role": "member"},
+    ),
+    Case(
+        at(D + "member-add", "osd", "others"),
+        None,
+        GONE_FORM,
+        data={"username": "carol", "role": "member"},
+        what="to another definition's group",
+        guessed=True,
+    ),
+    Case(
+        at(D + "member-remove", "osd", "weights", pk("bobs_membership")),
+        POST_ONLY,
+        (LOGIN, 403, 403, 403, DONE, 403, DONE),
+        what="bob",
+    ),
+    Case(
+        at(D + "member-remove", "osd", "weights", pk("daves_membership")),
+        None,
+        GONE_FORM,
+        what="dave, of corpora",
+        guessed=True,
+    ),
+    Case(
+        at(D + "member-remove", "osd", "weights", pk("former_membership")),
+        None,
+        GONE_FORM,
+        what="erin, who has left",
+        guessed=True,
+    ),
+    Case(
+        at(D + "member-remove", "osd", "weights", pk("other_membership")),
+        None,
+        GONE_FORM,
+        what="erin, of another definition's group",
+        guessed=True,
+    ),
+    Case(at(D + "member-remove", "osd", "weights", NO_SUCH_ID), None, GONE_FORM, what="of no membership", guessed=True),
+    # Ballots ---------------------------------------------------------------------------------
+    Case(at(V + "ballot-list", "osd"), EVERYONE),
+    Case(
+        at(V + "ballot-create", "osd"),
+        ORGANIZERS,
+        ORGANIZERS_DO,
+        data=lambda w: {
+            "title": "Another look",
+            "key": "another-look",
+            "version": w.published.pk,
+            "groups": [w.weights.pk],
+            "criteria": "use Use",
+            "choices": "yes | Yes | 1",
+            "results_visibility": "live",
+            "rule": "mean-bands",
+            "bands": "1 Maybe",
+            "otherwise": "No",
+            "k": "2",
+            "seed": "1",
+        },
+    ),
+    Case(at(V + "ballot", "osd", "components"), EVERYONE, what="open"),
+    Case(at(V + "ballot", "osd", "secret"), EVERYONE, what="sealed"),
+    Case(at(V + "ballot", "osd", "elsewhere"), GONE, what="of another definition", guessed=True),
+    Case(at(V + "ballot-open", "osd", "scheduled"), POST_ONLY, ORGANIZERS_DO),
+    Case(at(V + "ballot-open", "osd", "elsewhere"), None, GONE_FORM, guessed=True),
+    Case(at(V + "ballot-close", "osd", "components"), POST_ONLY, ORGANIZERS_DO),
+    Case(at(V + "ballot-close", "osd", "elsewhere"), None, GONE_FORM, guessed=True),
+    Case(at(V + "vote-grid", "osd", "components"), VOTERS, VOTERS_DO, data=CELL, what="open"),
+    Case(
+        at(V + "vote-grid", "osd", "components"),
+        VOTERS,
+        (LOGIN, 403, DONE_HX, DONE_HX, DONE_HX, 403, 403),
+        data=CELL,
+        htmx=True,
+        what="open",
+    ),
+    Case(at(V + "vote-grid", "osd", "secret"), VOTERS, what="sealed"),
+    Case(
+        at(V + "vote-grid", "osd", "elsewhere"),
+        GONE_FORM,
+        GONE_FORM,
+        data=CELL,
+        what="of another definition",
+        guessed=True,
+    ),
+    Case(
+        at(V + "vote-grid-on-behalf", "osd", "components", "bob"),
+        (LOGIN, 403, 403, 200, 403, 403, 200),  # bob's own, and the organizers on his behalf
+        (LOGIN, 403, 403, DONE, 403, 403, DONE),
+        data=CELL,
+        what="for bob",
+    ),
+    Case(
+        at(V + "vote-grid-on-behalf", "osd", "components", "bob"),
+        (LOGIN, 403, 403, 200, 403, 403, 200),
+        (LOGIN, 403, 403, DONE_HX, 403, 403, DONE_HX),
+        data=CELL,
+        htmx=True,
+        what="for bob",
+    ),
+    Case(
+        at(V + "vote-grid-on-behalf", "osd", "components", "nobody"),
+        (LOGIN, 403, 403, 403, 403, 403, 404),
+        what="for no one",
+    ),
+    Case(at(V + "roll-call", "osd", "components"), EVERYONE, what="open"),
+    Case(
+        at(V + "roll-call", "osd", "secret"),
+        EVERYONE,
+        what="sealed",
+        says="The roll call of this ballot is published when voting closes.",
+    ),
+    Case(
+        at(V + "grants", "osd", "components"),
+        EVERYONE,
+        ORGANIZERS_DO,
+        data=lambda w: {"choice": w.components.choices.get(key="not-necessary").pk, "member": "dave", "reason": "Ok."},
+    ),
+    Case(
+        at(V + "grant-revoke", "osd", "components", pk("grant")),
+        POST_ONLY,
+        ORGANIZERS_DO,
+        data={"reason": "No longer needed."},
+    ),
+    Case(
+        at(V + "grant-revoke", "osd", "components", pk("secret_grant")),
+        None,
+        GONE_FORM,
+        data={"reason": "No longer needed."},
+        what="of another ballot",
+        guessed=True,
+    ),
+    Case(
+        at(V + "grant-revoke", "osd", "components", pk("other_grant")),
+        None,
+        GONE_FORM,
+        data={"reason": "No longer needed."},
+        what="of another definition's ballot",
+        guessed=True,
+    ),
+    Case(
+        at(V + "grant-revoke", "osd", "components", NO_SUCH_ID),
+        None,
+        GONE_FORM,
+        data={"reason": "No longer needed."},
+        what="of no grant",
+        guessed=True,
+    ),
+    Case(
+        at(V + "disputes", "osd", "components"),
+        EVERYONE,
+        (LOGIN, 403, DONE, DONE, DONE, 403, DONE),  # members of the definition's groups, and its organizers
+        data={"voter": "bob", "reason": "Cast by mistake."},
+        what="open",
+    ),
+    Case(
+        at(V + "disputes", "osd", "secret"),
+        EVERYONE,
+        (LOGIN, 403, 200, 200, 200, 403, 200),  # told to wait until the votes are published
+        data={"voter": "dave", "reason": "Why?"},
+        what="sealed",
+        says="sealed until it closes",
+    ),
+    Case(
+        at(V + "dispute-resolve", "osd", "components", pk("dispute")),
+        POST_ONLY,
+        ORGANIZERS_DO,
+        data={"status": "dismissed", "resolution": "Nothing wrong."},
+    ),
+    Case(
+        at(V + "dispute-resolve", "osd", "components", pk("closed_dispute")),
+        None,
+        GONE_FORM,
+        data={"status": "dismissed", "resolution": "Nothing wrong."},
+        what="of another ballot",
+        guessed=True,
+    ),
+    Case(
+        at(V + "dispute-resolve", "osd", "components", pk("other_dispute")),
+        None,
+        GONE_FORM,
+        data={"status": "dismissed", "resolution": "Nothing wrong."},
+        what="of another definition's ballot",
+        guessed=True,
+    ),
+    Case(
+        at(V + "dispute-resolve", "osd", "components", NO_SUCH_ID),
+        None,
+        GONE_FORM,
+        data={"status": "dismissed", "resolution": "Nothing wrong."},
+        what="of no dispute",
+        guessed=True,
+    ),
+    # Results, downloads and the audit log ----------------------------------------------------
+    Case(at("analysis:results", "osd", "components"), EVERYONE, what="open"),
+    Case(at("analysis:results", "osd", "components"), EVERYONE, htmx=True, what="open"),
+    Case(
+        at("analysis:results", "osd", "secret"),
+        EVERYONE,
+        what="sealed",
+        says="The results of this ballot are published when voting closes.",
+    ),
+    Case(at("analysis:tally-download", "osd", "components"), EVERYONE, what="open"),
+    Case(at("analysis:tally-download", "osd", "closed"), EVERYONE, what="closed"),
+    Case(at("analysis:tally-download", "osd", "secret"), SEALED, what="sealed"),
+    Case(at("analysis:tally-download", "osd", "elsewhere"), GONE, what="of another definition", guessed=True),
+    Case(at("analysis:tally-format"), EVERYONE),
+    Case(at("analysis:verifier-download"), EVERYONE),
+    Case(at("audit:log"), EVERYONE),
+    # The JSON API, read-only, with the pages' visibility ---------------------------------------
+    Case(api("api-root"), GONE),  # no docs page: it would load scripts from a CDN
+    Case(api("openapi-json"), EVERYONE),
+    Case(api("definition_list"), EVERYONE),
+    Case(api("definition", slug="osd"), EVERYONE),
+    Case(api("definition", slug="nope"), GONE, what="of no definition", guessed=True),
+    Case(api("version_list", slug="osd"), EVERYONE),
+    Case(api("version", slug="osd", label="0.0.9"), EVERYONE, what="published"),
+    Case(api("version", slug="osd", label="0.0.10"), HIDDEN, what="draft"),
+    Case(api("version", slug="osd", label="2.0"), GONE, what="of another definition", guessed=True),
+    Case(api("component_list", slug="osd", label="0.0.9"), EVERYONE, what="published"),
+    Case(api("component_list", slug="osd", label="0.0.10"), HIDDEN, what="draft"),
+    Case(api("comment_list", slug="osd", label="0.0.9"), EVERYONE, what="published"),
+    Case(api("comment_list", slug="osd", label="0.0.10"), HIDDEN, what="draft"),
+    Case(
+        api("comment_list", slug="other", label="2.1"),
+        (404, 404, 404, 404, 404, 200, 404),
+        what="another definition's draft",
+        guessed=True,
+    ),
+    Case(api("group_list", slug="osd"), EVERYONE),
+    Case(api("group", slug="osd", key="weights"), EVERYONE),
+    Case(api("group", slug="osd", key="others"), GONE, what="of another definition", guessed=True),
+    Case(api("ballot_list", slug="osd"), EVERYONE),
+    Case(api("ballot", slug="osd", key="components"), EVERYONE, what="open"),
+    Case(api("ballot", slug="osd", key="secret"), EVERYONE, what="sealed"),
+    Case(api("ballot", slug="osd", key="elsewhere"), GONE, what="of another definition", guessed=True),
+    Case(api("vote_list", slug="osd", key="components"), EVERYONE, what="open"),
+    Case(api("vote_list", slug="osd", key="secret"), SEALED, what="sealed"),
+    Case(api("grant_list", slug="osd", key="components"), EVERYONE, what="open"),
+    Case(api("grant_list", slug="osd", key="secret"), EVERYONE, what="sealed"),
+    Case(api("dispute_list", slug="osd", key="components"), EVERYONE),
+    Case(api("outcomes", slug="osd", key="components"), EVERYONE, what="open"),
+    Case(api("outcomes", slug="osd", key="secret"), SEALED, what="sealed"),
+    Case(api("event_list"), EVERYONE),
+]
