@@ -4,7 +4,7 @@ from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -115,10 +115,8 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
             return redirect_to_login(request.get_full_path())
         try:
             membership = services.accept_invitation(invitation=found, user=request.user)
-        except ValidationError as exc:
+        except ValidationError as exc:  # used, revoked or expired meanwhile; another account's address is a 403
             messages.error(request, " ".join(exc.messages))
-        except PermissionDenied as exc:
-            messages.error(request, str(exc))
         else:
             messages.success(request, f"You joined {membership.group.name} as {membership.role}.")
             return redirect(membership.group)

@@ -28,6 +28,7 @@ cases; every route that takes an integer id has some).
 """
 
 import io
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.apps import apps
+from django.core import mail
 from django.db import connection, transaction
 from django.http import HttpResponse
 from django.test import Client
@@ -97,6 +99,9 @@ POST_ONLY = (LOGIN, 405, 405, 405, 405, 405, 405)
 ORGANIZERS_DO = (LOGIN, 403, 403, 403, 403, 403, DONE)
 HIDDEN_DO = (LOGIN, 404, 404, 404, 404, 404, DONE)
 SIGNED_IN_DO = (LOGIN, DONE, DONE, DONE, DONE, DONE, DONE)
+ROSTER_MANAGERS = (LOGIN, 403, 403, 403, 200, 403, 200)  # the group's chair and the organizers
+ROSTER_MANAGERS_DO = (LOGIN, 403, 403, 403, DONE, 403, DONE)
+SIGNED_IN = (LOGIN, 200, 200, 200, 200, 200, 200)
 VOTERS = (LOGIN, 403, 200, 200, 200, 403, 403)  # members of a group enrolled in the ballot
 VOTERS_DO = (LOGIN, 403, DONE, DONE, DONE, 403, 403)
 
@@ -164,6 +169,22 @@ TABLE: list[Case] = [
     Case(at(D + "definition-list"), EVERYONE),
     Case(at(D + "definition", "osd"), EVERYONE),
     Case(at(D + "definition", "nope"), GONE, what="of no definition", guessed=True),
+    Case(
+        at(D + "definition-create"),
+        SIGNED_IN,  # every persona's address is verified, and DEFINITION_CREATORS is "verified" by default
+        SIGNED_IN_DO,
+        data={"title": "A new definition", "slug": "a-new-one", "summary": ""},
+    ),
+    Case(at(D + "organizer-add", "osd"), POST_ONLY, ORGANIZERS_DO, data={"username": "carol"}),
+    Case(at(D + "organizer-remove", "osd", pk("otto")), POST_ONLY, ORGANIZERS_DO, what="otto"),
+    Case(
+        at(D + "organizer-remove", "osd", pk("oscar")),
+        None,
+        GONE_FORM,
+        what="oscar, who organizes another definition",
+        guessed=True,
+    ),
+    Case(at(D + "organizer-remove", "osd", NO_SUCH_ID), None, GONE_FORM, what="of nobody", guessed=True),
     Case(at(D + "release-feed", "osd"), EVERYONE),
     Case(
         at(D + "diff", "osd", query="from=0.0.9&to=0.0.10"),
@@ -392,9 +413,15 @@ TABLE: list[Case] = [
     ),
     Case(
         at(D + "member-remove", "osd", "weights", pk("bobs_membership")),
-        POST_ONLY,
-        (LOGIN, 403, 403, 403, DONE, 403, DONE),
+        ROSTER_MANAGERS,  # the confirmation, with what becomes of bob's votes
+        ROSTER_MANAGERS_DO,
         what="bob",
+    ),
+    Case(
+        at(D + "member-remove", "osd", "weights", pk("alices_membership")),
+        (LOGIN, 403, 403, 403, 403, 403, 200),
+        (LOGIN, 403, 403, 403, 403, 403, DONE),
+        what="alice, the chair: only organizers remove a chair",
     ),
     Case(
         at(D + "member-remove", "osd", "weights", pk("daves_membership")),
@@ -418,6 +445,86 @@ TABLE: list[Case] = [
         guessed=True,
     ),
     Case(at(D + "member-remove", "osd", "weights", NO_SUCH_ID), None, GONE_FORM, what="of no membership", guessed=True),
+    Case(
+        at(D + "members-bulk", "osd", "weights"),
+        ROSTER_MANAGERS,
+        (LOGIN, 403, 403, 403, Done(200), 403, Done(200)),  # the page shows what became of each line
+        data={"lines": "carol\nnew@example.org", "role": "member"},
+    ),
+    Case(
+        at(D + "members-bulk", "osd", "others"),
+        GONE_FORM,
+        GONE_FORM,
+        data={"lines": "carol", "role": "member"},
+        what="of another definition's group",
+        guessed=True,
+    ),
+    Case(
+        at(D + "join-request", "osd", "weights"),
+        POST_ONLY,
+        (LOGIN, DONE, DONE, 302, 302, DONE, DONE),  # bob and alice are told they are members already
+        data={"note": "I work on model weights."},
+    ),
+    Case(at(D + "join-request", "osd", "others"), None, GONE_FORM, what="to another definition's group", guessed=True),
+    Case(
+        at(D + "join-decide", "osd", "weights", pk("join_request")),
+        POST_ONLY,
+        ROSTER_MANAGERS_DO,
+        data={"decision": "decline", "reason": "Not this round."},
+        what="erin's",
+    ),
+    Case(
+        at(D + "join-decide", "osd", "weights", pk("other_join_request")),
+        None,
+        GONE_FORM,
+        data={"decision": "accept", "reason": ""},
+        what="of another definition's group",
+        guessed=True,
+    ),
+    Case(
+        at(D + "join-decide", "osd", "weights", NO_SUCH_ID),
+        None,
+        GONE_FORM,
+        data={"decision": "accept", "reason": ""},
+        what="of no request",
+        guessed=True,
+    ),
+    Case(
+        at(D + "invitation-create", "osd", "weights"),
+        POST_ONLY,
+        ROSTER_MANAGERS_DO,
+        data={"email": "new@example.org", "role": "member"},
+    ),
+    Case(
+        at(D + "invitation-create", "osd", "others"),
+        None,
+        GONE_FORM,
+        data={"email": "new@example.org", "role": "member"},
+        what="to another definition's group",
+        guessed=True,
+    ),
+    Case(at(D + "invitation-revoke", "osd", "weights", pk("invitation")), POST_ONLY, ROSTER_MANAGERS_DO),
+    Case(
+        at(D + "invitation-revoke", "osd", "weights", pk("other_invitation")),
+        None,
+        GONE_FORM,
+        what="of another definition's group",
+        guessed=True,
+    ),
+    Case(at(D + "invitation-revoke", "osd", "weights", NO_SUCH_ID), None, GONE_FORM, what="of nothing", guessed=True),
+    Case(
+        at(D + "invitation", lambda w: w.carols_token),
+        EVERYONE,  # whoever holds the link reads whom it invites
+        (LOGIN, DONE, 403, 403, 403, 403, 403),  # only an account with the invited address joins
+        what="of carol's address",
+    ),
+    Case(
+        at(D + "invitation", lambda w: w.revoked_token),
+        EVERYONE,
+        (LOGIN, 200, 200, 200, 200, 200, 200),  # says it is revoked; nothing happens
+        what="revoked",
+    ),
+    Case(at(D + "invitation", "not-a-token"), GONE, GONE, what="of no invitation", guessed=True),
     # Ballots ---------------------------------------------------------------------------------
     Case(at(V + "ballot-list", "osd"), EVERYONE),
     Case(
@@ -654,7 +761,9 @@ def _vote(ballot: Ballot, voter, component: str, choice: str, rationale: str = "
 
 
 @pytest.fixture
-def world(olga, alice, bob, carol, dave, published, draft, group, other_group) -> SimpleNamespace:
+def world(
+    olga, alice, bob, carol, dave, published, draft, group, other_group, django_capture_on_commit_callbacks
+) -> SimpleNamespace:
     """Everything the table visits; see the module's docstring."""
     oscar = UserFactory(username="oscar", first_name="Oscar", last_name="Elsewhere")
     erin = UserFactory(username="erin", first_name="Erin", last_name="Former")
@@ -673,10 +782,27 @@ def world(olga, alice, bob, carol, dave, published, draft, group, other_group) -
     w.hidden_comment = deliberation.post_comment(author=bob, version=published, body=HIDDEN_COMMENT)
     deliberation.hide_comment(comment=w.hidden_comment, reason="Off topic.", acting_user=olga)
 
-    # The roster: erin was in weights once; bob and dave are in now.
+    # The roster: erin was in weights once; bob and dave are in now. Erin asks to come back.
     former = deliberation.add_member(group=group, user=erin, acting_user=olga)
     w.former_membership = deliberation.remove_member(membership=former, acting_user=olga)
     w.bobs_membership = group.memberships.current().get(user=bob)
+    w.alices_membership = group.memberships.current().get(user=alice)
+    w.join_request = deliberation.request_to_join(group=group, user=erin, note="Back from leave.")
+
+    # A second organizer, otto; invitations to weights: one to carol's address, one revoked.
+    w.otto = UserFactory(username="otto")
+    deliberation.add_organizer(definition=group.definition, user=w.otto, acting_user=olga)
+    w.oscar = oscar
+    with django_capture_on_commit_callbacks(execute=True):  # the invitations' mails
+        w.invitation = deliberation.invite_member(
+            group=group, email="someone@example.org", site_url="http://testserver", acting_user=alice
+        )
+        deliberation.invite_member(group=group, email=carol.email, site_url="http://testserver", acting_user=alice)
+        revoked = deliberation.invite_member(
+            group=group, email="gone@example.org", site_url="http://testserver", acting_user=olga
+        )
+        deliberation.revoke_invitation(invitation=revoked, acting_user=olga)
+    w.carols_token, w.revoked_token = (_token(mail.outbox[-2]), _token(mail.outbox[-1]))
     w.daves_membership = other_group.memberships.current().get(user=dave)
 
     # Ballots: open and live, sealed, closed, scheduled.
@@ -731,6 +857,10 @@ def world(olga, alice, bob, carol, dave, published, draft, group, other_group) -
     w.other_draft_comment = deliberation.post_comment(author=oscar, version=other_draft, body="Mine.")
     others = WorkingGroupFactory(definition=other, key="others", name="Others")
     w.other_membership = deliberation.add_member(group=others, user=erin, acting_user=oscar)
+    w.other_join_request = deliberation.request_to_join(group=others, user=dave)
+    w.other_invitation = deliberation.invite_member(
+        group=others, email="theirs@example.org", site_url="http://testserver", acting_user=oscar
+    )
     elsewhere = votes.open_ballot(
         ballot=votes.create_ballot(
             version=release,
@@ -753,6 +883,11 @@ def world(olga, alice, bob, carol, dave, published, draft, group, other_group) -
     _vote(elsewhere, erin, "code", "required")
     w.other_dispute = votes.raise_dispute(ballot=elsewhere, raised_by=erin, reason="Mine.", voter=erin)
     return w
+
+
+def _token(message) -> str:
+    """The token of the invitation link an e-mail carries."""
+    return re.search(r"/invitations/([^/\s]+)/", message.body).group(1)
 
 
 # Visiting -----------------------------------------------------------------------------------------
