@@ -83,7 +83,11 @@ def _create(bundle: tally.Bundle, ballot: tally.Ballot, organizer_handle: str, u
     organizer = users[organizer_handle]
     with _blame("definition"):
         definition = deliberation.create_definition(
-            slug=slug, title=data["definition"]["title"], organizers=[organizer], acting_user=organizer
+            slug=slug,
+            title=data["definition"]["title"],
+            organizers=[organizer],
+            acting_user=organizer,
+            from_the_command_line=True,
         )
     version, components = _version(definition, data, organizer)
     groups = _groups(definition, ballot, users, organizer)

@@ -138,7 +138,11 @@ def _build(n_votes: int, log) -> tuple[Ballot, int, int, list[str]]:
     earlier = _slugs(n_votes)
     slug = f"bench-{n_votes}-{len(earlier) + 1}" if earlier else f"bench-{n_votes}"
     definition = deliberation.create_definition(
-        slug=slug, title=f"Bench definition, {n_votes:,} votes", organizers=[organizer], acting_user=organizer
+        slug=slug,
+        title=f"Bench definition, {n_votes:,} votes",
+        organizers=[organizer],
+        acting_user=organizer,
+        from_the_command_line=True,
     )
     version = deliberation.start_draft(definition=definition, label="1.0", acting_user=organizer)
     leaves: dict[str, list[Component]] = {}

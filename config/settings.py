@@ -164,6 +164,15 @@ COMMENT_RATE_LIMIT = env("COMMENT_RATE_LIMIT", default="20/10m")
 if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", COMMENT_RATE_LIMIT):
     raise ImproperlyConfigured(f"COMMENT_RATE_LIMIT={COMMENT_RATE_LIMIT!r}: expected amount/period, such as 20/10m")
 
+# Who may start a definition in the browser (and so become its first organizer): "verified", any account with a
+# verified e-mail address; or "allowed", only the accounts an admin has given the permission "Can add definition"
+# (deliberation | definition) in the Django admin, directly or through a group. Superusers always may.
+DEFINITION_CREATORS = env.str("DEFINITION_CREATORS", default="verified")
+if DEFINITION_CREATORS not in ("verified", "allowed"):
+    raise ImproperlyConfigured(f"DEFINITION_CREATORS={DEFINITION_CREATORS!r}: expected verified or allowed")
+# The name the site's e-mails greet and sign with (never the host name a request happened to use).
+SITE_NAME = env.str("SITE_NAME", default="Plenary")
+
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Plenary <plenary@localhost>")

@@ -3,10 +3,17 @@
 Nothing here writes; the services may import this module, never the reverse.
 """
 
+from typing import TYPE_CHECKING
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
 from .models import Comment, Definition, DraftVersion
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 
 def get_definition(slug: str) -> Definition:
@@ -31,3 +38,19 @@ def get_comment(request: HttpRequest, pk: int) -> Comment:
         ),
         pk=pk,
     )
+
+
+START_DEFINITION_REFUSED = "Your account may not start a definition here; the site's administrators can allow it."
+
+
+def may_start_definition(user: "User | AnonymousUser") -> bool:
+    """Whom the site's DEFINITION_CREATORS setting lets start a definition (README, "Configuration").
+
+    "allowed": those an admin gave the permission deliberation.add_definition (superusers have every permission);
+    "verified": those too, and every account with a verified e-mail address.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if settings.DEFINITION_CREATORS == "verified" and EmailAddress.objects.filter(user=user, verified=True).exists():
+        return True
+    return user.has_perm("deliberation.add_definition")

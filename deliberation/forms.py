@@ -6,7 +6,18 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from .models import Comment, Component, DraftVersion, Membership, WorkingGroup, label_validator
+from .models import (
+    BULK_LINES_MAX,
+    DECISION_REASON_MAX_LENGTH,
+    JOIN_NOTE_MAX_LENGTH,
+    Comment,
+    Component,
+    Definition,
+    DraftVersion,
+    Membership,
+    WorkingGroup,
+    label_validator,
+)
 
 
 class RowsField(forms.ModelMultipleChoiceField):
@@ -119,19 +130,72 @@ class WorkingGroupForm(forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
 
+class HandleField(forms.CharField):
+    """An active account, named by its handle (an `@` in front is fine)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=151, **kwargs)
+
+    def clean(self, value):
+        handle = super().clean(value).strip().removeprefix("@")
+        user = get_user_model().objects.filter(username__iexact=handle, is_active=True).first()
+        if user is None:
+            raise forms.ValidationError(f"No account has the handle {handle}.")
+        return user
+
+
 class AddMemberForm(forms.Form):
-    username = forms.CharField(max_length=150, label="Member's handle")
+    """A chair or an organizer adds a member, or a co-chair (only organizers remove a chair)."""
+
+    username = HandleField(label="Member's handle")
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
 
-    def __init__(self, *args, may_appoint_chairs: bool, **kwargs):
-        super().__init__(*args, **kwargs)
-        if not may_appoint_chairs:  # only organizers appoint chairs
-            role = cast(forms.ChoiceField, self.fields["role"])
-            role.choices = [(Membership.Role.MEMBER, Membership.Role.MEMBER.label)]
 
-    def clean_username(self):
-        username = self.cleaned_data["username"].strip()
-        user = get_user_model().objects.filter(username__iexact=username, is_active=True).first()
-        if user is None:
-            raise forms.ValidationError(f"No account has the handle {username}.")
-        return user
+class DefinitionForm(forms.ModelForm):
+    class Meta:
+        model = Definition
+        fields = ["title", "slug", "summary"]
+        labels = {"slug": "Short name"}
+        help_texts = {
+            "slug": "Letters, digits and hyphens, in its address (/d/short-name/) and its audit log; it never changes.",
+        }
+        widgets = {"summary": forms.Textarea(attrs={"rows": 3})}
+
+
+class OrganizerForm(forms.Form):
+    username = HandleField(label="Organizer's handle")
+
+
+class JoinRequestForm(forms.Form):
+    note = forms.CharField(
+        required=False,
+        max_length=JOIN_NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Note to the chairs (optional)",
+        help_text="Who you are and why you would like to join.",
+    )
+
+
+class JoinDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("accept", "Accept"), ("decline", "Decline")])
+    reason = forms.CharField(
+        required=False,
+        max_length=DECISION_REASON_MAX_LENGTH,
+        label="Reason",
+        help_text="Needed to decline; the requester reads it.",
+    )
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label="E-mail address")
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
+
+
+class BulkMembersForm(forms.Form):
+    lines = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 10, "class": "mono"}),
+        max_length=BULK_LINES_MAX * 256,
+        label="Handles or e-mail addresses, one per line",
+        help_text=f"At most {BULK_LINES_MAX} lines. An account is added; an address no account has is invited.",
+    )
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)

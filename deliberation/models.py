@@ -1,5 +1,6 @@
 """Definitions, their numbered drafts, the components voted on, working groups and comments."""
 
+import hashlib
 import secrets
 
 from django.conf import settings
@@ -264,6 +265,18 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} in {self.group} ({self.role})"
 
+    def votes_on_open_ballots(self) -> list[tuple]:
+        """Each ballot not yet closed that enrolls the group, with how many votes the member cast in it for the
+        group; None where the ballot's votes are sealed until it closes (how many is not said either)."""
+        ballots = self.group.ballots.exclude(status="closed").order_by("title")  # a ballot's status, by value
+        counts = dict(
+            self.group.votes.filter(voter=self.user, ballot__in=ballots)
+            .order_by()
+            .values_list("ballot")
+            .annotate(n=models.Count("pk"))
+        )
+        return [(b, counts.get(b.pk, 0) if b.results_public else None) for b in ballots]
+
 
 class CommentQuerySet(models.QuerySet):
     def threads(self) -> "CommentQuerySet":
@@ -324,3 +337,99 @@ class CommentRevision(models.Model):
 
     def __str__(self) -> str:
         return f"Revision of comment {self.comment_id} from {self.written_at:%Y-%m-%d %H:%M}"
+
+
+# Joining a group ---------------------------------------------------------------------------------
+
+JOIN_NOTE_MAX_LENGTH = 1_000  # a few sentences on who one is and why one asks
+DECISION_REASON_MAX_LENGTH = 1_000
+INVITATION_LIFETIME_DAYS = 14
+BULK_LINES_MAX = 100  # handles or addresses pasted at once
+
+join_note_length = MaxLengthValidator(
+    JOIN_NOTE_MAX_LENGTH, "A note can be at most %(limit_value)s characters long; this one has %(show_value)s."
+)
+decision_reason_length = MaxLengthValidator(
+    DECISION_REASON_MAX_LENGTH, "A reason can be at most %(limit_value)s characters long; this one has %(show_value)s."
+)
+
+
+class JoinRequestQuerySet(models.QuerySet):
+    def pending(self) -> "JoinRequestQuerySet":
+        return self.filter(status=JoinRequest.Status.PENDING)
+
+
+class JoinRequest(models.Model):
+    """A signed-in person's request to join a working group, which its chairs or the organizers decide."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ACCEPTED = "accepted"
+        DECLINED = "declined"
+
+    group = models.ForeignKey(WorkingGroup, models.CASCADE, related_name="join_requests")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="join_requests")
+    note = models.TextField(blank=True, validators=[join_note_length])
+    status = models.CharField(max_length=8, choices=Status, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    reason = models.TextField(blank=True, validators=[decision_reason_length])
+
+    objects = JoinRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["group", "created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "user"], condition=Q(status="pending"), name="one_pending_request_per_group"
+            ),
+            models.CheckConstraint(condition=~Q(status="declined") | ~Q(reason=""), name="declined_with_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} asks to join {self.group} ({self.status})"
+
+
+def invitation_token_digest(token: str) -> str:
+    """What is stored of an invitation's token: its link works, a copy of the table does not."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class InvitationQuerySet(models.QuerySet):
+    def usable(self) -> "InvitationQuerySet":
+        """Neither used, revoked nor expired."""
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+class Invitation(models.Model):
+    """An invitation by e-mail to join a working group: its link signs up or signs in, then joins, once."""
+
+    group = models.ForeignKey(WorkingGroup, models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=8, choices=Membership.Role, default=Membership.Role.MEMBER)
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["group", "-created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.group}"
+
+    @property
+    def state(self) -> str:
+        """What became of it, in a word a page can show."""
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        return "expired" if self.expires_at <= timezone.now() else "open"

@@ -1,27 +1,44 @@
 """Every write in the deliberation app: one function per use case, each audited in its transaction."""
 
 import hashlib
+import secrets
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import canonical_json, lock_stream, record
 from plenary_tally.vocabulary import Action
 
+from . import access
 from .markdown import render_markdown
 from .models import (
+    BULK_LINES_MAX,
+    INVITATION_LIFETIME_DAYS,
     Comment,
     CommentRevision,
     Component,
     Definition,
     DraftVersion,
+    Invitation,
+    JoinRequest,
     Membership,
     WorkingGroup,
     comment_length,
+    decision_reason_length,
+    invitation_token_digest,
+    join_note_length,
     release_notes_length,
 )
 
@@ -68,12 +85,25 @@ def _definition_payload(definition: Definition) -> dict:
 
 @transaction.atomic
 def create_definition(
-    *, slug: str, title: str, summary: str = "", organizers: list, acting_user: "User | None"
+    *,
+    slug: str,
+    title: str,
+    summary: str = "",
+    organizers: list,
+    acting_user: "User | None",
+    from_the_command_line: bool = False,
 ) -> Definition:
     """Start a definition with its organizers. `acting_user` None means the system (e.g. the demo seed).
 
-    Definitions are set up by the site's staff (the admin) and the demo seed, so no organizer check is made here.
+    Anyone the site's DEFINITION_CREATORS setting allows may (`access.may_start_definition`): the definition
+    page makes its creator the first organizer, the admin names whom it likes. A management command
+    (`from_the_command_line`, such as import_tally) is run by whoever runs the server, to whom the setting does
+    not apply. There is always one organizer.
     """
+    if acting_user is not None and not from_the_command_line and not access.may_start_definition(acting_user):
+        raise PermissionDenied(access.START_DEFINITION_REFUSED)
+    if not organizers:
+        raise ValidationError("A definition needs at least one organizer.")
     definition = Definition(slug=slug, title=title, summary=summary)
     definition.full_clean()
     definition.save()
@@ -107,6 +137,53 @@ def update_definition(
         action=Action.DEFINITION_CHANGED,
         subject=definition,
         payload=_definition_payload(definition),
+    )
+    return definition
+
+
+def _lock_definition(definition: Definition, acting_user: "User") -> Definition:
+    """The definition under a row lock, so two organizers changing the organizers take turns; organizers only."""
+    definition = Definition.objects.select_for_update().get(pk=definition.pk)
+    _require_organizer(definition, acting_user)
+    return definition
+
+
+@transaction.atomic
+def add_organizer(*, definition: Definition, user: "User", acting_user: "User") -> Definition:
+    """Make `user` an organizer too: from then on they may do all that an organizer does."""
+    definition = _lock_definition(definition, acting_user)
+    if not user.is_active:
+        raise ValidationError(f"@{user.get_username()}'s account is closed.")
+    if definition.organizers.filter(pk=user.pk).exists():
+        raise ValidationError(f"@{user.get_username()} already organizes {definition.title}.")
+    definition.organizers.add(user)
+    record(
+        stream=definition.audit_stream,
+        actor=acting_user,
+        action=Action.ORGANIZER_ADDED,
+        subject=definition,
+        payload={"organizer": user.get_username(), "organizers": _definition_payload(definition)["organizers"]},
+    )
+    return definition
+
+
+@transaction.atomic
+def remove_organizer(*, definition: Definition, user: "User", acting_user: "User") -> Definition:
+    """Take `user` off the organizers (an organizer may step down); the last organizer stays."""
+    definition = _lock_definition(definition, acting_user)
+    if not definition.organizers.filter(pk=user.pk).exists():
+        raise ValidationError(f"@{user.get_username()} does not organize {definition.title}.")
+    if definition.organizers.count() == 1:
+        raise ValidationError(
+            f"@{user.get_username()} is the last organizer of {definition.title}: add another organizer first."
+        )
+    definition.organizers.remove(user)
+    record(
+        stream=definition.audit_stream,
+        actor=acting_user,
+        action=Action.ORGANIZER_REMOVED,
+        subject=definition,
+        payload={"organizer": user.get_username(), "organizers": _definition_payload(definition)["organizers"]},
     )
     return definition
 
@@ -367,9 +444,19 @@ def _record_roster_change(
 def add_member(
     *, group: WorkingGroup, user: "User", role: str = Membership.Role.MEMBER, acting_user: "User"
 ) -> Membership:
+    """Add `user` to the group's roster. Its chairs and the organizers do; a chair may appoint a co-chair.
+
+    Only organizers remove a chair (`remove_member`), so chairs cannot push each other out.
+    """
     _require_roster_manager(group, acting_user)
-    if role == Membership.Role.CHAIR and not group.definition.is_organizer(acting_user):
-        raise PermissionDenied("Only organizers appoint chairs.")
+    return _join(group, user, role=role, acting_user=acting_user)
+
+
+def _join(group: WorkingGroup, user: "User", *, role: str, acting_user: "User") -> Membership:
+    """The roster change itself, once whoever asked may make it: recorded in the definition's stream and in
+    each open enrolled ballot's (`_rosters_in_line`). Adding a member, accepting a request or an invitation."""
+    if role not in Membership.Role.values:
+        raise ValidationError(f"{role} is not a role; a member is a member or a chair.")
     streams = _rosters_in_line(group)
     if group.memberships.current().filter(user=user).exists():
         raise ValidationError(f"{user.get_username()} is already a member of {group.name}.")
@@ -405,6 +492,235 @@ def remove_member(*, membership: Membership, acting_user: "User") -> Membership:
         acting_user=acting_user,
     )
     return membership
+
+
+# Joining a group: requests, invitations, many at once ----------------------------------------
+
+
+def _handle(user: "User") -> str:
+    return user.get_username()
+
+
+@transaction.atomic
+def request_to_join(*, group: WorkingGroup, user: "User | AnonymousUser", note: str = "") -> JoinRequest:
+    """A signed-in person asks to join `group`, with an optional note to those who decide."""
+    if not user.is_authenticated:
+        raise PermissionDenied("Sign in to ask to join a working group.")
+    lock_stream(group.definition.audit_stream)  # one request at a time per definition: no twin requests
+    join_note_length(note)
+    if group.memberships.current().filter(user=user).exists():
+        raise ValidationError(f"You are already a member of {group.name}.")
+    if group.join_requests.pending().filter(user=user).exists():
+        raise ValidationError(f"You have already asked to join {group.name}; its chairs or organizers will answer.")
+    join_request = JoinRequest.objects.create(group=group, user=user, note=note.strip())
+    record(
+        stream=group.definition.audit_stream,
+        actor=user,
+        action=Action.JOIN_REQUESTED,
+        subject=join_request,
+        payload={"group": group.key, "member": _handle(user), "note": join_request.note},
+    )
+    return join_request
+
+
+@transaction.atomic
+def decide_join_request(
+    *, join_request: JoinRequest, accept: bool, reason: str = "", acting_user: "User"
+) -> JoinRequest:
+    """A chair of the group or an organizer accepts (the requester joins as a member) or declines, with a reason."""
+    join_request = JoinRequest.objects.select_related("group__definition", "user").get(pk=join_request.pk)
+    group = join_request.group
+    _require_roster_manager(group, acting_user)
+    lock_stream(group.definition.audit_stream)
+    join_request = (
+        JoinRequest.objects.select_for_update().select_related("group__definition", "user").get(pk=join_request.pk)
+    )
+    if join_request.status != JoinRequest.Status.PENDING:
+        raise ValidationError(f"@{_handle(join_request.user)}'s request was already {join_request.status}.")
+    reason = reason.strip()
+    decision_reason_length(reason)
+    if not accept and not reason:
+        raise ValidationError("Say why the request is declined; the requester reads the reason.")
+    if accept:
+        _join(group, join_request.user, role=Membership.Role.MEMBER, acting_user=acting_user)
+    join_request.status = JoinRequest.Status.ACCEPTED if accept else JoinRequest.Status.DECLINED
+    join_request.decided_at, join_request.decided_by, join_request.reason = timezone.now(), acting_user, reason
+    join_request.save(update_fields=["status", "decided_at", "decided_by", "reason"])
+    record(
+        stream=group.definition.audit_stream,
+        actor=acting_user,
+        action=Action.JOIN_ACCEPTED if accept else Action.JOIN_DECLINED,
+        subject=join_request,
+        payload={"group": group.key, "member": _handle(join_request.user), "reason": reason},
+    )
+    return join_request
+
+
+def normalize_email(address: str) -> str:
+    """An address as invitations compare it: trimmed, in lower case (as allauth stores addresses)."""
+    return address.strip().lower()
+
+
+def _verified_account(email: str) -> "User | None":
+    found = EmailAddress.objects.filter(email__iexact=email, verified=True, user__is_active=True).first()
+    return found.user if found else None
+
+
+@transaction.atomic
+def invite_member(
+    *, group: WorkingGroup, email: str, role: str = Membership.Role.MEMBER, site_url: str, acting_user: "User"
+) -> Invitation:
+    """Invite whoever reads `email` to join `group` as `role`: an e-mail with a link that works once.
+
+    `site_url` is the site's scheme and host, for the link. The address is not written to the public audit log:
+    the event names the group, the role and the invitation.
+    """
+    _require_roster_manager(group, acting_user)
+    if role not in Membership.Role.values:
+        raise ValidationError(f"{role} is not a role; a member is a member or a chair.")
+    email = normalize_email(email)
+    validate_email(email)
+    lock_stream(group.definition.audit_stream)
+    account = _verified_account(email)
+    if account is not None and group.memberships.current().filter(user=account).exists():
+        raise ValidationError(f"{email} is already a member of {group.name}.")
+    if group.invitations.usable().filter(email=email).exists():
+        raise ValidationError(f"{email} already has an invitation to {group.name} that is still open.")
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        group=group,
+        email=email,
+        role=role,
+        token_digest=invitation_token_digest(token),
+        invited_by=acting_user,
+        expires_at=timezone.now() + timedelta(days=INVITATION_LIFETIME_DAYS),
+    )
+    record(
+        stream=group.definition.audit_stream,
+        actor=acting_user,
+        action=Action.INVITATION_SENT,
+        subject=invitation,
+        payload={"group": group.key, "role": role, "expires_at": invitation.expires_at.isoformat()},
+    )
+    context = {
+        "site_name": settings.SITE_NAME,
+        "invitation": invitation,
+        "group": group,
+        "definition": group.definition,
+        "inviter": acting_user.get_full_name() or f"@{_handle(acting_user)}",
+        "link": site_url.rstrip("/") + reverse("deliberation:invitation", args=[token]),
+    }
+    subject = f"[{settings.SITE_NAME}] Join {group.name} of {group.definition.title}"
+    body = render_to_string("deliberation/invitation_email.txt", context)
+    transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
+    return invitation
+
+
+@transaction.atomic
+def revoke_invitation(*, invitation: Invitation, acting_user: "User") -> Invitation:
+    invitation = Invitation.objects.select_related("group__definition").get(pk=invitation.pk)
+    _require_roster_manager(invitation.group, acting_user)
+    lock_stream(invitation.group.definition.audit_stream)
+    invitation = Invitation.objects.select_for_update().select_related("group__definition").get(pk=invitation.pk)
+    if invitation.state != "open":
+        raise ValidationError(f"This invitation is {invitation.state} and can no longer be revoked.")
+    invitation.revoked_at, invitation.revoked_by = timezone.now(), acting_user
+    invitation.save(update_fields=["revoked_at", "revoked_by"])
+    record(
+        stream=invitation.group.definition.audit_stream,
+        actor=acting_user,
+        action=Action.INVITATION_REVOKED,
+        subject=invitation,
+        payload={"group": invitation.group.key, "role": invitation.role},
+    )
+    return invitation
+
+
+def find_invitation(token: str) -> Invitation | None:
+    """The invitation a link's token opens, whatever became of it."""
+    if len(token) > 100:
+        return None
+    return (
+        Invitation.objects.select_related("group__definition", "invited_by")
+        .filter(token_digest=invitation_token_digest(token))
+        .first()
+    )
+
+
+@transaction.atomic
+def accept_invitation(*, invitation: Invitation, user: "User | AnonymousUser") -> Membership:
+    """The invitee, signed in with the invited address verified, joins the group with the invitation's role."""
+    if not user.is_authenticated:
+        raise PermissionDenied("Sign in or sign up to accept the invitation.")
+    group = Invitation.objects.select_related("group__definition").get(pk=invitation.pk).group
+    lock_stream(group.definition.audit_stream)
+    invitation = Invitation.objects.select_for_update().select_related("group__definition").get(pk=invitation.pk)
+    if invitation.state != "open":
+        raise ValidationError(f"This invitation is {invitation.state}; ask the group's chairs for a new one.")
+    if not EmailAddress.objects.filter(user=user, email__iexact=invitation.email, verified=True).exists():
+        raise PermissionDenied(
+            f"This invitation was sent to {invitation.email}, which is not a verified address of @{_handle(user)}. "
+            "Sign in with the account that has it, or add it to your account."
+        )
+    membership = _join(group, user, role=invitation.role, acting_user=user)
+    invitation.accepted_at, invitation.accepted_by = timezone.now(), user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    record(
+        stream=group.definition.audit_stream,
+        actor=user,
+        action=Action.INVITATION_ACCEPTED,
+        subject=invitation,
+        payload={"group": group.key, "member": _handle(user), "role": invitation.role},
+    )
+    return membership
+
+
+@dataclass(frozen=True)
+class LineResult:
+    """What became of one pasted line: accepted (added or invited) or refused, and why."""
+
+    line: str
+    accepted: bool
+    message: str
+
+
+@transaction.atomic
+def add_members(
+    *, group: WorkingGroup, text: str, role: str = Membership.Role.MEMBER, site_url: str, acting_user: "User"
+) -> list[LineResult]:
+    """Add many at once: one handle (`@` optional) or e-mail address per line. A known account is added; an
+    address no verified account has is invited. Each line is done, with its audit events, or refused alone."""
+    _require_roster_manager(group, acting_user)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise ValidationError("Paste one handle or e-mail address per line.")
+    if len(lines) > BULK_LINES_MAX:
+        raise ValidationError(f"At most {BULK_LINES_MAX} lines at once; this has {len(lines)}.")
+    results = []
+    for line in lines:
+        try:
+            with transaction.atomic():
+                results.append(_add_one(group, line, role=role, site_url=site_url, acting_user=acting_user))
+        except ValidationError as exc:
+            results.append(LineResult(line, False, " ".join(exc.messages)))
+    return results
+
+
+def _add_one(group: WorkingGroup, line: str, *, role: str, site_url: str, acting_user: "User") -> LineResult:
+    if len(line) > 254:
+        raise ValidationError("Too long for a handle or an e-mail address.")
+    if "@" in line[1:]:
+        account = _verified_account(normalize_email(line))
+        if account is None:
+            invite_member(group=group, email=line, role=role, site_url=site_url, acting_user=acting_user)
+            return LineResult(line, True, f"No account has this address: invited to join as {role}.")
+    else:
+        handle = line.removeprefix("@")
+        account = get_user_model().objects.filter(username__iexact=handle, is_active=True).first()
+        if account is None:
+            raise ValidationError(f"No account has the handle {handle}.")
+    _join(group, account, role=role, acting_user=acting_user)
+    return LineResult(line, True, f"@{_handle(account)} added as {role}.")
 
 
 # Comments ------------------------------------------------------------------------------------

@@ -1,12 +1,15 @@
 from django.urls import path
 
-from .views import comments, definitions, groups, versions
+from .views import comments, definitions, groups, joining, versions
 
 app_name = "deliberation"
 
 urlpatterns = [
     path("", definitions.definition_list, name="definition-list"),
+    path("definitions/new/", definitions.definition_create, name="definition-create"),
     path("d/<slug:slug>/", definitions.definition, name="definition"),
+    path("d/<slug:slug>/organizers/", definitions.organizer_add, name="organizer-add"),
+    path("d/<slug:slug>/organizers/<int:pk>/remove/", definitions.organizer_remove, name="organizer-remove"),
     path("d/<slug:slug>/releases.atom", definitions.ReleaseFeed(), name="release-feed"),
     path("d/<slug:slug>/diff/", versions.diff, name="diff"),
     path("d/<slug:slug>/drafts/start/", versions.draft_start, name="draft-start"),
@@ -27,6 +30,16 @@ urlpatterns = [
     path("d/<slug:slug>/groups/<slug:key>/", groups.group, name="group"),
     path("d/<slug:slug>/groups/<slug:key>/members/", groups.member_add, name="member-add"),
     path("d/<slug:slug>/groups/<slug:key>/members/<int:pk>/leave/", groups.member_remove, name="member-remove"),
+    path("d/<slug:slug>/groups/<slug:key>/members/many/", joining.members_bulk, name="members-bulk"),
+    path("d/<slug:slug>/groups/<slug:key>/join/", joining.join_request, name="join-request"),
+    path("d/<slug:slug>/groups/<slug:key>/requests/<int:pk>/", joining.join_decide, name="join-decide"),
+    path("d/<slug:slug>/groups/<slug:key>/invitations/", joining.invitation_create, name="invitation-create"),
+    path(
+        "d/<slug:slug>/groups/<slug:key>/invitations/<int:pk>/revoke/",
+        joining.invitation_revoke,
+        name="invitation-revoke",
+    ),
+    path("invitations/<str:token>/", joining.invitation, name="invitation"),
     path("comments/<int:pk>/edit/", comments.comment_edit, name="comment-edit"),
     path("comments/<int:pk>/history/", comments.comment_history, name="comment-history"),
     path("comments/<int:pk>/hide/", comments.comment_hide, name="comment-hide"),

@@ -1,9 +1,18 @@
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
 from django.contrib.syndication.views import Feed
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.feedgenerator import Atom1Feed
+from django.views.decorators.http import require_http_methods, require_POST
 
+from config.http import AuthenticatedHttpRequest
+
+from .. import access, services
+from ..forms import DefinitionForm, OrganizerForm
 from ..models import Definition, DraftVersion, Membership
 
 
@@ -19,12 +28,69 @@ def definition_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "deliberation/definition_list.html",
-        {"definitions": [(d, latest.get(d.pk)) for d in definitions]},
+        {
+            "definitions": [(d, latest.get(d.pk)) for d in definitions],
+            "may_start": access.may_start_definition(request.user),
+        },
     )
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def definition_create(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Start a definition; its creator becomes its first organizer."""
+    if not access.may_start_definition(request.user):
+        raise PermissionDenied(access.START_DEFINITION_REFUSED)
+    form = DefinitionForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        try:
+            definition = services.create_definition(
+                **form.cleaned_data, organizers=[request.user], acting_user=request.user
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"{definition.title} started; you are its organizer. Start its first draft here.")
+            return redirect(definition)
+    return render(request, "deliberation/definition_form.html", {"form": form})
+
+
+@login_required
+@require_POST
+def organizer_add(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
+    definition = access.get_definition(slug)
+    if not definition.is_organizer(request.user):
+        raise PermissionDenied("Only the definition's organizers can add organizers.")
+    form = OrganizerForm(request.POST)
+    if form.is_valid():
+        user = form.cleaned_data["username"]
+        try:
+            services.add_organizer(definition=definition, user=user, acting_user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"@{user.get_username()} now organizes {definition.title}.")
+    else:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    return redirect(definition)
+
+
+@login_required
+@require_POST
+def organizer_remove(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    definition = access.get_definition(slug)
+    user = get_object_or_404(get_user_model().objects.filter(organized_definitions=definition), pk=pk)
+    try:
+        services.remove_organizer(definition=definition, user=user, acting_user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"@{user.get_username()} no longer organizes {definition.title}.")
+    return redirect(definition)
+
+
 def definition(request: HttpRequest, slug: str) -> HttpResponse:
-    definition = get_object_or_404(Definition.objects.prefetch_related("organizers"), slug=slug)
+    definition = access.get_definition(slug)
     versions = list(definition.versions.visible_to(request.user).order_by("-created_at", "-pk"))
     groups = definition.working_groups.annotate(
         member_count=Count("memberships", filter=Q(memberships__left_at__isnull=True))
@@ -46,6 +112,7 @@ def definition(request: HttpRequest, slug: str) -> HttpResponse:
             "is_organizer": is_organizer,
             "has_draft": any(not v.is_published for v in versions),
             "my_groups": my_groups,
+            "organizer_form": OrganizerForm() if is_organizer else None,
         },
     )
 

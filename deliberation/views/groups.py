@@ -12,16 +12,21 @@ from django.views.decorators.http import require_http_methods, require_POST
 from config.http import AuthenticatedHttpRequest
 
 from .. import services
-from ..forms import AddMemberForm, WorkingGroupForm
+from ..forms import AddMemberForm, InvitationForm, JoinDecisionForm, JoinRequestForm, WorkingGroupForm
 from ..models import Definition, WorkingGroup
 
 
-def _get_group(slug: str, key: str) -> WorkingGroup:
+def get_group(slug: str, key: str) -> WorkingGroup:
     return get_object_or_404(WorkingGroup.objects.select_related("definition"), definition__slug=slug, key=key)
 
 
+def require_roster_manager(group: WorkingGroup, user) -> None:
+    if not group.can_manage_roster(user):
+        raise PermissionDenied("Only the group's chairs and the organizers can change its roster.")
+
+
 def group(request: HttpRequest, slug: str, key: str) -> HttpResponse:
-    group = _get_group(slug, key)
+    group = get_group(slug, key)
     memberships = group.memberships.select_related("user")
     as_of = None
     if request.GET.get("at"):
@@ -36,6 +41,12 @@ def group(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     roster = memberships.at(as_of) if as_of else memberships.current()
     can_manage = group.can_manage_roster(request.user)
     is_organizer = group.definition.is_organizer(request.user)
+    user = request.user
+    is_member = user.is_authenticated and group.memberships.current().filter(user=user).exists()
+    my_request = (
+        group.join_requests.filter(user=user).order_by("-created_at", "-pk").first() if user.is_authenticated else None
+    )
+    may_ask = user.is_authenticated and not is_member and not (my_request and my_request.status == "pending")
     return render(
         request,
         "deliberation/group.html",
@@ -47,7 +58,14 @@ def group(request: HttpRequest, slug: str, key: str) -> HttpResponse:
             "history": memberships.order_by("joined_at", "pk"),
             "can_manage": can_manage,
             "is_organizer": is_organizer,
-            "form": AddMemberForm(may_appoint_chairs=is_organizer) if can_manage else None,
+            "is_member": is_member,
+            "my_request": my_request,
+            "join_form": JoinRequestForm() if may_ask else None,
+            "form": AddMemberForm() if can_manage else None,
+            "invitation_form": InvitationForm() if can_manage else None,
+            "decision_form": JoinDecisionForm() if can_manage else None,
+            "pending": group.join_requests.pending().select_related("user") if can_manage else [],
+            "invitations": group.invitations.select_related("invited_by")[:50] if can_manage else [],
         },
     )
 
@@ -73,10 +91,9 @@ def group_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def member_add(request: AuthenticatedHttpRequest, slug: str, key: str) -> HttpResponse:
-    group = _get_group(slug, key)
-    if not group.can_manage_roster(request.user):
-        raise PermissionDenied("Only the group's chairs and the organizers can change its roster.")
-    form = AddMemberForm(request.POST, may_appoint_chairs=group.definition.is_organizer(request.user))
+    group = get_group(slug, key)
+    require_roster_manager(group, request.user)
+    form = AddMemberForm(request.POST)
     if form.is_valid():
         user = form.cleaned_data["username"]
         try:
@@ -91,14 +108,29 @@ def member_add(request: AuthenticatedHttpRequest, slug: str, key: str) -> HttpRe
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def member_remove(request: AuthenticatedHttpRequest, slug: str, key: str, pk: int) -> HttpResponse:
-    group = _get_group(slug, key)
-    membership = get_object_or_404(group.memberships.current().select_related("user"), pk=pk)
-    try:
-        services.remove_member(membership=membership, acting_user=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"{membership.user.get_username()} left {group.name}.")
-    return redirect(group)
+    """GET asks for confirmation, saying what becomes of the member's votes; POST removes them."""
+    group = get_group(slug, key)
+    membership = get_object_or_404(group.memberships.current().select_related("user", "group"), pk=pk)
+    require_roster_manager(group, request.user)
+    if request.method == "POST":
+        try:
+            services.remove_member(membership=membership, acting_user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"{membership.user.get_username()} left {group.name}.")
+        return redirect(group)
+    if membership.role == "chair" and not group.definition.is_organizer(request.user):
+        raise PermissionDenied("Only organizers remove a chair.")
+    return render(
+        request,
+        "deliberation/member_remove.html",
+        {
+            "definition": group.definition,
+            "group": group,
+            "membership": membership,
+            "ballots": membership.votes_on_open_ballots(),
+        },
+    )

@@ -18,6 +18,7 @@ from plenary_tally.vocabulary import (
     ballot_stream,
     definition_stream,
 )
+from tests.factories import UserFactory
 from tests.votes.conftest import CHOICES, CRITERIA
 from tests.votes.replay import replay, stored
 from votes import services
@@ -45,6 +46,18 @@ def everything(olga, alice, bob, dave):
     deliberation.add_member(group=group, user=alice, role=Membership.Role.CHAIR, acting_user=olga)
     deliberation.add_member(group=group, user=bob, acting_user=olga)
     deliberation.add_member(group=group, user=dave, acting_user=olga)
+    deliberation.add_organizer(definition=definition, user=alice, acting_user=olga)
+    deliberation.remove_organizer(definition=definition, user=alice, acting_user=olga)
+    erin, frank = UserFactory(username="erin"), UserFactory(username="frank")
+    declined = deliberation.request_to_join(group=group, user=erin, note="May I?")
+    deliberation.decide_join_request(join_request=declined, accept=False, reason="Not yet.", acting_user=alice)
+    accepted = deliberation.request_to_join(group=group, user=frank)
+    deliberation.decide_join_request(join_request=accepted, accept=True, acting_user=alice)
+    site = "http://testserver"
+    revoked = deliberation.invite_member(group=group, email="x@example.org", site_url=site, acting_user=olga)
+    deliberation.revoke_invitation(invitation=revoked, acting_user=olga)
+    invitation = deliberation.invite_member(group=group, email=erin.email, site_url=site, acting_user=alice)
+    deliberation.accept_invitation(invitation=invitation, user=erin)
     comment = deliberation.post_comment(author=bob, version=draft, body="A remark.")
     deliberation.edit_comment(comment=comment, body="A better remark.", acting_user=bob)
     deliberation.hide_comment(comment=comment, reason="Off topic.", acting_user=olga)

@@ -76,6 +76,9 @@ POST_ONLY = (LOGIN, 405, 405, 405, 405, 405, 405)
 ORGANIZERS_DO = (LOGIN, 403, 403, 403, 403, 403, DONE)
 HIDDEN_DO = (LOGIN, 404, 404, 404, 404, 404, DONE)
 SIGNED_IN_DO = (LOGIN, DONE, DONE, DONE, DONE, DONE, DONE)
+ROSTER_MANAGERS = (LOGIN, 403, 403, 403, 200, 403, 200)  # the group's chair and the organizers
+ROSTER_MANAGERS_DO = (LOGIN, 403, 403, 403, DONE, 403, DONE)
+SIGNED_IN = (LOGIN, 200, 200, 200, 200, 200, 200)
 VOTERS = (LOGIN, 403, 200, 200, 200, 403, 403)  # members of a group enrolled in the ballot
 VOTERS_DO = (LOGIN, 403, DONE, DONE, DONE, 403, 403)
 
@@ -143,6 +146,22 @@ TABLE: list[Case] = [
     Case(at(D + "definition-list"), EVERYONE),
     Case(at(D + "definition", "osd"), EVERYONE),
     Case(at(D + "definition", "nope"), GONE, what="of no definition", guessed=True),
+    Case(
+        at(D + "definition-create"),
+        SIGNED_IN,  # every persona's address is verified, and DEFINITION_CREATORS is "verified" by default
+        SIGNED_IN_DO,
+        data={"title": "A new definition", "slug": "a-new-one", "summary": ""},
+    ),
+    Case(at(D + "organizer-add", "osd"), POST_ONLY, ORGANIZERS_DO, data={"username": "carol"}),
+    Case(at(D + "organizer-remove", "osd", pk("otto")), POST_ONLY, ORGANIZERS_DO, what="otto"),
+    Case(
+        at(D + "organizer-remove", "osd", pk("oscar")),
+        None,
+        GONE_FORM,
+        what="oscar, who organizes another definition",
+        guessed=True,
+    ),
+    Case(at(D + "organizer-remove", "osd", NO_SUCH_ID), None, GONE_FORM, what="of nobody", guessed=True),
     Case(at(D + "release-feed", "osd"), EVERYONE),
     Case(
         at(D + "diff", "osd", query="from=0.0.9&to=0.0.10"),
@@ -371,9 +390,15 @@ TABLE: list[Case] = [
     ),
     Case(
         at(D + "member-remove", "osd", "weights", pk("bobs_membership")),
-        POST_ONLY,
-        (LOGIN, 403, 403, 403, DONE, 403, DONE),
+        ROSTER_MANAGERS,  # the confirmation, with what becomes of bob's votes
+        ROSTER_MANAGERS_DO,
         what="bob",
+    ),
+    Case(
+        at(D + "member-remove", "osd", "weights", pk("alices_membership")),
+        (LOGIN, 403, 403, 403, 403, 403, 200),
+        (LOGIN, 403, 403, 403, 403, 403, DONE),
+        what="alice, the chair: only organizers remove a chair",
     ),
     Case(
         at(D + "member-remove", "osd", "weights", pk("daves_membership")),
@@ -397,6 +422,86 @@ TABLE: list[Case] = [
         guessed=True,
     ),
     Case(at(D + "member-remove", "osd", "weights", NO_SUCH_ID), None, GONE_FORM, what="of no membership", guessed=True),
+    Case(
+        at(D + "members-bulk", "osd", "weights"),
+        ROSTER_MANAGERS,
+        (LOGIN, 403, 403, 403, Done(200), 403, Done(200)),  # the page shows what became of each line
+        data={"lines": "carol\nnew@example.org", "role": "member"},
+    ),
+    Case(
+        at(D + "members-bulk", "osd", "others"),
+        GONE_FORM,
+        GONE_FORM,
+        data={"lines": "carol", "role": "member"},
+        what="of another definition's group",
+        guessed=True,
+    ),
+    Case(
+        at(D + "join-request", "osd", "weights"),
+        POST_ONLY,
+        (LOGIN, DONE, DONE, 302, 302, DONE, DONE),  # bob and alice are told they are members already
+        data={"note": "I work on model weights."},
+    ),
+    Case(at(D + "join-request", "osd", "others"), None, GONE_FORM, what="to another definition's group", guessed=True),
+    Case(
+        at(D + "join-decide", "osd", "weights", pk("join_request")),
+        POST_ONLY,
+        ROSTER_MANAGERS_DO,
+        data={"decision": "decline", "reason": "Not this round."},
+        what="erin's",
+    ),
+    Case(
+        at(D + "join-decide", "osd", "weights", pk("other_join_request")),
+        None,
+        GONE_FORM,
+        data={"decision": "accept", "reason": ""},
+        what="of another definition's group",
+        guessed=True,
+    ),
+    Case(
+        at(D + "join-decide", "osd", "weights", NO_SUCH_ID),
+        None,
+        GONE_FORM,
+        data={"decision": "accept", "reason": ""},
+        what="of no request",
+        guessed=True,
+    ),
+    Case(
+        at(D + "invitation-create", "osd", "weights"),
+        POST_ONLY,
+        ROSTER_MANAGERS_DO,
+        data={"email": "new@example.org", "role": "member"},
+    ),
+    Case(
+        at(D + "invitation-create", "osd", "others"),
+        None,
+        GONE_FORM,
+        data={"email": "new@example.org", "role": "member"},
+        what="to another definition's group",
+        guessed=True,
+    ),
+    Case(at(D + "invitation-revoke", "osd", "weights", pk("invitation")), POST_ONLY, ROSTER_MANAGERS_DO),
+    Case(
+        at(D + "invitation-revoke", "osd", "weights", pk("other_invitation")),
+        None,
+        GONE_FORM,
+        what="of another definition's group",
+        guessed=True,
+    ),
+    Case(at(D + "invitation-revoke", "osd", "weights", NO_SUCH_ID), None, GONE_FORM, what="of nothing", guessed=True),
+    Case(
+        at(D + "invitation", lambda w: w.carols_token),
+        EVERYONE,  # whoever holds the link reads whom it invites
+        (LOGIN, DONE, 403, 403, 403, 403, 403),  # only an account with the invited address joins
+        what="of carol's address",
+    ),
+    Case(
+        at(D + "invitation", lambda w: w.revoked_token),
+        EVERYONE,
+        (LOGIN, 200, 200, 200, 200, 200, 200),  # says it is revoked; nothing happens
+        what="revoked",
+    ),
+    Case(at(D + "invitation", "not-a-token"), GONE, GONE, what="of no invitation", guessed=True),
     # Ballots ---------------------------------------------------------------------------------
     Case(at(V + "ballot-list", "osd"), EVERYONE),
     Case(

@@ -13,6 +13,7 @@ meets the same world, and what it answered and wrote is judged against the table
 """
 
 import io
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.apps import apps
+from django.core import mail
 from django.db import connection, transaction
 from django.http import HttpResponse
 from django.test import Client
@@ -78,7 +80,9 @@ def _vote(ballot: Ballot, voter, component: str, choice: str, rationale: str = "
 
 
 @pytest.fixture
-def world(olga, alice, bob, carol, dave, published, draft, group, other_group) -> SimpleNamespace:
+def world(
+    olga, alice, bob, carol, dave, published, draft, group, other_group, django_capture_on_commit_callbacks
+) -> SimpleNamespace:
     """Everything the table visits; see the module's docstring."""
     oscar = UserFactory(username="oscar", first_name="Oscar", last_name="Elsewhere")
     erin = UserFactory(username="erin", first_name="Erin", last_name="Former")
@@ -97,10 +101,27 @@ def world(olga, alice, bob, carol, dave, published, draft, group, other_group) -
     w.hidden_comment = deliberation.post_comment(author=bob, version=published, body=HIDDEN_COMMENT)
     deliberation.hide_comment(comment=w.hidden_comment, reason="Off topic.", acting_user=olga)
 
-    # The roster: erin was in weights once; bob and dave are in now.
+    # The roster: erin was in weights once; bob and dave are in now. Erin asks to come back.
     former = deliberation.add_member(group=group, user=erin, acting_user=olga)
     w.former_membership = deliberation.remove_member(membership=former, acting_user=olga)
     w.bobs_membership = group.memberships.current().get(user=bob)
+    w.alices_membership = group.memberships.current().get(user=alice)
+    w.join_request = deliberation.request_to_join(group=group, user=erin, note="Back from leave.")
+
+    # A second organizer, otto; invitations to weights: one to carol's address, one revoked.
+    w.otto = UserFactory(username="otto")
+    deliberation.add_organizer(definition=group.definition, user=w.otto, acting_user=olga)
+    w.oscar = oscar
+    with django_capture_on_commit_callbacks(execute=True):  # the invitations' mails
+        w.invitation = deliberation.invite_member(
+            group=group, email="someone@example.org", site_url="http://testserver", acting_user=alice
+        )
+        deliberation.invite_member(group=group, email=carol.email, site_url="http://testserver", acting_user=alice)
+        revoked = deliberation.invite_member(
+            group=group, email="gone@example.org", site_url="http://testserver", acting_user=olga
+        )
+        deliberation.revoke_invitation(invitation=revoked, acting_user=olga)
+    w.carols_token, w.revoked_token = (_token(mail.outbox[-2]), _token(mail.outbox[-1]))
     w.daves_membership = other_group.memberships.current().get(user=dave)
 
     # Ballots: open and live, sealed, closed, scheduled.
@@ -155,6 +176,10 @@ def world(olga, alice, bob, carol, dave, published, draft, group, other_group) -
     w.other_draft_comment = deliberation.post_comment(author=oscar, version=other_draft, body="Mine.")
     others = WorkingGroupFactory(definition=other, key="others", name="Others")
     w.other_membership = deliberation.add_member(group=others, user=erin, acting_user=oscar)
+    w.other_join_request = deliberation.request_to_join(group=others, user=dave)
+    w.other_invitation = deliberation.invite_member(
+        group=others, email="theirs@example.org", site_url="http://testserver", acting_user=oscar
+    )
     elsewhere = votes.open_ballot(
         ballot=votes.create_ballot(
             version=release,
@@ -177,6 +202,11 @@ def world(olga, alice, bob, carol, dave, published, draft, group, other_group) -
     _vote(elsewhere, erin, "code", "required")
     w.other_dispute = votes.raise_dispute(ballot=elsewhere, raised_by=erin, reason="Mine.", voter=erin)
     return w
+
+
+def _token(message) -> str:
+    """The token of the invitation link an e-mail carries."""
+    return re.search(r"/invitations/([^/\s]+)/", message.body).group(1)
 
 
 # Visiting -----------------------------------------------------------------------------------------

@@ -272,7 +272,7 @@ def test_the_working_group_form_creates_the_group_or_says_why_not(client, olga, 
         {"role": text(20)},
     ),
 )
-@example(persona="alice", data={"username": "carol", "role": "chair"})  # only organizers appoint chairs
+@example(persona="alice", data={"username": "carol", "role": "chair"})  # a chair appoints a co-chair
 @example(persona="alice", data={"username": "carol\x00", "role": "member"})
 def test_the_add_member_form_adds_the_member_or_says_why_not(request, client, group, carol, dave, persona, data):
     with rolled_back(client, request.getfixturevalue(persona)):
