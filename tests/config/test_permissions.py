@@ -43,8 +43,16 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from audit.models import AuditEvent
 from deliberation import services as deliberation
+from deliberation.models import DraftVersion
 from tests.client import HTMX
-from tests.factories import ComponentFactory, DefinitionFactory, DraftVersionFactory, UserFactory, WorkingGroupFactory
+from tests.factories import (
+    ComponentFactory,
+    DefinitionFactory,
+    DraftRevisionFactory,
+    DraftVersionFactory,
+    UserFactory,
+    WorkingGroupFactory,
+)
 from tests.votes.conftest import CHOICES, CRITERIA
 from votes import services as votes
 from votes.models import Ballot
@@ -87,6 +95,7 @@ DONE, DONE_HX = Done(302), Done(200)  # a plain form redirects; htmx gets the fr
 #                  anonymous  carol  dave  bob    alice  oscar  olga
 EVERYONE = (200,) * 7
 HIDDEN = (404, 404, 404, 404, 404, 404, 200)  # a draft in progress: its organizers only
+HIDDEN_OTHER = (404, 404, 404, 404, 404, 200, 404)  # oscar's draft in progress, asked at an address of his
 GONE = (404,) * 7  # an address that belongs to something else, or to nothing
 SEALED = (403,) * 7  # public, but published when voting closes
 ORGANIZERS = (LOGIN, 403, 403, 403, 403, 403, 200)
@@ -184,7 +193,7 @@ TABLE: list[Case] = [
         at(D + "draft-edit", "osd", "0.0.10"),
         HIDDEN_FORM,
         HIDDEN_DO,
-        data={"label": "0.0.10", "body": "Reworded."},
+        data=lambda w: {"label": "0.0.10", "body": "Reworded.", "revision": w.draft.current_revision().number},
         what="draft",
     ),
     Case(
@@ -198,7 +207,7 @@ TABLE: list[Case] = [
         at(D + "draft-edit", "other", "2.1"),
         (LOGIN, 404, 404, 404, 404, 200, 404),
         (LOGIN, 404, 404, 404, 404, DONE, 404),
-        data={"label": "2.1", "body": "Reworded."},
+        data=lambda w: {"label": "2.1", "body": "Reworded.", "revision": w.other_draft.current_revision().number},
         what="another definition's draft",
         guessed=True,
     ),
@@ -206,10 +215,17 @@ TABLE: list[Case] = [
         at(D + "publish", "osd", "0.0.10"),
         HIDDEN_FORM,
         HIDDEN_DO,
-        data={"release_notes": "Second release."},
+        data=lambda w: {"release_notes": "Second release.", "reviewed": deliberation.version_digest(_fresh(w.draft))},
         what="draft",
     ),
     Case(at(D + "publish", "osd", "0.0.9"), NOBODY, NOBODY, data={"release_notes": "Again."}, what="published"),
+    Case(at(D + "revisions", "osd", "0.0.9"), EVERYONE, what="published"),
+    Case(at(D + "revisions", "osd", "0.0.10", query="from=1&to=2"), HIDDEN, what="draft, two compared"),
+    Case(at(D + "revisions", "other", "2.1"), HIDDEN_OTHER, what="another definition's draft", guessed=True),
+    Case(at(D + "revision", "osd", "0.0.9", 1), EVERYONE, what="published"),
+    Case(at(D + "revision", "osd", "0.0.10", 2), HIDDEN, what="draft"),
+    Case(at(D + "revision", "osd", "0.0.9", 2), GONE, what="of the draft, asked of the release", guessed=True),
+    Case(at(D + "revision", "osd", "0.0.9", NO_SUCH_ID), GONE, what="of no revision", guessed=True),
     # Components ------------------------------------------------------------------------------
     Case(at(D + "component", "osd", "0.0.9", "all-data"), EVERYONE, what="published"),
     Case(at(D + "component", "osd", "0.0.10", "draft-only"), HIDDEN, what="draft"),
@@ -642,6 +658,11 @@ def _ballot(version, key: str, groups: list, olga, **kwargs) -> Ballot:
     )
 
 
+def _fresh(version: DraftVersion) -> DraftVersion:
+    """The version as it stands in the database now, as the page a persona opens shows it."""
+    return DraftVersion.objects.get(pk=version.pk)
+
+
 def _vote(ballot: Ballot, voter, component: str, choice: str, rationale: str = "") -> None:
     votes.cast_vote(
         ballot=ballot,
@@ -661,6 +682,7 @@ def world(olga, alice, bob, carol, dave, published, draft, group, other_group) -
     w = SimpleNamespace(published=published, draft=draft, weights=group, corpora=other_group)
     w.users = {"carol": carol, "dave": dave, "bob": bob, "alice": alice, "oscar": oscar, "olga": olga}
 
+    DraftRevisionFactory(version=published)  # its text, kept as the migration keeps a version's made before revisions
     # The draft in progress: its text, a component and a discussion only the organizers see.
     deliberation.update_draft(version=draft, label="0.0.10", body=DRAFT_TEXT, acting_user=olga)
     deliberation.add_component(
@@ -726,8 +748,9 @@ def world(olga, alice, bob, carol, dave, published, draft, group, other_group) -
     other.organizers.add(oscar)
     release = DraftVersionFactory(definition=other, label="2.0")
     ComponentFactory(version=release, key="code", title="Code", category="Code")
-    other_draft = deliberation.start_draft(definition=other, label="2.1", based_on=release, acting_user=oscar)
-    deliberation.update_draft(version=other_draft, label="2.1", body=OTHER_DRAFT_TEXT, acting_user=oscar)
+    w.other_draft = deliberation.start_draft(definition=other, label="2.1", based_on=release, acting_user=oscar)
+    deliberation.update_draft(version=w.other_draft, label="2.1", body=OTHER_DRAFT_TEXT, acting_user=oscar)
+    other_draft = w.other_draft
     w.other_draft_comment = deliberation.post_comment(author=oscar, version=other_draft, body="Mine.")
     others = WorkingGroupFactory(definition=other, key="others", name="Others")
     w.other_membership = deliberation.add_member(group=others, user=erin, acting_user=oscar)
