@@ -14,6 +14,7 @@ from deliberation.models import DraftRevision, DraftVersion
 from tests.client import form_data, page_messages, table_rows, text
 from tests.deliberation.pages import their_text, url
 from tests.factories import DraftVersionFactory, UserFactory
+from tests.votes.test_concurrency import on_postgresql, run_together
 
 
 @pytest.fixture
@@ -217,3 +218,19 @@ def test_the_revisions_list_reads_no_texts_and_a_fixed_number_of_queries(
         response = client.get(url("revisions", "osd", "0.0.10"))
 
     assert len(table_rows(response, "revisions")) == DraftRevision.objects.filter(version=draft).count() == 11
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_two_organizers_saving_at_the_same_moment_keep_one_save_and_refuse_the_other(draft, olga, pia):
+    """On PostgreSQL the two saves really run side by side; the row lock on the version lets one in at a time."""
+
+    def save(who, body):
+        return lambda: services.update_draft(version=draft, label="0.0.10", body=body, acting_user=who, started_from=1)
+
+    errors = run_together([save(olga, "Olga's wording."), save(pia, "Pia's wording.")])
+
+    assert len(errors) == 1 and isinstance(errors[0], services.StaleDraft), errors
+    kept = revisions_of(draft)
+    assert len(kept) == 2 and kept[1][1] == DraftVersion.objects.get(pk=draft.pk).body
+    assert AuditEvent.objects.filter(action="draft.edited").count() == 1
