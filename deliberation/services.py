@@ -199,7 +199,7 @@ class StaleDraft(ValidationError):
         super().__init__(
             f"Draft {version.label} was saved by {who} after you opened it (revision "
             f"{current.number if current else 0}), so your text was not saved. Their text and yours are shown "
-            "below: merge them in the form and save again.",
+            "side by side: merge them in the form and save again.",
             code="stale",
         )
 
