@@ -237,7 +237,7 @@ def revisions(request: HttpRequest, slug: str, label: str) -> HttpResponse:
     numbers = {r.number for r in listed}
     view = "inline" if request.GET.get("view") == "inline" else "side"
     picked = [request.GET.get("from", ""), request.GET.get("to", "")]
-    if any(p and (not p.isdigit() or int(p) not in numbers) for p in picked):
+    if any(p and (not p.isdecimal() or int(p) not in numbers) for p in picked):
         messages.error(request, "That revision does not exist here; choose two revisions from the list.")
         picked = ["", ""]
     if picked[0] and picked[1]:

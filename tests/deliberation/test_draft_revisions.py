@@ -234,3 +234,13 @@ def test_two_organizers_saving_at_the_same_moment_keep_one_save_and_refuse_the_o
     kept = revisions_of(draft)
     assert len(kept) == 2 and kept[1][1] == DraftVersion.objects.get(pk=draft.pk).body
     assert AuditEvent.objects.filter(action="draft.edited").count() == 1
+
+
+@pytest.mark.parametrize("number", ["²", "-1", "1.0", "x", "99999999999999999999"])
+def test_a_revision_number_that_is_no_number_here_is_said_so(client, olga, edited, number):
+    client.force_login(olga)
+
+    response = client.get(url("revisions", "osd", "0.0.10"), {"from": number, "to": "2"})
+
+    assert response.status_code == 200
+    assert "That revision does not exist here; choose two revisions from the list." in page_messages(response)
