@@ -9,7 +9,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 
 from . import handles, services
-from .models import Comment, Component, Definition, DraftVersion, Membership, WorkingGroup
+from .models import Comment, Component, Definition, DraftRevision, DraftVersion, Membership, WorkingGroup
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -58,6 +58,12 @@ class DefinitionAdmin(admin.ModelAdmin):
 class DraftVersionAdmin(ReadOnlyAdmin):
     list_display = ["definition", "label", "status", "published_at"]
     list_filter = ["status", "definition"]
+
+
+@admin.register(DraftRevision)
+class DraftRevisionAdmin(ReadOnlyAdmin):
+    list_display = ["version", "number", "label", "author", "saved_at"]
+    list_filter = ["version__definition"]
 
 
 @admin.register(Component)

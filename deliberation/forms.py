@@ -16,7 +16,9 @@ from .models import (
     DraftVersion,
     Membership,
     WorkingGroup,
+    category_key,
     label_validator,
+    tidy_category,
 )
 
 
@@ -40,6 +42,18 @@ class RowsField(forms.ModelMultipleChoiceField):
 
 
 class DraftForm(forms.ModelForm):
+    """A draft's label and text, and (hidden) the number of the revision the editor started from."""
+
+    revision = forms.IntegerField(
+        min_value=0,
+        max_value=2**31 - 1,
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "This page does not say which revision it started from; open the editor again.",
+            "invalid": "This page does not say which revision it started from; open the editor again.",
+        },
+    )
+
     class Meta:
         model = DraftVersion
         fields = ["label", "body"]
@@ -47,8 +61,16 @@ class DraftForm(forms.ModelForm):
 
 
 class PublishForm(forms.Form):
+    """Release notes, and (hidden) the digest of the draft as the page showed it, so that what is published is
+    what was reviewed."""
+
     release_notes = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 8}), help_text="Markdown. What changed, and why."
+    )
+    reviewed = forms.CharField(
+        max_length=64,
+        widget=forms.HiddenInput,
+        error_messages={"required": "This page does not say what was reviewed; open the publish page again."},
     )
 
 
@@ -64,6 +86,16 @@ class NextDraftForm(forms.Form):
 
 
 class ComponentForm(forms.ModelForm):
+    """A component. Its category is chosen from those the definition already uses, or typed as a new one (folded
+    into an existing one that differs only in case or spacing); its key, left blank, is made from its title."""
+
+    category = forms.ChoiceField(required=False, help_text="One the definition already uses.")
+    new_category = forms.CharField(
+        max_length=64,
+        required=False,
+        label="Or a new category",
+        help_text="Such as Code, Data, Model or Documentation.",
+    )
     parts = RowsField(
         queryset=Component.objects.none(),
         required=False,
@@ -73,9 +105,12 @@ class ComponentForm(forms.ModelForm):
 
     class Meta:
         model = Component
-        fields = ["key", "title", "category", "description", "aggregate_rule"]
+        fields = ["title", "key", "category", "description", "aggregate_rule"]
         labels = {"aggregate_rule": "Aggregate rule"}
+        help_texts = {"key": "Stays the same across versions. Left blank, it is made from the title."}
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+
+    field_order = ["title", "key", "category", "new_category", "description", "aggregate_rule", "parts"]
 
     def __init__(self, *args, version: DraftVersion, component: Component | None = None, **kwargs):
         # The form edits a detached copy, so a refused change leaves `component` as it was.
@@ -83,10 +118,32 @@ class ComponentForm(forms.ModelForm):
             kwargs["instance"] = Component(**{f: getattr(component, f) for f in self.Meta.fields})
             kwargs["initial"] = {"parts": list(component.parts.all())}
         super().__init__(*args, **kwargs)
+        self.folded: tuple[str, str] | None = None  # (as typed, the existing category it was filed under)
+        self.categories = Component.objects.filter(version__definition=version.definition_id).categories()
+        category = cast(forms.ChoiceField, self.fields["category"])
+        category.choices = [("", "New category (type it below)"), *((c, c) for c in self.categories)]
+        self.fields["key"].required = False
         leaves = version.components.leaves()
         parts = cast(RowsField, self.fields["parts"])
         parts.queryset = leaves.exclude(pk=component.pk) if component else leaves
-        self.fields["category"].widget.attrs["list"] = "categories"
+
+    def clean(self):
+        cleaned = super().clean()
+        chosen, typed = cleaned.get("category") or "", tidy_category(cleaned.get("new_category") or "")
+        if self.has_error("new_category") or self.has_error("category"):
+            return cleaned
+        if not typed:
+            if not chosen:
+                self.add_error("category", "Choose a category from the list, or type a new one below it.")
+            return cleaned
+        if chosen and category_key(chosen) != category_key(typed):
+            self.add_error("new_category", f"You chose {chosen} and typed {typed}: keep one and empty the other.")
+            return cleaned
+        existing = next((c for c in self.categories if category_key(c) == category_key(typed)), None)
+        if existing is not None and existing != typed:
+            self.folded = (typed, existing)
+        cleaned["category"] = existing or typed
+        return cleaned
 
 
 class CommentForm(forms.ModelForm):

@@ -132,8 +132,62 @@ class DraftVersion(models.Model):
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
 
+    def current_revision(self) -> "DraftRevision | None":
+        """The latest save of the text; None only for a version made outside the services, never saved."""
+        return self.revisions.select_related("author").order_by("-number").first()
+
+
+class DraftRevisionQuerySet(models.QuerySet):
+    def listed(self) -> "DraftRevisionQuerySet":
+        """Newest first, with who saved each and without the texts: what a list of revisions shows."""
+        return self.select_related("author").defer("body").order_by("-number")
+
+
+class DraftRevision(models.Model):
+    """One save of a draft's text, kept whole: who saved it, when, and the text (and label) as saved.
+
+    Revisions are numbered 1, 2, 3… per version. The first is the text a draft started with (or, for versions
+    that existed before revisions were kept, their text when they began to be kept, with no author).
+    """
+
+    version = models.ForeignKey(DraftVersion, models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    label = models.CharField(max_length=32)
+    body = models.TextField(blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    saved_at = models.DateTimeField(default=timezone.now)
+
+    objects = DraftRevisionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["version", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "number"], name="one_revision_number_per_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} revision {self.number}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("deliberation:revision", args=[self.version.definition.slug, self.version.label, self.number])
+
+
+def category_key(name: str) -> str:
+    """What makes two category names the same one: case, spacing, hyphens and underscores aside."""
+    return " ".join(name.replace("-", " ").replace("_", " ").split()).casefold()
+
+
+def tidy_category(name: str) -> str:
+    """A category name as it is stored: trimmed, with single spaces."""
+    return " ".join(name.split())
+
 
 class ComponentQuerySet(models.QuerySet):
+    def categories(self) -> list[str]:
+        """The distinct categories of these components, sorted without regard to case."""
+        names = self.order_by().values_list("category", flat=True).distinct()
+        return sorted({n for n in names if n}, key=lambda n: (category_key(n), n))
+
     def leaves(self) -> "ComponentQuerySet":
         return self.filter(aggregate_rule="")
 

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 
 from audit.models import canonical_json, lock_stream, record
 from plenary_tally.vocabulary import Action
@@ -30,16 +31,19 @@ from .models import (
     CommentRevision,
     Component,
     Definition,
+    DraftRevision,
     DraftVersion,
     Invitation,
     JoinRequest,
     Membership,
     WorkingGroup,
+    category_key,
     comment_length,
     decision_reason_length,
     invitation_token_digest,
     join_note_length,
     release_notes_length,
+    tidy_category,
 )
 
 if TYPE_CHECKING:
@@ -216,6 +220,7 @@ def start_draft(
         raise ValidationError(f"Version {label} already exists.") from exc
     if based_on is not None:
         _copy_components(based_on, draft)
+    _keep_revision(draft, author=acting_user, number=1)
     record(
         stream=definition.audit_stream,
         actor=acting_user,
@@ -253,31 +258,79 @@ def _copy_components(source: DraftVersion, target: DraftVersion) -> None:
     )
 
 
+def _keep_revision(version: DraftVersion, *, author: "User", number: int) -> DraftRevision:
+    return DraftRevision.objects.create(
+        version=version, number=number, label=version.label, body=version.body, author=author
+    )
+
+
+class StaleDraft(ValidationError):
+    """A save started from a revision that is no longer the draft's latest: someone else saved meanwhile.
+
+    `current` is the revision saved since; the page shows it beside the text that was refused.
+    """
+
+    def __init__(self, version: DraftVersion, current: DraftRevision | None):
+        self.current = current
+        who = f"@{current.author.get_username()}" if current and current.author else "someone else"
+        super().__init__(
+            f"Draft {version.label} was saved by {who} after you opened it (revision "
+            f"{current.number if current else 0}), so your text was not saved. Their text and yours are shown "
+            "side by side: merge them in the form and save again.",
+            code="stale",
+        )
+
+
 @transaction.atomic
-def update_draft(*, version: DraftVersion, label: str, body: str, acting_user: "User") -> DraftVersion:
+def update_draft(
+    *, version: DraftVersion, label: str, body: str, acting_user: "User", started_from: int | None = None
+) -> DraftVersion:
+    """Save a draft's text and label, kept whole as the draft's next revision.
+
+    `started_from` is the number of the revision the editor started from (the edit page carries it); when the
+    draft has been saved since, the save is refused with `StaleDraft` and nothing is written. None skips that
+    check, for callers that edit no page, such as the demo seed.
+    """
     version = _lock(version)
     _require_organizer(version.definition, acting_user)
     _require_draft(version)
+    current = version.current_revision()
+    number = current.number if current else 0
+    if started_from is not None and started_from != number:
+        raise StaleDraft(version, current)
     version.label, version.body = label, body
     version.full_clean()  # the label's shape and the body's length, before the body is rendered
     version.body_html = render_markdown(body)
     version.save(update_fields=["label", "body", "body_html"])
+    _keep_revision(version, author=acting_user, number=number + 1)
     record(
         stream=version.definition.audit_stream,
         actor=acting_user,
         action=Action.DRAFT_EDITED,
         subject=version,
-        payload={"label": label, "digest": version_digest(version, salted=True)},
+        payload={"label": label, "revision": number + 1, "digest": version_digest(version, salted=True)},
     )
     return version
 
 
 @transaction.atomic
-def publish_version(*, version: DraftVersion, release_notes: str, acting_user: "User") -> DraftVersion:
-    """Publish a draft with its release notes. From then on it never changes."""
+def publish_version(
+    *, version: DraftVersion, release_notes: str, acting_user: "User", reviewed_digest: str | None = None
+) -> DraftVersion:
+    """Publish a draft with its release notes. From then on it never changes.
+
+    `reviewed_digest` is the `version_digest` of the draft as the publish page showed it; when the text or the
+    components changed since, the release is refused, so that what is published is what was reviewed. None skips
+    that check, for callers that show no page, such as the demo seed.
+    """
     version = _lock(version)
     _require_organizer(version.definition, acting_user)
     _require_draft(version)
+    if reviewed_digest is not None and reviewed_digest != version_digest(version):
+        raise ValidationError(
+            f"Draft {version.label} changed after this page was opened (its text or its components); nothing was "
+            "published. Review it again below before publishing."
+        )
     if not release_notes.strip():
         raise ValidationError("A release needs release notes.")
     release_notes_length(release_notes)
@@ -320,26 +373,48 @@ def _component_payload(component: Component) -> dict:
     }
 
 
+def _fold_category(component: Component, definition: Definition) -> None:
+    """File the component under the definition's existing spelling of its category, if it has one.
+
+    "model" beside "Model" is the same category: case, spacing, hyphens and underscores aside (`category_key`).
+    """
+    component.category = tidy_category(component.category)
+    others = Component.objects.filter(version__definition=definition).exclude(pk=component.pk).categories()
+    same = [name for name in others if category_key(name) == category_key(component.category)]
+    if same:
+        component.category = same[0]
+
+
 def _save_component(
     component: Component, *, fields: dict, parts: list[Component], acting_user: "User", action: Action
 ) -> Component:
+    """Each refusal names the field it is about, so that a form shows it there."""
     version = _lock(component.version)
     _require_organizer(version.definition, acting_user)
     _require_draft(version)
     for name, value in fields.items():
         setattr(component, name, value)
+    if not component.key:
+        component.key = slugify(component.title)[: Component._meta.get_field("key").max_length].strip("-")
+        if not component.key:
+            raise ValidationError({"key": "Give a key: none can be made from this title (letters and digits)."})
+    _fold_category(component, version.definition)
     if component.aggregate_rule and not parts:
-        raise ValidationError("An aggregate needs at least one part.")
+        raise ValidationError({"parts": "An aggregate needs at least one part."})
     if not component.aggregate_rule and parts:
-        raise ValidationError("Choose a rule (sum or mean) to make this component an aggregate.")
+        raise ValidationError({"aggregate_rule": "Choose a rule (sum or mean) to make this component an aggregate."})
     for part in parts:
         if part.version_id != version.pk or part.is_aggregate or part.pk == component.pk:
-            raise ValidationError(f"{part.key} cannot be a part: parts are other, non-aggregate components.")
+            raise ValidationError({"parts": f"{part.key} cannot be a part: parts are other, non-aggregate components."})
     if component.pk and component.aggregates.exists() and component.aggregate_rule:
-        raise ValidationError("A component that is part of an aggregate cannot itself be an aggregate.")
+        raise ValidationError(
+            {"aggregate_rule": "A component that is part of an aggregate cannot itself be an aggregate."}
+        )
     component.full_clean(exclude=["version"], validate_unique=False)
     if version.components.filter(key=component.key).exclude(pk=component.pk).exists():
-        raise ValidationError(f"This version already has a component with key {component.key}.")
+        raise ValidationError(
+            {"key": f"This version already has a component with key {component.key}; choose another key."}
+        )
     component.save()
     component.parts.set(parts)
     record(

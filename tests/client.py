@@ -46,3 +46,15 @@ def table_rows(response, css_class: str) -> list[list[str]]:
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
         rows.append([" ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split()) for cell in cells])
     return rows
+
+
+def form_data(response, **fields) -> dict[str, str]:
+    """What a browser sends from the page's form: its hidden fields as the page gave them (the revision a draft
+    editor started from, the digest a publish page showed), then the fields a person fills in."""
+    page = response.content.decode()
+    hidden = {}
+    for tag in re.findall(r"<input[^>]*type=\"hidden\"[^>]*>", page):
+        name, value = re.search(r'name="([^"]*)"', tag), re.search(r'value="([^"]*)"', tag)
+        if name and name.group(1) != "csrfmiddlewaretoken":
+            hidden[html.unescape(name.group(1))] = html.unescape(value.group(1)) if value else ""
+    return hidden | fields

@@ -6,7 +6,15 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from deliberation.markdown import render_markdown
-from deliberation.models import Comment, Component, Definition, DraftVersion, Membership, WorkingGroup
+from deliberation.models import (
+    Comment,
+    Component,
+    Definition,
+    DraftRevision,
+    DraftVersion,
+    Membership,
+    WorkingGroup,
+)
 
 PASSWORD = "correct horse battery staple"
 
@@ -52,6 +60,19 @@ class DraftVersionFactory(factory.django.DjangoModelFactory):
     published_at = factory.LazyFunction(timezone.now)
     release_notes = "First release."
     release_notes_html = factory.LazyAttribute(lambda v: render_markdown(v.release_notes))
+
+
+class DraftRevisionFactory(factory.django.DjangoModelFactory):
+    """A version's text kept as a revision, as the services keep each save (and the migration kept the texts of
+    versions made before revisions were): number 1, the version's label and text, no author."""
+
+    class Meta:
+        model = DraftRevision
+
+    version = factory.SubFactory(DraftVersionFactory)
+    number = 1
+    label = factory.LazyAttribute(lambda r: r.version.label)
+    body = factory.LazyAttribute(lambda r: r.version.body)
 
 
 class ComponentFactory(factory.django.DjangoModelFactory):

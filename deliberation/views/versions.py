@@ -123,11 +123,17 @@ def diff(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def draft_edit(request: AuthenticatedHttpRequest, slug: str, label: str) -> HttpResponse:
+    """Edit a draft's text. A save from a stale page is refused and shows their text beside yours, kept in the form
+    with the revision it now starts from, so that merging and saving again loses nothing."""
     version = _organizer_draft(request, slug, label)
+    current = version.current_revision()
+    draft = DraftVersion(label=version.label, body=version.body)
     form = DraftForm(
         request.POST if request.method == "POST" else None,
-        instance=DraftVersion(label=version.label, body=version.body),
+        instance=draft,
+        initial={"revision": current.number if current else 0},
     )
+    conflict = None
     if form.is_valid():
         try:
             version = services.update_draft(
@@ -135,30 +141,72 @@ def draft_edit(request: AuthenticatedHttpRequest, slug: str, label: str) -> Http
                 acting_user=request.user,
                 label=form.cleaned_data["label"],
                 body=form.cleaned_data["body"],
+                started_from=form.cleaned_data["revision"],
             )
+        except services.StaleDraft as exc:
+            theirs, started_from = exc.current, form.cleaned_data["revision"]
+            mine = form.cleaned_data["body"]
+            data = request.POST.copy()
+            data["revision"] = str(theirs.number if theirs else 0)  # saving again now overwrites theirs, knowingly
+            form = DraftForm(data, instance=DraftVersion(label=version.label, body=version.body))
+            form.is_valid()
+            form.add_error(None, exc)
+            conflict = {
+                "theirs": theirs,
+                "started_from": started_from,
+                "rows": text_diff(theirs.body if theirs else "", mine),
+            }
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             messages.success(request, f"Draft {version.label} saved.")
             return redirect(version)
     return render(
-        request, "deliberation/draft_edit.html", {"definition": version.definition, "version": version, "form": form}
+        request,
+        "deliberation/draft_edit.html",
+        {"definition": version.definition, "version": version, "form": form, "conflict": conflict},
     )
+
+
+def _publication(version: DraftVersion) -> dict:
+    """What publishing `version` makes fixed or public, and what prevents it: what the publish page states."""
+    components = version.components.all()
+    return {
+        "components": components.count(),
+        "aggregates": components.exclude(aggregate_rule="").count(),
+        "empty_aggregates": list(
+            components.filter(aggregate_rule__gt="", parts__isnull=True).values_list("key", flat=True)
+        ),
+        "revisions": version.revisions.count(),
+        "comments": version.comments.filter(hidden_at__isnull=True).count(),
+        "hidden_comments": version.comments.filter(hidden_at__isnull=False).count(),
+    }
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def publish(request: AuthenticatedHttpRequest, slug: str, label: str) -> HttpResponse:
+    """The one place a release is made: it states what becomes fixed and public, and publishes only the draft as
+    this page showed it (the form carries its digest)."""
     version = _organizer_draft(request, slug, label)
+    digest = services.version_digest(version)
     form = PublishForm(
-        request.POST if request.method == "POST" else None, initial={"release_notes": version.release_notes}
+        request.POST if request.method == "POST" else None,
+        initial={"release_notes": version.release_notes, "reviewed": digest},
     )
     if form.is_valid():
         try:
             services.publish_version(
-                version=version, release_notes=form.cleaned_data["release_notes"], acting_user=request.user
+                version=version,
+                release_notes=form.cleaned_data["release_notes"],
+                acting_user=request.user,
+                reviewed_digest=form.cleaned_data["reviewed"],
             )
         except ValidationError as exc:
+            data = request.POST.copy()
+            data["reviewed"] = digest  # what the page now shows is what a second click would publish
+            form = PublishForm(data)
+            form.is_valid()
             form.add_error(None, exc)
         else:
             messages.success(request, f"Version {version.label} is published.")
@@ -174,7 +222,55 @@ def publish(request: AuthenticatedHttpRequest, slug: str, label: str) -> HttpRes
             "form": form,
             "previous": previous,
             "component_changes": changes,
+            **_publication(version),
         },
+    )
+
+
+def revisions(request: HttpRequest, slug: str, label: str) -> HttpResponse:
+    """Every save of a version's text, and the difference between any two (`from`, `to`: revision numbers).
+
+    Seen wherever the version is: by its organizers while it is a draft, by everyone once it is published.
+    """
+    version = get_version(request, slug, label)
+    listed = list(version.revisions.listed())
+    numbers = {r.number for r in listed}
+    view = "inline" if request.GET.get("view") == "inline" else "side"
+    picked = [request.GET.get("from", ""), request.GET.get("to", "")]
+    if any(p and (not p.isdecimal() or int(p) not in numbers) for p in picked):
+        messages.error(request, "That revision does not exist here; choose two revisions from the list.")
+        picked = ["", ""]
+    if picked[0] and picked[1]:
+        old_no, new_no = int(picked[0]), int(picked[1])
+    elif len(listed) >= 2:
+        old_no, new_no = listed[1].number, listed[0].number
+    else:
+        old_no = new_no = 0
+    context: dict = {"definition": version.definition, "version": version, "revisions": listed, "view": view}
+    if old_no and new_no:
+        texts = {r.number: r for r in version.revisions.filter(number__in=[old_no, new_no]).select_related("author")}
+        old, new = texts[old_no], texts[new_no]
+        rows = text_diff(old.body, new.body)
+        context |= {
+            "old": old,
+            "new": new,
+            "old_name": f"Revision {old.number}",
+            "new_name": f"Revision {new.number}",
+            "rows": rows,
+            "lines": inline(rows) if view == "inline" else None,
+            "changed": any(r.op != "equal" for r in rows) or old.label != new.label,
+        }
+    return render(request, "deliberation/revisions.html", context)
+
+
+def revision(request: HttpRequest, slug: str, label: str, number: int) -> HttpResponse:
+    """One revision's text, whole, as it was saved (Markdown source)."""
+    version = get_version(request, slug, label)
+    revision = get_object_or_404(version.revisions.select_related("author"), number=number)
+    return render(
+        request,
+        "deliberation/revision.html",
+        {"definition": version.definition, "version": version, "revision": revision},
     )
 
 
@@ -221,21 +317,17 @@ def component_form(request: AuthenticatedHttpRequest, slug: str, label: str, key
             else:
                 saved = services.add_component(version=version, fields=fields, parts=parts, acting_user=request.user)
         except ValidationError as exc:
-            form.add_error(None, exc)
+            form.add_error(None, exc)  # the services name the field of each refusal
         else:
             messages.success(request, f"Component {saved.key} saved.")
+            if form.folded:
+                typed, existing_category = form.folded
+                messages.info(request, f"“{typed}” is filed under the existing category {existing_category}.")
             return redirect(f"{version.get_absolute_url()}#component-{saved.key}")
-    categories = version.definition.versions.values_list("components__category", flat=True).distinct()
     return render(
         request,
         "deliberation/component_form.html",
-        {
-            "definition": version.definition,
-            "version": version,
-            "component": existing,
-            "form": form,
-            "categories": sorted(c for c in set(categories) if c),
-        },
+        {"definition": version.definition, "version": version, "component": existing, "form": form},
     )
 
 

@@ -157,6 +157,8 @@ def test_what_organizers_use_has_no_serious_accessibility_violation(page, world)
             "draft": version_url("0.0.11"),
             "draft, to edit": version_url("0.0.11", "draft-edit"),
             "component, to add": version_url("0.0.11", "component-create"),
+            "release, its revisions compared": version_url("0.0.10", "revisions"),
+            "draft, to publish": version_url("0.0.11", "publish"),
             "ballot, to create": reverse("votes:ballot-create", args=["osd"]),
         },
     )

@@ -28,6 +28,9 @@ from types import SimpleNamespace
 
 from django.urls import reverse
 
+from deliberation.models import DraftVersion
+from deliberation.services import version_digest
+
 PERSONAS = ("anonymous", "carol", "dave", "bob", "alice", "oscar", "olga")
 
 # Routes that are Django's or allauth's, not Plenary's: left out of the table, by address.
@@ -66,6 +69,7 @@ DONE, DONE_HX = Done(302), Done(200)  # a plain form redirects; htmx gets the fr
 #                  anonymous  carol  dave  bob    alice  oscar  olga
 EVERYONE = (200,) * 7
 HIDDEN = (404, 404, 404, 404, 404, 404, 200)  # a draft in progress: its organizers only
+HIDDEN_OTHER = (404, 404, 404, 404, 404, 200, 404)  # oscar's draft in progress, asked at an address of his
 GONE = (404,) * 7  # an address that belongs to something else, or to nothing
 SEALED = (403,) * 7  # public, but published when voting closes
 ORGANIZERS = (LOGIN, 403, 403, 403, 403, 403, 200)
@@ -96,6 +100,11 @@ class Address:
         args = [a(w) if callable(a) else a for a in self.args]
         kwargs = {k: v(w) if callable(v) else v for k, v in self.kwargs}
         return reverse(self.route, args=args, kwargs=kwargs) + (f"?{self.query}" if self.query else "")
+
+
+def _fresh(version: DraftVersion) -> DraftVersion:
+    """The version as it stands in the database now, as the page a persona opens shows it."""
+    return DraftVersion.objects.get(pk=version.pk)
 
 
 def at(route: str, *args, query: str = "") -> Address:
@@ -182,7 +191,7 @@ TABLE: list[Case] = [
         at(D + "draft-edit", "osd", "0.0.10"),
         HIDDEN_FORM,
         HIDDEN_DO,
-        data={"label": "0.0.10", "body": "Reworded."},
+        data=lambda w: {"label": "0.0.10", "body": "Reworded.", "revision": w.draft.current_revision().number},
         what="draft",
     ),
     Case(
@@ -196,7 +205,7 @@ TABLE: list[Case] = [
         at(D + "draft-edit", "other", "2.1"),
         (LOGIN, 404, 404, 404, 404, 200, 404),
         (LOGIN, 404, 404, 404, 404, DONE, 404),
-        data={"label": "2.1", "body": "Reworded."},
+        data=lambda w: {"label": "2.1", "body": "Reworded.", "revision": w.other_draft.current_revision().number},
         what="another definition's draft",
         guessed=True,
     ),
@@ -204,10 +213,17 @@ TABLE: list[Case] = [
         at(D + "publish", "osd", "0.0.10"),
         HIDDEN_FORM,
         HIDDEN_DO,
-        data={"release_notes": "Second release."},
+        data=lambda w: {"release_notes": "Second release.", "reviewed": version_digest(_fresh(w.draft))},
         what="draft",
     ),
     Case(at(D + "publish", "osd", "0.0.9"), NOBODY, NOBODY, data={"release_notes": "Again."}, what="published"),
+    Case(at(D + "revisions", "osd", "0.0.9"), EVERYONE, what="published"),
+    Case(at(D + "revisions", "osd", "0.0.10", query="from=1&to=2"), HIDDEN, what="draft, two compared"),
+    Case(at(D + "revisions", "other", "2.1"), HIDDEN_OTHER, what="another definition's draft", guessed=True),
+    Case(at(D + "revision", "osd", "0.0.9", 1), EVERYONE, what="published"),
+    Case(at(D + "revision", "osd", "0.0.10", 2), HIDDEN, what="draft"),
+    Case(at(D + "revision", "osd", "0.0.9", 2), GONE, what="of the draft, asked of the release", guessed=True),
+    Case(at(D + "revision", "osd", "0.0.9", NO_SUCH_ID), GONE, what="of no revision", guessed=True),
     # Components ------------------------------------------------------------------------------
     Case(at(D + "component", "osd", "0.0.9", "all-data"), EVERYONE, what="published"),
     Case(at(D + "component", "osd", "0.0.10", "draft-only"), HIDDEN, what="draft"),

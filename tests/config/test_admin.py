@@ -73,7 +73,8 @@ def test_no_record_of_plenary_can_be_added_changed_or_deleted_in_the_admin(model
 
 @pytest.fixture
 def world(open_ballot, olga, bob, published, group):
-    """One of each record: a ballot with a vote, a grant, a dispute, a comment and a stored outcome run."""
+    """One of each record: a ballot with a vote, a grant, a dispute, a comment, a stored outcome run and a draft's
+    revision."""
     from deliberation import services as deliberation
     from votes import services
 
@@ -86,6 +87,7 @@ def world(open_ballot, olga, bob, published, group):
     services.grant_veto(ballot=ballot, choice=choices["not-necessary"], group=group, reason="Charter", acting_user=olga)
     services.raise_dispute(ballot=ballot, raised_by=bob, voter=bob, reason="Cast in haste")
     deliberation.post_comment(author=bob, version=published, body="A first remark.")
+    deliberation.start_draft(definition=published.definition, label="0.1", based_on=published, acting_user=olga)
     return ballot
 
 

@@ -31,7 +31,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from audit.models import AuditEvent
 from deliberation import services as deliberation
 from tests.client import HTMX
-from tests.factories import ComponentFactory, DefinitionFactory, DraftVersionFactory, UserFactory, WorkingGroupFactory
+from tests.factories import (
+    ComponentFactory,
+    DefinitionFactory,
+    DraftRevisionFactory,
+    DraftVersionFactory,
+    UserFactory,
+    WorkingGroupFactory,
+)
 from tests.votes.conftest import CHOICES, CRITERIA
 from votes import services as votes
 from votes.models import Ballot
@@ -89,6 +96,7 @@ def world(
     w = SimpleNamespace(published=published, draft=draft, weights=group, corpora=other_group)
     w.users = {"carol": carol, "dave": dave, "bob": bob, "alice": alice, "oscar": oscar, "olga": olga}
 
+    DraftRevisionFactory(version=published)  # its text, kept as the migration keeps a version's made before revisions
     # The draft in progress: its text, a component and a discussion only the organizers see.
     deliberation.update_draft(version=draft, label="0.0.10", body=DRAFT_TEXT, acting_user=olga)
     deliberation.add_component(
@@ -171,8 +179,9 @@ def world(
     other.organizers.add(oscar)
     release = DraftVersionFactory(definition=other, label="2.0")
     ComponentFactory(version=release, key="code", title="Code", category="Code")
-    other_draft = deliberation.start_draft(definition=other, label="2.1", based_on=release, acting_user=oscar)
-    deliberation.update_draft(version=other_draft, label="2.1", body=OTHER_DRAFT_TEXT, acting_user=oscar)
+    w.other_draft = deliberation.start_draft(definition=other, label="2.1", based_on=release, acting_user=oscar)
+    deliberation.update_draft(version=w.other_draft, label="2.1", body=OTHER_DRAFT_TEXT, acting_user=oscar)
+    other_draft = w.other_draft
     w.other_draft_comment = deliberation.post_comment(author=oscar, version=other_draft, body="Mine.")
     others = WorkingGroupFactory(definition=other, key="others", name="Others")
     w.other_membership = deliberation.add_member(group=others, user=erin, acting_user=oscar)

@@ -3,6 +3,9 @@
 ORGANIZER_PAGES are the pages where organizers edit a version, each by the version's label.
 """
 
+import html
+import re
+
 from django.urls import reverse
 
 
@@ -16,3 +19,10 @@ ORGANIZER_PAGES = {
     "component-create": lambda label: url("component-create", "osd", label),
     "component-edit": lambda label: url("component-edit", "osd", label, "code"),
 }
+
+
+def their_text(response) -> str:
+    """On an editor that refused a stale save: the text saved meanwhile, shown beside one's own."""
+    found = re.search(r'<pre class="revision" id="their-text">(.*?)</pre>', response.content.decode(), re.S)
+    assert found, "no text saved meanwhile on this page"
+    return html.unescape(found.group(1))

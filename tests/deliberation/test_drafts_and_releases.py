@@ -120,7 +120,7 @@ def test_organizer_edits_a_drafts_label_and_text(draft, olga):
     assert (draft.label, draft.body) == ("0.1-rc1", "# New\n\nText.")
     event = last_event()
     assert (event.action, event.actor_handle) == ("draft.edited", "olga")
-    assert event.payload == {"label": "0.1-rc1", "digest": services.version_digest(draft, salted=True)}
+    assert event.payload == {"label": "0.1-rc1", "revision": 2, "digest": services.version_digest(draft, salted=True)}
 
 
 def test_a_private_draft_s_text_cannot_be_confirmed_from_its_public_digest_until_its_release(draft, olga, client):

@@ -8,12 +8,13 @@ once the fixtures exist.
 """
 
 import pytest
+from django.utils.text import slugify
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from audit.models import AuditEvent
 from deliberation import services
-from deliberation.models import Comment, DraftVersion, Membership, WorkingGroup
+from deliberation.models import Comment, DraftVersion, Membership, WorkingGroup, category_key, tidy_category
 from tests.deliberation.pages import url
 from tests.fuzzing import (
     answer,
@@ -47,10 +48,21 @@ def refused_or(result, before: dict) -> bool:
 
 
 @fuzz()
-@given(data=mutated({"label": LABEL, "body": text(400)}, {"label": st.one_of(text(40), st.just("0.0.9"))}))
-@example(data={"label": "0.0.10", "body": "Body with a NUL \x00 byte."})
-@example(data={"label": "0.0.10\x00", "body": "x"})
-@example(data={"label": "0.0.9", "body": "x"})  # the label of the published version
+@given(
+    data=mutated(
+        {"label": LABEL, "body": text(400), "revision": st.just("1")},  # the draft's first revision, as started
+        {
+            "label": st.one_of(text(40), st.just("0.0.9")),
+            "revision": st.one_of(text(12), st.sampled_from(["0", "2", "-1", "99999999999999999999"])),
+        },
+    )
+)
+@example(data={"label": "0.0.10", "body": "Body with a NUL \x00 byte.", "revision": "1"})
+@example(data={"label": "0.0.10\x00", "body": "x", "revision": "1"})
+@example(data={"label": "0.0.9", "body": "x", "revision": "1"})  # the label of the published version
+@example(data={"label": "0.0.10", "body": "x", "revision": "2"})  # a revision the draft does not have yet
+@example(data={"label": "0.0.10", "body": "x", "revision": "99999999999999999999"})
+@example(data={"label": "0.0.10", "body": "x"})  # no revision: from no editor page
 @example(data={})  # an empty post: the form again, saying what is missing
 def test_the_draft_form_stores_what_was_sent_or_says_why_not(client, olga, draft, data):
     with rolled_back(client, olga):
@@ -65,10 +77,13 @@ def test_the_draft_form_stores_what_was_sent_or_says_why_not(client, olga, draft
 
 
 @fuzz()
-@given(data=mutated({"release_notes": text(400)}))
-@example(data={"release_notes": "Notes \x00 with a NUL"})
+@given(data=mutated({"release_notes": text(400), "reviewed": st.just("@digest")}, {"reviewed": text(80)}))
+@example(data={"release_notes": "Notes \x00 with a NUL", "reviewed": "@digest"})
+@example(data={"release_notes": "Notes", "reviewed": "0" * 64})  # another draft than the one shown
+@example(data={"release_notes": "Notes"})  # from no publish page
 @example(data={})  # an empty post: the form again, saying what is missing
 def test_the_publish_form_stores_the_release_notes_or_says_why_not(client, olga, draft, data):
+    data = fill(data, {"@digest": services.version_digest(draft)})
     with rolled_back(client, olga):
         before = rows()
         result = answer(client, post(client, url("publish", "osd", "0.0.10"), data))
@@ -118,9 +133,10 @@ PARTS = st.lists(st.sampled_from(["@code", "@data", "@all-data"]), max_size=3, u
     target=st.sampled_from([None, "code", "data", "all-data"]),
     data=mutated(
         {
-            "key": KEY,
+            "key": st.one_of(st.none(), KEY),  # left out: made from the title
             "title": text(60),
-            "category": st.one_of(st.sampled_from(["Code", "Data", "Model"]), text(80)),
+            "category": st.one_of(st.none(), st.sampled_from(["Code", "Data", "Model"]), text(80)),
+            "new_category": st.one_of(st.none(), st.sampled_from(["model", " code ", "DATA", "Eval  data"]), text(80)),
             "description": st.one_of(st.none(), text(300)),
             "aggregate_rule": st.sampled_from([None, "", "sum", "mean"]),
             "parts": st.one_of(st.none(), PARTS),
@@ -131,6 +147,10 @@ PARTS = st.lists(st.sampled_from(["@code", "@data", "@all-data"]), max_size=3, u
 @example(target=None, data={"key": "docs", "title": "Docs \x00", "category": "Documentation"})
 @example(target="code", data={"key": "code", "title": "Code", "category": "Code", "parts": ["99999999999999999999"]})
 @example(target="data", data={"key": "data", "title": "Data", "category": "Data", "aggregate_rule": "sum"})
+@example(target=None, data={"title": "Model weights", "new_category": "model"})  # a new category, key from title
+@example(target=None, data={"title": "Evaluation code", "new_category": " code "})  # folded into Code
+@example(target=None, data={"title": "Evaluation code", "category": "Data", "new_category": "code"})  # both
+@example(target=None, data={"title": "!!!", "category": "Code"})  # no key can be made from this title
 @example(target=None, data={})  # an empty post: the form again, saying what is missing
 def test_the_component_form_stores_what_was_sent_or_says_why_not(client, olga, draft, target, data):
     ids = {f"@{c.key}": c.pk for c in draft.components.all()}
@@ -142,10 +162,15 @@ def test_the_component_form_stores_what_was_sent_or_says_why_not(client, olga, d
 
         if refused_or(result, before):
             sent = submitted(data)
-            saved = draft.components.get(key=sent["key"].strip())
+            key = sent.get("key", "").strip() or slugify(sent["title"])[:64].strip("-")  # as the service makes it
+            saved = draft.components.get(key=key)
             assert saved.pk == ids[f"@{target}"] if target else saved.pk not in ids.values()
             stored = (saved.title, saved.category, saved.description, saved.aggregate_rule)
             expected = tuple(sent.get(f, "").strip() for f in ("title", "category", "description", "aggregate_rule"))
+            typed = tidy_category(sent.get("new_category", ""))
+            if typed:  # filed under the definition's spelling of it, if it has one
+                known = {category_key(c): c for c in ("Code", "Data")}
+                expected = (expected[0], known.get(category_key(typed), typed), *expected[2:])
             assert stored == expected
             assert sorted(p.pk for p in saved.parts.all()) == sorted({int(p) for p in sent.getlist("parts")})
 

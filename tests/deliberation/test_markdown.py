@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from deliberation.markdown import render_markdown
 from deliberation.models import Comment
-from tests.client import HTMX
+from tests.client import HTMX, form_data
 from tests.fuzzing import fuzz, rolled_back
 
 ALLOWED_TAGS = set(
@@ -258,8 +258,9 @@ def test_hostile_markdown_in_a_comment_is_stored_as_written_and_shown_inert(clie
 
 def test_hostile_markdown_in_a_draft_and_its_release_notes_is_shown_inert(client, olga, draft):
     client.force_login(olga)
-    client.post(reverse("deliberation:draft-edit", args=["osd", "0.0.10"]), {"label": "0.0.10", "body": DOCUMENT})
-    client.post(reverse("deliberation:publish", args=["osd", "0.0.10"]), {"release_notes": DOCUMENT})
+    edit, publish = (reverse(f"deliberation:{name}", args=["osd", "0.0.10"]) for name in ("draft-edit", "publish"))
+    client.post(edit, form_data(client.get(edit), label="0.0.10", body=DOCUMENT))
+    client.post(publish, form_data(client.get(publish), release_notes=DOCUMENT))
 
     draft.refresh_from_db()
     assert (draft.is_published, draft.body, draft.release_notes) == (True, DOCUMENT.strip(), DOCUMENT.strip())

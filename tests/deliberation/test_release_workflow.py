@@ -9,7 +9,7 @@ signed in but belongs to nothing; an anonymous observer is not signed in. `publi
 from audit.models import AuditEvent
 from deliberation import services
 from deliberation.models import DraftVersion
-from tests.client import page_messages
+from tests.client import form_data, page_messages
 from tests.deliberation.pages import ORGANIZER_PAGES, url
 
 
@@ -20,8 +20,9 @@ def test_organizer_drafts_and_publishes_a_release_then_starts_the_next(client, o
     assert response.status_code == 302
     assert response.url == url("draft-edit", "osd", "0.1")
 
+    editor = client.get(url("draft-edit", "osd", "0.1"))
     response = client.post(
-        url("draft-edit", "osd", "0.1"), {"label": "0.1", "body": "# Preamble\n\nOpen means *free*."}
+        url("draft-edit", "osd", "0.1"), form_data(editor, label="0.1", body="# Preamble\n\nOpen means *free*.")
     )
     assert response.status_code == 302
     assert response.url == url("version", "osd", "0.1")
@@ -29,7 +30,7 @@ def test_organizer_drafts_and_publishes_a_release_then_starts_the_next(client, o
     for key, title, category in [("code", "Training code", "Code"), ("data", "Training data", "Data")]:
         response = client.post(
             url("component-create", "osd", "0.1"),
-            {"key": key, "title": title, "category": category, "description": "", "aggregate_rule": ""},
+            {"key": key, "title": title, "new_category": category, "description": "", "aggregate_rule": ""},
         )
         assert response.status_code == 302
         assert response.url == url("version", "osd", "0.1") + f"#component-{key}"
@@ -49,7 +50,7 @@ def test_organizer_drafts_and_publishes_a_release_then_starts_the_next(client, o
 
     response = client.get(url("publish", "osd", "0.1"))
     assert response.status_code == 200
-    response = client.post(url("publish", "osd", "0.1"), {"release_notes": "The *first* release."})
+    response = client.post(url("publish", "osd", "0.1"), form_data(response, release_notes="The *first* release."))
     assert response.status_code == 302
     assert response.url == url("version", "osd", "0.1")
 
@@ -125,7 +126,8 @@ def test_publishing_without_release_notes_is_refused(client, olga, draft, nothin
     client.force_login(olga)
 
     with nothing_written():
-        response = client.post(url("publish", "osd", "0.0.10"), {"release_notes": "  "})
+        page = client.get(url("publish", "osd", "0.0.10"))
+        response = client.post(url("publish", "osd", "0.0.10"), form_data(page, release_notes="  "))
 
     assert response.status_code == 200
     assert b"This field is required." in response.content

@@ -21,7 +21,7 @@ from deliberation.models import (
     RELEASE_NOTES_MAX_LENGTH,
     Comment,
 )
-from tests.client import HTMX
+from tests.client import HTMX, form_data
 from tests.deliberation.pages import url
 from tests.factories import CommentFactory, DraftVersionFactory
 
@@ -98,8 +98,9 @@ def test_a_draft_over_the_limit_is_refused_with_the_reason(client, olga, draft, 
     client.force_login(olga)
 
     with nothing_written():
+        edit = url("draft-edit", "osd", "0.0.10")
         response = client.post(
-            url("draft-edit", "osd", "0.0.10"), {"label": "0.0.10", "body": "x" * (DRAFT_BODY_MAX_LENGTH + 1)}
+            edit, form_data(client.get(edit), label="0.0.10", body="x" * (DRAFT_BODY_MAX_LENGTH + 1))
         )
         with pytest.raises(ValidationError, match="at most"):
             services.update_draft(
