@@ -61,7 +61,7 @@ class _Row(forms.Form):
 
     key = forms.CharField(required=False, max_length=80, widget=forms.TextInput(attrs={"size": 12}))
     label = forms.CharField(required=False, max_length=64, widget=forms.TextInput(attrs={"size": 20}))
-    kind = "row"
+    kind, example = "row", ""
 
     def filled(self) -> bool:
         return any(v not in ("", None, False) for v in self.cleaned_data.values())
@@ -122,7 +122,7 @@ class _Rows(forms.BaseFormSet):
             return
         rows = self.rows()
         keys = [r["key"] for r in rows]
-        kind = self.form.kind  # type: ignore[attr-defined]  # CriterionRow or ChoiceRow
+        kind = self.form.kind
         if not rows:
             raise forms.ValidationError(f"Give at least one {kind}.")
         twice = sorted({k for k in keys if keys.count(k) > 1})
@@ -218,18 +218,19 @@ class BallotForm(forms.Form):
         posted = self.data.get("time_zone") if self.is_bound else None
         self.zone = person_zone(posted) if posted else (zone or person_zone())
         self.fields["time_zone"].initial = self.zone.key
-        self.fields["version"].queryset = definition.versions.published().order_by("-published_at")
-        self.fields["groups"].queryset = definition.working_groups.all()
+        versions = definition.versions.published().order_by("-published_at")
+        cast(forms.ModelChoiceField, self.fields["version"]).queryset = versions
+        cast(forms.ModelChoiceField, self.fields["groups"]).queryset = definition.working_groups.all()
         if ballot is None:
             self.initial.setdefault("groups", list(definition.working_groups.all()))
-            self.initial.setdefault("version", self.fields["version"].queryset.first())
+            self.initial.setdefault("version", versions.first())
             criteria, choices = DEFAULT_CRITERIA, DEFAULT_CHOICES
         else:
             for name in FIXED_AT_CREATION:
                 del self.fields[name]
             criteria = [(c.key, c.label) for c in ballot.criteria.all()]
             choices = [c.as_data() for c in ballot.choices.all()]
-            self.initial |= self._initial(ballot)
+            self.initial.update(self._initial(ballot))
         if self.is_bound:  # the rows as posted, each compared with nothing: a row kept is a row sent
             self.criteria_rows = CriteriaRows(self.data, prefix="criteria")
             self.choice_rows = ChoiceRows(self.data, prefix="choices")

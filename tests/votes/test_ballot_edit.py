@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from analysis import bundles
 from analysis.auditing import verify_records
-from audit.models import AuditEvent
+from audit.models import AuditEvent, record
 from plenary_tally.verification import verify
 from tests.client import text
 from tests.votes.conftest import edit_ballot
@@ -86,10 +87,6 @@ def test_a_bundle_of_an_edited_ballot_verifies(scheduled, olga, group, bob, tmp_
 
 
 def test_a_log_that_edits_an_open_ballot_fails_to_verify(ballot, olga, tmp_path):
-    from audit.models import record
-
-    from django.db import transaction
-
     with transaction.atomic():  # a server that edited the rules while voting was open
         Ballot.objects.filter(pk=ballot.pk).update(title="Changed while open")
         record(
