@@ -203,12 +203,12 @@ class BallotForm(forms.Form):
     )
     opens_at = forms.DateTimeField(
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
         help_text="Voting opens by itself then; leave empty to open it yourself.",
     )
     closes_at = forms.DateTimeField(
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
         help_text="Voting closes by itself then, and no vote is accepted after; leave empty to close it yourself.",
     )
 
@@ -337,7 +337,7 @@ class RescheduleForm(forms.Form):
     time_zone = BallotForm.base_fields["time_zone"]
     closes_at = forms.DateTimeField(
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
         help_text="Leave empty for no closing time: an organizer then closes it.",
     )
     reason = forms.CharField(

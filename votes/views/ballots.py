@@ -211,6 +211,9 @@ def ballot_close(request: AuthenticatedHttpRequest, slug: str, key: str) -> Http
         try:
             services.close_ballot(ballot=ballot, acting_user=request.user, reason=form.cleaned_data["reason"])
         except ValidationError as exc:
+            if ballot.status != Ballot.Status.OPEN:  # nothing to ask again: said on the ballot's page
+                messages.error(request, " ".join(exc.messages))
+                return redirect(ballot)
             form.add_error(None, exc)
         else:
             messages.success(request, "Voting is closed; each group's roster is frozen with the ballot.")
