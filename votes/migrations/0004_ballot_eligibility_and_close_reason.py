@@ -3,6 +3,13 @@
 from django.db import migrations, models
 
 
+def reinstall_guards(apps, schema_editor):
+    """SQLite rebuilds the ballot table to add a column, and its triggers go with it: the keys' guard again."""
+    from audit import guard
+
+    guard.install(schema_editor.connection, parts=["keys"])
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("votes", "0003_stream_keys_fixed"),
@@ -42,4 +49,5 @@ class Migration(migrations.Migration):
                 max_length=16,
             ),
         ),
+        migrations.RunPython(reinstall_guards, migrations.RunPython.noop),
     ]
