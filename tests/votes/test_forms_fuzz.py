@@ -447,3 +447,51 @@ def test_the_resolve_form_resolves_as_written_or_says_why_not(client, olga, disp
             sent = submitted(data)
             resolved = Dispute.objects.get(pk=dispute.pk)
             assert (resolved.status, resolved.resolution) == (sent["status"], sent["resolution"].strip())
+
+
+# Closing and moving the closing time ---------------------------------------------------------------------------
+
+
+@fuzz(30)
+@given(data=mutated({"reason": text(200)}))
+@example(data={"reason": "Everyone voted \x00"})
+@example(data={"reason": "x" * 2001})
+@example(data={})  # no reason: the ballot has no closing time, so none is needed
+def test_the_close_form_closes_with_the_reason_or_says_why_not(client, olga, ballot, data):
+    with rolled_back(client, olga):
+        before = rows()
+        result = answer(client, post(client, url("ballot-close", "osd", "components"), data))
+
+        if refused_or(result, before):
+            closed = Ballot.objects.get(pk=ballot.pk)
+            assert closed.status == Ballot.Status.CLOSED
+            assert closed.close_reason == submitted(data).get("reason", "").strip()
+
+
+@fuzz(30)
+@given(
+    data=mutated(
+        {
+            "time_zone": st.sampled_from(["UTC", "Europe/Paris", "Asia/Kathmandu"]),
+            "closes_at": st.datetimes().map(lambda d: d.isoformat(sep="T", timespec="seconds")),
+            "reason": text(200),
+        },
+        {"time_zone": text(40), "closes_at": dates()},
+    )
+)
+@example(data={"time_zone": "UTC", "closes_at": "2040-01-01T12:00", "reason": "More time"})
+@example(data={"time_zone": "UTC", "closes_at": "0001-01-01T00:00", "reason": "Back to the year one"})
+@example(data={})
+def test_the_reschedule_form_moves_the_closing_time_or_says_why_not(client, olga, ballot, data):
+    with rolled_back(client, olga):
+        before = rows()
+        result = answer(client, post(client, url("ballot-edit", "osd", "components"), data))
+
+        if refused_or(result, before):
+            sent = submitted(data)
+            with timezone.override(zoneinfo.ZoneInfo(sent["time_zone"])):
+                expected = forms.DateTimeField(required=False).clean(sent.get("closes_at", ""))
+            assert Ballot.objects.get(pk=ballot.pk).closes_at == (expected and expected.astimezone(UTC))
+            assert (
+                AuditEvent.objects.filter(action="ballot.rescheduled").get().payload["reason"] == sent["reason"].strip()
+            )
