@@ -63,6 +63,13 @@ class _Row(forms.Form):
     label = forms.CharField(required=False, max_length=64, widget=forms.TextInput(attrs={"size": 20}))
     kind, example = "row", ""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        number = (self.prefix or "").rpartition("-")[2]
+        row = int(number) + 1 if number.isdigit() else ""
+        for field in self.fields.values():  # a cell of the table names itself: "criterion 2, key"
+            field.widget.attrs["aria-label"] = f"{self.kind} {row}, {str(field.label or '').lower()}"
+
     def filled(self) -> bool:
         return any(v not in ("", None, False) for v in self.cleaned_data.values())
 
