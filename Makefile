@@ -24,8 +24,10 @@ migrate: $(VENV)/.installed
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
-## Serve the demo on http://$(HOST) (SQLite, tasks run in-process unless CELERY_BROKER_URL is set).
+## Serve the demo on http://$(HOST) (SQLite, tasks run in-process unless CELERY_BROKER_URL is set), with
+## ballots opening and closing at their times (apply_schedules, every 10 s, stopped with the server).
 run: seed
+	$(BIN)/python manage.py apply_schedules --every 10 & pid=$$!; trap 'kill $$pid' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST)
 
 ## Run the whole suite (SQLite by default; PostgreSQL when DATABASE_URL is set).

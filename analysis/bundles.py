@@ -112,6 +112,7 @@ def ballot_json(ballot: Ballot) -> dict[str, Any]:
         "key": ballot.key,
         "title": ballot.title,
         "status": ballot.status,
+        "eligibility": ballot.eligibility,
         "criteria": [{"key": c.key, "label": c.label} for c in ballot.criteria.all()],
         "choices": [c.as_data() for c in ballot.choices.all()],
         "working_groups": _working_groups(ballot),

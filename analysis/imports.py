@@ -109,6 +109,7 @@ def _create(bundle: tally.Bundle, ballot: tally.Ballot, organizer_handle: str, u
             ],
             acting_user=organizer,
             results_visibility=Ballot.Visibility.LIVE,
+            eligibility=data.get("eligibility") or Ballot.Eligibility.LIVE,  # a bundle without the rule is live
             methodology=data["methodology"],
             clustering=data["clustering"],
         )

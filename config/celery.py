@@ -13,6 +13,10 @@ logger = logging.getLogger(__name__)
 app = Celery("plenary", task_cls="celery.contrib.django.task:DjangoTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Celery beat (the `beat` service in docker-compose.yml): ballots open and close by themselves at their times.
+app.conf.beat_schedule = {
+    "apply-ballot-schedules": {"task": "votes.tasks.apply_schedules", "schedule": 15.0},
+}
 
 
 class CatchUpOnConnect(bootsteps.StartStopStep):

@@ -22,15 +22,55 @@ ON_BEHALF_REFUSED = "Only organizers vote on another member's behalf."
 
 
 def get_ballot(slug: str, key: str) -> Ballot:
-    """Ballots are held on published versions and are public: 404 only for what does not exist."""
-    return get_object_or_404(
+    """Ballots are held on published versions and are public: 404 only for what does not exist.
+
+    Every page of a ballot, its API and its downloads read it here, so here a ballot whose opening or closing
+    time has passed is first moved on (`services.apply_schedule`, the one write this module starts): with no
+    scheduler running, reading the ballot is what opens and closes it on time.
+    """
+    ballot = get_object_or_404(
         Ballot.objects.select_related("definition", "version", "created_by"), definition__slug=slug, key=key
     )
+    if ballot.transition_due() is not None:
+        from .services import apply_schedule  # services import this module: the one way back, for this write
+
+        ballot = apply_schedule(ballot)
+    return ballot
+
+
+def eligible_memberships(ballot: Ballot) -> MembershipQuerySet:
+    """The current memberships in the groups enrolled in the ballot that give a vote in it: who may vote, decided here.
+
+    Under a frozen roster (`Ballot.Eligibility.FROZEN`), only a membership held since before voting opened
+    counts: a member added later, or who left and came back, does not vote on this ballot.
+    """
+    memberships = Membership.objects.current().filter(group__in=ballot.groups.all())
+    if ballot.roster_frozen_at is not None:
+        memberships = memberships.filter(joined_at__lte=ballot.roster_frozen_at)
+    return memberships
 
 
 def voting_memberships(ballot: Ballot, user: "User") -> MembershipQuerySet:
-    """The user's current memberships in the groups enrolled in the ballot."""
-    return Membership.objects.current().filter(user=user, group__in=ballot.groups.all()).select_related("group")
+    """The user's memberships that give a vote in the ballot (`eligible_memberships`)."""
+    return eligible_memberships(ballot).filter(user=user).select_related("group")
+
+
+def joined_too_late(ballot: Ballot, user: "User | AnonymousUser") -> list[Membership]:
+    """The user's current memberships in enrolled groups that a frozen roster leaves out: joined after opening."""
+    if not user.is_authenticated or ballot.roster_frozen_at is None:
+        return []
+    memberships = Membership.objects.current().filter(user=user, group__in=ballot.groups.all())
+    return list(memberships.filter(joined_at__gt=ballot.roster_frozen_at).select_related("group"))
+
+
+def frozen_out(ballot: Ballot, memberships: list[Membership], who: str = "You") -> str:
+    """Why these memberships give no vote: the frozen roster's rule, in the words the pages and cast_vote use."""
+    groups = ", ".join(m.group.name for m in memberships)
+    opened = ballot.opened_at.strftime("%-d %b %Y, %H:%M UTC") if ballot.opened_at else ""
+    return (
+        f"{who} joined {groups} after voting opened on {opened}: this ballot's roster was frozen when voting "
+        "opened, so only those who were members then vote on it."
+    )
 
 
 def may_dispute(ballot: Ballot, user: "User | AnonymousUser") -> bool:
@@ -94,10 +134,22 @@ class VotingRights:
         self.group = membership.group if membership else None
         return self.group
 
+    @property
+    def who(self) -> str:
+        return "You" if self.acting_user.pk == self.voter.pk else f"@{self.voter.get_username()}"
+
+    @cached_property
+    def frozen_out(self) -> str:
+        """Why the voter has no vote although they are a member now (the frozen roster), or ""."""
+        late = joined_too_late(self.ballot, self.voter) if not self.memberships else []
+        return frozen_out(self.ballot, late, self.who) if late else ""
+
     def membership(self, group: WorkingGroup | None) -> Membership:
         """The membership a vote is cast through, for `group` (or the voter's only group); refused otherwise."""
         handle = self.voter.get_username()
         if not self.memberships:
+            if self.frozen_out:  # a member added after opening, under a frozen roster
+                raise PermissionDenied(self.frozen_out)
             raise PermissionDenied(f"@{handle} is not a member of a working group enrolled in this ballot.")
         membership: Membership | None
         if group is None:
@@ -108,6 +160,9 @@ class VotingRights:
             membership = next((m for m in self.memberships if m.group == group), None)
             if membership is None:
                 raise PermissionDenied(self.not_voting_for(group.name))
+        frozen_at = self.ballot.roster_frozen_at  # the ballot as cast_vote locked it: it may have opened since
+        if frozen_at is not None and membership.joined_at > frozen_at:
+            raise PermissionDenied(frozen_out(self.ballot, [membership], self.who))
         self.group = membership.group
         return membership
 

@@ -1,6 +1,8 @@
-"""Forms check the shape of input, line by line where a ballot is described in text."""
+"""Forms check the shape of input, row by row where a ballot lists its criteria and choices."""
 
 import re
+import zoneinfo
+from datetime import datetime
 from functools import cached_property
 from typing import cast
 
@@ -10,58 +12,170 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from deliberation.forms import RowsField
 from deliberation.models import Component, DraftVersion, WorkingGroup
 from plenary_tally import rules
 
-from .models import RATIONALE_MAX_LENGTH, Ballot, Choice, Criterion, Dispute, choice_value
+from .models import RATIONALE_MAX_LENGTH, REASON_MAX_LENGTH, Ballot, Choice, Criterion, Dispute, choice_value
 
-CRITERIA_HELP = "One per line: key, then its label. For example “use Use”."
-CHOICES_HELP = (
-    "One per line: key | label | value | flags. Flags, comma-separated: grant (only holders of a veto grant "
-    "may use it), blocking (while it stands the component cannot pass), rationale (a vote with it must say why)."
-)
 BANDS_HELP = "One per line, highest first: a multiple of the mean score μ, then the outcome's label."
-FLAGS = {"grant": "requires_grant", "blocking": "blocking", "rationale": "requires_rationale"}
+ROWS_MAX = 24  # criteria, and choices on a scale: more than any ballot asks, few enough to read
+EXTRA_ROWS = 3  # blank rows offered after the filled ones, to add to the list without a script
+TIME_ZONES = sorted(zoneinfo.available_timezones())
 
 
 def _lines(text: str) -> list[tuple[int, str]]:
     return [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
 
 
-def _check_key_and_label(n: int, key: str, label: str) -> None:
-    """A criterion's or choice's key and label, as the database stores them (32 and 64 characters)."""
+def person_zone(*names: object) -> zoneinfo.ZoneInfo:
+    """The first of `names` that is a time zone (the one the form sent, the browser's from its cookie), else UTC."""
+    for name in names:
+        if isinstance(name, str) and name in TIME_ZONES:
+            return zoneinfo.ZoneInfo(name)
+    return zoneinfo.ZoneInfo("UTC")
+
+
+def zone_label(zone: zoneinfo.ZoneInfo) -> str:
+    """ "Europe/Paris (UTC+01:00)": the zone and its offset now."""
+    offset = datetime.now(zone).strftime("%z") or "+0000"
+    return f"{zone.key} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def _key_error(key: str) -> str | None:
+    """Why `key` cannot name a criterion or a choice, or None."""
     try:
         validate_slug(key)
     except forms.ValidationError:
-        raise forms.ValidationError(f"Line {n}: “{key}” is not a valid key (letters, digits, hyphens).") from None
+        return f"“{key[:40]}” is not a valid key: use letters, digits and hyphens, such as use."
     if len(key) > 32:
-        raise forms.ValidationError(f"Line {n}: the key “{key}” is longer than 32 characters.")
-    if not label:
-        raise forms.ValidationError(f"Line {n}: give a label after the key.")
-    if len(label) > 64:
-        raise forms.ValidationError(f"Line {n}: the label is longer than 64 characters.")
+        return f"The key is {len(key)} characters long; at most 32."
+    return None
+
+
+class _Row(forms.Form):
+    """One criterion or choice. Every field may be left blank, and a blank row is left out; a row half filled in
+    says, on the field itself, what it lacks."""
+
+    key = forms.CharField(required=False, max_length=80, widget=forms.TextInput(attrs={"size": 12}))
+    label = forms.CharField(required=False, max_length=64, widget=forms.TextInput(attrs={"size": 20}))
+    kind, example = "row", ""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        number = (self.prefix or "").rpartition("-")[2]
+        row = int(number) + 1 if number.isdigit() else ""
+        for field in self.fields.values():  # a cell of the table names itself: "criterion 2, key"
+            field.widget.attrs["aria-label"] = f"{self.kind} {row}, {str(field.label or '').lower()}"
+
+    def filled(self) -> bool:
+        return any(v not in ("", None, False) for v in self.cleaned_data.values())
+
+    def clean(self) -> dict:
+        data = super().clean()
+        assert data is not None  # Form.clean gives cleaned_data
+        if not self.filled():
+            return data
+        key, label = data.get("key", ""), data.get("label", "")
+        if "key" in data:
+            error = _key_error(key) if key else f"Give this {self.kind} a key, such as {self.example}."
+            if error:
+                self.add_error("key", error)
+        if "label" in data and not label:
+            self.add_error("label", f"Give this {self.kind} a label, as voters will read it.")
+        return data
+
+
+class CriterionRow(_Row):
+    kind, example = "criterion", "use"
+
+
+class ChoiceRow(_Row):
+    kind, example = "choice", "required"
+    value = forms.CharField(
+        required=False, max_length=16, widget=forms.TextInput(attrs={"size": 4, "inputmode": "numeric"})
+    )
+    requires_grant = forms.BooleanField(required=False, label="Veto grant needed")
+    blocking = forms.BooleanField(required=False, label="Blocking")
+    requires_rationale = forms.BooleanField(required=False, label="Rationale needed")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not self.filled() or "value" not in data:
+            return data
+        text = data["value"]
+        if not text:
+            self.add_error("value", "Give the choice a value, a whole number such as 1, 0 or −1.")
+            return data
+        try:
+            data["value"] = int(text.replace("+", "").replace("−", "-"))
+        except ValueError:
+            self.add_error("value", f"“{text}” is not a whole number.")
+            return data
+        try:
+            choice_value(data.get("key", ""), data["value"])
+        except ValidationError as exc:
+            self.add_error("value", exc.messages[0])
+        return data
+
+
+class _Rows(forms.BaseFormSet):
+    """The filled rows, in order, each key once."""
+
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        rows = self.rows()
+        keys = [r["key"] for r in rows]
+        kind = self.form.kind
+        if not rows:
+            raise forms.ValidationError(f"Give at least one {kind}.")
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            raise forms.ValidationError(f"Each {kind} key may appear once: {', '.join(twice)} appears more than once.")
+
+    def rows(self) -> list[dict]:
+        return [f.cleaned_data for f in self.forms if f.cleaned_data and f.filled()]
+
+
+def _rows(form, **kwargs):
+    return forms.formset_factory(
+        form, formset=_Rows, extra=EXTRA_ROWS, max_num=ROWS_MAX, absolute_max=ROWS_MAX, validate_max=True, **kwargs
+    )
+
+
+CriteriaRows = _rows(CriterionRow)
+ChoiceRows = _rows(ChoiceRow)
+DEFAULT_CRITERIA = [("use", "Use"), ("study", "Study"), ("modify", "Modify"), ("share", "Share")]
+DEFAULT_CHOICES = [
+    {"key": "required", "label": "Required", "value": 1},
+    {"key": "abstain", "label": "Abstain", "value": 0},
+    {"key": "not-necessary", "label": "Not necessary", "value": -1, "requires_grant": True},
+]
+# The fields an edit of a ballot changes (`services.update_ballot`); its key, version and visibility never do.
+FIXED_AT_CREATION = ("key", "version", "results_visibility")
 
 
 class BallotForm(forms.Form):
+    """A new ballot, or (`ballot`) the changes to one that has not opened. Criteria and choices are rows
+    (`criteria_rows`, `choice_rows`); times are read in the zone the form says (`time_zone`), UTC by default."""
+
     title = forms.CharField(max_length=200)
     key = forms.SlugField(max_length=64, help_text="Part of the ballot's address; never changes.")
     version = forms.ModelChoiceField(queryset=DraftVersion.objects.none(), help_text="A published version.")
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="Markdown.")
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=20_000, help_text="Markdown."
+    )
     groups = RowsField(
         queryset=WorkingGroup.objects.none(), widget=forms.CheckboxSelectMultiple, label="Enrolled working groups"
     )
-    criteria = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}),
-        initial="use Use\nstudy Study\nmodify Modify\nshare Share",
-        help_text=CRITERIA_HELP,
-    )
-    choices = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}),
-        initial="required | Required | 1\nabstain | Abstain | 0\nnot-necessary | Not necessary | -1 | grant",
-        help_text=CHOICES_HELP,
-        label="Choice scale",
+    eligibility = forms.ChoiceField(
+        choices=Ballot.Eligibility.choices,
+        initial=Ballot.Eligibility.FROZEN,
+        widget=forms.RadioSelect,
+        label="Who votes",
     )
     results_visibility = forms.ChoiceField(choices=Ballot.Visibility.choices, initial=Ballot.Visibility.LIVE)
     rule = forms.ChoiceField(
@@ -89,52 +203,93 @@ class BallotForm(forms.Form):
         widget=forms.NumberInput(attrs={"min": rules.SEED_RANGE[0], "max": rules.SEED_RANGE[-1]}),
         label="Clustering seed",
     )
+    time_zone = forms.ChoiceField(
+        choices=[(z, z) for z in TIME_ZONES],
+        label="Time zone of the times below",
+        widget=forms.Select(attrs={"data-browser-zone": ""}),  # static/js/timezone.js may set it to the browser's
+    )
     opens_at = forms.DateTimeField(
-        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), help_text="Planned; UTC."
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
+        help_text="Voting opens by itself then; leave empty to open it yourself.",
     )
     closes_at = forms.DateTimeField(
-        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), help_text="No vote after; UTC."
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
+        help_text="Voting closes by itself then, and no vote is accepted after; leave empty to close it yourself.",
     )
 
-    def __init__(self, *args, definition, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["version"].queryset = definition.versions.published().order_by("-published_at")
-        self.fields["groups"].queryset = definition.working_groups.all()
-        self.initial.setdefault("groups", list(definition.working_groups.all()))
-        self.initial.setdefault("version", self.fields["version"].queryset.first())
+    def __init__(self, *args, definition, ballot: Ballot | None = None, zone: zoneinfo.ZoneInfo | None = None, **kw):
+        super().__init__(*args, **kw)
+        self.ballot = ballot
+        posted = self.data.get("time_zone") if self.is_bound else None
+        self.zone = person_zone(posted) if posted else (zone or person_zone())
+        self.fields["time_zone"].initial = self.zone.key
+        versions = definition.versions.published().order_by("-published_at")
+        cast(forms.ModelChoiceField, self.fields["version"]).queryset = versions
+        cast(forms.ModelChoiceField, self.fields["groups"]).queryset = definition.working_groups.all()
+        if ballot is None:
+            self.initial.setdefault("groups", list(definition.working_groups.all()))
+            self.initial.setdefault("version", versions.first())
+            criteria, choices = DEFAULT_CRITERIA, DEFAULT_CHOICES
+        else:
+            for name in FIXED_AT_CREATION:
+                del self.fields[name]
+            criteria = [(c.key, c.label) for c in ballot.criteria.all()]
+            choices = [c.as_data() for c in ballot.choices.all()]
+            self.initial.update(self._initial(ballot))
+        if self.is_bound:  # the rows as posted, each compared with nothing: a row kept is a row sent
+            self.criteria_rows = CriteriaRows(self.data, prefix="criteria")
+            self.choice_rows = ChoiceRows(self.data, prefix="choices")
+        else:
+            initial = [{"key": k, "label": label} for k, label in criteria]
+            self.criteria_rows = CriteriaRows(prefix="criteria", initial=initial)
+            self.choice_rows = ChoiceRows(prefix="choices", initial=[dict(c) for c in choices])
 
-    def clean_criteria(self) -> list[tuple[str, str]]:
-        criteria = []
-        for n, line in _lines(self.cleaned_data["criteria"]):
-            key, _, label = line.partition(" ")
-            _check_key_and_label(n, key, label.strip())
-            criteria.append((key, label.strip()))
-        return criteria
+    def _initial(self, ballot: Ballot) -> dict:
+        methodology = ballot.methodology
+        bands = "\n".join(f"{b['min']} {b['label']}" for b in methodology.get("bands", []))
+        local = {
+            name: timezone.localtime(getattr(ballot, name), self.zone).replace(tzinfo=None)
+            for name in ("opens_at", "closes_at")
+            if getattr(ballot, name)
+        }
+        return local | {
+            "title": ballot.title,
+            "description": ballot.description,
+            "groups": list(ballot.groups.all()),
+            "eligibility": ballot.eligibility,
+            "rule": methodology["rule"],
+            "bands": bands,
+            "otherwise": methodology.get("otherwise", ""),
+            "threshold": methodology.get("threshold", 0.5),
+            "k": ballot.clustering["k"],
+            "seed": ballot.clustering["seed"],
+        }
 
-    def clean_choices(self) -> list[dict]:
-        choices = []
-        for n, line in _lines(self.cleaned_data["choices"]):
-            cells = [c.strip() for c in line.split("|")]
-            if len(cells) not in (3, 4):
-                raise forms.ValidationError(f"Line {n}: write key | label | value, and optionally | flags.")
-            key, label, value = cells[:3]
-            _check_key_and_label(n, key, label)
-            try:
-                number = int(value.replace("+", "").replace("−", "-"))
-            except ValueError:
-                raise forms.ValidationError(f"Line {n}: the value “{value}” is not a whole number.") from None
-            try:
-                choice_value(key, number)
-            except ValidationError as exc:
-                raise forms.ValidationError(f"Line {n}: {exc.messages[0]}") from None
-            flags = [f.strip() for f in cells[3].split(",") if f.strip()] if len(cells) == 4 else []
-            unknown = [f for f in flags if f not in FLAGS]
-            if unknown:
-                raise forms.ValidationError(
-                    f"Line {n}: unknown flag {', '.join(unknown)}; use grant, blocking, rationale."
-                )
-            choices.append({"key": key, "label": label, "value": number} | {FLAGS[f]: True for f in flags})
-        return choices
+    @property
+    def zone_label(self) -> str:
+        return zone_label(self.zone)
+
+    def full_clean(self) -> None:
+        with timezone.override(self.zone):  # a time without an offset is read in the form's zone
+            super().full_clean()
+
+    def is_valid(self) -> bool:
+        rows_valid = [self.criteria_rows.is_valid(), self.choice_rows.is_valid()]
+        return super().is_valid() and all(rows_valid)
+
+    @property
+    def rows_with_captions(self) -> list[tuple[forms.BaseFormSet, str]]:
+        return [(self.criteria_rows, "Criteria"), (self.choice_rows, "Choice scale")]
+
+    @property
+    def criteria(self) -> list[tuple[str, str]]:
+        return [(r["key"], r["label"]) for r in self.criteria_rows.rows()]
+
+    @property
+    def choices(self) -> list[dict]:
+        return self.choice_rows.rows()
 
     def clean_bands(self) -> list[dict]:
         """The bands as numbers and labels; `clean` checks them by the methodology rules."""
@@ -157,6 +312,9 @@ class BallotForm(forms.Form):
             self._check(rules.check_methodology, self.methodology())
         if {"k", "seed"} <= data.keys():
             self._check(rules.check_clustering, self.clustering())
+        opens, closes = data.get("opens_at"), data.get("closes_at")
+        if opens and closes and closes <= opens:
+            self.add_error("closes_at", "A ballot closes after it opens.")
         return data
 
     def _check(self, check, settings: dict) -> None:
@@ -178,6 +336,47 @@ class BallotForm(forms.Form):
 
     def clustering(self) -> dict:
         return {"k": self.cleaned_data["k"], "seed": self.cleaned_data["seed"]}
+
+
+class RescheduleForm(forms.Form):
+    """An open ballot's new closing time, in the person's zone, and why it moves."""
+
+    time_zone = BallotForm.base_fields["time_zone"]
+    closes_at = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
+        help_text="Leave empty for no closing time: an organizer then closes it.",
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=REASON_MAX_LENGTH,
+        help_text="Shown on the ballot's page and in its audit log.",
+    )
+
+    def __init__(self, *args, ballot: Ballot, zone: zoneinfo.ZoneInfo | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        posted = self.data.get("time_zone") if self.is_bound else None
+        self.zone = person_zone(posted) if posted else (zone or person_zone())
+        self.fields["time_zone"].initial = self.zone.key
+        if ballot.closes_at:
+            self.initial["closes_at"] = timezone.localtime(ballot.closes_at, self.zone).replace(tzinfo=None)
+
+    @property
+    def zone_label(self) -> str:
+        return zone_label(self.zone)
+
+    def full_clean(self) -> None:
+        with timezone.override(self.zone):
+            super().full_clean()
+
+
+class CloseBallotForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=REASON_MAX_LENGTH,
+        required=False,
+        help_text="Shown on the ballot's page and in its audit log; needed before the planned closing time.",
+    )
 
 
 class CellForm(forms.Form):

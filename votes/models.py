@@ -1,6 +1,7 @@
 """Ballots on a published version: criteria, the choice scale, veto grants, votes and disputes."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +37,10 @@ def default_clustering() -> dict:
     return dict(rules.DEFAULT_CLUSTERING)
 
 
+# A reason for closing early or moving the window: a sentence or a paragraph, refused whole beyond this.
+REASON_MAX_LENGTH = 2_000
+
+
 def signed(value: int) -> str:
     """+1, 0, −1: a choice's value as people write it."""
     return f"{value:+d}".replace("-", "−") if value else "0"
@@ -44,6 +49,13 @@ def signed(value: int) -> str:
 class BallotQuerySet(models.QuerySet):
     def with_counts(self) -> "BallotQuerySet":
         return self.annotate(vote_count=models.Count("votes", distinct=True))
+
+    def due(self, at=None) -> "BallotQuerySet":
+        """Ballots whose opening or closing time has come and that have not moved on yet (`Ballot.transition_due`)."""
+        at = at or timezone.now()
+        return self.filter(
+            Q(status=Ballot.Status.SCHEDULED, opens_at__lte=at) | Q(status=Ballot.Status.OPEN, closes_at__lte=at)
+        )
 
 
 class Ballot(models.Model):
@@ -55,6 +67,12 @@ class Ballot(models.Model):
     class Visibility(models.TextChoices):
         LIVE = "live", "Live: the roll call and results are public while voting"
         AFTER_CLOSE = "after_close", "After close: the roll call and results are published when voting ends"
+
+    class Eligibility(models.TextChoices):
+        """Who may vote: decided by `votes.access.voting_memberships`, checked offline by the verifier's Replay."""
+
+        FROZEN = "frozen", "Frozen: the members of the enrolled groups when voting opens, and no one added later"
+        LIVE = "live", "Live: whoever is a member of an enrolled group at the time of the vote"
 
     definition = models.ForeignKey(Definition, models.PROTECT, related_name="ballots")
     version = models.ForeignKey(DraftVersion, models.PROTECT, related_name="ballots")
@@ -68,8 +86,12 @@ class Ballot(models.Model):
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     results_visibility = models.CharField(max_length=16, choices=Visibility, default=Visibility.LIVE)
+    eligibility = models.CharField(
+        max_length=16, choices=Eligibility, default=Eligibility.FROZEN, help_text="Whose membership counts."
+    )
     methodology = models.JSONField(default=default_methodology)
     clustering = models.JSONField(default=default_clustering)
+    close_reason = models.TextField(blank=True, help_text="Why an organizer closed voting before its closing time.")
     roster_at_close = models.JSONField(null=True, blank=True, help_text="Each group's members when voting closed.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -95,8 +117,34 @@ class Ballot(models.Model):
         return ballot_stream(self.definition.slug, self.key)
 
     def accepts_votes(self, at=None) -> bool:
+        """Open, and within its window by the clock, whatever a scheduler has done or not done yet."""
         at = at or timezone.now()
-        return self.status == self.Status.OPEN and (self.closes_at is None or at < self.closes_at)
+        return (
+            self.status == self.Status.OPEN
+            and (self.opens_at is None or self.opens_at <= at)
+            and (self.closes_at is None or at < self.closes_at)
+        )
+
+    def transition_due(self, at=None) -> Status | None:
+        """The status its window says it should have moved to by `at` (now), if it has not yet: a pure check."""
+        at = at or timezone.now()
+        if self.status == self.Status.SCHEDULED and self.opens_at and self.opens_at <= at:
+            return self.Status.CLOSED if self.closes_at and self.closes_at <= at else self.Status.OPEN
+        if self.status == self.Status.OPEN and self.closes_at and self.closes_at <= at:
+            return self.Status.CLOSED
+        return None
+
+    @property
+    def roster_frozen_at(self) -> datetime | None:
+        """When its roster froze (voting opened, under a frozen roster): who joined later does not vote. Or None."""
+        return self.opened_at if self.eligibility == self.Eligibility.FROZEN else None
+
+    @property
+    def status_label(self) -> str:
+        """The status as a person reads it: an open ballot past its closing time reads "Voting ended"."""
+        if self.status == self.Status.OPEN and not self.accepts_votes():
+            return "Voting ended" if self.closes_at and self.closes_at <= timezone.now() else "Opening"
+        return self.get_status_display()
 
     @property
     def results_public(self) -> bool:

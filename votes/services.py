@@ -22,7 +22,17 @@ from plenary_tally import rules
 from plenary_tally.vocabulary import Action
 
 from .access import VotingRights, may_dispute, roster, voting_memberships
-from .models import Ballot, Choice, Criterion, Dispute, VetoGrant, Vote, choice_value, rationale_length
+from .models import (
+    REASON_MAX_LENGTH,
+    Ballot,
+    Choice,
+    Criterion,
+    Dispute,
+    VetoGrant,
+    Vote,
+    choice_value,
+    rationale_length,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -65,6 +75,39 @@ def validate_clustering(clustering: dict) -> dict:
     return clustering
 
 
+def _check_window(opens_at: datetime | None, closes_at: datetime | None) -> None:
+    if closes_at and opens_at and closes_at <= opens_at:
+        raise ValidationError("A ballot closes after it opens.")
+
+
+def _check_rows(criteria: list[tuple[str, str]], choices: list[dict]) -> None:
+    if not criteria:
+        raise ValidationError("A ballot needs at least one criterion, such as Use.")
+    if not choices:
+        raise ValidationError("A ballot needs a choice scale.")
+    for kind, keys in (("criterion", [k for k, _ in criteria]), ("choice", [c["key"] for c in choices])):
+        if len(set(keys)) != len(keys):
+            raise ValidationError(f"Each {kind} key may appear once.")
+    for c in choices:
+        choice_value(c["key"], c.get("value"))
+
+
+def _check_groups(definition: Definition, groups: list[WorkingGroup]) -> None:
+    if not groups or any(g.definition_id != definition.pk for g in groups):
+        raise ValidationError("Enroll at least one working group of this definition.")
+
+
+def _check_reason(reason: str, what: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(f"Say why {what}; the reason is shown on the ballot's page and in its audit log.")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationError(
+            f"A reason can be at most {REASON_MAX_LENGTH} characters long; this one has {len(reason)}."
+        )
+    return reason
+
+
 @transaction.atomic
 def create_ballot(
     *,
@@ -77,6 +120,7 @@ def create_ballot(
     acting_user: "User",
     description: str = "",
     results_visibility: str = Ballot.Visibility.LIVE,
+    eligibility: str = Ballot.Eligibility.FROZEN,
     methodology: dict | None = None,
     clustering: dict | None = None,
     opens_at: datetime | None = None,
@@ -88,19 +132,9 @@ def create_ballot(
     if not version.is_published:
         raise ValidationError("Ballots are held on published versions only.")
     groups = list(groups)
-    if not groups or any(g.definition_id != definition.pk for g in groups):
-        raise ValidationError("Enroll at least one working group of this definition.")
-    if not criteria:
-        raise ValidationError("A ballot needs at least one criterion, such as Use.")
-    if not choices:
-        raise ValidationError("A ballot needs a choice scale.")
-    for kind, keys in (("criterion", [k for k, _ in criteria]), ("choice", [c["key"] for c in choices])):
-        if len(set(keys)) != len(keys):
-            raise ValidationError(f"Each {kind} key may appear once.")
-    for c in choices:
-        choice_value(c["key"], c.get("value"))
-    if closes_at and opens_at and closes_at <= opens_at:
-        raise ValidationError("A ballot closes after it opens.")
+    _check_groups(definition, groups)
+    _check_rows(criteria, choices)
+    _check_window(opens_at, closes_at)
     if definition.ballots.filter(key=key).exists():
         raise ValidationError(f"This definition already has a ballot with key {key}.")
     ballot = Ballot(
@@ -110,6 +144,7 @@ def create_ballot(
         title=title,
         description=description,
         results_visibility=results_visibility,
+        eligibility=eligibility,
         opens_at=opens_at,
         closes_at=closes_at,
         created_by=acting_user,
@@ -123,12 +158,7 @@ def create_ballot(
     ballot.full_clean(exclude=["definition", "version", "created_by"])
     ballot.save()
     ballot.groups.set(groups)
-    criteria_rows = [Criterion(ballot=ballot, key=k, label=label, position=i) for i, (k, label) in enumerate(criteria)]
-    choice_rows = [Choice(ballot=ballot, position=i, **c) for i, c in enumerate(choices)]
-    for row in (*criteria_rows, *choice_rows):
-        row.full_clean(exclude=["ballot"], validate_constraints=False)
-    Criterion.objects.bulk_create(criteria_rows)
-    Choice.objects.bulk_create(choice_rows)
+    _write_rows(ballot, criteria, choices)
     if not ballot.results_public:
         seal(ballot.audit_stream)  # its votes stay private until it closes
     record(
@@ -139,6 +169,33 @@ def create_ballot(
         payload=ballot_spec(ballot) | {"roster": roster(ballot)},  # then each change, as the groups' streams do
     )
     return ballot
+
+
+def _write_rows(ballot: Ballot, criteria: list[tuple[str, str]], choices: list[dict]) -> None:
+    """The ballot's criteria and choice scale, as given: rows kept by key, changed in place, added or removed."""
+    kept_criteria = {c.key: c for c in ballot.criteria.all()}
+    kept_choices = {c.key: c for c in ballot.choices.all()}
+    gone = [c for k, c in kept_choices.items() if k not in {c["key"] for c in choices}]
+    if any(c.grants.exists() for c in gone):
+        used = ", ".join(c.key for c in gone if c.grants.exists())
+        raise ValidationError(f"Choice {used} has veto grants: it stays on the scale while they exist.")
+    ballot.criteria.exclude(key__in=[k for k, _ in criteria]).delete()
+    ballot.choices.filter(pk__in=[c.pk for c in gone]).delete()
+    rows: list[Criterion | Choice] = []
+    for i, (k, label) in enumerate(criteria):
+        criterion = kept_criteria.get(k) or Criterion(ballot=ballot, key=k)
+        criterion.label, criterion.position = label, i
+        rows.append(criterion)
+    flags = {"requires_grant": False, "blocking": False, "requires_rationale": False}
+    for i, data in enumerate(choices):
+        choice = kept_choices.get(data["key"]) or Choice(ballot=ballot, key=data["key"])
+        for name, value in (flags | data | {"position": i}).items():
+            setattr(choice, name, value)
+        rows.append(choice)
+    for row in rows:
+        row.full_clean(exclude=["ballot"], validate_constraints=False)
+    for row in rows:
+        row.save()
 
 
 def ballot_spec(ballot: Ballot) -> dict:
@@ -154,6 +211,7 @@ def ballot_spec(ballot: Ballot) -> dict:
         "choices": [c.as_data() for c in ballot.choices.all()],
         "components": ballot.version.components.as_data(),  # a published version's, fixed: what is voted on
         "results_visibility": ballot.results_visibility,
+        "eligibility": ballot.eligibility,
         "methodology": ballot.methodology,
         "clustering": ballot.clustering,
         "opens_at": ballot.opens_at.isoformat() if ballot.opens_at else None,
@@ -161,30 +219,158 @@ def ballot_spec(ballot: Ballot) -> dict:
     }
 
 
+def _as_recorded(ballot: Ballot) -> dict:
+    """What an edit of the ballot compares: its recorded rules and its description."""
+    return ballot_spec(ballot) | {"description": ballot.description}
+
+
+def _changes(before: dict, after: dict) -> dict:
+    """What an edit changed, as its event records it: each changed item's new value, and the previous ones."""
+    changed = {k: v for k, v in after.items() if before.get(k) != v}
+    return {"changed": changed, "previous": {k: before.get(k) for k in changed}}
+
+
 @transaction.atomic
-def open_ballot(*, ballot: Ballot, acting_user: "User") -> Ballot:
+def update_ballot(
+    *,
+    ballot: Ballot,
+    acting_user: "User",
+    title: str,
+    description: str,
+    groups: Iterable[WorkingGroup],
+    criteria: list[tuple[str, str]],
+    choices: list[dict],
+    methodology: dict,
+    clustering: dict,
+    eligibility: str,
+    opens_at: datetime | None,
+    closes_at: datetime | None,
+) -> Ballot:
+    """An organizer edits a ballot that has not opened yet; once open only its window moves (`reschedule_ballot`)."""
+    lock_stream(ballot.definition.audit_stream)  # rosters change in this line, then the ballot's: as add_member
     ballot = _locked(ballot)
     _require_organizer(ballot, acting_user)
     if ballot.status != Ballot.Status.SCHEDULED:
-        raise ValidationError(f"Only a scheduled ballot can open; this one is {ballot.status}.")
-    if ballot.closes_at and ballot.closes_at <= timezone.now():
-        raise ValidationError("Its closing time has passed; set a later one before opening.")
-    ballot.status, ballot.opened_at = Ballot.Status.OPEN, timezone.now()
-    ballot.save(update_fields=["status", "opened_at"])
-    record(stream=ballot.audit_stream, actor=acting_user, action=Action.BALLOT_OPENED, subject=ballot)
+        raise ValidationError(f"Only a scheduled ballot can be edited; this one is {ballot.status}.")
+    groups = list(groups)
+    _check_groups(ballot.definition, groups)
+    _check_rows(criteria, choices)
+    _check_window(opens_at, closes_at)
+    validate_methodology(methodology)
+    validate_clustering(clustering)
+    before = _as_recorded(ballot)
+    ballot.title, ballot.description, ballot.eligibility = title, description, eligibility
+    ballot.methodology, ballot.clustering, ballot.opens_at, ballot.closes_at = (
+        methodology,
+        clustering,
+        opens_at,
+        closes_at,
+    )
+    ballot.full_clean(exclude=["definition", "version", "created_by"], validate_constraints=False)
+    ballot.save()
+    ballot.groups.set(groups)
+    _write_rows(ballot, criteria, choices)
+    changes = _changes(before, _as_recorded(ballot))
+    if not changes["changed"]:
+        return ballot  # nothing changes, nothing to record
+    if "groups" in changes["changed"]:
+        changes["roster"] = roster(ballot)  # the new groups' members: their changes follow in this stream
+    record(stream=ballot.audit_stream, actor=acting_user, action=Action.BALLOT_UPDATED, subject=ballot, payload=changes)
     return ballot
 
 
 @transaction.atomic
-def close_ballot(*, ballot: Ballot, acting_user: "User") -> Ballot:
-    """Close voting and freeze each group's roster with the ballot."""
+def reschedule_ballot(*, ballot: Ballot, acting_user: "User", closes_at: datetime | None, reason: str) -> Ballot:
+    """An organizer extends or shortens an open ballot's voting time, saying why."""
     ballot = _locked(ballot)
     _require_organizer(ballot, acting_user)
     if ballot.status != Ballot.Status.OPEN:
+        raise ValidationError(f"Only an open ballot's closing time moves this way; this one is {ballot.status}.")
+    reason = _check_reason(reason, "the closing time moves")
+    now = timezone.now()
+    if closes_at is not None and closes_at <= now:
+        raise ValidationError("The new closing time has passed already; to end voting now, close the ballot.")
+    _check_window(ballot.opens_at, closes_at)
+    before = _as_recorded(ballot)
+    ballot.closes_at = closes_at
+    ballot.save(update_fields=["closes_at"])
+    changes = _changes(before, _as_recorded(ballot))
+    if not changes["changed"]:
+        raise ValidationError("That is the closing time already.")
+    record(
+        stream=ballot.audit_stream,
+        actor=acting_user,
+        action=Action.BALLOT_RESCHEDULED,
+        subject=ballot,
+        payload=changes | {"reason": reason},
+    )
+    return ballot
+
+
+@transaction.atomic
+def open_ballot(*, ballot: Ballot, acting_user: "User | None", scheduled: bool = False) -> Ballot:
+    """Open voting: an organizer's click, or (`scheduled`, no one acting) its opening time come.
+
+    A scheduled opening does nothing unless it is due (it may have opened meanwhile). An organizer who opens
+    before the planned time moves the opening time to now: no vote is accepted before `opens_at`.
+    """
+    ballot = _locked(ballot)
+    if scheduled:
+        if ballot.status != Ballot.Status.SCHEDULED or ballot.transition_due() is None:
+            return ballot
+    else:
+        assert acting_user is not None  # only a scheduled transition has no one acting
+        _require_organizer(ballot, acting_user)
+    if ballot.status != Ballot.Status.SCHEDULED:
+        raise ValidationError(f"Only a scheduled ballot can open; this one is {ballot.status}.")
+    now = timezone.now()
+    if not scheduled and ballot.closes_at and ballot.closes_at <= now:
+        raise ValidationError("Its closing time has passed; set a later one before opening.")
+    payload: dict = {"eligibility": ballot.eligibility}
+    if scheduled:
+        assert ballot.opens_at is not None  # due: it has an opening time, passed
+        payload["scheduled_at"] = ballot.opens_at.isoformat()
+    elif ballot.opens_at and ballot.opens_at > now:
+        payload["planned_opens_at"], ballot.opens_at = ballot.opens_at.isoformat(), now
+    ballot.status, ballot.opened_at = Ballot.Status.OPEN, now
+    ballot.save(update_fields=["status", "opened_at", "opens_at"])
+    if ballot.roster_frozen_at is not None:
+        payload["roster"] = roster(ballot)  # who votes: these members, and nobody added later
+    record(stream=ballot.audit_stream, actor=acting_user, action=Action.BALLOT_OPENED, subject=ballot, payload=payload)
+    return ballot
+
+
+@transaction.atomic
+def close_ballot(*, ballot: Ballot, acting_user: "User | None", reason: str = "", scheduled: bool = False) -> Ballot:
+    """Close voting, freeze each group's roster with the ballot and publish sealed votes.
+
+    An organizer's click (before the closing time, with a reason), or (`scheduled`, no one acting) its closing
+    time come: then it does nothing unless it is due.
+    """
+    ballot = _locked(ballot)
+    if scheduled:
+        if ballot.status != Ballot.Status.OPEN or ballot.transition_due() is None:
+            return ballot
+    else:
+        assert acting_user is not None  # only a scheduled transition has no one acting
+        _require_organizer(ballot, acting_user)
+    if ballot.status != Ballot.Status.OPEN:
         raise ValidationError(f"Only an open ballot can close; this one is {ballot.status}.")
-    ballot.status, ballot.closed_at = Ballot.Status.CLOSED, timezone.now()
+    now = timezone.now()
+    payload: dict = {}
+    if scheduled:
+        assert ballot.closes_at is not None  # due: it has a closing time, passed
+        payload["scheduled_at"] = ballot.closes_at.isoformat()
+    elif ballot.closes_at is not None and ballot.closes_at > now:
+        reason = _check_reason(reason, "voting closes before its closing time")
+        payload["planned_closes_at"] = ballot.closes_at.isoformat()
+    elif reason.strip():
+        reason = _check_reason(reason, "voting closes")
+    if reason:
+        payload["reason"] = ballot.close_reason = reason
+    ballot.status, ballot.closed_at = Ballot.Status.CLOSED, now
     ballot.roster_at_close = roster(ballot)
-    ballot.save(update_fields=["status", "closed_at", "roster_at_close"])
+    ballot.save(update_fields=["status", "closed_at", "roster_at_close", "close_reason"])
     unseal(ballot.audit_stream)
     tasks.enqueue_recompute(ballot.pk)
     record(
@@ -192,9 +378,23 @@ def close_ballot(*, ballot: Ballot, acting_user: "User") -> Ballot:
         actor=acting_user,
         action=Action.BALLOT_CLOSED,
         subject=ballot,
-        payload={"votes": ballot.votes.count(), "roster": ballot.roster_at_close},
+        payload={"votes": ballot.votes.count(), "roster": ballot.roster_at_close} | payload,
     )
     return ballot
+
+
+def apply_schedule(ballot: Ballot) -> Ballot:
+    """Open, then close, the ballot if its times have come: what reading its pages and the scheduler both do."""
+    if ballot.status == Ballot.Status.SCHEDULED and ballot.transition_due() is not None:
+        ballot = open_ballot(ballot=ballot, acting_user=None, scheduled=True)
+    if ballot.status == Ballot.Status.OPEN and ballot.transition_due() is not None:
+        ballot = close_ballot(ballot=ballot, acting_user=None, scheduled=True)
+    return ballot
+
+
+def apply_schedules() -> list[Ballot]:
+    """Every ballot whose opening or closing time has come, moved on: the periodic task and the command."""
+    return [apply_schedule(ballot) for ballot in Ballot.objects.due().select_related("definition", "version")]
 
 
 # Veto grants ---------------------------------------------------------------------------------
@@ -320,9 +520,12 @@ def read_sealed_votes(*, ballot: Ballot, voter: "User", acting_user: "User") -> 
 
 
 def _check_window_and_actor(ballot: Ballot, rights: VotingRights) -> None:
+    """The clock decides, not the scheduler: before `opens_at` or from `closes_at` on, no vote and no withdrawal,
+    whether or not the ballot's status has been moved on yet (`Ballot.accepts_votes`)."""
     rights.check_acting_user()
     if not ballot.accepts_votes():
-        if ballot.status == Ballot.Status.SCHEDULED:
+        now = timezone.now()
+        if ballot.status == Ballot.Status.SCHEDULED or (ballot.opens_at and now < ballot.opens_at):
             raise ValidationError("Voting on this ballot has not opened yet.")
         raise ValidationError("Voting on this ballot has closed.")
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("d/<slug:slug>/ballots/", ballots.ballot_list, name="ballot-list"),
     path("d/<slug:slug>/ballots/new/", ballots.ballot_create, name="ballot-create"),
     path("d/<slug:slug>/ballots/<slug:key>/", ballots.ballot, name="ballot"),
+    path("d/<slug:slug>/ballots/<slug:key>/edit/", ballots.ballot_edit, name="ballot-edit"),
     path("d/<slug:slug>/ballots/<slug:key>/open/", ballots.ballot_open, name="ballot-open"),
     path("d/<slug:slug>/ballots/<slug:key>/close/", ballots.ballot_close, name="ballot-close"),
     path("d/<slug:slug>/ballots/<slug:key>/vote/", grid.vote_grid, name="vote-grid"),

@@ -19,6 +19,9 @@ FORMAT = formats.BALLOT
 STATUSES = ("scheduled", "open", "closed")
 DISPUTE_STATUSES = ("open", "upheld", "dismissed")
 STANDING = ("open", "upheld")  # the disputes whose votes count as disputed
+# Who votes: the members when voting opened and nobody added later (frozen), or whoever is a member at the time of
+# the vote (live). A ballot.json without the key, written before the rule was recorded, is live.
+ELIGIBILITY = ("frozen", "live")
 SELECTORS = ("voter", "group", "choice", "component", "criterion")
 KEY = re.compile(r"[-a-zA-Z0-9_]+")  # stable identifiers, as Django's slugs
 HANDLE = re.compile(r"[\w.@+-]{1,150}")  # public handles, as Django's usernames
@@ -142,6 +145,9 @@ def ballot_from_data(data: Any) -> Ballot:
     status = data["status"] = _get(data, "status", str, optional=True) or "open"
     if status not in STATUSES:
         raise _fail("status", f"must be one of {', '.join(STATUSES)}, not {status!r}")
+    eligibility = _get(data, "eligibility", str, optional=True) or "live"
+    if eligibility not in ELIGIBILITY:
+        raise _fail("eligibility", f"must be one of {', '.join(ELIGIBILITY)}, not {eligibility!r}")
     criteria, choices = _criteria_and_choices(data)
     members, chairs, former = _working_groups(data)
     voters = {g: handles | former[g] for g, handles in members.items()}

@@ -222,6 +222,8 @@ class Replay:
         self.created: tuple[int, dict] | None = None
         self.status, self.roster = "scheduled", None
         self.members: dict[str, dict[str, str]] | None = None  # group -> member -> role, from the log's events
+        # Under a frozen roster, from the opening on: group -> those who were members then and have not left since.
+        self.eligible: dict[str, set[str]] | None = None
         self.roster_problems: list[BundleError] = []
         self._standing_selections: list | None = None  # once the log is read
 
@@ -273,6 +275,10 @@ class Replay:
             cell = (intern_text(payload["voter"]), intern_text(payload["component"]), intern_text(payload["criterion"]))
             if action in SETS_THE_CELL:
                 group, choice = intern_text(payload["group"]), intern_text(payload["choice"])
+                if self.eligible is not None and cell[0] not in self.eligible.get(group, ()):
+                    message = (f"{action}: a vote by {cell[0]} for {group}, who was not a member when voting opened: "
+                               "the ballot's roster was frozen then, and nobody added later votes")  # fmt: skip
+                    self.roster_problems.append(BundleError(AUDIT_FILE, line, message))
                 self.votes[cell] = Replayed(
                     line, cell[0], group, cell[1], cell[2], choice, *(payload[f] for f in VOTE_FIELDS[5:])
                 )
@@ -297,6 +303,8 @@ class Replay:
         elif action == Action.BALLOT_CREATED:
             self.created = (line, payload)
             self.members = _roster_map(payload["roster"], fail) if "roster" in payload else None
+        elif action in (Action.BALLOT_UPDATED, Action.BALLOT_RESCHEDULED):
+            self._edit(action, payload, fail)
         elif action in (Action.MEMBERSHIP_JOINED, Action.MEMBERSHIP_LEFT) and self.members is not None:
             group, member = payload.get("group"), payload.get("member")
             if group not in self.members or not isinstance(member, str):
@@ -305,13 +313,44 @@ class Replay:
                 self.members[group][member] = payload.get("role", "member")
             elif self.members[group].pop(member, None) is None:
                 raise fail(f"{member} leaves {group}, which they had not joined")
+            elif self.eligible is not None:
+                self.eligible[group].discard(member)  # should they join again, they do not vote
         elif action == Action.BALLOT_OPENED:
             self.status = "open"
+            if self.created is not None and self.created[1].get("eligibility", "live") == "frozen":
+                if self.members is not None:
+                    self.eligible = {g: set(members) for g, members in self.members.items()}
+                if (
+                    self.members is not None
+                    and "roster" in payload
+                    and _roster_map(payload["roster"], fail) != self.members
+                ):
+                    message = "the roster frozen at opening differs from the one the log's membership events give"
+                    self.roster_problems.append(BundleError(AUDIT_FILE, line, f"{Action.BALLOT_OPENED}: {message}"))
         elif action == Action.BALLOT_CLOSED:
             self.status, self.roster = "closed", payload.get("roster")
             if self.members is not None and self.roster is not None and _roster_map(self.roster, fail) != self.members:
                 message = "the roster at close differs from the one the log's membership events give"
                 self.roster_problems.append(BundleError(AUDIT_FILE, line, f"{Action.BALLOT_CLOSED}: {message}"))
+
+    def _edit(self, action: str, payload: dict, fail) -> None:
+        """An organizer's edit: its new values replace those ballot.created recorded, as ballot.json must show them.
+
+        A ballot is edited only while scheduled; once open only its closing time moves (ballot.rescheduled).
+        """
+        changed = payload.get("changed")
+        if self.created is None or not isinstance(changed, dict):
+            raise fail("edits a ballot the log has not created, or records no `changed`")
+        if action == Action.BALLOT_UPDATED and self.status != "scheduled":
+            raise fail(f"edits the ballot's rules while it is {self.status}: only a scheduled ballot is edited")
+        if action == Action.BALLOT_RESCHEDULED and (self.status != "open" or changed.keys() - {"closes_at"}):
+            raise fail("only an open ballot's closing time is rescheduled")
+        line, created = self.created
+        self.created = (line, created | changed)
+        if "roster" in payload:
+            self.members = _roster_map(payload["roster"], fail)
+        elif "groups" in changed:
+            raise fail("changes the enrolled groups but records no roster of them")
 
     def against_manifest(self, manifest: dict) -> list[BundleError]:
         problems = []
@@ -342,6 +381,8 @@ class Replay:
             "methodology": data["methodology"],
             "clustering": data["clustering"],
         }
+        if data.get("eligibility", "live") != created.get("eligibility", "live"):
+            in_file["eligibility"] = data.get("eligibility", "live")  # refused below: not the rule the log records
         not_covered = "is not recorded by the ballot.created event: the log does not cover it"
         differs = f"differs from the ballot.created event ({self.log}, {self.at(line)})"
         problems = [

@@ -38,6 +38,8 @@ class Action(StrEnum):
     MEMBERSHIP_LEFT = "membership.left"
     # In the ballot's stream.
     BALLOT_CREATED = "ballot.created"
+    BALLOT_UPDATED = "ballot.updated"
+    BALLOT_RESCHEDULED = "ballot.rescheduled"
     BALLOT_OPENED = "ballot.opened"
     BALLOT_CLOSED = "ballot.closed"
     BALLOT_SEALED_VOTES_READ = "ballot.sealed_votes_read"

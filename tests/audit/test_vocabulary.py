@@ -4,7 +4,10 @@ Every service records an action named there, in a stream named there, and togeth
 name; the server and the offline verifier agree on which actions set a voter's cell and which clear it.
 """
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from analysis.auditing import verify_records
 from audit.models import AuditEvent
@@ -19,7 +22,7 @@ from plenary_tally.vocabulary import (
     definition_stream,
 )
 from tests.factories import UserFactory
-from tests.votes.conftest import CHOICES, CRITERIA
+from tests.votes.conftest import CHOICES, CRITERIA, edit_ballot
 from tests.votes.replay import replay, stored
 from votes import services
 from votes.models import Ballot, Dispute, Vote
@@ -73,7 +76,11 @@ def everything(olga, alice, bob, dave):
         results_visibility=Ballot.Visibility.AFTER_CLOSE,
         acting_user=olga,
     )
+    ballot = edit_ballot(ballot, olga, title="The sealed vote")
     ballot = services.open_ballot(ballot=ballot, acting_user=olga)
+    ballot = services.reschedule_ballot(
+        ballot=ballot, closes_at=timezone.now() + timedelta(days=7), reason="A week more", acting_user=olga
+    )
     choices = {c.key: c for c in ballot.choices.all()}
     use, code = ballot.criteria.get(key="use"), published.components.get(key="code")
     grant = services.grant_veto(
@@ -93,7 +100,7 @@ def everything(olga, alice, bob, dave):
     cast(dave, "required")
     services.withdraw_vote(ballot=ballot, voter=dave, component=code, criterion=use)
     deliberation.remove_member(membership=group.memberships.get(user=dave), acting_user=olga)
-    ballot = services.close_ballot(ballot=ballot, acting_user=olga)
+    ballot = services.close_ballot(ballot=ballot, reason="Every member has voted", acting_user=olga)
     dispute = services.raise_dispute(ballot=ballot, raised_by=bob, voter=alice, reason="Cast for her")
     services.resolve_dispute(
         dispute=dispute, status=Dispute.Status.DISMISSED, resolution="She asked.", acting_user=olga

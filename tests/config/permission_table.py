@@ -30,6 +30,8 @@ from django.urls import reverse
 
 from deliberation.models import DraftVersion
 from deliberation.services import version_digest
+from tests.votes.conftest import CHOICES, CRITERIA
+from tests.votes.pages import ballot_rows
 
 PERSONAS = ("anonymous", "carol", "dave", "bob", "alice", "oscar", "olga")
 
@@ -529,23 +531,51 @@ TABLE: list[Case] = [
             "key": "another-look",
             "version": w.published.pk,
             "groups": [w.weights.pk],
-            "criteria": "use Use",
-            "choices": "yes | Yes | 1",
+            **ballot_rows([("use", "Use")], [{"key": "yes", "label": "Yes", "value": "1"}]),
             "results_visibility": "live",
+            "eligibility": "frozen",
             "rule": "mean-bands",
             "bands": "1 Maybe",
             "otherwise": "No",
             "k": "2",
             "seed": "1",
+            "time_zone": "UTC",
         },
     ),
     Case(at(V + "ballot", "osd", "components"), EVERYONE, what="open"),
     Case(at(V + "ballot", "osd", "secret"), EVERYONE, what="sealed"),
     Case(at(V + "ballot", "osd", "elsewhere"), GONE, what="of another definition", guessed=True),
-    Case(at(V + "ballot-open", "osd", "scheduled"), POST_ONLY, ORGANIZERS_DO),
-    Case(at(V + "ballot-open", "osd", "elsewhere"), None, GONE_FORM, guessed=True),
-    Case(at(V + "ballot-close", "osd", "components"), POST_ONLY, ORGANIZERS_DO),
-    Case(at(V + "ballot-close", "osd", "elsewhere"), None, GONE_FORM, guessed=True),
+    Case(at(V + "ballot-open", "osd", "scheduled"), ORGANIZERS, ORGANIZERS_DO),
+    Case(at(V + "ballot-open", "osd", "elsewhere"), GONE_FORM, GONE_FORM, guessed=True),
+    Case(at(V + "ballot-close", "osd", "components"), ORGANIZERS, ORGANIZERS_DO, data={"reason": "Enough votes."}),
+    Case(at(V + "ballot-close", "osd", "elsewhere"), GONE_FORM, GONE_FORM, guessed=True),
+    Case(
+        at(V + "ballot-edit", "osd", "scheduled"),
+        ORGANIZERS,
+        ORGANIZERS_DO,
+        data=lambda w: {
+            "title": "Scheduled, edited",
+            "description": "",
+            "groups": [w.weights.pk],
+            **ballot_rows(CRITERIA, CHOICES),
+            "eligibility": "frozen",
+            "rule": "mean-bands",
+            "bands": "2.0 Yes\n1.5 Lean yes\n1.0 Maybe\n0.5 Lean no",
+            "otherwise": "No",
+            "k": "3",
+            "seed": "42",
+            "time_zone": "UTC",
+        },
+        what="scheduled",
+    ),
+    Case(
+        at(V + "ballot-edit", "osd", "components"),
+        ORGANIZERS,
+        ORGANIZERS_DO,
+        data={"time_zone": "UTC", "closes_at": "2040-01-01T12:00", "reason": "More time."},
+        what="open",
+    ),
+    Case(at(V + "ballot-edit", "osd", "elsewhere"), GONE_FORM, GONE_FORM, guessed=True),
     Case(at(V + "vote-grid", "osd", "components"), VOTERS, VOTERS_DO, data=CELL, what="open"),
     Case(
         at(V + "vote-grid", "osd", "components"),

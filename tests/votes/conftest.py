@@ -2,7 +2,8 @@
 
 `ballot` is an open ballot on `published` (components code, data and the aggregate
 all-data) for the groups `weights` (alice, bob) and `corpora` (dave), organized by olga;
-`scheduled` is the same ballot before it opens. `grant` gives weights the veto power “Not necessary”;
+`scheduled` is the same ballot before it opens. Its roster is live, as tests add members as they go: those of
+the frozen roster (the default) ask for it (`frozen`). `grant` gives weights the veto power “Not necessary”;
 `voted` adds a few votes under it; `dispute` is bob's dispute of corpora's abstentions; `not_necessary`
 is the ballot's restricted choice.
 
@@ -15,6 +16,7 @@ import pytest
 
 from audit.models import AuditEvent
 from votes import services
+from votes.models import Ballot
 
 CRITERIA = [("use", "Use"), ("study", "Study"), ("modify", "Modify"), ("share", "Share")]
 CHOICES = [
@@ -35,8 +37,32 @@ def scheduled(olga, published, group, other_group):
         groups=[group, other_group],
         criteria=CRITERIA,
         choices=CHOICES,
+        eligibility=Ballot.Eligibility.LIVE,
         acting_user=olga,
     )
+
+
+def edit_ballot(ballot: Ballot, acting_user, **changes) -> Ballot:
+    """`services.update_ballot` with the ballot's current settings but for `changes`."""
+    current = {
+        "title": ballot.title,
+        "description": ballot.description,
+        "groups": list(ballot.groups.all()),
+        "criteria": [(c.key, c.label) for c in ballot.criteria.all()],
+        "choices": [c.as_data() for c in ballot.choices.all()],
+        "methodology": ballot.methodology,
+        "clustering": ballot.clustering,
+        "eligibility": ballot.eligibility,
+        "opens_at": ballot.opens_at,
+        "closes_at": ballot.closes_at,
+    }
+    return services.update_ballot(ballot=ballot, acting_user=acting_user, **(current | changes))
+
+
+@pytest.fixture
+def frozen(scheduled, olga):
+    """`scheduled` under the default rule, the roster frozen when voting opens (an edit on the record)."""
+    return edit_ballot(scheduled, olga, eligibility=Ballot.Eligibility.FROZEN)
 
 
 @pytest.fixture

@@ -37,6 +37,21 @@ def cell(component: str = "code", criterion: str = "use", choice: str = "require
     return {"component": component, "criterion": criterion, "choice": choice, **fields}
 
 
+def rows(prefix: str, *rows: dict | tuple) -> dict:
+    """The ballot form's rows of criteria (`rows("criteria", ("use", "Use"))`) or choices (dicts), as posted."""
+    data = {f"{prefix}-TOTAL_FORMS": str(len(rows)), f"{prefix}-INITIAL_FORMS": "0"}
+    for i, row in enumerate(rows):
+        fields = dict(zip(("key", "label"), row, strict=True)) if isinstance(row, tuple) else row
+        for name, value in fields.items():
+            if value is not False:
+                data[f"{prefix}-{i}-{name}"] = "on" if value is True else str(value)
+    return data
+
+
+def ballot_rows(criteria: list[tuple], choices: list[dict]) -> dict:
+    return rows("criteria", *criteria) | rows("choices", *choices)
+
+
 def actions(after: int = 0) -> list[str]:
     """The audit log's actions in order, or only those after the first `after` events."""
     return list(AuditEvent.objects.order_by("pk").values_list("action", flat=True)[after:])

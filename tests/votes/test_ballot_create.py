@@ -10,7 +10,7 @@ Ballots are public, so outsiders get 403 — never 404 — for what they may see
 import pytest
 
 from tests.client import page_messages, text
-from tests.votes.pages import actions, ballot_url, url
+from tests.votes.pages import actions, ballot_rows, ballot_url, url
 from votes.models import Ballot
 
 # Creating a ballot ---------------------------------------------------------------------------
@@ -25,8 +25,23 @@ def ballot_form(published, group, other_group):
         "version": published.pk,
         "description": "Is each component *required*?",
         "groups": [group.pk, other_group.pk],
-        "criteria": "use Use\n\nstudy   Study it\n",
-        "choices": "yes | Yes | +1\nabstain | Abstain | 0\nno | Not necessary | −1 | grant, blocking, rationale",
+        **ballot_rows(
+            [("use", "Use"), ("", ""), ("study", "  Study it ")],
+            [
+                {"key": "yes", "label": "Yes", "value": "+1"},
+                {"key": "abstain", "label": "Abstain", "value": "0"},
+                {
+                    "key": "no",
+                    "label": "Not necessary",
+                    "value": "−1",
+                    "requires_grant": True,
+                    "blocking": True,
+                    "requires_rationale": True,
+                },
+            ],
+        ),
+        "eligibility": "frozen",
+        "time_zone": "UTC",
         "results_visibility": "after_close",
         "rule": "mean-bands",
         "bands": "2 Yes\n1.5 Lean yes\n0.5 Maybe",
@@ -46,7 +61,7 @@ def test_the_organizer_creates_a_ballot_from_the_form(client, olga, group, other
     response = client.post(url("ballot-create", "osd"), ballot_form, follow=True)
 
     assert response.redirect_chain == [(ballot_url("ballot", key="second-look"), 302)]
-    assert page_messages(response) == ["Ballot “Second look at 0.0.9” created. It opens when you open it."]
+    assert page_messages(response) == ["Ballot “Second look at 0.0.9” created. It opens by itself at its opening time."]
     ballot = Ballot.objects.get()
     assert (ballot.title, ballot.status, ballot.results_visibility, ballot.created_by) == (
         "Second look at 0.0.9",
@@ -85,32 +100,78 @@ def test_a_majority_ballot_records_its_threshold(client, olga, ballot_form):
     assert Ballot.objects.get().methodology == {"rule": "majority", "threshold": 0.667}
 
 
-MALFORMED_LINES = {
-    "criteria key": ("criteria", "use Use\n\nb@d Bad", "Line 3: “b@d” is not a valid key (letters, digits, hyphens)."),
+MALFORMED_ROWS = {
+    "criteria key": (
+        "criteria-2-key",
+        "b@d",
+        "Criteria, row 3, key: “b@d” is not a valid key: use letters, digits and hyphens, such as use.",
+    ),
     "criteria long key": (
-        "criteria",
-        "use Use\n" + "u" * 33 + " Long",
-        f"Line 2: the key “{'u' * 33}” is longer than 32 characters.",
+        "criteria-0-key",
+        "u" * 33,
+        "Criteria, row 1, key: The key is 33 characters long; at most 32.",
     ),
-    "criteria no label": ("criteria", "use Use\nstudy", "Line 2: give a label after the key."),
-    "criteria long label": ("criteria", "use " + "U" * 65, "Line 1: the label is longer than 64 characters."),
-    "choices cells": ("choices", "yes | Yes", "Line 1: write key | label | value, and optionally | flags."),
-    "choices key": ("choices", "y s | Yes | 1", "Line 1: “y s” is not a valid key (letters, digits, hyphens)."),
-    "choices no label": ("choices", "yes |  | 1", "Line 1: give a label after the key."),
-    "choices long label": ("choices", "yes | " + "Y" * 65 + " | 1", "Line 1: the label is longer than 64 characters."),
-    "choices value": (
-        "choices",
-        "yes | Yes | 1\nno | No | minus one",
-        "Line 2: the value “minus one” is not a whole number.",
+    "criteria no key": ("criteria-1-label", "Modify", "Criteria, row 2, key: Give this criterion a key, such as use."),
+    "criteria no label": (
+        "criteria-0-label",
+        "",
+        "Criteria, row 1, label: Give this criterion a label, as voters will read it.",
     ),
-    "choices fraction": ("choices", "yes | Yes | 1\nno | No | 0.5", "Line 2: the value “0.5” is not a whole number."),
+    "criteria long label": (
+        "criteria-0-label",
+        "U" * 65,
+        "Criteria, row 1, label: Ensure this value has at most 64 characters (it has 65).",
+    ),
+    "choices key": (
+        "choices-0-key",
+        "y s",
+        "Choice scale, row 1, key: “y s” is not a valid key: use letters, digits and hyphens, such as use.",
+    ),
+    "choices no label": (
+        "choices-0-label",
+        "",
+        "Choice scale, row 1, label: Give this choice a label, as voters will read it.",
+    ),
+    "choices no value": (
+        "choices-1-value",
+        "",
+        "Choice scale, row 2, value: Give the choice a value, a whole number such as 1, 0 or −1.",
+    ),
+    "choices value": ("choices-1-value", "minus one", "Choice scale, row 2, value: “minus one” is not a whole number."),
+    "choices fraction": ("choices-1-value", "0.5", "Choice scale, row 2, value: “0.5” is not a whole number."),
     "choices huge": (
-        "choices",
-        "yes | Yes | 1\nno | No | 99999999999",
-        "Line 2: The choice no counts for 99999999999, but a choice's value is a whole number"
+        "choices-1-value",
+        "99999999999",
+        "Choice scale, row 2, value: The choice abstain counts for 99999999999, but a choice's value is a whole number"
         " from -2147483648 to 2147483647.",
     ),
-    "choices flag": ("choices", "no | No | -1 | veto", "Line 1: unknown flag veto; use grant, blocking, rationale."),
+}
+
+
+@pytest.mark.parametrize("field, value, message", MALFORMED_ROWS.values(), ids=MALFORMED_ROWS.keys())
+def test_a_malformed_row_is_named_by_its_field_and_nothing_is_written(
+    field, value, message, client, olga, ballot_form, nothing_written
+):
+    client.force_login(olga)
+
+    with nothing_written():
+        response = client.post(url("ballot-create", "osd"), ballot_form | {field: value})
+
+    assert response.status_code == 200
+    assert message in text(response)
+
+
+def test_criteria_and_choices_are_offered_as_rows_with_the_usual_scale(client, olga, published):
+    client.force_login(olga)
+
+    form = client.get(url("ballot-create", "osd")).context["form"]
+
+    assert [f.initial["key"] for f in form.criteria_rows.forms[:4]] == ["use", "study", "modify", "share"]
+    assert len(form.criteria_rows.forms) == 4 + 3  # and three empty rows to add more
+    assert [f.initial["key"] for f in form.choice_rows.forms[:3]] == ["required", "abstain", "not-necessary"]
+
+
+MALFORMED_LINES = {
     "bands word": ("bands", "2 Yes\nhigh Maybe", "Line 2: start with a number, such as 1.5."),
     "bands nan": ("bands", "2 Yes\nnan Maybe", "Line 2: A band needs a finite number as its minimum, not nan."),
     "bands inf": ("bands", "inf Yes", "Line 1: A band needs a finite number as its minimum, not inf."),
@@ -146,11 +207,16 @@ def test_a_malformed_line_is_named_and_nothing_is_written(
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"criteria": "use Use\nuse Again"}, "Each criterion key may appear once."),
+        ({"criteria-2-key": "use", "criteria-2-label": "Again"}, "Each criterion key may appear once: use appears"),
+        (
+            {"criteria-0-key": "", "criteria-0-label": "", "criteria-2-key": "", "criteria-2-label": ""},
+            "Give at least one criterion.",
+        ),
         ({"bands": "1 Maybe\n2 Yes"}, "Bands go from the highest minimum to the lowest, each minimum once."),
         ({"bands": ""}, "mean-bands needs bands"),
         ({"otherwise": ""}, "mean-bands needs an `otherwise` label"),
         ({"closes_at": "2030-01-01T09:00"}, "A ballot closes after it opens."),
+        ({"criteria-TOTAL_FORMS": "25"}, "Please submit at most 24 forms."),
         ({"key": "components"}, "This definition already has a ballot with key components."),
     ],
 )

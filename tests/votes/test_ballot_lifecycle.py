@@ -209,7 +209,7 @@ def test_organizer_opens_a_scheduled_ballot(scheduled, olga):
     assert before <= ballot.opened_at <= timezone.now()
     assert ballot.accepts_votes()
     assert_event(event, ballot=ballot, action="ballot.opened", actor="olga", subject=ballot)
-    assert (event.seq, event.payload) == (2, {})
+    assert (event.seq, event.payload) == (2, {"eligibility": "live"})
 
 
 @pytest.mark.parametrize("persona", ["alice", "bob", "carol"])

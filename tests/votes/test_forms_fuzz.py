@@ -8,12 +8,14 @@ fixtures exist. `ballot` is open on version 0.0.9 (components code, data and the
 """
 
 import re
+import zoneinfo
 from datetime import UTC
 from html import unescape
 
 import pytest
 from django import forms
 from django.contrib.messages import constants
+from django.utils import timezone
 from django.utils.html import escape
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -82,6 +84,36 @@ CHOICES = lines(
         max_size=4,
     )
 )
+FLAGS = {"grant": "requires_grant", "blocking": "blocking", "rationale": "requires_rationale"}
+
+
+def as_rows(data: dict) -> dict:
+    """The criteria and choices drawn as lines ("key label", "key | label | value | flags"), posted as the form's
+    rows; a line that is not one stays whatever its cells are, for the form to refuse."""
+    data = dict(data)
+    criteria = [line.partition(" ") for line in data.pop("criteria", "").splitlines()]
+    choices = [[cell.strip() for cell in line.split("|")] for line in data.pop("choices", "").splitlines()]
+    rows = {"criteria-TOTAL_FORMS": str(len(criteria)), "criteria-INITIAL_FORMS": "0"}
+    for i, (key, _, label) in enumerate(criteria):
+        rows |= {f"criteria-{i}-key": key, f"criteria-{i}-label": label}
+    rows |= {"choices-TOTAL_FORMS": str(len(choices)), "choices-INITIAL_FORMS": "0"}
+    for i, cells in enumerate(choices):
+        key, label, value, flags = [*cells, "", "", "", ""][:4]
+        rows |= {f"choices-{i}-key": key, f"choices-{i}-label": label, f"choices-{i}-value": value}
+        rows |= {f"choices-{i}-{FLAGS[f.strip()]}": "on" for f in flags.split(",") if f.strip() in FLAGS}
+    return data | rows
+
+
+def posted_rows(sent, prefix: str, names: tuple[str, ...]) -> list[tuple]:
+    """The rows as posted, the blank ones left out, as the form reads them."""
+    found = []
+    for i in range(int(sent.get(f"{prefix}-TOTAL_FORMS", 0))):
+        row = tuple(sent.get(f"{prefix}-{i}-{name}", "").strip() for name in names)
+        if any(row):
+            found.append(row)
+    return found
+
+
 BANDS = lines(st.lists(st.tuples(st.floats(-10, 10).map(repr), LABEL).map(" ".join), max_size=4))
 
 BALLOT = {
@@ -93,6 +125,8 @@ BALLOT = {
     "criteria": CRITERIA,
     "choices": CHOICES,
     "results_visibility": st.sampled_from(["live", "after_close"]),
+    "eligibility": st.sampled_from(["frozen", "live"]),
+    "time_zone": st.sampled_from(["UTC", "Europe/Paris", "Pacific/Kiritimati", "America/St_Johns"]),
     "rule": st.sampled_from(["mean-bands", "majority"]),
     "bands": st.one_of(st.none(), BANDS, st.just("2.0 Yes\n1.5 Lean yes\n1.0 Maybe\n0.5 Lean no")),
     "otherwise": st.one_of(st.none(), text(30)),
@@ -111,6 +145,7 @@ BALLOT_HOSTILE = {
     "opens_at": dates(),
     "closes_at": dates(),
     "key": st.one_of(text(80), st.just("components")),
+    "time_zone": text(40),
     "criteria": text(300),
     "choices": st.one_of(text(300), st.just("yes | Yes | 99999999999999999999999")),
     "bands": st.one_of(text(300), st.just("1e308 Yes\n-1e308 No")),
@@ -123,6 +158,8 @@ GOOD_BALLOT = {
     "criteria": "use Use",
     "choices": "yes | Yes | 1",
     "results_visibility": "live",
+    "eligibility": "frozen",
+    "time_zone": "Europe/Paris",
     "rule": "mean-bands",
     "bands": "2 Yes",
     "otherwise": "No",
@@ -148,7 +185,7 @@ def test_the_ballot_form_creates_the_ballot_as_written_or_says_why_not(
     client, olga, published, draft, group, other_group, bob, data
 ):
     ids = {"@published": published.pk, "@draft": draft.pk, "@weights": group.pk, "@corpora": other_group.pk}
-    data = fill(data, ids)
+    data = as_rows(fill(data, ids))
     with rolled_back(client, olga):
         before = rows()
         result = answer(client, post(client, url("ballot-create", "osd"), data))
@@ -165,11 +202,11 @@ def test_the_ballot_form_creates_the_ballot_as_written_or_says_why_not(
                 sent["results_visibility"],
             )
             assert sorted(g.pk for g in ballot.groups.all()) == sorted({int(g) for g in sent.getlist("groups")})
-            criteria = [line.partition(" ") for line in parsed_lines(sent["criteria"])]
-            assert list(ballot.criteria.values_list("key", "label")) == [(k, label.strip()) for k, _, label in criteria]
-            choices = [[cell.strip() for cell in line.split("|")] for line in parsed_lines(sent["choices"])]
+            criteria = posted_rows(sent, "criteria", ("key", "label"))
+            assert list(ballot.criteria.values_list("key", "label")) == criteria
+            choices = posted_rows(sent, "choices", ("key", "label", "value"))
             assert [(c.key, c.label, c.value) for c in ballot.choices.all()] == [
-                (key, label, int(value.replace("+", "").replace("−", "-"))) for key, label, value, *_ in choices
+                (key, label, int(value.replace("+", "").replace("−", "-"))) for key, label, value in choices
             ]
             if sent["rule"] == "mean-bands":
                 bands = [line.partition(" ") for line in parsed_lines(sent.get("bands", ""))]
@@ -180,7 +217,8 @@ def test_the_ballot_form_creates_the_ballot_as_written_or_says_why_not(
                 }
             assert ballot.clustering == {"k": int(sent["k"]), "seed": int(sent["seed"])}
             for name in ("opens_at", "closes_at"):
-                expected = forms.DateTimeField(required=False).clean(sent.get(name, ""))
+                with timezone.override(zoneinfo.ZoneInfo(sent["time_zone"])):  # read in the zone the form stated
+                    expected = forms.DateTimeField(required=False).clean(sent.get(name, ""))
                 assert getattr(ballot, name) == (expected and expected.astimezone(UTC))
             # What was stored can be voted on and computed.
             services.open_ballot(ballot=ballot, acting_user=olga)
@@ -409,3 +447,51 @@ def test_the_resolve_form_resolves_as_written_or_says_why_not(client, olga, disp
             sent = submitted(data)
             resolved = Dispute.objects.get(pk=dispute.pk)
             assert (resolved.status, resolved.resolution) == (sent["status"], sent["resolution"].strip())
+
+
+# Closing and moving the closing time ---------------------------------------------------------------------------
+
+
+@fuzz(30)
+@given(data=mutated({"reason": text(200)}))
+@example(data={"reason": "Everyone voted \x00"})
+@example(data={"reason": "x" * 2001})
+@example(data={})  # no reason: the ballot has no closing time, so none is needed
+def test_the_close_form_closes_with_the_reason_or_says_why_not(client, olga, ballot, data):
+    with rolled_back(client, olga):
+        before = rows()
+        result = answer(client, post(client, url("ballot-close", "osd", "components"), data))
+
+        if refused_or(result, before):
+            closed = Ballot.objects.get(pk=ballot.pk)
+            assert closed.status == Ballot.Status.CLOSED
+            assert closed.close_reason == submitted(data).get("reason", "").strip()
+
+
+@fuzz(30)
+@given(
+    data=mutated(
+        {
+            "time_zone": st.sampled_from(["UTC", "Europe/Paris", "Asia/Kathmandu"]),
+            "closes_at": st.datetimes().map(lambda d: d.isoformat(sep="T", timespec="seconds")),
+            "reason": text(200),
+        },
+        {"time_zone": text(40), "closes_at": dates()},
+    )
+)
+@example(data={"time_zone": "UTC", "closes_at": "2040-01-01T12:00", "reason": "More time"})
+@example(data={"time_zone": "UTC", "closes_at": "0001-01-01T00:00", "reason": "Back to the year one"})
+@example(data={})
+def test_the_reschedule_form_moves_the_closing_time_or_says_why_not(client, olga, ballot, data):
+    with rolled_back(client, olga):
+        before = rows()
+        result = answer(client, post(client, url("ballot-edit", "osd", "components"), data))
+
+        if refused_or(result, before):
+            sent = submitted(data)
+            with timezone.override(zoneinfo.ZoneInfo(sent["time_zone"])):
+                expected = forms.DateTimeField(required=False).clean(sent.get("closes_at", ""))
+            assert Ballot.objects.get(pk=ballot.pk).closes_at == (expected and expected.astimezone(UTC))
+            assert (
+                AuditEvent.objects.filter(action="ballot.rescheduled").get().payload["reason"] == sent["reason"].strip()
+            )

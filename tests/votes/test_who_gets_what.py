@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from tests.client import assert_sent_to_login, sign_in, text
-from tests.votes.pages import NOT_ORGANIZERS, PERSONAS, ballot_url, cell, url
+from tests.votes.pages import NOT_ORGANIZERS, PERSONAS, ballot_rows, ballot_url, cell, url
 from votes.models import Ballot, Dispute, VetoGrant
 
 # Who gets what -------------------------------------------------------------------------------
@@ -30,8 +30,9 @@ ENDPOINTS = {
     "roll-call": (lambda: ballot_url("roll-call"), ANYONE, None),
     "audit-log": (lambda: reverse("audit:log"), ANYONE, None),
     "ballot-create": (lambda: url("ballot-create", "osd"), OLGA_ONLY, (LOGIN, 403, 403, 403, 403, 403, 302)),
-    "ballot-open": (lambda: ballot_url("ballot-open"), POST_ONLY, (LOGIN, 403, 403, 403, 403, 403, 302)),
-    "ballot-close": (lambda: ballot_url("ballot-close"), POST_ONLY, (LOGIN, 403, 403, 403, 403, 403, 302)),
+    "ballot-open": (lambda: ballot_url("ballot-open"), OLGA_ONLY, (LOGIN, 403, 403, 403, 403, 403, 302)),
+    "ballot-close": (lambda: ballot_url("ballot-close"), OLGA_ONLY, (LOGIN, 403, 403, 403, 403, 403, 302)),
+    "ballot-edit": (lambda: ballot_url("ballot-edit"), OLGA_ONLY, (LOGIN, 403, 403, 403, 403, 403, 302)),
     "vote-grid": (lambda: ballot_url("vote-grid"), MEMBERS_ONLY, (LOGIN, 403, 302, 302, 302, 403, 403)),
     # bob's own handle in the on-behalf address is simply his own grid
     "vote-grid-on-behalf": (
@@ -62,15 +63,17 @@ def valid_post(name: str, ballot: Ballot) -> dict:
             "key": "another-look",
             "version": ballot.version_id,
             "groups": list(ballot.groups.values_list("pk", flat=True)),
-            "criteria": "use Use",
-            "choices": "yes | Yes | 1",
+            **ballot_rows([("use", "Use")], [{"key": "yes", "label": "Yes", "value": "1"}]),
             "results_visibility": "live",
+            "eligibility": "frozen",
+            "time_zone": "UTC",
             "rule": "mean-bands",
             "bands": "1 Maybe",
             "otherwise": "No",
             "k": "2",
             "seed": "1",
         },
+        "ballot-edit": {"time_zone": "UTC", "closes_at": "2040-01-01T12:00", "reason": "More time."},
         "vote-grid": cell("code", "share", "required"),
         "vote-grid-on-behalf": cell("code", "share", "required"),
         "grants": {"choice": ballot.choices.get(key="not-necessary").pk, "member": "dave", "reason": "Expert."},
@@ -166,7 +169,7 @@ def test_only_organizers_see_the_organizer_controls(persona, request, client, os
 def test_the_organizer_sees_the_organizer_controls(client, olga, dispute):
     client.force_login(olga)
 
-    assert "Close voting and freeze the rosters" in text(client.get(ballot_url("ballot")))
+    assert "Close voting…" in text(client.get(ballot_url("ballot")))
     assert "Revoke" in text(client.get(ballot_url("grants")))
     assert f"Resolve dispute #{dispute.pk}" in text(client.get(ballot_url("disputes")))
     assert "New ballot" in text(client.get(url("ballot-list", "osd")))

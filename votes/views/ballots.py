@@ -4,31 +4,39 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
 
 from audit.models import head
 from config.http import AuthenticatedHttpRequest
 from deliberation.models import Definition, Membership
 
 from .. import services
-from ..access import VotingRights, get_ballot
-from ..forms import BallotForm
-from ..models import Ballot, Turnout
+from ..access import VotingRights, eligible_memberships, get_ballot
+from ..forms import BallotForm, CloseBallotForm, RescheduleForm, person_zone, zone_label
+from ..models import Ballot, Dispute, Turnout
 
 
 def ballot_context(request: HttpRequest, ballot: Ballot) -> dict:
     """What every page of a ballot needs; its tabs offer the grid only to those who can vote."""
     user = request.user
+    rights = VotingRights(ballot, user)
+    zone = _zone(request)
     return {
         "definition": ballot.definition,
         "ballot": ballot,
         "is_organizer": ballot.definition.is_organizer(user),
-        "can_vote": VotingRights(ballot, user).can_vote,
+        "can_vote": rights.can_vote,
+        "rights": rights,  # `rights.frozen_out`: why a member added after a frozen roster's opening cannot vote
+        "zone": zone,
+        "zone_label": zone_label(zone),
     }
 
 
 def ballot_list(request: HttpRequest, slug: str) -> HttpResponse:
     definition = get_object_or_404(Definition, slug=slug)
+    for due in definition.ballots.due().select_related("definition", "version"):
+        services.apply_schedule(due)  # shown as they are: opened or closed if their time has come
     ballots = definition.ballots.select_related("version").with_counts()
     return render(
         request,
@@ -37,13 +45,23 @@ def ballot_list(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+def _zone(request: HttpRequest):
+    """The person's time zone: the one their browser stated (static/js/timezone.js sets the cookie), else UTC."""
+    return person_zone(request.COOKIES.get("tz"))
+
+
+def _require_organizer(ballot_or_definition: Ballot | Definition, user, what: str) -> None:
+    definition = ballot_or_definition.definition if isinstance(ballot_or_definition, Ballot) else ballot_or_definition
+    if not definition.is_organizer(user):
+        raise PermissionDenied(f"Only the definition's organizers can {what}.")
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def ballot_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     definition = get_object_or_404(Definition, slug=slug)
-    if not definition.is_organizer(request.user):
-        raise PermissionDenied("Only the definition's organizers can create ballots.")
-    form = BallotForm(request.POST if request.method == "POST" else None, definition=definition)
+    _require_organizer(definition, request.user, "create ballots")
+    form = BallotForm(request.POST if request.method == "POST" else None, definition=definition, zone=_zone(request))
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -53,9 +71,10 @@ def ballot_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
                 title=data["title"],
                 description=data["description"],
                 groups=data["groups"],
-                criteria=data["criteria"],
-                choices=data["choices"],
+                criteria=form.criteria,
+                choices=form.choices,
                 results_visibility=data["results_visibility"],
+                eligibility=data["eligibility"],
                 methodology=form.methodology(),
                 clustering=form.clustering(),
                 opens_at=data["opens_at"],
@@ -65,9 +84,55 @@ def ballot_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"Ballot “{ballot.title}” created. It opens when you open it.")
+            opens = "It opens by itself at its opening time." if ballot.opens_at else "It opens when you open it."
+            messages.success(request, f"Ballot “{ballot.title}” created. {opens}")
             return redirect(ballot)
     return render(request, "votes/ballot_form.html", {"definition": definition, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ballot_edit(request: AuthenticatedHttpRequest, slug: str, key: str) -> HttpResponse:
+    """A scheduled ballot's settings; an open one's closing time, with a reason; nothing once closed."""
+    ballot = get_ballot(slug, key)
+    _require_organizer(ballot, request.user, "edit a ballot")
+    data = request.POST if request.method == "POST" else None
+    form: BallotForm | RescheduleForm | None = None
+    if ballot.status == Ballot.Status.SCHEDULED:
+        form = BallotForm(data, definition=ballot.definition, ballot=ballot, zone=_zone(request))
+    elif ballot.status == Ballot.Status.OPEN:
+        form = RescheduleForm(data, ballot=ballot, zone=_zone(request))
+    if form is not None and form.is_valid():
+        try:
+            if isinstance(form, BallotForm):
+                services.update_ballot(
+                    ballot=ballot,
+                    acting_user=request.user,
+                    title=form.cleaned_data["title"],
+                    description=form.cleaned_data["description"],
+                    groups=form.cleaned_data["groups"],
+                    criteria=form.criteria,
+                    choices=form.choices,
+                    methodology=form.methodology(),
+                    clustering=form.clustering(),
+                    eligibility=form.cleaned_data["eligibility"],
+                    opens_at=form.cleaned_data["opens_at"],
+                    closes_at=form.cleaned_data["closes_at"],
+                )
+                messages.success(request, "The ballot's settings are saved; each change is in its audit log.")
+            else:
+                services.reschedule_ballot(
+                    ballot=ballot,
+                    acting_user=request.user,
+                    closes_at=form.cleaned_data["closes_at"],
+                    reason=form.cleaned_data["reason"],
+                )
+                messages.success(request, "The closing time has moved; the change and its reason are on record.")
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return redirect(ballot)
+    return render(request, "votes/ballot_edit.html", ballot_context(request, ballot) | {"form": form})
 
 
 def ballot(request: HttpRequest, slug: str, key: str) -> HttpResponse:
@@ -104,27 +169,61 @@ def ballot(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     )
 
 
+def _still_to_vote(ballot: Ballot) -> int:
+    """How many of those who may vote have cast no vote yet."""
+    voters = ballot.votes.values("voter")
+    return eligible_memberships(ballot).exclude(user__in=voters).values("user").distinct().count()
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def ballot_open(request: AuthenticatedHttpRequest, slug: str, key: str) -> HttpResponse:
+    """What opening does, asked first (GET); opening (POST)."""
     ballot = get_ballot(slug, key)
-    try:
-        services.open_ballot(ballot=ballot, acting_user=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, "Voting is open.")
-    return redirect(ballot)
+    _require_organizer(ballot, request.user, "open voting")
+    if request.method == "POST":
+        try:
+            services.open_ballot(ballot=ballot, acting_user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Voting is open.")
+        return redirect(ballot)
+    members = Membership.objects.current().filter(group__in=ballot.groups.all())
+    context = {
+        "phase": "open",
+        "member_count": members.values("user").distinct().count(),
+        "group_count": ballot.groups.count(),
+        "grant_count": ballot.grants.active().count(),
+        "early": bool(ballot.opens_at and ballot.opens_at > timezone.now()),
+    }
+    return render(request, "votes/ballot_phase.html", ballot_context(request, ballot) | context)
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def ballot_close(request: AuthenticatedHttpRequest, slug: str, key: str) -> HttpResponse:
+    """What closing does, asked first with the reason to give (GET); closing (POST)."""
     ballot = get_ballot(slug, key)
-    try:
-        services.close_ballot(ballot=ballot, acting_user=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, "Voting is closed; each group's roster is frozen with the ballot.")
-    return redirect(ballot)
+    _require_organizer(ballot, request.user, "close voting")
+    form = CloseBallotForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        try:
+            services.close_ballot(ballot=ballot, acting_user=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            if ballot.status != Ballot.Status.OPEN:  # nothing to ask again: said on the ballot's page
+                messages.error(request, " ".join(exc.messages))
+                return redirect(ballot)
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Voting is closed; each group's roster is frozen with the ballot.")
+            return redirect(ballot)
+    context = {
+        "phase": "close",
+        "form": form,
+        "open_disputes": ballot.disputes.filter(status=Dispute.Status.OPEN).count(),
+        # who has voted is sealed with the votes: counted only where the roll call is public
+        "still_to_vote": _still_to_vote(ballot) if ballot.results_public else None,
+        "early": bool(ballot.closes_at is None or ballot.closes_at > timezone.now()),
+    }
+    return render(request, "votes/ballot_phase.html", ballot_context(request, ballot) | context)

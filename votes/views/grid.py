@@ -139,7 +139,10 @@ def vote_grid(request: AuthenticatedHttpRequest, slug: str, key: str, handle: st
     grid = Grid(ballot, voter, request.user, request.POST.get("group") or request.GET.get("group"))
     if grid.group is None:
         who = "You are" if voter == request.user else f"@{voter.get_username()} is"
-        raise PermissionDenied(f"{who} not a member of a working group enrolled in this ballot.")
+        # a member added after a frozen roster's opening is told so (VotingRights.frozen_out), anyone else this
+        raise PermissionDenied(
+            grid.rights.frozen_out or f"{who} not a member of a working group enrolled in this ballot."
+        )
     context = ballot_context(request, ballot) | {"grid": grid, "voter": voter, "handle": handle}
     if request.method == "GET":
         if voter != request.user and not request.htmx:
