@@ -239,7 +239,7 @@ def _save_all(request: AuthenticatedHttpRequest, grid: Grid, context: dict) -> H
     posted = [request.POST.getlist(name) for name in ("component", "criterion", "choice", "rationale")]
     if len({len(values) for values in posted}) != 1 or not posted[0]:
         return HttpResponseBadRequest("List each cell with its component, criterion, choice and rationale.")
-    if len(posted[0]) > len(grid.criteria) * len(grid.components):
+    if len(posted[0]) > len(grid.criteria) * sum(not c.is_aggregate for c in grid.components):
         return HttpResponseBadRequest("More cells than this ballot has.")
     forms, seen = [], set()
     for component, criterion, choice, rationale in zip(*posted, strict=True):
