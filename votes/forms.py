@@ -15,7 +15,7 @@ from deliberation.forms import RowsField
 from deliberation.models import Component, DraftVersion, WorkingGroup
 from plenary_tally import rules
 
-from .models import RATIONALE_MAX_LENGTH, Ballot, Choice, Criterion, Dispute, choice_value
+from .models import DESCRIPTION_MAX_LENGTH, RATIONALE_MAX_LENGTH, Ballot, Choice, Criterion, Dispute, choice_value
 
 CRITERIA_HELP = "One per line: key, then its label. For example “use Use”."
 CHOICES_HELP = (
@@ -48,7 +48,12 @@ class BallotForm(forms.Form):
     title = forms.CharField(max_length=200)
     key = forms.SlugField(max_length=64, help_text="Part of the ballot's address; never changes.")
     version = forms.ModelChoiceField(queryset=DraftVersion.objects.none(), help_text="A published version.")
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="Markdown.")
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=DESCRIPTION_MAX_LENGTH,
+        help_text="Markdown: links, lists, emphasis; shown on the ballot's page.",
+    )
     groups = RowsField(
         queryset=WorkingGroup.objects.none(), widget=forms.CheckboxSelectMultiple, label="Enrolled working groups"
     )
