@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   var AUTOSAVE_MS = 700;
-  var timers = new WeakMap();
+  var timers = new Map();  // a cell's form -> its save waiting to be sent
 
   function cellForms() {
     return Array.prototype.slice.call(document.querySelectorAll("table.vote-grid form.cell-form"));
@@ -51,7 +51,10 @@
   function schedule(form) {
     clearTimeout(timers.get(form));
     if (!unsaved(form) || needsRationale(form)) return;
-    timers.set(form, setTimeout(function () { form.requestSubmit(); }, AUTOSAVE_MS));
+    timers.set(form, setTimeout(function () {
+      timers.delete(form);
+      if (form.isConnected) form.requestSubmit();
+    }, AUTOSAVE_MS));
   }
 
   document.addEventListener("change", function (event) {
@@ -64,10 +67,19 @@
   });
   // A save asked for by hand replaces the one waiting.
   document.addEventListener("submit", function (event) {
+    if (event.target.id === "save-all") timers.forEach(clearTimeout);  // every changed cell goes with it
     if (event.target.classList && event.target.classList.contains("cell-form")) clearTimeout(timers.get(event.target));
     if (!event.target.hasAttribute("hx-post")) leaving = true;  // a plain post reloads the page itself
   }, true);
-  document.addEventListener("htmx:afterSettle", refresh);
+  document.addEventListener("htmx:afterSettle", function (event) {
+    // A cell swapped in without the control that had the focus (after a withdrawal): its choice takes it.
+    var cell = event.detail.target;
+    if (document.activeElement === document.body && cell && cell.id && document.getElementById(cell.id)) {
+      var choice = document.getElementById(cell.id + "-choice");
+      if (choice) choice.focus();
+    }
+    refresh();
+  });
   document.addEventListener("DOMContentLoaded", refresh);
 
   var leaving = false;
