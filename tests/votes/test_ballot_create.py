@@ -7,8 +7,11 @@ version 0.0.9 (components code, data and the aggregate all-data) for weights and
 Ballots are public, so outsiders get 403 — never 404 — for what they may see but not do.
 """
 
+from unittest import mock
+
 import pytest
 
+from deliberation import markdown
 from tests.client import page_messages, text
 from tests.votes.pages import actions, ballot_url, url
 from votes.models import DESCRIPTION_MAX_LENGTH, Ballot
@@ -189,3 +192,13 @@ def test_a_description_over_the_limit_is_refused_with_the_reason_and_nothing_is_
 
     assert response.status_code == 200
     assert f"Ensure this value has at most {DESCRIPTION_MAX_LENGTH} characters" in text(response)
+
+
+def test_the_ballot_page_shows_the_stored_description_and_renders_no_markdown(client, olga, ballot_form):
+    client.force_login(olga)
+    client.post(url("ballot-create", "osd"), ballot_form)
+
+    with mock.patch.object(markdown._markdown, "render", side_effect=AssertionError("Markdown rendered")):
+        response = client.get(ballot_url("ballot", key="second-look"))
+
+    assert "<em>required</em>" in response.content.decode()

@@ -265,7 +265,8 @@ def _save_all(request: AuthenticatedHttpRequest, grid: Grid, context: dict) -> H
         cells.append(grid.cell(component, criterion, error))
     summary = f"{saved} cell{'s' if saved != 1 else ''} saved" + (f", {len(refused)} refused." if refused else ".")
     if not request.htmx:
-        messages.success(request, summary) if saved else None
+        if saved:
+            messages.success(request, summary)
         for refusal in refused:
             messages.error(request, refusal)
         if grid.group is None or grid.other_group:
