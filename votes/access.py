@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
 
 ON_BEHALF_REFUSED = "Only organizers vote on another member's behalf."
+CHOOSE_GROUP = "You belong to several enrolled groups: choose the group you vote for."
 
 
 def get_ballot(slug: str, key: str) -> Ballot:
@@ -126,11 +127,40 @@ class VotingRights:
         if self.acting_user.pk != self.voter.pk:
             check_on_behalf(self.ballot, self.acting_user)
 
+    @cached_property
+    def voted_for(self) -> Membership | None:
+        """The membership the voter's current votes on this ballot are cast through, if they have any.
+
+        A member of one enrolled group has nothing to choose, so nothing is read; a member of several has chosen
+        with their first vote, and every later vote counts for that group too (`membership`).
+        """
+        if len(self.memberships) < 2:
+            return None
+        group_id = (
+            self.ballot.votes.filter(voter_id=self.voter.pk).order_by().values_list("group_id", flat=True).first()
+        )
+        return next((m for m in self.memberships if m.group_id == group_id), None)
+
+    @property
+    def must_choose(self) -> bool:
+        """A member of several enrolled groups who has not voted yet says first which group they vote for."""
+        return len(self.memberships) > 1 and self.voted_for is None
+
     def choose_group(self, key: str | None) -> WorkingGroup | None:
-        """The grid's choice: the group asked for, else the voter's first; None when they vote for none."""
+        """The grid's choice: the group already voted for, else the group asked for, else the only one.
+
+        None when the voter is in no enrolled group, or in several and has neither voted nor asked for one
+        (`must_choose`). A group asked for that the voter may not vote for is kept in `other_group`: the grid
+        refuses a save for it (`refusal`) and never saves it under another group instead.
+        """
         chosen = [m for m in self.memberships if m.group.key == key]
-        self.other_group = key if key and not chosen else ""
-        membership = next(iter(chosen or self.memberships), None)
+        if self.voted_for is not None:
+            membership: Membership | None = self.voted_for
+            self.other_group = key if key and key != self.voted_for.group.key else ""
+        else:
+            self.other_group = key if key and not chosen else ""
+            alone = self.memberships if len(self.memberships) == 1 else []
+            membership = next(iter(chosen or alone), None)
         self.group = membership.group if membership else None
         return self.group
 
@@ -144,6 +174,15 @@ class VotingRights:
         late = joined_too_late(self.ballot, self.voter) if not self.memberships else []
         return frozen_out(self.ballot, late, self.who) if late else ""
 
+    def refusal(self) -> str:
+        """Why a save for the group asked for (`choose_group`) is refused, in the words `cast_vote` uses."""
+        if not self.other_group:
+            return ""
+        asked = next((m.group for m in self.memberships if m.group.key == self.other_group), None)
+        if asked is not None and self.voted_for is not None:
+            return self.voting_for_another(asked)
+        return self.not_voting_for(f"“{self.other_group}”")
+
     def membership(self, group: WorkingGroup | None) -> Membership:
         """The membership a vote is cast through, for `group` (or the voter's only group); refused otherwise."""
         handle = self.voter.get_username()
@@ -153,13 +192,15 @@ class VotingRights:
             raise PermissionDenied(f"@{handle} is not a member of a working group enrolled in this ballot.")
         membership: Membership | None
         if group is None:
-            if len(self.memberships) > 1:
-                raise ValidationError("You belong to several enrolled groups: choose the group you vote for.")
-            membership = self.memberships[0]
+            if self.must_choose:
+                raise ValidationError(CHOOSE_GROUP)
+            membership = self.voted_for or self.memberships[0]
         else:
             membership = next((m for m in self.memberships if m.group == group), None)
             if membership is None:
                 raise PermissionDenied(self.not_voting_for(group.name))
+            if self.voted_for is not None and self.voted_for != membership:
+                raise PermissionDenied(self.voting_for_another(group))
         frozen_at = self.ballot.roster_frozen_at  # the ballot as cast_vote locked it: it may have opened since
         if frozen_at is not None and membership.joined_at > frozen_at:
             raise PermissionDenied(frozen_out(self.ballot, [membership], self.who))
@@ -169,6 +210,16 @@ class VotingRights:
     def not_voting_for(self, group: str) -> str:
         """Why a vote for `group` (its name, or a key asked for) is refused: the grid and cast_vote say it alike."""
         return f"@{self.voter.get_username()} does not vote for {group} in this ballot."
+
+    def voting_for_another(self, group: WorkingGroup) -> str:
+        """Why a vote for `group` is refused once the voter's votes count for another of their groups."""
+        assert self.voted_for is not None  # only said once they have voted
+        voted = self.voted_for.group.name
+        return (
+            f"@{self.voter.get_username()} votes for {voted} in this ballot: a member of several groups votes for "
+            f"one, chosen with their first vote, and a vote is never moved to another group. This vote for "
+            f"{group.name} was not saved; to vote for {group.name} instead, first withdraw every vote for {voted}."
+        )
 
     @cached_property
     def grants(self) -> list[VetoGrant]:

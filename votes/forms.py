@@ -18,7 +18,16 @@ from deliberation.forms import RowsField
 from deliberation.models import Component, DraftVersion, WorkingGroup
 from plenary_tally import rules
 
-from .models import RATIONALE_MAX_LENGTH, REASON_MAX_LENGTH, Ballot, Choice, Criterion, Dispute, choice_value
+from .models import (
+    DESCRIPTION_MAX_LENGTH,
+    RATIONALE_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+    Ballot,
+    Choice,
+    Criterion,
+    Dispute,
+    choice_value,
+)
 
 BANDS_HELP = "One per line, highest first: a multiple of the mean score μ, then the outcome's label."
 ROWS_MAX = 24  # criteria, and choices on a scale: more than any ballot asks, few enough to read
@@ -166,7 +175,10 @@ class BallotForm(forms.Form):
     key = forms.SlugField(max_length=64, help_text="Part of the ballot's address; never changes.")
     version = forms.ModelChoiceField(queryset=DraftVersion.objects.none(), help_text="A published version.")
     description = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=20_000, help_text="Markdown."
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=DESCRIPTION_MAX_LENGTH,
+        help_text="Markdown: links, lists, emphasis; shown on the ballot's page.",
     )
     groups = RowsField(
         queryset=WorkingGroup.objects.none(), widget=forms.CheckboxSelectMultiple, label="Enrolled working groups"

@@ -58,6 +58,13 @@ class BallotQuerySet(models.QuerySet):
         )
 
 
+DESCRIPTION_MAX_LENGTH = 20_000
+description_length = MaxLengthValidator(
+    DESCRIPTION_MAX_LENGTH,
+    "A ballot's description can be at most %(limit_value)s characters long; this one has %(show_value)s.",
+)
+
+
 class Ballot(models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled"
@@ -78,7 +85,10 @@ class Ballot(models.Model):
     version = models.ForeignKey(DraftVersion, models.PROTECT, related_name="ballots")
     key = models.SlugField(max_length=64, help_text="Part of the ballot's address; never changes.")
     title = models.CharField(max_length=200)
-    description = models.TextField(blank=True, help_text="Markdown: what is being decided, and how.")
+    description = models.TextField(
+        blank=True, validators=[description_length], help_text="Markdown: what is being decided, and how."
+    )
+    description_html = models.TextField(blank=True, editable=False, help_text="The description rendered when saved.")
     groups = models.ManyToManyField(WorkingGroup, related_name="ballots", help_text="The groups whose members vote.")
     status = models.CharField(max_length=16, choices=Status, default=Status.SCHEDULED)
     opens_at = models.DateTimeField(null=True, blank=True, help_text="When voting is planned to open.")

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from analysis import tasks
 from audit.models import lock_stream, record, seal, unseal
+from deliberation.markdown import render_markdown
 from deliberation.models import Component, Definition, DraftVersion, Membership, WorkingGroup
 from plenary_tally import rules
 from plenary_tally.vocabulary import Action
@@ -156,6 +157,7 @@ def create_ballot(
     validate_methodology(ballot.methodology)
     validate_clustering(ballot.clustering)
     ballot.full_clean(exclude=["definition", "version", "created_by"])
+    ballot.description_html = render_markdown(description)  # once, within its limit: pages show it as stored
     ballot.save()
     ballot.groups.set(groups)
     _write_rows(ballot, criteria, choices)
@@ -267,6 +269,7 @@ def update_ballot(
         closes_at,
     )
     ballot.full_clean(exclude=["definition", "version", "created_by"], validate_constraints=False)
+    ballot.description_html = render_markdown(description)  # as create_ballot does: the pages show it as stored
     ballot.save()
     ballot.groups.set(groups)
     _write_rows(ballot, criteria, choices)

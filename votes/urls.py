@@ -13,6 +13,16 @@ urlpatterns = [
     path("d/<slug:slug>/ballots/<slug:key>/close/", ballots.ballot_close, name="ballot-close"),
     path("d/<slug:slug>/ballots/<slug:key>/vote/", grid.vote_grid, name="vote-grid"),
     path("d/<slug:slug>/ballots/<slug:key>/vote/<str:handle>/", grid.vote_grid, name="vote-grid-on-behalf"),
+    path(
+        "d/<slug:slug>/ballots/<slug:key>/vote/withdraw/<slug:component>/<slug:criterion>/",
+        grid.vote_withdraw,
+        name="vote-withdraw",
+    ),
+    path(
+        "d/<slug:slug>/ballots/<slug:key>/vote/<str:handle>/withdraw/<slug:component>/<slug:criterion>/",
+        grid.vote_withdraw,
+        name="vote-withdraw-on-behalf",
+    ),
     path("d/<slug:slug>/ballots/<slug:key>/roll-call/", records.roll_call, name="roll-call"),
     path("d/<slug:slug>/ballots/<slug:key>/grants/", records.grants, name="grants"),
     path("d/<slug:slug>/ballots/<slug:key>/grants/<int:pk>/revoke/", records.grant_revoke, name="grant-revoke"),

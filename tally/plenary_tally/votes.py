@@ -39,6 +39,7 @@ class Vote:
 def read_votes(bundle: Bundle, ballot: Ballot) -> Iterator[Vote]:
     """Each row of votes.csv, checked, in file order. Streamed: a file of any size reads in flat memory."""
     first_seen: dict[tuple[str, str, str], int] = {}
+    voting_for: dict[str, tuple[str, int]] = {}  # each voter's group, and the line that first says so
     with bundle.lines(formats.VOTES_FILE) as lines:
         reader = csv.reader(lines, strict=True)
         line = 1
@@ -55,10 +56,21 @@ def read_votes(bundle: Bundle, ballot: Ballot) -> Iterator[Vote]:
                     message = f"a second vote by {vote.voter} on {vote.component}/{vote.criterion}"
                     raise BundleError(formats.VOTES_FILE, line, f"{message} (the first is on line {first_seen[cell]})")
                 first_seen[cell] = line
+                group, since = voting_for.setdefault(vote.voter, (vote.group, line))
+                if group != vote.group:
+                    raise BundleError(formats.VOTES_FILE, line, one_group_refused(vote.voter, group, since, vote.group))
                 yield vote
                 line = reader.line_num + 1
         except csv.Error as exc:
             raise BundleError(formats.VOTES_FILE, line, f"malformed CSV ({exc})") from exc
+
+
+def one_group_refused(voter: str, group: str, line: int, other: str) -> str:
+    """A member of several groups votes for one per ballot: why a vote for another of their groups is refused."""
+    return (
+        f"{voter!r} votes for working group {group!r} (line {line}) and for {other!r}"
+        " (ballot.json lists both): a member of several groups votes for one per ballot"
+    )
 
 
 def _check(line: int, row: list[str], ballot: Ballot) -> Vote:

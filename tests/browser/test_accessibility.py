@@ -237,7 +237,7 @@ def test_a_member_signs_in_reaches_the_grid_and_casts_changes_and_withdraws_vote
     tab_to(page, lambda focused: focused.get("text") == "Vote")  # the ballot's Vote tab
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Your vote")
-    expect(page.locator("#progress")).to_contain_text("1 vote cast.")
+    expect(page.locator("#progress")).to_contain_text("1 of 4 cells voted.")
     page.evaluate("document.getElementById('progress').setAttribute('data-kept', '')")
     last_event = AuditEvent.objects.order_by("pk").last().pk
 
@@ -251,7 +251,7 @@ def test_a_member_signs_in_reaches_the_grid_and_casts_changes_and_withdraws_vote
     mark_cells(page)
     save_and_stay(page, "Enter", "cell-data-study")
     expect(page.locator("#cell-data-study .current")).to_contain_text("Required")
-    expect(page.locator("#progress")).to_contain_text("2 votes cast.")
+    expect(page.locator("#progress")).to_contain_text("2 of 4 cells voted.")
 
     # Cast: back with Shift+Tab to Training code, Study → Abstain, saved with Space.
     tab_to(page, labelled("Training code, Study: choice"), key="Shift+Tab")
@@ -262,7 +262,7 @@ def test_a_member_signs_in_reaches_the_grid_and_casts_changes_and_withdraws_vote
     mark_cells(page)
     save_and_stay(page, "Space", "cell-code-study")
     expect(page.locator("#cell-code-study .current")).to_contain_text("Abstain")
-    expect(page.locator("#progress")).to_contain_text("3 votes cast.")
+    expect(page.locator("#progress")).to_contain_text("3 of 4 cells voted.")
 
     # Change: Training data, Study → Object, which needs a rationale.
     tab_to(page, labelled("Training data, Study: choice"))
@@ -292,11 +292,16 @@ def test_a_member_signs_in_reaches_the_grid_and_casts_changes_and_withdraws_vote
     page.keyboard.press("Tab")
     page.keyboard.press("Tab")
     mark_cells(page)
-    save_and_stay(page, "Enter", "cell-code-use")
+    page.keyboard.press("Enter")  # the cell asks first, and its Withdraw button takes the focus
+    expect(page.locator("#cell-code-use .confirm-withdraw")).to_contain_text("Withdraw your vote “Required”")
+    expect(page.locator("#cell-code-use-withdraw")).to_be_focused()
+    assert_focus_is_visible(page)
+    page.keyboard.press("Enter")
     expect(page.locator("#cell-code-use .current")).to_have_count(0)
+    expect(page.locator("#cell-code-use-choice")).to_be_focused()  # back where the withdrawal began
 
     # The status line is one lasting live region whose words change, so screen readers announce them.
-    expect(page.locator("#progress[role=status][data-kept]")).to_contain_text("2 votes cast.")
+    expect(page.locator("#progress[role=status][data-kept]")).to_contain_text("2 of 4 cells voted.")
     assert {
         (v.component.key, v.criterion.key): (v.choice.key, v.rationale) for v in Vote.objects.filter(voter=bob)
     } == {

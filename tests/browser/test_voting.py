@@ -77,14 +77,14 @@ def test_member_casts_and_changes_votes_cell_by_cell_without_a_page_reload(page,
     page.goto(ballot.get_absolute_url())
     page.get_by_role("link", name="Cast your votes").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Your vote")
-    expect(page.locator("#progress")).to_contain_text("1 vote cast.")
+    expect(page.locator("#progress")).to_contain_text("1 of 4 cells voted.")
     set_reload_marker(page)
 
     code_use = page.locator("#cell-code-use")
     code_use.get_by_label("Training code, Use: choice").select_option("required")
     code_use.get_by_role("button", name="Save Training code, Use").click()
     expect(page.locator("#cell-code-use .current")).to_contain_text("Required")
-    expect(page.locator("#progress")).to_contain_text("2 votes cast.")  # reloaded by the vote-changed event
+    expect(page.locator("#progress")).to_contain_text("2 of 4 cells voted.")  # swapped in with the saved cell
 
     data_study = page.locator("#cell-data-study")
     expect(data_study.locator(".current")).to_contain_text("Abstain")
@@ -94,7 +94,7 @@ def test_member_casts_and_changes_votes_cell_by_cell_without_a_page_reload(page,
     expect(page.locator("#cell-data-study .current")).to_contain_text("Object")
     expect(page.get_by_label("Training data, Study: choice")).to_have_value("object")
     expect(page.get_by_label("Training code, Use: choice")).to_have_value("required")
-    expect(page.locator("#progress")).to_contain_text("2 votes cast.")
+    expect(page.locator("#progress")).to_contain_text("2 of 4 cells voted.")
     assert_not_reloaded(page)
 
     assert stored_votes(ballot) == {
@@ -119,7 +119,7 @@ def test_a_refused_vote_shows_why_in_the_cell_and_changes_nothing(page, bob, bal
     cell.get_by_role("button", name="Save Training code, Use").click()
 
     expect(page.locator("#cell-code-use [role=alert]")).to_have_text("A vote “Object” needs a rationale.")
-    expect(page.locator("#progress")).to_contain_text("0 votes cast.")
+    expect(page.locator("#progress")).to_contain_text("0 of 4 cells voted.")
     assert_not_reloaded(page)
     assert not Vote.objects.exists()
 
@@ -222,6 +222,6 @@ def test_a_save_past_the_rate_limit_shows_why_in_the_cell_and_keeps_it_usable(pa
         "Plenary takes at most 1 vote saves from one person in a short time. This one was not saved"
     )
     expect(page.locator("#cell-data-use select")).to_be_enabled()
-    expect(page.locator("#progress")).to_contain_text("1 vote cast.")
+    expect(page.locator("#progress")).to_contain_text("1 of 4 cells voted.")
     assert_not_reloaded(page)
     assert stored_votes(ballot) == {("bob", "code", "use"): ("required", "")}

@@ -614,6 +614,17 @@ TABLE: list[Case] = [
         (LOGIN, 403, 403, 403, 403, 403, 404),
         what="for no one",
     ),
+    Case(
+        at(V + "vote-withdraw", "osd", "components", "code", "share"),
+        VOTERS,  # it asks; the withdrawal is posted to the grid
+        what="asks first",
+    ),
+    Case(at(V + "vote-withdraw", "osd", "elsewhere", "code", "share"), GONE_FORM, what="of another definition"),
+    Case(
+        at(V + "vote-withdraw-on-behalf", "osd", "components", "bob", "code", "share"),
+        (LOGIN, 403, 403, 200, 403, 403, 200),
+        what="for bob",
+    ),
     Case(at(V + "roll-call", "osd", "components"), EVERYONE, what="open"),
     Case(
         at(V + "roll-call", "osd", "secret"),

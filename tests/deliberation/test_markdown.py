@@ -16,6 +16,7 @@ from deliberation.markdown import render_markdown
 from deliberation.models import Comment
 from tests.client import HTMX, form_data
 from tests.fuzzing import fuzz, rolled_back
+from votes import services as votes
 
 ALLOWED_TAGS = set(
     """a abbr blockquote br code del em h1 h2 h3 h4 h5 h6 hr
@@ -267,6 +268,24 @@ def test_hostile_markdown_in_a_draft_and_its_release_notes_is_shown_inert(client
     html = client.get(draft.get_absolute_url()).content.decode()
     assert str(draft.body_html) in html and str(draft.release_notes_html) in html
     assert len(prose(html)) == 2
+    assert_the_page_runs_only_its_own_code(html)
+
+
+def test_hostile_markdown_in_a_ballots_description_is_shown_inert(client, olga, published, group):
+    ballot = votes.create_ballot(
+        version=published,
+        key="hostile",
+        title="Hostile",
+        description=DOCUMENT,
+        groups=[group],
+        criteria=[("use", "Use")],
+        choices=[{"key": "yes", "label": "Yes", "value": 1}],
+        acting_user=olga,
+    )
+
+    html = client.get(ballot.get_absolute_url()).content.decode()
+    assert str(ballot.description_html) in html and ballot.description_html == render_markdown(DOCUMENT)
+    assert len(prose(html)) == 1
     assert_the_page_runs_only_its_own_code(html)
 
 

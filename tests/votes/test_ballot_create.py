@@ -7,11 +7,14 @@ version 0.0.9 (components code, data and the aggregate all-data) for weights and
 Ballots are public, so outsiders get 403 — never 404 — for what they may see but not do.
 """
 
+from unittest import mock
+
 import pytest
 
+from deliberation import markdown
 from tests.client import page_messages, text
 from tests.votes.pages import actions, ballot_rows, ballot_url, url
-from votes.models import Ballot
+from votes.models import DESCRIPTION_MAX_LENGTH, Ballot
 
 # Creating a ballot ---------------------------------------------------------------------------
 
@@ -230,3 +233,38 @@ def test_an_inconsistent_ballot_says_why_and_writes_nothing(
 
     assert response.status_code == 200
     assert message in text(response)
+
+
+def test_the_description_is_shown_as_markdown_rendered_when_the_ballot_was_created(client, olga, ballot_form):
+    client.force_login(olga)
+    ballot_form["description"] = "Is each component *required*?\n\n- see [the charter](https://example.org/charter)"
+
+    response = client.post(url("ballot-create", "osd"), ballot_form, follow=True)
+
+    content = response.content.decode()
+    assert '<div class="prose ballot-description"><p>Is each component <em>required</em>?</p>' in content
+    assert '<a href="https://example.org/charter" rel="nofollow noopener noreferrer">the charter</a>' in content
+    assert "*required*" not in content
+
+
+def test_a_description_over_the_limit_is_refused_with_the_reason_and_nothing_is_written(
+    client, olga, ballot_form, nothing_written
+):
+    client.force_login(olga)
+    ballot_form["description"] = "x" * (DESCRIPTION_MAX_LENGTH + 1)
+
+    with nothing_written():
+        response = client.post(url("ballot-create", "osd"), ballot_form)
+
+    assert response.status_code == 200
+    assert f"Ensure this value has at most {DESCRIPTION_MAX_LENGTH} characters" in text(response)
+
+
+def test_the_ballot_page_shows_the_stored_description_and_renders_no_markdown(client, olga, ballot_form):
+    client.force_login(olga)
+    client.post(url("ballot-create", "osd"), ballot_form)
+
+    with mock.patch.object(markdown._markdown, "render", side_effect=AssertionError("Markdown rendered")):
+        response = client.get(ballot_url("ballot", key="second-look"))
+
+    assert "<em>required</em>" in response.content.decode()

@@ -201,3 +201,12 @@ def test_an_unknown_time_zone_is_refused_by_name(client, olga, scheduled, nothin
         response = client.post(ballot_url("ballot-edit"), data)
 
     assert "Select a valid choice. Mars/Olympus is not one of the available choices." in text(response)
+
+
+def test_an_edited_description_is_shown_rendered_as_written(client, olga, scheduled):
+    edit_ballot(scheduled, olga, description="Decide *one* thing. <script>alert(1)</script>")
+
+    page = client.get(scheduled.get_absolute_url()).content.decode()
+
+    assert "Decide <em>one</em> thing." in page
+    assert "<script>alert(1)" not in page

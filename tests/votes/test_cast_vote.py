@@ -141,6 +141,39 @@ def test_a_member_of_two_groups_says_which_one_they_vote_for(ballot, bob, other_
     assert (vote.group, event.payload["group"]) == (other_group, "corpora")
 
 
+def test_once_a_member_of_two_groups_has_voted_a_vote_for_the_other_group_is_refused_not_moved(
+    ballot, bob, group, other_group, cast, nothing_written
+):
+    MembershipFactory(group=other_group, user=bob)
+    first = cast(bob, "code", "use", group=other_group)
+
+    with nothing_written(), pytest.raises(PermissionDenied) as refused:
+        cast(bob, "code", "use", "abstain", group=group)  # the same cell
+    with nothing_written(), pytest.raises(PermissionDenied):
+        cast(bob, "data", "study", group=group)  # another cell
+
+    assert str(refused.value) == (
+        "@bob votes for Corpora in this ballot: a member of several groups votes for one, chosen with their first "
+        "vote, and a vote is never moved to another group. This vote for Weights was not saved; to vote for "
+        "Weights instead, first withdraw every vote for Corpora."
+    )
+    assert Vote.objects.get() == first and first.group == other_group
+    later = cast(bob, "data", "use")  # no group named: the one chosen
+    assert later.group == other_group
+
+
+def test_a_member_of_two_groups_who_withdrew_every_vote_may_choose_the_other_group(
+    ballot, bob, group, other_group, cast
+):
+    MembershipFactory(group=other_group, user=bob)
+    cast(bob, "code", "use", group=other_group)
+    services.withdraw_vote(
+        ballot=ballot, voter=bob, component=the(ballot, component="code"), criterion=the(ballot, criterion="use")
+    )
+
+    assert cast(bob, "code", "use", group=group).group == group
+
+
 def test_voting_is_refused_before_the_ballot_opens(scheduled, bob, nothing_written):
     with nothing_written(), pytest.raises(ValidationError, match="has not opened yet"):
         services.cast_vote(

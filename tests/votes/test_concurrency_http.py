@@ -139,8 +139,9 @@ def test_forty_browsers_voting_at_once_over_http_lose_nothing_and_get_no_server_
         for _ in range(REQUESTS):
             component, criterion = rng.choice(CELLS)
             cell = (me, component, criterion)
-            data = {"component": component, "criterion": criterion, "choice": "", "rationale": ""}
-            if rng.random() >= 0.3:  # else "— no vote —": withdraw
+            data = {"component": component, "criterion": criterion, "choice": "", "rationale": "", "withdraw": "on"}
+            if rng.random() >= 0.3:  # else "— no vote —": withdraw, confirmed
+                del data["withdraw"]
                 data["choice"] = rng.choice(keys)
                 data["rationale"] = rng.choice(["", "", "Because."])
                 if data["choice"] == "object" and rng.random() < 0.7:
@@ -189,6 +190,7 @@ def test_forty_browsers_voting_at_once_over_http_lose_nothing_and_get_no_server_
         for _ in range(REQUESTS):
             choice = rng.choice(["", "required", "abstain", "object"])
             data = {"component": "code", "criterion": "use", "choice": choice, "rationale": "For bob."}
+            data |= {"withdraw": "on"} if not choice else {}  # the withdrawal confirmed
             response = browser.post(path, data, token, htmx=True, target="cell-code-use")
             if response.status_code != 200:
                 browser.unexpected.append(f"htmx post for bob answered {response.status_code}")

@@ -112,10 +112,11 @@ def test_a_plain_post_casts_and_redirects_to_the_cell(client, bob, ballot):
 
     page = client.get(response.url)
     assert 'id="cell-data-study" class="cell voted"' in page.content.decode()
-    assert "1 vote cast." in text(page)
+    assert "1 of 8 cells voted." in text(page)
 
 
-def test_an_htmx_post_returns_only_the_cell_and_announces_the_change(client, bob, ballot):
+def test_an_htmx_post_returns_the_cell_and_the_progress_and_announces_the_change(client, bob, ballot, cast):
+    cast(bob, "data", "use", "required")
     client.force_login(bob)
 
     response = client.post(ballot_url("vote-grid"), cell("code", "modify", "abstain"), headers=HTMX)
@@ -124,11 +125,14 @@ def test_an_htmx_post_returns_only_the_cell_and_announces_the_change(client, bob
     content = response.content.decode()
     assert "<html" not in content
     assert content.strip().startswith('<td id="cell-code-modify"')
-    assert content.strip().endswith("</td>")
-    assert '<span class="badge choice ">Abstain</span>' in content
-    assert '<option value="abstain" selected>' in content
+    the_cell, progress = content.split("</td>")
+    assert '<span class="badge choice ">Abstain</span>' in the_cell
+    assert '<option value="abstain" selected>' in the_cell
+    # the progress line, swapped out of band into the page's status region
+    assert progress.strip().startswith('<p id="progress" class="meta" role="status" hx-swap-oob="innerHTML">')
+    assert "2 of 8 cells voted." in progress
     assert json.loads(response.headers["HX-Trigger"]) == {"vote-changed": {}}
-    assert Vote.objects.get().choice.key == "abstain"
+    assert Vote.objects.filter(voter=bob).count() == 2
 
 
 def test_changing_a_vote_through_htmx_records_a_change(client, bob, ballot, cast):
@@ -148,32 +152,85 @@ def test_changing_a_vote_through_htmx_records_a_change(client, bob, ballot, cast
     assert event.payload["previous"] == {"choice": "required", "rationale": ""}
 
 
-def test_the_progress_line_reloads_itself_after_a_change(client, bob, ballot, cast):
+def test_the_grid_says_how_many_of_its_cells_are_voted(client, bob, ballot, cast):
     cast(bob, "code", "use", "required")
     cast(bob, "data", "use", "required")
     client.force_login(bob)
 
-    response = client.get(ballot_url("vote-grid") + "?group=weights", headers=HTMX)
+    response = client.get(ballot_url("vote-grid"))
 
-    content = response.content.decode().strip()
-    assert content.startswith('<p id="progress"') and "<html" not in content
-    assert 'hx-trigger="vote-changed from:body"' in content
-    assert "2 votes cast." in text(response)
+    assert "2 of 8 cells voted." in text(response)  # code and data by four criteria; the aggregate is not voted on
+    progress = re.search(r'<p id="progress".*?</p>', response.content.decode(), re.S).group()
+    assert 'role="status"' in progress and "hx-swap-oob" not in progress
 
 
 @pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
-def test_choosing_no_vote_withdraws_it(headers, client, bob, ballot, cast):
+def test_choosing_no_vote_asks_first_and_withdraws_only_once_confirmed(
+    headers, client, bob, ballot, cast, nothing_written
+):
     cast(bob, "code", "use", "required")
     client.force_login(bob)
 
-    response = client.post(ballot_url("vote-grid"), cell(choice=""), headers=headers)
+    with nothing_written():
+        asked = client.post(ballot_url("vote-grid"), cell(choice=""), headers=headers)
+
+    consequence = "Withdraw your vote “Required” on Training code, Use? It will no longer count for Weights"
+    if headers:  # the cell asks, in place
+        assert asked.status_code == 200 and "HX-Trigger" not in asked.headers
+        assert asked.content.decode().strip().startswith('<td id="cell-code-use"')
+        assert consequence in text(asked)
+        assert 'name="withdraw" value="on"' in asked.content.decode()
+    else:  # its own page asks
+        assert asked.status_code == 302
+        assert asked.url == ballot_url("vote-withdraw", "code", "use") + "?group=weights"
+        page = client.get(asked.url)
+        assert consequence in text(page)
+        assert "The audit log keeps the vote and its withdrawal, publicly" in text(page)
+    assert Vote.objects.exists()
+
+    response = client.post(ballot_url("vote-grid"), cell(choice="", withdraw="on"), headers=headers)
 
     assert response.status_code == (200 if headers else 302)
     assert not Vote.objects.exists()
     assert actions()[-1] == "vote.withdrawn"
     if headers:
         assert 'class="current"' not in response.content.decode()
+        assert "0 of 8 cells voted." in text(response)
         assert "vote-changed" in response.headers["HX-Trigger"]
+
+
+def test_the_withdrawal_page_on_a_sealed_ballot_says_when_it_is_published(client, olga, bob, ballot, cast):
+    Ballot.objects.filter(pk=ballot.pk).update(results_visibility=Ballot.Visibility.AFTER_CLOSE)
+    cast(bob, "code", "use", "required")
+    client.force_login(bob)
+
+    page = client.get(ballot_url("vote-withdraw", "code", "use"))
+
+    assert "like every vote on this sealed ballot, what it withdrew is published when the ballot closes" in text(page)
+    assert 'id="withdraw-confirm"' in page.content.decode()
+
+
+def test_the_withdrawal_page_without_a_vote_says_there_is_nothing_to_withdraw(client, bob, ballot, nothing_written):
+    client.force_login(bob)
+
+    with nothing_written():
+        page = client.get(ballot_url("vote-withdraw", "code", "use"))
+
+    assert page.status_code == 200
+    assert "You have no vote on Training code, Use: there is nothing to withdraw." in text(page)
+    assert client.get(ballot_url("vote-withdraw", "nope", "use")).status_code == 404
+
+
+def test_the_organizer_is_asked_before_withdrawing_a_members_vote(client, olga, bob, ballot, cast):
+    cast(bob, "code", "use", "required")
+    client.force_login(olga)
+
+    asked = client.post(ballot_url("vote-grid-on-behalf", "bob"), cell(choice=""))
+
+    assert asked.url == ballot_url("vote-withdraw-on-behalf", "bob", "code", "use") + "?group=weights"
+    assert "Withdraw @bob's vote “Required”" in text(client.get(asked.url))
+    client.post(ballot_url("vote-grid-on-behalf", "bob"), cell(choice="", withdraw="on"))
+    assert not Vote.objects.exists()
 
 
 def test_withdrawing_where_there_is_no_vote_changes_nothing(client, bob, ballot, nothing_written):
@@ -370,7 +427,7 @@ def test_after_its_grant_is_revoked_a_veto_is_kept_shown_and_editing_its_rationa
 
     assert revoked in text(response)
     assert "it can no longer be cast or edited" in text(response)
-    withdrawn = client.post(ballot_url("vote-grid"), cell(choice=""), headers=headers)  # only when asked
+    withdrawn = client.post(ballot_url("vote-grid"), cell(choice="", withdraw="on"), headers=headers)  # when asked
     assert withdrawn.status_code == (200 if headers else 302)
     assert not Vote.objects.exists()
 
@@ -471,8 +528,9 @@ def test_saving_a_vote_needs_the_same_queries_however_many_votes_the_ballot_hold
                 choice=voted.choices.get(key="abstain"),
             )
         choice = {"cast": "required", "change": "required", "withdraw": "", "veto": "not-necessary"}[change]
+        confirmed = {"withdraw": "on"} if change == "withdraw" else {}
         with django_assert_max_num_queries(30) as queries:  # the session, the grid, the vote and its audit event
-            response = client.post(ballot_url("vote-grid"), cell | {"choice": choice}, headers=headers)
+            response = client.post(ballot_url("vote-grid"), cell | {"choice": choice} | confirmed, headers=headers)
         assert response.status_code == (200 if htmx else 302), response.content.decode()[:500]
         counted.append(len(queries))
 

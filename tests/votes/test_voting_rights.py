@@ -5,6 +5,8 @@ offline checker's reading of the same ballot's `ballot.json` (`plenary_tally.bal
 Code) and data (Data); `not-necessary` is the restricted choice. carol is in no group.
 """
 
+import csv
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,9 +16,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from analysis.bundles import ballot_json
 from deliberation.models import WorkingGroup
-from plenary_tally.ballot import ballot_from_data
+from plenary_tally import formats
+from plenary_tally.ballot import ballot_from_data, read_ballot
+from plenary_tally.files import Bundle, BundleError
+from plenary_tally.votes import read_votes
+from tests.factories import MembershipFactory
 from votes import services
 from votes.access import VotingRights
+from votes.models import Vote
 
 NOT_A_MEMBER = "@carol is not a member of a working group enrolled in this ballot."
 RESTRICTED = "“Not necessary” is restricted: only holders of a veto grant may use it here."
@@ -117,3 +124,53 @@ def test_the_grid_offers_exactly_the_choices_the_service_accepts(
     on = ballot.version.components.get(key=component)
     offered = offered and ballot.choices.get(key=choice) in rights.choices_for(list(ballot.choices.all()), on)
     assert offered is (refusal is None)
+
+
+# A member of both groups (bob joins corpora): the group of their earlier vote, if any, the group of this vote.
+TWO_GROUPS = "a member of several groups votes for one"
+TWO_GROUP_CASES = [
+    (None, "weights", None),
+    (None, "corpora", None),
+    ("weights", "weights", None),
+    ("corpora", "corpora", None),
+    ("weights", "corpora", TWO_GROUPS),
+    ("corpora", "weights", TWO_GROUPS),
+]
+
+
+def _offline_reads(data: dict, rows: list[tuple[str, str, str]], tmp_path) -> str | None:
+    """What the offline reader says of votes.csv holding these (voter, group, component) votes: None if it reads."""
+    (tmp_path / formats.BALLOT_FILE).write_text(json.dumps(data))
+    with (tmp_path / formats.VOTES_FILE).open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(formats.VOTE_COLUMNS)
+        for voter, group, component in rows:
+            writer.writerow([voter, group, component, "use", "required", "1", "", "", "false"])
+    bundle = Bundle(tmp_path)
+    try:
+        list(read_votes(bundle, read_ballot(bundle)))
+    except BundleError as exc:
+        return exc.message
+    return None
+
+
+@pytest.mark.parametrize("earlier, group_key, refusal", TWO_GROUP_CASES)
+def test_a_member_of_two_groups_votes_for_one_on_the_server_and_in_the_offline_checker(
+    ballot, bob, other_group, tmp_path, earlier, group_key, refusal
+):
+    MembershipFactory(group=other_group, user=bob)
+    data = ballot_json(ballot)
+    rows = [("bob", earlier, "data")] if earlier else []
+    if earlier:
+        assert _server(ballot, bob, earlier, "required", "data") is None
+
+    said = _server(ballot, bob, group_key, "required", "code")
+    offline = _offline_reads(data, [*rows, ("bob", group_key, "code")], tmp_path)
+
+    assert (said is None, offline is None) == (refusal is None, refusal is None), (said, offline)
+    if refusal:
+        assert TWO_GROUPS in said and TWO_GROUPS in offline
+        assert Vote.objects.get().group.key == earlier  # refused, never moved
+    rights = VotingRights(ballot, bob)
+    offered = rights.choose_group(group_key) is not None and not rights.refusal()
+    assert offered is (refusal is None)  # the grid offers what the service accepts

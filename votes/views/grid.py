@@ -11,10 +11,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 from django_htmx.http import trigger_client_event
 
 from config import ratelimits
@@ -22,7 +23,7 @@ from config.http import AuthenticatedHttpRequest
 from config.middleware import NOT_SAVED
 
 from .. import services
-from ..access import VotingRights, check_on_behalf, get_ballot
+from ..access import CHOOSE_GROUP, VotingRights, check_on_behalf, get_ballot
 from ..forms import CellForm
 from ..models import Ballot
 from .ballots import ballot_context
@@ -41,24 +42,35 @@ class Grid:
         self.rights = VotingRights(ballot, voter, acting_user)
         self.memberships = self.rights.memberships
         self.group = self.rights.choose_group(group_key)
-        self.other_group = self.rights.other_group  # asked for a group the voter is not in
+        self.other_group = self.rights.other_group  # asked for a group the voter does not vote for
+        self.voted_for = self.rights.voted_for  # the group their votes count for, once a member of several voted
         self.criteria = list(ballot.criteria.all())
         self.choices = list(ballot.choices.all())
+        self.one_cell = False
+
+    @property
+    def must_choose(self) -> bool:
+        """A member of several enrolled groups who has not voted yet is asked for their group before any cell."""
+        return self.group is None and self.rights.must_choose
 
     @cached_property
     def votes(self) -> dict:
-        """The voter's votes by (component, criterion): all of them, or only the cell `read_cell` read."""
+        """The voter's votes by (component, criterion): all of them, or only the cells `read_cells` read."""
         return self._votes(self.ballot.votes.filter(voter=self.voter))
 
-    def read_cell(self, component, criterion) -> None:
-        """Read this cell's vote alone: saving one cell answers with that cell, whatever else the voter cast."""
-        self.votes = self._votes(self.ballot.votes.filter(voter=self.voter, component=component, criterion=criterion))
+    def read_cells(self, cells) -> None:
+        """Read these cells' votes alone: a save answers with its cells, whatever else the voter cast."""
+        query = Q(pk__in=[])
+        for component, criterion in cells:
+            query |= Q(component=component, criterion=criterion)
+        self.votes = self._votes(self.ballot.votes.filter(query, voter=self.voter))
+        self.one_cell = True
 
     @staticmethod
     def _votes(votes) -> dict:
         return {(v.component_id, v.criterion_id): v for v in votes.select_related("choice", "cast_by", "group")}
 
-    def cell(self, component, criterion, error: str = "") -> dict:
+    def cell(self, component, criterion, error: str = "", confirm_withdraw: bool = False) -> dict:
         vote = self.votes.get((component.pk, criterion.pk))
         choices = self.rights.choices_for(self.choices, component)
         # A vote whose grant was revoked keeps its choice shown: saving the cell must not withdraw it unseen.
@@ -71,26 +83,44 @@ class Grid:
             "choices": sorted([*choices, kept], key=lambda c: c.position) if kept else choices,
             "kept": kept,
             "error": error,
+            "confirm_withdraw": confirm_withdraw and vote is not None,
         }
 
+    @cached_property
+    def components(self) -> list:
+        return list(self.ballot.version.components.order_by("category", "position", "key"))
+
     def rows(self):
-        components = self.ballot.version.components.order_by("category", "position", "key")
-        for category, items in groupby(components, key=lambda c: c.category):
+        for category, items in groupby(self.components, key=lambda c: c.category):
             yield category, [(c, [] if c.is_aggregate else [self.cell(c, k) for k in self.criteria]) for c in items]
+
+    @cached_property
+    def progress(self) -> tuple[int, int]:
+        """(cells voted, cells to vote on): from the votes and components read, or two counts after a save."""
+        if self.one_cell:
+            voted = self.ballot.votes.filter(voter=self.voter).count()
+            leaves = self.ballot.version.components.leaves().count()
+        else:
+            voted, leaves = len(self.votes), sum(1 for c in self.components if not c.is_aggregate)
+        return voted, leaves * len(self.criteria)
 
     @property
     def voted(self) -> int:
-        return len(self.votes)
+        return self.progress[0]
+
+    @property
+    def cells(self) -> int:
+        return self.progress[1]
 
     @property
     def restricted_choices(self) -> list:
         return self.rights.restricted_choices(self.choices)
 
     def refusal(self) -> str:
-        """A vote for a group the voter is not in is refused, never cast for the voter's own group instead."""
-        if self.other_group:
-            return self.rights.not_voting_for(f"“{self.other_group}”")
-        return ""
+        """A vote for a group the voter does not vote for is refused, never cast for another group instead."""
+        if self.group is None and not self.other_group and self.memberships:
+            return CHOOSE_GROUP
+        return self.rights.refusal()
 
 
 def _voter(request: AuthenticatedHttpRequest, ballot: Ballot, handle: str | None) -> "User":
@@ -131,30 +161,54 @@ def _save(request: AuthenticatedHttpRequest, grid: Grid, form: CellForm, compone
     return ""
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def vote_grid(request: AuthenticatedHttpRequest, slug: str, key: str, handle: str | None = None) -> HttpResponse:
+def _grid_url(grid: Grid, handle: str | None, cell_id: str = "") -> str:
+    slug, key = grid.ballot.definition.slug, grid.ballot.key
+    name, args = ("votes:vote-grid-on-behalf", [slug, key, handle]) if handle else ("votes:vote-grid", [slug, key])
+    group = f"?group={grid.group.key}" if grid.group else ""
+    return f"{reverse(name, args=args)}{group}{'#' + cell_id if cell_id else ''}"
+
+
+def _open_grid(request: AuthenticatedHttpRequest, slug: str, key: str, handle: str | None) -> tuple[Grid, dict]:
     ballot = get_ballot(slug, key)
     voter = _voter(request, ballot, handle)
     grid = Grid(ballot, voter, request.user, request.POST.get("group") or request.GET.get("group"))
-    if grid.group is None:
+    if not grid.memberships:
         who = "You are" if voter == request.user else f"@{voter.get_username()} is"
         # a member added after a frozen roster's opening is told so (VotingRights.frozen_out), anyone else this
         raise PermissionDenied(
             grid.rights.frozen_out or f"{who} not a member of a working group enrolled in this ballot."
         )
     context = ballot_context(request, ballot) | {"grid": grid, "voter": voter, "handle": handle}
+    return grid, context
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def vote_grid(request: AuthenticatedHttpRequest, slug: str, key: str, handle: str | None = None) -> HttpResponse:
+    grid, context = _open_grid(request, slug, key, handle)
+    ballot, voter = grid.ballot, grid.voter
     if request.method == "GET":
-        if voter != request.user and not request.htmx:
+        if voter != request.user and not request.htmx and not grid.must_choose:
             services.read_sealed_votes(ballot=ballot, voter=voter, acting_user=request.user)
         return render(request, "votes/ballot_vote.html#progress" if request.htmx else "votes/ballot_vote.html", context)
+    if "save-all" in request.POST:
+        return _save_all(request, grid, context)
 
     form = CellForm(request.POST, ballot=ballot, criteria=grid.criteria, choices=grid.choices)
     form.is_valid()  # the fields that are valid are read even when another is refused
     if (posted := form.cell()) is None:
         return HttpResponseBadRequest("That is not a cell of this ballot.")
     component, criterion = posted
-    grid.read_cell(component, criterion)
+    grid.read_cells([posted])
+    cell_id = f"cell-{component.key}-{criterion.key}"
+    # Choosing “— no vote —” on a voted cell asks first: on its own page, or in the cell with htmx.
+    asks = form.chosen is None and not form.cleaned_data.get("withdraw") and ballot.accepts_votes()
+    if asks and not form.refusal() and not grid.refusal():
+        if grid.votes.get((component.pk, criterion.pk)) is not None:
+            if not request.htmx:
+                return redirect(_withdraw_url(grid, handle, component, criterion))
+            cell = grid.cell(component, criterion, confirm_withdraw=True)
+            return render(request, "votes/ballot_vote.html#cell", context | {"cell": cell, "oob": False})
     if too_many := _over_the_vote_limit(request):
         if not request.htmx:
             return render(request, "429.html", context | {"message": too_many}, status=429)
@@ -166,13 +220,97 @@ def vote_grid(request: AuthenticatedHttpRequest, slug: str, key: str, handle: st
     if not request.htmx:
         if error:
             messages.error(request, f"{component.title}, {criterion.label}: {error} Nothing was changed.")
-        if grid.other_group:
+        if grid.group is None or grid.other_group:
             return render(request, "votes/ballot_vote.html", context, status=400)
-        name, args = ("votes:vote-grid-on-behalf", [slug, key, handle]) if handle else ("votes:vote-grid", [slug, key])
-        return redirect(f"{reverse(name, args=args)}?group={grid.group.key}#cell-{component.key}-{criterion.key}")
-    # The grid as read before, with this cell as stored (or unchanged, when nothing was saved).
+        return redirect(_grid_url(grid, handle, cell_id))
+    # The grid as read before, with this cell as stored (or unchanged, when nothing was saved), and the progress.
     cell = grid.cell(component, criterion, error)
-    response = render(request, "votes/ballot_vote.html#cell", context | {"cell": cell})
+    response = render(request, "votes/ballot_vote.html#cell-saved", context | {"cells": [cell]})
     if not error:
         trigger_client_event(response, "vote-changed")
     return response
+
+
+def _save_all(request: AuthenticatedHttpRequest, grid: Grid, context: dict) -> HttpResponse:
+    """Save every cell the “Save all changed” form lists, one after another, each as its own Save would.
+
+    Each cell goes through `cast_vote` and writes its own audit event; each is accepted or refused on its own,
+    with its reason. Each cell counts once against VOTE_RATE_LIMIT, as its own Save would: a batch is no way
+    around the limit, and the cells after it is spent are refused with its sentence. Withdrawals are not
+    saved here: each asks for confirmation on its own (choose “— no vote —” and the cell's Save).
+    """
+    posted = [request.POST.getlist(name) for name in ("component", "criterion", "choice", "rationale")]
+    if len({len(values) for values in posted}) != 1 or not posted[0]:
+        return HttpResponseBadRequest("List each cell with its component, criterion, choice and rationale.")
+    if len(posted[0]) > len(grid.criteria) * sum(not c.is_aggregate for c in grid.components):
+        return HttpResponseBadRequest("More cells than this ballot has.")
+    forms, seen = [], set()
+    for component, criterion, choice, rationale in zip(*posted, strict=True):
+        data = {"component": component, "criterion": criterion, "choice": choice, "rationale": rationale}
+        form = CellForm(data, ballot=grid.ballot, criteria=grid.criteria, choices=grid.choices)
+        form.is_valid()
+        if (cell := form.cell()) is None:
+            return HttpResponseBadRequest("That is not a cell of this ballot.")
+        if cell not in seen:  # a cell listed twice is saved once, as first listed
+            seen.add(cell)
+            forms.append((form, *cell))
+    grid.read_cells([(component, criterion) for _, component, criterion in forms])
+    cells, saved, refused = [], 0, []
+    for form, component, criterion in forms:
+        if form.chosen is None and not form.refusal():
+            error = WITHDRAW_ON_ITS_OWN
+        else:
+            error = _over_the_vote_limit(request) or grid.refusal() or form.refusal()
+            error = error or _save(request, grid, form, component, criterion)
+        if error:
+            refused.append(f"{component.title}, {criterion.label}: {error} Nothing was changed.")
+        saved += not error
+        cells.append(grid.cell(component, criterion, error))
+    summary = f"{saved} cell{'s' if saved != 1 else ''} saved" + (f", {len(refused)} refused." if refused else ".")
+    if not request.htmx:
+        if saved:
+            messages.success(request, summary)
+        for refusal in refused:
+            messages.error(request, refusal)
+        if grid.group is None or grid.other_group:
+            return render(request, "votes/ballot_vote.html", context, status=400)
+        return redirect(_grid_url(grid, context["handle"]))
+    response = render(
+        request, "votes/ballot_vote.html#cell-saved", context | {"cells": cells, "oob": True, "summary": summary}
+    )
+    if saved:
+        trigger_client_event(response, "vote-changed")
+    return response
+
+
+WITHDRAW_ON_ITS_OWN = "A withdrawal is confirmed on its own: choose “— no vote —” and press this cell's Save."
+
+
+def _withdraw_url(grid: Grid, handle: str | None, component, criterion) -> str:
+    slug, key = grid.ballot.definition.slug, grid.ballot.key
+    cell = [component.key, criterion.key]
+    if handle:
+        url = reverse("votes:vote-withdraw-on-behalf", args=[slug, key, handle, *cell])
+    else:
+        url = reverse("votes:vote-withdraw", args=[slug, key, *cell])
+    return f"{url}?group={grid.group.key}" if grid.group else url
+
+
+@login_required
+@require_safe
+def vote_withdraw(
+    request: AuthenticatedHttpRequest, slug: str, key: str, component: str, criterion: str, handle: str | None = None
+) -> HttpResponse:
+    """Asks before a vote is withdrawn, saying what follows; its form posts the withdrawal to the grid."""
+    grid, context = _open_grid(request, slug, key, handle)
+    posted = CellForm(
+        {"component": component, "criterion": criterion}, ballot=grid.ballot, criteria=grid.criteria, choices=[]
+    )
+    posted.is_valid()
+    cell = posted.cell()
+    assert cell is not None  # the address holds both keys
+    grid.read_cells([cell])
+    if grid.voter != request.user:
+        services.read_sealed_votes(ballot=grid.ballot, voter=grid.voter, acting_user=request.user)
+    context |= {"cell": grid.cell(*cell), "back": _grid_url(grid, handle, f"cell-{component}-{criterion}")}
+    return render(request, "votes/vote_withdraw.html", context)
