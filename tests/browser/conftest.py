@@ -10,6 +10,7 @@ never used: `playwright install` is not part of the setup.
 """
 
 import os
+import re
 from pathlib import Path
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -54,6 +55,33 @@ def page(browser: Browser, live_server) -> Page:
     page = context.new_page()
     yield page
     context.close()
+
+
+PASSPHRASE = "a long and unusual passphrase"  # for accounts a test signs up through the page
+
+
+def link_in(message) -> str:
+    """The first address an e-mail carries: the link its reader follows."""
+    found = re.search(r"https?://\S+", message.body)
+    assert found, f"no link in the mail {message.subject!r}"
+    return found.group(0)
+
+
+def new_person(browser: Browser, live_server, **options) -> Page:
+    """Someone else, in a browser profile of their own (no cookies), pointed at the live server."""
+    context = browser.new_context(base_url=live_server.url, **options)
+    context.set_default_timeout(TIMEOUT_MS)
+    return context.new_page()
+
+
+def fill_sign_up(page: Page, username: str, email: str | None = None) -> None:
+    """allauth's sign-up form, with PASSPHRASE; the address left as the page filled it when `email` is None."""
+    if email is not None:
+        page.fill("input[name=email]", email)
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password1]", PASSPHRASE)
+    page.fill("input[name=password2]", PASSPHRASE)
+    page.get_by_role("button", name="Sign Up").click()
 
 
 def sign_in(page: Page, login: str, password: str = PASSWORD) -> None:

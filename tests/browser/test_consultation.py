@@ -2,39 +2,16 @@
 an account starts a definition and a group, invites someone by e-mail (the invitee follows the mail's link,
 signs up and is a member), and a newcomer signs up, asks to join, and is accepted by the chair."""
 
-import re
-
 import pytest
 from django.core import mail
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import expect
 
 from deliberation.models import Definition, Membership
 from tests.factories import UserFactory
 
-from .conftest import TIMEOUT_MS, sign_in
+from .conftest import PASSPHRASE, fill_sign_up, link_in, new_person, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSPHRASE = "a long and unusual passphrase"
-
-
-def link_in(message) -> str:
-    return re.search(r"https?://\S+", message.body).group(0)
-
-
-def new_person(browser: Browser, live_server) -> Page:
-    context = browser.new_context(base_url=live_server.url)
-    context.set_default_timeout(TIMEOUT_MS)
-    return context.new_page()
-
-
-def fill_sign_up(page: Page, username: str, email: str | None = None) -> None:
-    if email is not None:
-        page.fill("input[name=email]", email)
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password1]", PASSPHRASE)
-    page.fill("input[name=password2]", PASSPHRASE)
-    page.get_by_role("button", name="Sign Up").click()
 
 
 def test_a_new_definition_gets_a_group_an_invited_member_and_an_accepted_request(page, browser, live_server):
