@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 
 import plenary_tally as tally
 from plenary_tally import clustering, rules
+from tests.votes.pages import ballot_rows
 from votes import services
 from votes.forms import BallotForm
 from votes.models import Ballot
@@ -85,9 +86,13 @@ def form_data(published, group, methodology: dict, k_and_seed: dict) -> dict:
         "key": "second-look",
         "version": published.pk,
         "groups": [group.pk],
-        "criteria": "use Use",
-        "choices": "yes | Yes | 1\nno | No | -1",
+        **ballot_rows(
+            [("use", "Use")],
+            [{"key": "yes", "label": "Yes", "value": "1"}, {"key": "no", "label": "No", "value": "-1"}],
+        ),
         "results_visibility": "live",
+        "eligibility": "frozen",
+        "time_zone": "UTC",
         "rule": methodology["rule"],
         "k": str(k_and_seed["k"]),
         "seed": str(k_and_seed["seed"]),

@@ -86,7 +86,7 @@ def test_organizer_publishes_the_draft_and_starts_the_next(page, draft):
     expect(page.locator(".badge.draft")).to_be_visible()
 
     page.get_by_role("link", name="Publish…").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Publish Open System Definition 0.0.10")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Publish Open System Definition 0.0.10?")
     page.get_by_label("Release notes").fill("Carries 0.0.9 forward *unchanged*.")
     page.get_by_role("button", name="Publish 0.0.10").click()
 

@@ -7,6 +7,7 @@ GRID_SCREENSHOTS names (the test's own temporary directory otherwise), to be loo
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -127,7 +128,8 @@ def test_leaving_with_a_cell_not_saved_asks_first(page, bob, ballot):  # noqa: F
 
 
 def test_a_member_of_two_groups_chooses_one_before_the_cells_are_shown(page, bob, other_group, ballot):  # noqa: F811
-    MembershipFactory(group=other_group, user=bob)
+    # a member of both groups since before voting opened: the frozen roster counts both
+    MembershipFactory(group=other_group, user=bob, joined_at=ballot.opened_at - timedelta(days=1))
     open_grid(page, ballot, PHONE)
     expect(page.locator("#choose-group")).to_contain_text("Which working group do you vote for on this ballot?")
     expect(page.locator("td.cell")).to_have_count(0)
