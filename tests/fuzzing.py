@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from tests.client import HTMX
+from tests.faults import rows_of
 
 EXPLORE = int(os.environ.get("FUZZ_EXPLORE", "0"))
 
@@ -230,11 +231,11 @@ WRITTEN_BY_PEOPLE = {"audit", "deliberation", "votes", "analysis", "auth", "acco
 
 def rows() -> dict[str, list[dict]]:
     """Every row of every table people's actions write to (the sessions aside: signing in writes one)."""
-    return {
-        model._meta.label: list(model.objects.order_by("pk").values())
+    return rows_of(
+        model
         for model in apps.get_models()
         if model._meta.app_label in WRITTEN_BY_PEOPLE and model._meta.label != "auth.Permission"
-    }
+    )
 
 
 @contextmanager
