@@ -85,6 +85,7 @@ def test_bundles_verify_under_another_cpu_kernel_and_give_the_same_bytes(bundles
     assert digests == here
 
 
+@pytest.mark.slow  # writing the BALLOTS bundles takes about 12 s; the tests above share them in the full run
 def test_the_random_ballots_are_the_kind_that_broke_before(bundles):
     # what the checks above are worth: many ballots with opinion groups, partial grids, ties and degenerate axes
     groups = [json.loads((p / "outcomes.json").read_text())["opinion_groups"] for p in sorted(bundles.iterdir())]
