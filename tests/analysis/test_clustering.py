@@ -44,6 +44,34 @@ def _cost(groups):
     return sum(sum((x - sum(g) / len(g)) ** 2 for x in g) for g in groups)
 
 
+def _partitions(items: list, k: int):
+    """Every way of putting `items` into k non-empty groups, each once (which group is called first aside)."""
+    if len(items) < k or (items and k == 0):
+        return
+    if not items:
+        yield []
+        return
+    first, rest = items[0], items[1:]
+    for groups in _partitions(rest, k - 1):  # first in a group of its own
+        yield [[first], *groups]
+    for groups in _partitions(rest, k):  # or in one of the k groups of the others
+        for i in range(k):
+            yield [*groups[:i], [first, *groups[i]], *groups[i + 1 :]]
+
+
+def test_the_partitions_are_every_labelling_of_the_items_once():
+    # the k-labellings that use every label, up to renaming the labels: k! of them for each partition
+    for n in range(6):
+        for k in range(n + 2):
+            labellings = {
+                frozenset(frozenset(i for i, lab in enumerate(labels) if lab == c) for c in range(k))
+                for labels in itertools.product(range(k), repeat=n)
+                if len(set(labels)) == k
+            }
+            found = [frozenset(frozenset(g) for g in groups) for groups in _partitions(list(range(n)), k)]
+            assert len(found) == len(set(found)) and set(found) == labellings, (n, k)
+
+
 @pytest.mark.parametrize("trial", range(40))
 def test_the_split_is_the_best_of_every_partition(trial):
     # against brute force: every way of putting a handful of scores into k non-empty groups
@@ -54,12 +82,7 @@ def test_the_split_is_the_best_of_every_partition(trial):
     k = rng.randint(1, len(distinct))
     runs = clustering.split_scores(distinct, weights, k)
     found = _cost([[v for v, w in zip(distinct[s:e], weights[s:e], strict=True) for _ in range(w)] for s, e in runs])
-    best = min(
-        _cost(groups)
-        for labels in itertools.product(range(k), repeat=len(scores))
-        if len(set(labels)) == k
-        for groups in [[[x for x, lab in zip(scores, labels, strict=True) if lab == c] for c in range(k)]]
-    )
+    best = min(_cost(groups) for groups in _partitions(scores, k))
     assert found == best
 
 
