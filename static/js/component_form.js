@@ -19,7 +19,9 @@ document.addEventListener("DOMContentLoaded", () => {
   key.addEventListener("input", () => {
     touched = key.value !== "";
   });
-  title.addEventListener("input", () => {
+  const follow = () => {
     if (!touched) key.value = slugify(title.value);
-  });
+  };
+  title.addEventListener("input", follow);
+  follow();  // a title typed before this script ran (a slow page) is followed too
 });

@@ -35,16 +35,37 @@ expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")
-def browser() -> Browser:
+def playwright_chromium():
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: apt-get install chromium"
         if os.environ.get("CI"):
             pytest.fail(message + " (CI is set, so a skipped browser test counts as a failure)")
         pytest.skip(message)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        yield playwright.chromium
+
+
+@pytest.fixture(scope="session")
+def _browsers(playwright_chromium):
+    """The browser the tests share, launched again if an earlier test left it dead (one crash fails one test)."""
+    running: list[Browser] = []
+
+    def current() -> Browser:
+        if not running or not running[-1].is_connected():
+            running.append(
+                playwright_chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            )
+        return running[-1]
+
+    yield current
+    for browser in running:
+        if browser.is_connected():
+            browser.close()
+
+
+@pytest.fixture
+def browser(_browsers) -> Browser:
+    return _browsers()
 
 
 @pytest.fixture
