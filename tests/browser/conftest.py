@@ -52,9 +52,7 @@ def _browsers(playwright_chromium):
 
     def current() -> Browser:
         if not running or not running[-1].is_connected():
-            running.append(
-                playwright_chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-            )
+            running.append(playwright_chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS))
         return running[-1]
 
     yield current
