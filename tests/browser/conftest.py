@@ -48,17 +48,18 @@ def playwright_chromium():
 @pytest.fixture(scope="session")
 def _browsers(playwright_chromium):
     """The browser the tests share, launched again if an earlier test left it dead (one crash fails one test)."""
-    running: list[Browser] = []
+    shared: dict[str, Browser] = {}
 
     def current() -> Browser:
-        if not running or not running[-1].is_connected():
-            running.append(playwright_chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS))
-        return running[-1]
+        if "browser" not in shared or not shared["browser"].is_connected():
+            shared["browser"] = playwright_chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            )
+        return shared["browser"]
 
     yield current
-    for browser in running:
-        if browser.is_connected():
-            browser.close()
+    if "browser" in shared and shared["browser"].is_connected():
+        shared["browser"].close()
 
 
 @pytest.fixture
