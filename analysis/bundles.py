@@ -145,6 +145,7 @@ def _working_groups(ballot: Ballot) -> list[dict]:
     roster = ballot.roster_at_close
     if ballot.status != Ballot.Status.CLOSED or roster is None:
         roster = votes_access.roster(ballot)
+    eligible = votes_access.eligible_roster(ballot)
     voters: dict[str, set[str]] = {}
     for group, voter in ballot.votes.order_by().values_list("group__key", "voter__username").distinct():
         voters.setdefault(group, set()).add(voter)
@@ -157,6 +158,7 @@ def _working_groups(ballot: Ballot) -> list[dict]:
                 "name": group.name,
                 "members": members,
                 "chairs": [m["member"] for m in roster.get(group.key, []) if m["role"] == "chair"],
+                "eligible": eligible[group.key],
                 "former_members": sorted(voters.get(group.key, set()) - set(members)),
             }
         )

@@ -13,6 +13,7 @@ from audit.models import AuditEvent
 from plenary_tally import outcomes
 from plenary_tally.chain import canonical_json
 from plenary_tally.model import BallotSpec, Cell, Choice, Component, VoterMatrix
+from votes import access as votes_access
 from votes.models import Ballot
 
 from . import reading
@@ -25,6 +26,7 @@ def ballot_spec(ballot: Ballot) -> BallotSpec:
     """The ballot's rules for the analysis. Sorted in Python, not by the database's collation, so that
     `model.spec_from_json` reads a bundle's `ballot.json` in the same order on any machine."""
     components = sorted(ballot.version.components.prefetch_related("parts"), key=lambda c: (c.category, c.key))
+    eligible = votes_access.eligible_roster(ballot)
     return BallotSpec(
         criteria=tuple(ballot.criteria.values_list("key", flat=True)),
         choices={
@@ -43,6 +45,9 @@ def ballot_spec(ballot: Ballot) -> BallotSpec:
         groups=tuple(sorted(ballot.groups.values_list("key", flat=True))),
         methodology=ballot.methodology,
         clustering=ballot.clustering,
+        eligible={group: len(handles) for group, handles in eligible.items()},
+        eligible_voters=len(set().union(*eligible.values())),
+        group_names=dict(ballot.groups.values_list("key", "name")),
     )
 
 
@@ -83,6 +88,7 @@ def digest(spec: BallotSpec, cells: list[Cell]) -> str:
         "groups": spec.groups,
         "methodology": spec.methodology,
         "clustering": spec.clustering,
+        "eligible": [spec.eligible, spec.eligible_voters, spec.group_names],
         "cells": [[c.component, c.criterion, c.group, c.choice, c.disputed, c.count] for c in cells],
     }
     return hashlib.sha256(canonical_json(data).encode()).hexdigest()

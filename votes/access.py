@@ -51,6 +51,23 @@ def eligible_memberships(ballot: Ballot) -> MembershipQuerySet:
     return memberships
 
 
+def eligible_roster(ballot: Ballot) -> dict[str, list[str]]:
+    """Each enrolled group's members who may vote, as handles: when it closed once closed, else now.
+
+    The base of a majority "of the eligible" and of a quorum (`plenary_tally.majority`), written in ballot.json.
+    """
+    if ballot.status == Ballot.Status.CLOSED and ballot.closed_at is not None:
+        memberships = Membership.objects.filter(group__in=ballot.groups.all()).at(ballot.closed_at)
+        if ballot.roster_frozen_at is not None:
+            memberships = memberships.filter(joined_at__lte=ballot.roster_frozen_at)
+    else:
+        memberships = eligible_memberships(ballot)
+    result: dict[str, list[str]] = {key: [] for key in ballot.groups.values_list("key", flat=True)}
+    for group, handle in memberships.order_by().values_list("group__key", "user__username"):
+        result[group].append(handle)
+    return {group: sorted(handles) for group, handles in result.items()}
+
+
 def voting_memberships(ballot: Ballot, user: "User") -> MembershipQuerySet:
     """The user's memberships that give a vote in the ballot (`eligible_memberships`)."""
     return eligible_memberships(ballot).filter(user=user).select_related("group")

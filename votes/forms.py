@@ -1,5 +1,6 @@
 """Forms check the shape of input, row by row where a ballot lists its criteria and choices."""
 
+import json
 import re
 import zoneinfo
 from datetime import datetime
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from deliberation.forms import RowsField
 from deliberation.models import Component, DraftVersion, WorkingGroup
-from plenary_tally import rules
+from plenary_tally import presets, rules
 
 from .models import (
     DESCRIPTION_MAX_LENGTH,
@@ -33,6 +34,7 @@ BANDS_HELP = "One per line, highest first: a multiple of the mean score μ, then
 ROWS_MAX = 24  # criteria, and choices on a scale: more than any ballot asks, few enough to read
 EXTRA_ROWS = 3  # blank rows offered after the filled ones, to add to the list without a script
 TIME_ZONES = sorted(zoneinfo.available_timezones())
+METHODOLOGY_MAX_LENGTH = 10_000  # characters of a methodology written as JSON: a body's rules fit in far fewer
 
 
 def _lines(text: str) -> list[tuple[int, str]]:
@@ -204,6 +206,15 @@ class BallotForm(forms.Form):
     threshold = forms.FloatField(
         initial=0.5, required=False, help_text="majority: share of positive votes, more than 0 and at most 1."
     )
+    methodology_json = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 8, "class": "mono"}),
+        required=False,
+        max_length=METHODOLOGY_MAX_LENGTH,
+        label="Methodology as JSON",
+        help_text="Optional, and used instead of the fields above when given: a rule they cannot state, such as "
+        "a quorum, a strict threshold, a share of the eligible, a recuse choice or each group's own condition "
+        "(see the analysis guide).",
+    )
     # k and the seed are checked by the clustering rules in `clean`; the widgets show the same bounds.
     k = forms.IntegerField(
         initial=rules.DEFAULT_CLUSTERING["k"],
@@ -231,7 +242,15 @@ class BallotForm(forms.Form):
         help_text="Voting closes by itself then, and no vote is accepted after; leave empty to close it yourself.",
     )
 
-    def __init__(self, *args, definition, ballot: Ballot | None = None, zone: zoneinfo.ZoneInfo | None = None, **kw):
+    def __init__(
+        self,
+        *args,
+        definition,
+        ballot: Ballot | None = None,
+        zone: zoneinfo.ZoneInfo | None = None,
+        preset: str | None = None,
+        **kw,
+    ):
         super().__init__(*args, **kw)
         self.ballot = ballot
         posted = self.data.get("time_zone") if self.is_bound else None
@@ -244,6 +263,10 @@ class BallotForm(forms.Form):
             self.initial.setdefault("groups", list(definition.working_groups.all()))
             self.initial.setdefault("version", versions.first())
             criteria, choices = DEFAULT_CRITERIA, DEFAULT_CHOICES
+            if preset in presets.PRESETS:  # a body's rules to start from: its scale and its methodology
+                chosen = presets.PRESETS[preset]
+                criteria, choices = [tuple(c) for c in chosen["criteria"]], chosen["choices"]
+                self.initial.update(_methodology_initial(chosen["methodology"]))
         else:
             for name in FIXED_AT_CREATION:
                 del self.fields[name]
@@ -260,7 +283,6 @@ class BallotForm(forms.Form):
 
     def _initial(self, ballot: Ballot) -> dict:
         methodology = ballot.methodology
-        bands = "\n".join(f"{b['min']} {b['label']}" for b in methodology.get("bands", []))
         local = {
             name: timezone.localtime(getattr(ballot, name), self.zone).replace(tzinfo=None)
             for name in ("opens_at", "closes_at")
@@ -271,10 +293,7 @@ class BallotForm(forms.Form):
             "description": ballot.description,
             "groups": list(ballot.groups.all()),
             "eligibility": ballot.eligibility,
-            "rule": methodology["rule"],
-            "bands": bands,
-            "otherwise": methodology.get("otherwise", ""),
-            "threshold": methodology.get("threshold", 0.5),
+            **_methodology_initial(methodology),
             "k": ballot.clustering["k"],
             "seed": ballot.clustering["seed"],
         }
@@ -289,7 +308,11 @@ class BallotForm(forms.Form):
 
     def is_valid(self) -> bool:
         rows_valid = [self.criteria_rows.is_valid(), self.choice_rows.is_valid()]
-        return super().is_valid() and all(rows_valid)
+        if not (super().is_valid() and all(rows_valid)):
+            return False
+        groups = [g.key for g in self.cleaned_data["groups"]]
+        self._check(lambda m: rules.check_references(m, self.choices, groups), self.methodology())
+        return not self.errors
 
     @property
     def rows_with_captions(self) -> list[tuple[forms.BaseFormSet, str]]:
@@ -316,11 +339,26 @@ class BallotForm(forms.Form):
             self._band_lines.append(n)
         return bands
 
+    def clean_methodology_json(self) -> dict | None:
+        """The methodology written as JSON, an object; None when left empty."""
+        text = self.cleaned_data["methodology_json"].strip()
+        if not text:
+            return None
+        try:
+            methodology = json.loads(text)
+        except json.JSONDecodeError as exc:
+            where = f"line {exc.lineno}, column {exc.colno}"
+            raise forms.ValidationError(f"This is not JSON: {exc.msg} at {where}.") from None
+        if not isinstance(methodology, dict):
+            raise forms.ValidationError('Write the methodology as a JSON object, such as {"rule": "majority", …}.')
+        return methodology
+
     def clean(self) -> dict:
         """The methodology and clustering the form builds, refused as `create_ballot` would refuse them."""
         data = super().clean()
         assert data is not None  # Form.clean gives cleaned_data
-        if {"rule", "bands", "otherwise", "threshold"} <= data.keys():  # else a field is refused already
+        fields = {"rule", "bands", "otherwise", "threshold", "methodology_json"}
+        if fields <= data.keys():  # else a field is refused already
             self._check(rules.check_methodology, self.methodology())
         if {"k", "seed"} <= data.keys():
             self._check(rules.check_clustering, self.clustering())
@@ -330,10 +368,13 @@ class BallotForm(forms.Form):
         return data
 
     def _check(self, check, settings: dict) -> None:
-        """A refusal shown on the field it concerns, and a band's at its line."""
+        """A refusal shown on the field it concerns, and a band's at its line; in the JSON, at its path."""
         try:
             check(settings)
         except rules.RulesError as exc:
+            if self.cleaned_data.get("methodology_json") is not None:
+                self.add_error("methodology_json", f"{exc.path}: {exc.message}" if exc.path else exc.message)
+                return
             match = re.match(r"\w*", exc.path)
             assert match is not None  # \w* matches any string, if only its empty start
             field = match[0]
@@ -342,12 +383,28 @@ class BallotForm(forms.Form):
 
     def methodology(self) -> dict:
         data = self.cleaned_data
+        if data.get("methodology_json") is not None:
+            return data["methodology_json"]
         if data["rule"] == "majority":
             return {"rule": "majority", "threshold": 0.5 if data["threshold"] is None else data["threshold"]}
         return {"rule": "mean-bands", "bands": data["bands"], "otherwise": data["otherwise"]}
 
     def clustering(self) -> dict:
         return {"k": self.cleaned_data["k"], "seed": self.cleaned_data["seed"]}
+
+
+def _methodology_initial(methodology: dict) -> dict:
+    """The form's methodology fields for a methodology: the JSON too where the fields cannot state it."""
+    plain = methodology["rule"] == "mean-bands" or (
+        set(methodology) <= {"rule", "threshold"} and isinstance(methodology.get("threshold", 0.5), int | float)
+    )
+    return {
+        "rule": methodology["rule"],
+        "bands": "\n".join(f"{b['min']} {b['label']}" for b in methodology.get("bands", [])),
+        "otherwise": methodology.get("otherwise", ""),
+        "threshold": methodology.get("threshold", 0.5) if plain else 0.5,
+        "methodology_json": "" if plain else json.dumps(methodology, indent=2, ensure_ascii=False),
+    }
 
 
 class RescheduleForm(forms.Form):

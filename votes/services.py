@@ -58,10 +58,15 @@ def _handle(user: "User") -> str:
 # Ballots -------------------------------------------------------------------------------------
 
 
-def validate_methodology(methodology: dict) -> dict:
-    """The methodology as data: refuse anything the analysis could not run (`plenary_tally.rules`)."""
+def validate_methodology(
+    methodology: dict, choices: list[dict] | None = None, groups: Iterable[WorkingGroup] = ()
+) -> dict:
+    """The methodology as data: refuse anything the analysis could not run (`plenary_tally.rules`), and, given
+    the ballot's choices and groups, anything it names that the ballot does not have."""
     try:
         rules.check_methodology(methodology)
+        if choices is not None:
+            rules.check_references(methodology, choices, [g.key for g in groups])
     except rules.RulesError as exc:
         raise ValidationError(str(exc)) from None
     return methodology
@@ -154,7 +159,7 @@ def create_ballot(
         ballot.methodology = methodology
     if clustering is not None:
         ballot.clustering = clustering
-    validate_methodology(ballot.methodology)
+    validate_methodology(ballot.methodology, choices, groups)
     validate_clustering(ballot.clustering)
     ballot.full_clean(exclude=["definition", "version", "created_by"])
     ballot.description_html = render_markdown(description)  # once, within its limit: pages show it as stored
@@ -258,7 +263,7 @@ def update_ballot(
     _check_groups(ballot.definition, groups)
     _check_rows(criteria, choices)
     _check_window(opens_at, closes_at)
-    validate_methodology(methodology)
+    validate_methodology(methodology, choices, groups)
     validate_clustering(clustering)
     before = _as_recorded(ballot)
     ballot.title, ballot.description, ballot.eligibility = title, description, eligibility

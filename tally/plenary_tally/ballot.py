@@ -152,7 +152,7 @@ def ballot_from_data(data: Any) -> Ballot:
     members, chairs, former = _working_groups(data)
     voters = {g: handles | former[g] for g, handles in members.items()}
     categories = _components(data)
-    _settings(data)
+    _settings(data, choices, list(members))
 
     restricted = {c["key"]: bool(c.get("requires_grant")) for c in choices}
     grants = tuple(
@@ -219,6 +219,11 @@ def _working_groups(data: dict) -> tuple[dict[str, frozenset[str]], ...]:
             if handle in handles:
                 raise _fail(f"{path}.former_members[{i}]", f"{handle!r} is among the group's members")
         former[g["key"]] = frozenset(left)
+        eligible = _get(g, "eligible", list, path, optional=True) or []
+        for i, handle in enumerate(eligible):
+            if handle not in handles:
+                raise _fail(f"{path}.eligible[{i}]", f"{handle!r} may vote for the group but is not among its members")
+        _unique([(f"{path}.eligible", h) for h in eligible], "eligible member")
     return members, chairs, former
 
 
@@ -244,12 +249,13 @@ def _components(data: dict) -> dict[str, str]:
     return {c["key"]: c["category"] for _, c in components}
 
 
-def _settings(data: dict) -> None:
+def _settings(data: dict, choices: list[dict], groups: list[str]) -> None:
     """The methodology and the clustering, checked by the rules the web app creates ballots by."""
     methodology = _get(data, "methodology", dict)
     clustering = data["clustering"] = _get(data, "clustering", dict, optional=True) or dict(rules.DEFAULT_CLUSTERING)
     for field, check, settings in (
         ("methodology", rules.check_methodology, methodology),
+        ("methodology", lambda m: rules.check_references(m, choices, groups), methodology),
         ("clustering", rules.check_clustering, clustering),
     ):
         try:

@@ -3,8 +3,8 @@
 `mean-bands` is the 2024 OSAID rubric generalised: a leaf's score is the sum of its votes'
 values over all criteria, an aggregate's the sum or mean of its parts' scores, μ the mean
 score of the leaves, and the outcome the label of the first band whose `min × μ` the score
-reaches. `majority` passes a component when the share of positive values among the votes
-cast (abstentions left out) reaches a threshold, unless a blocking choice stands.
+reaches. `majority` (its own module) passes a component when every condition of the rule holds:
+a threshold of a base, a quorum, each group's own condition, and no blocking choice standing.
 
 The margin of a component is the fewest existing votes that, changed to the highest or to
 the lowest value on the scale, move it to another outcome (None where no such change can).
@@ -14,26 +14,14 @@ majority's share are rationals (`Fraction`), and a number of ballot.json is read
 it is written as (`numbers.exact`). A score on a threshold reaches it, with no tolerance.
 """
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from .model import BallotSpec, Cell, Component
+from .majority import majority
+from .model import BallotSpec, Cell, Component, Result, Score
 from .numbers import exact
-
-Score = Fraction | int
-
-
-@dataclass(frozen=True)
-class Result:
-    """One component's outcome under one methodology and vote set."""
-
-    score: Score | None
-    outcome: str
-    margin: int | None
 
 
 def _values_by_component(spec: BallotSpec, cells: Iterable[Cell]) -> dict[str, dict[int, int]]:
@@ -137,51 +125,18 @@ def mean_bands(
     mu = mean_score(leaves) if baseline_mu is None else baseline_mu
     fixed = baseline_mu is not None
     values = _values_by_component(spec, cells)
-    results = {
-        c.key: Result(
+    results = {}
+    for c in spec.components:
+        moved = _bands_margin(spec, c, values, scores[c.key], mu, fixed)
+        results[c.key] = Result(
             score=scores[c.key],
             outcome=band(scores[c.key], mu, spec.methodology),
-            margin=_bands_margin(spec, c, values, scores[c.key], mu, fixed),
+            margin=moved,
+            needs="" if moved is None else f"{moved} {'vote' if moved == 1 else 'votes'} changed would change its band",
         )
-        for c in spec.components
-    }
     return mu, results
 
 
-# majority ------------------------------------------------------------------------------------
+# majority: its own module -----------------------------------------------------------------
 
-MAJORITY_LABELS = {"pass": "Passes", "fail": "Fails", "blocked": "Blocked", "none": "No votes"}
-
-
-def majority(spec: BallotSpec, cells: list[Cell]) -> dict[str, Result]:
-    threshold = exact(spec.methodology["threshold"])
-    labels = MAJORITY_LABELS | spec.methodology.get("labels", {})
-    results = {}
-    for c in spec.components:
-        parts = c.parts if c.is_aggregate else (c.key,)
-        positive = negative = blocking = 0
-        for cell in cells:
-            if cell.component not in parts:
-                continue
-            choice = spec.choices[cell.choice]
-            positive += cell.count if choice.value > 0 else 0
-            negative += cell.count if choice.value < 0 else 0
-            blocking += cell.count if choice.blocking else 0
-        cast = positive + negative
-        share = Fraction(positive, cast) if cast else None
-        margin: int | None
-        if blocking:
-            outcome, margin = labels["blocked"], blocking
-        elif not cast:
-            # only abstentions (or nothing): any one of them changed to either end decides it
-            abstaining = sum(cell.count for cell in cells if cell.component in parts)
-            outcome, margin = labels["none"], 1 if abstaining else None
-        elif share is not None and share >= threshold:  # share is None only when nothing was cast
-            # positive votes turned negative until the share falls below the threshold
-            needed = math.floor(positive - threshold * cast) + 1
-            outcome, margin = labels["pass"], needed if needed <= positive else None
-        else:
-            needed = max(1, math.ceil(threshold * cast - positive))
-            outcome, margin = labels["fail"], needed if needed <= negative else None
-        results[c.key] = Result(score=share, outcome=outcome, margin=margin)
-    return results
+__all__ = ["Result", "Score", "all_scores", "band", "leaf_scores", "majority", "mean_bands", "mean_score"]

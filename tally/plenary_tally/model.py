@@ -7,11 +7,24 @@ its cost does not grow with the number of votes, only with the size of the ballo
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from .rules import DEFAULT_CLUSTERING
+
+Score = Fraction | int
+
+
+@dataclass(frozen=True)
+class Result:
+    """One component's outcome under one methodology and vote set, and what would change it (`needs`)."""
+
+    score: Score | None
+    outcome: str
+    margin: int | None
+    needs: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,11 @@ class BallotSpec:
     groups: tuple[str, ...]
     methodology: Mapping[str, Any]
     clustering: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_CLUSTERING))
+    # Who may vote: each group's number of eligible members, and the eligible voters of the ballot (a member of
+    # two groups counts once); the base of a majority "of the eligible" and of a quorum. Group names for sentences.
+    eligible: Mapping[str, int] = field(default_factory=dict)
+    eligible_voters: int = 0
+    group_names: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def leaves(self) -> tuple[Component, ...]:
@@ -122,6 +140,7 @@ def spec_from_json(ballot: Mapping[str, Any]) -> BallotSpec:
     file does: listing the components, groups or members otherwise gives the same outcomes.
     """
     components = sorted(ballot["components"], key=lambda c: (c.get("category", ""), c["key"]))
+    eligible = {g["key"]: frozenset(eligible_handles(g)) for g in ballot["working_groups"]}
     return BallotSpec(
         criteria=tuple(c["key"] for c in ballot["criteria"]),
         choices={
@@ -145,7 +164,16 @@ def spec_from_json(ballot: Mapping[str, Any]) -> BallotSpec:
         groups=tuple(sorted(g["key"] for g in ballot["working_groups"])),
         methodology=ballot["methodology"],
         clustering=ballot.get("clustering") or dict(DEFAULT_CLUSTERING),
+        eligible={key: len(handles) for key, handles in eligible.items()},
+        eligible_voters=len(frozenset().union(*eligible.values())),
+        group_names={g["key"]: g.get("name") or g["key"] for g in ballot["working_groups"]},
     )
+
+
+def eligible_handles(group: Mapping[str, Any]) -> list[str]:
+    """Who may vote for a group of ballot.json: its `eligible` list, else its members."""
+    eligible = group.get("eligible")
+    return list(group["members"] if eligible is None else eligible)
 
 
 def voter_group(votes_per_group: Mapping[str, int]) -> str:

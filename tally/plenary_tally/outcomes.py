@@ -15,12 +15,13 @@ from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 
 from . import clustering, formats
-from .methodologies import Result, Score, all_scores, leaf_scores, majority, mean_bands
-from .model import BallotSpec, Cell, VoterMatrix
+from .majority import majority
+from .methodologies import all_scores, leaf_scores, mean_bands
+from .model import BallotSpec, Cell, Result, Score, VoterMatrix
 from .numbers import exact, written
 
 FORMAT = formats.OUTCOMES
-ENGINE = "plenary-analysis/5"  # bump when a computation changes, so stored runs are recomputed
+ENGINE = "plenary-analysis/6"  # bump when a computation changes, so stored runs are recomputed
 CLUSTERED = ("all", "without-disputed", "without-restricted")  # the scenarios an analyst sets side by side
 
 
@@ -51,21 +52,30 @@ def _written(value: Score | None) -> int | str | None:
     return None if value is None else written(value)
 
 
-def _scores(spec: BallotSpec, cells: list[Cell]) -> dict[str, Score | None]:
-    """The components' scores alone, as the methodology defines them."""
+def _scores(spec: BallotSpec, cells: list[Cell], criteria: int | None = None) -> dict[str, Score | None]:
+    """The components' scores alone, as the methodology defines them (`criteria`: how many the cells span)."""
     if spec.methodology["rule"] == "majority":
-        return {key: r.score for key, r in majority(spec, cells).items()}
+        return {key: r.score for key, r in majority(spec, cells, criteria).items()}
     return dict(all_scores(spec, leaf_scores(spec, cells)))
 
 
 def _evaluate(
-    spec: BallotSpec, cells: list[Cell], baseline: Score | None = None
+    spec: BallotSpec, cells: list[Cell], baseline: Score | None = None, criteria: int | None = None
 ) -> tuple[dict[str, Fraction], dict[str, Result]]:
-    """The thresholds, exact, and every component's result."""
+    """The thresholds, exact, and every component's result (`criteria`: how many criteria the cells span)."""
     if spec.methodology["rule"] == "majority":
-        return {"threshold": exact(spec.methodology["threshold"])}, majority(spec, cells)
+        return _majority_thresholds(spec.methodology), majority(spec, cells, criteria)
     mu, results = mean_bands(spec, cells, baseline_mu=baseline)
     return {"mu": Fraction(mu)}, results
+
+
+def _majority_thresholds(methodology) -> dict[str, Fraction]:
+    """A majority's thresholds: its own as `threshold`, each group's as `threshold:<group>`."""
+    found = {} if methodology.get("threshold") is None else {"threshold": exact(methodology["threshold"])}
+    for group, condition in sorted((methodology.get("groups") or {}).items()):
+        if condition.get("threshold") is not None:
+            found[f"threshold:{group}"] = exact(condition["threshold"])
+    return found
 
 
 def _thresholds(thresholds: dict[str, Fraction]) -> dict[str, int | str]:
@@ -73,7 +83,7 @@ def _thresholds(thresholds: dict[str, Fraction]) -> dict[str, int | str]:
 
 
 def _components(spec: BallotSpec, cells: list[Cell], results: dict[str, Result]) -> list[dict]:
-    by_criterion = {c: _scores(spec, [x for x in cells if x.criterion == c]) for c in spec.criteria}
+    by_criterion = {c: _scores(spec, [x for x in cells if x.criterion == c], 1) for c in spec.criteria}
     by_group = {g: _scores(spec, [x for x in cells if x.group == g]) for g in spec.groups}
     votes: dict[str, int] = {}
     for x in cells:
@@ -84,6 +94,7 @@ def _components(spec: BallotSpec, cells: list[Cell], results: dict[str, Result])
             "score": _written(results[c.key].score),
             "outcome": results[c.key].outcome,
             "margin": results[c.key].margin,
+            "needs": results[c.key].needs,
             "votes": sum(votes.get(part, 0) for part in (c.parts if c.is_aggregate else (c.key,))),
             "by_criterion": {crit: _written(by_criterion[crit][c.key]) for crit in spec.criteria},
             "by_group": {g: _written(by_group[g][c.key]) for g in spec.groups},
@@ -165,7 +176,7 @@ def _per_criterion(spec: BallotSpec, cells: list[Cell]) -> dict:
     """Each criterion on its own: the methodology applied to that criterion's votes only."""
     per = {}
     for criterion in spec.criteria:
-        thresholds, outcome = _evaluate(spec, [c for c in cells if c.criterion == criterion])
+        thresholds, outcome = _evaluate(spec, [c for c in cells if c.criterion == criterion], criteria=1)
         per[criterion] = {
             "thresholds": _thresholds(thresholds),
             "outcomes": {key: r.outcome for key, r in outcome.items()},

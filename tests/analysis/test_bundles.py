@@ -319,12 +319,20 @@ def test_ballot_json_names_groups_members_chairs_grants_and_disputes(recorded):
     ballot = json.loads(export(recorded)["ballot.json"])
 
     assert ballot["working_groups"] == [
-        {"key": "corpora", "name": "Corpora", "members": ["dave"], "chairs": [], "former_members": []},
+        {
+            "key": "corpora",
+            "name": "Corpora",
+            "members": ["dave"],
+            "chairs": [],
+            "eligible": ["dave"],
+            "former_members": [],
+        },
         {
             "key": "weights",
             "name": "Weights",
             "members": ["-1+1", "alice", "bob"],
             "chairs": ["alice"],
+            "eligible": ["-1+1", "alice", "bob"],
             "former_members": [],
         },
     ]

@@ -86,6 +86,9 @@ def test_spec_from_the_design_example_ballot_json():
         groups=("alpha",),
         methodology=DESIGN_BALLOT["methodology"],
         clustering={"k": 2, "seed": 42},
+        eligible={"alpha": 2},
+        eligible_voters=2,
+        group_names={"alpha": "Alpha"},
     )
     assert [c.key for c in spec.leaves] == ["code", "data-a", "data-b"]
     assert spec.values == (-1, 1)

@@ -179,7 +179,7 @@ JSON_ONLY = {
     ),
     "band not an object": ({**BANDS, "bands": [2.0]}, "bands[0]", "A band must be an object"),
     "band label a number": ({**BANDS, "bands": [{"min": 2, "label": 2}]}, "bands[0].label", "A band needs a label"),
-    "threshold true": (majority(True), "threshold", "at most 1, such as 0.5 or 0.667, not true."),
+    "threshold true": (majority(True), "threshold", "at most 1, such as 0.5, 0.667 or \"2/3\", not true."),
     "threshold NaN": (majority(float("nan")), "threshold", "more than 0 and at most 1"),
     "labels a list": (majority(0.5) | {"labels": ["Passes"]}, "labels", "majority labels must map each outcome"),
     "a label blank": (majority(0.5) | {"labels": {"pass": " "}}, "labels.pass", 'The label for "pass" must be'),

@@ -149,7 +149,8 @@ METHODOLOGY_REFUSALS = {
     "majority-without-threshold": ({"rule": "majority"}, "threshold more than 0 and at most 1"),
     "majority-threshold-zero": ({"rule": "majority", "threshold": 0}, "threshold more than 0 and at most 1"),
     "majority-threshold-above-one": ({"rule": "majority", "threshold": 1.5}, "threshold more than 0 and at most 1"),
-    "majority-threshold-text": ({"rule": "majority", "threshold": "1/2"}, "threshold more than 0 and at most 1"),
+    "majority-threshold-text": ({"rule": "majority", "threshold": "half"}, "threshold more than 0 and at most 1"),
+    "majority-threshold-over-zero": ({"rule": "majority", "threshold": "1/0"}, "threshold more than 0 and at most 1"),
 }
 
 

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 from audit.models import head
 from config.http import AuthenticatedHttpRequest
 from deliberation.models import Definition, Membership
+from plenary_tally import presets
 
 from .. import services
 from ..access import VotingRights, eligible_memberships, get_ballot
@@ -61,7 +62,12 @@ def _require_organizer(ballot_or_definition: Ballot | Definition, user, what: st
 def ballot_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     definition = get_object_or_404(Definition, slug=slug)
     _require_organizer(definition, request.user, "create ballots")
-    form = BallotForm(request.POST if request.method == "POST" else None, definition=definition, zone=_zone(request))
+    form = BallotForm(
+        request.POST if request.method == "POST" else None,
+        definition=definition,
+        zone=_zone(request),
+        preset=request.GET.get("preset"),
+    )
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -87,7 +93,8 @@ def ballot_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
             opens = "It opens by itself at its opening time." if ballot.opens_at else "It opens when you open it."
             messages.success(request, f"Ballot “{ballot.title}” created. {opens}")
             return redirect(ballot)
-    return render(request, "votes/ballot_form.html", {"definition": definition, "form": form})
+    context = {"definition": definition, "form": form, "presets": presets.PRESETS, "preset": request.GET.get("preset")}
+    return render(request, "votes/ballot_form.html", context)
 
 
 @login_required
