@@ -179,11 +179,76 @@ JSON_ONLY = {
     ),
     "band not an object": ({**BANDS, "bands": [2.0]}, "bands[0]", "A band must be an object"),
     "band label a number": ({**BANDS, "bands": [{"min": 2, "label": 2}]}, "bands[0].label", "A band needs a label"),
-    "threshold true": (majority(True), "threshold", "at most 1, such as 0.5, 0.667 or \"2/3\", not true."),
+    "threshold true": (majority(True), "threshold", 'at most 1, such as 0.5, 0.667 or "2/3", not true.'),
     "threshold NaN": (majority(float("nan")), "threshold", "more than 0 and at most 1"),
     "labels a list": (majority(0.5) | {"labels": ["Passes"]}, "labels", "majority labels must map each outcome"),
     "a label blank": (majority(0.5) | {"labels": {"pass": " "}}, "labels.pass", 'The label for "pass" must be'),
+    "threshold a ratio over 1": (
+        majority("3/2"),
+        "threshold",
+        'more than 0 and at most 1, such as 0.5, 0.667 or "2/3"',
+    ),
+    "threshold a word": (majority("two thirds"), "threshold", 'not "two thirds"'),
+    "strict a word": (majority("2/3") | {"strict": "yes"}, "strict", "`strict` is true (more than the threshold)"),
+    "strict of all": (majority(1) | {"strict": True}, "strict", "a strict threshold is less than 1"),
+    "unknown base": (majority(0.5) | {"base": "members"}, "base", "one of cast, cast-and-abstentions, eligible"),
+    "unknown setting": (majority(0.5) | {"quorom": 3}, "quorom", 'majority has no setting "quorom"'),
+    "quorum a number": (majority(0.5) | {"quorum": 3}, "quorum", "either a `count` or a `share`"),
+    "quorum both": (majority(0.5) | {"quorum": {"count": 3, "share": 0.5}}, "quorum", "either a `count` or a `share`"),
+    "quorum count 0": (majority(0.5) | {"quorum": {"count": 0}}, "quorum.count", "from 1 to 1000000, not 0"),
+    "quorum share 2": (majority(0.5) | {"quorum": {"share": 2}}, "quorum.share", "more than 0 and at most 1"),
+    "quorum abstentions": (
+        majority(0.5) | {"quorum": {"count": 2, "abstentions": "no"}},
+        "quorum.abstentions",
+        "`abstentions` is true",
+    ),
+    "at least negative": (majority(0.5) | {"at_least": -1}, "at_least", "whole number of votes in favour"),
+    "no threshold": ({"rule": "majority", "base": "cast"}, "threshold", "majority needs a threshold"),
+    "groups a list": ({"rule": "majority", "groups": ["a"]}, "groups", "map each group's key to its condition"),
+    "group without a condition": ({"rule": "majority", "groups": {"a": {}}}, "groups.a.threshold", "needs a threshold"),
+    "group condition unknown": (
+        {"rule": "majority", "groups": {"a": {"threshold": 0.5, "quorum": 1}}},
+        "groups.a.quorum",
+        'A group\'s condition has no setting "quorum"',
+    ),
+    "group threshold": ({"rule": "majority", "groups": {"a": {"threshold": 0}}}, "groups.a.threshold", "more than 0"),
+    "for not a list": (majority(0.5) | {"for": "yes"}, "for", "lists the keys of the choices"),
+    "recuse a list": (majority(0.5) | {"recuse": ["r"]}, "recuse", "the key of the choice that recuses"),
 }
+
+SCALE = [
+    {"key": "yes", "value": 1},
+    {"key": "no", "value": -1},
+    {"key": "block", "value": -1, "blocking": True, "requires_rationale": True},
+    {"key": "recuse", "value": 0},
+]
+REFERENCES = {
+    "for names no choice": (majority(0.5) | {"for": ["yes", "ja"]}, SCALE, "for[1]", '"ja" counted in favour is not'),
+    "recuse names no choice": (majority(0.5) | {"recuse": "away"}, SCALE, "recuse", 'The recuse choice "away" is not'),
+    "recuse blocks": (majority(0.5) | {"recuse": "block"}, SCALE, "recuse", "can neither block nor require a grant"),
+    "recuse in favour": (majority(0.5) | {"for": ["recuse"], "recuse": "recuse"}, SCALE, "recuse", "cannot also count"),
+    "group not enrolled": (
+        {"rule": "majority", "groups": {"browsers": {"threshold": 0.5}}},
+        SCALE,
+        "groups.browsers",
+        '"browsers" is not a working group enrolled',
+    ),
+    "block without a reason": (
+        majority(0.5),
+        [*SCALE[:2], {"key": "block", "value": -1, "blocking": True}],
+        "",
+        'The blocking choice "block" must require a rationale',
+    ),
+}
+
+
+@pytest.mark.parametrize("methodology, choices, path, message", REFERENCES.values(), ids=REFERENCES.keys())
+def test_what_a_methodology_names_must_be_on_the_ballot(methodology, choices, path, message):
+    rules.check_methodology(methodology)
+    with pytest.raises(rules.RulesError) as refused:
+        rules.check_references(methodology, choices, ["issuers"])
+
+    assert (refused.value.path, message in str(refused.value)) == (path, True), str(refused.value)
 
 
 @pytest.mark.parametrize("methodology, path, message", JSON_ONLY.values(), ids=JSON_ONLY.keys())
