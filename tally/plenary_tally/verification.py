@@ -28,6 +28,7 @@ from . import chain, clustering, formats
 from .ballot import SELECTORS, STANDING, Ballot, read_ballot
 from .files import Bundle, BundleError, open_bundle, parse_json, parse_time
 from .formats import AUDIT_FILE, BALLOT_FILE, MANIFEST_FILE, OUTCOMES_FILE, VOTES_FILE
+from .model import eligible_handles
 from .outcomes import compute, opinion_cells
 from .vocabulary import CLEARS_THE_CELL, SETS_THE_CELL, Action, ballot_stream
 from .votes import Counts, Vote, read_votes
@@ -416,6 +417,11 @@ class Replay:
             voters.setdefault(vote.group, set()).add(vote.voter)
         if any(ballot.former[g] != voters.get(g, set()) - handles for g, handles in ballot.members.items()):
             message = "former_members differ from those with votes for a group they are not members of"
+            problems.append(BundleError(BALLOT_FILE, None, message))
+        eligible = {g["key"]: set(eligible_handles(g)) for g in data["working_groups"]}
+        if any(eligible[g] != (handles if self.eligible is None else self.eligible[g] & handles)
+               for g, handles in ballot.members.items()):  # fmt: skip
+            message = "the eligible members of a group differ from those the log's roster and ballot.opened give"
             problems.append(BundleError(BALLOT_FILE, None, message))
         grants = Counter(
             (g["holder"].removeprefix("@"), g["holder_kind"], g["choice"], g["category"], g["reason"], g["revoked"],

@@ -458,12 +458,15 @@ def _group(ballot, key):
 def _move(group, handle, source, target):
     group[source].remove(handle)
     group[target].append(handle)
+    if source == "members" and handle in group["eligible"]:
+        group["eligible"].remove(handle)  # a forger keeps ballot.json consistent with itself
 
 
 ROSTER_FORGERIES = {
     "a member added to a group": lambda b: _group(b, "weights")["members"].append("eve"),
     "a member shown as gone": lambda b: _move(_group(b, "weights"), "bob", "members", "former_members"),
     "a chair made": lambda b: _group(b, "weights")["chairs"].append("bob"),
+    "an eligible member left out": lambda b: _group(b, "weights")["eligible"].remove("bob"),
     "a former member invented": lambda b: _group(b, "corpora")["former_members"].append("alice"),
     "a former member shown as a member": lambda b: _move(_group(b, "weights"), "carol", "former_members", "members"),
     "a group's name": lambda b: _group(b, "weights").update(name="Model weights (official)"),
