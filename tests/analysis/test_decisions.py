@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 
 from analysis import bundles, decisions, services
 from analysis.models import OUTCOME_MAX_LENGTH, STATEMENT_MAX_LENGTH, Decision, Objection, OutcomeRun
@@ -453,3 +454,78 @@ def test_an_organizer_added_later_records_decisions_too(closed, olga, code):
     otto = UserFactory(username="otto")
     deliberation.add_organizer(definition=closed.definition, user=otto, acting_user=olga)
     assert record(closed, otto, code).recorded_by == otto
+
+
+# The page ------------------------------------------------------------------------------------------------------
+
+
+def page_of(ballot) -> str:
+    return reverse("analysis:decision-list", args=[ballot.definition.slug, ballot.key])
+
+
+def test_olga_records_a_decision_with_the_form_prefilled_from_the_run(client, closed, olga):
+    client.force_login(olga)
+    form = client.get(page_of(closed) + "?component=code").context["form"]
+    run = OutcomeRun.objects.latest_for(closed)
+    assert form.initial == {
+        "component": "code",
+        "run": run.pk,
+        "outcome": decisions.outcome_in(run, form_component(closed)),
+    }
+    assert form.initial["outcome"]  # the run's outcome for code
+
+    response = client.post(
+        page_of(closed), {"component": "code", "outcome": "Yes", "statement": "Agreed.", "run": run.pk}
+    )
+
+    assert response.status_code == 302 and response["Location"].endswith("#decision-1")
+    page = client.get(page_of(closed)).content.decode()
+    assert "Decision 1 on Training code" in page and "Agreed." in page and f"#{run.audit_seq}" in page
+
+
+def form_component(ballot):
+    return ballot.version.components.get(key="code")
+
+
+def test_a_refused_decision_is_shown_again_with_its_error_and_nothing_written(client, ballot, olga):
+    client.force_login(olga)
+    response = client.post(page_of(ballot), {"component": "", "outcome": "Adopted", "statement": "Early."})
+
+    assert response.status_code == 200
+    assert "once the ballot has closed" in response.content.decode()
+    assert not Decision.objects.exists()
+
+
+def test_members_object_and_organizers_answer_through_the_page(client, closed, olga, bob):
+    decision = record(closed, olga, None, outcome="Adopted")
+    client.force_login(bob)
+    lodge = reverse("analysis:objection-lodge", args=[closed.definition.slug, closed.key, decision.number])
+    assert client.post(lodge, {"reasoning": "Too soon."}).status_code == 302
+    objection = decision.objections.get()
+    assert "Too soon." in client.get(page_of(closed)).content.decode()
+
+    client.force_login(olga)
+    answer = reverse("analysis:objection-answer", args=[closed.definition.slug, closed.key, objection.pk])
+    client.post(answer, {"answer": "upheld", "reason": "Agreed.", "outcome": "Adopted with changes"})
+
+    assert closed.decisions.current().get().outcome == "Adopted with changes"
+    page = client.get(page_of(closed)).content.decode()
+    assert "Upheld</strong> by @olga" in page and "Revised by" in page
+
+
+def test_the_results_page_shows_the_standing_decisions(client, closed, olga, code):
+    record(closed, olga, code, outcome="Yes, required")
+    page = client.get(reverse("analysis:results", args=[closed.definition.slug, closed.key])).content.decode()
+
+    assert "The decision on the record" in page and "Training code</strong>: Yes, required" in page
+
+
+def test_the_decisions_page_reads_in_a_fixed_number_of_queries(
+    client, closed, olga, bob, dave, code, django_assert_max_num_queries
+):
+    for outcome in ("Yes", "Lean yes", "Maybe"):
+        decision = record(closed, olga, code, outcome=outcome)
+        decisions.lodge_objection(decision=decision, member=bob, reasoning="No.")
+        decisions.lodge_objection(decision=decision, member=dave, reasoning="No!")
+    with django_assert_max_num_queries(8):
+        assert client.get(page_of(closed)).status_code == 200
