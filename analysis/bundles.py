@@ -121,6 +121,7 @@ def ballot_json(ballot: Ballot) -> dict[str, Any]:
         "methodology": ballot.methodology,
         "clustering": ballot.clustering,
         "disputes": _disputes(ballot),
+        "decisions": _decisions(ballot),
     }
 
 
@@ -172,6 +173,10 @@ def _grants(ballot: Ballot) -> list[dict]:
 
 def _disputes(ballot: Ballot) -> list[dict]:
     return [d.as_data() for d in ballot.disputes.with_people().order_by("raised_at", "pk")]
+
+
+def _decisions(ballot: Ballot) -> list[dict]:
+    return [d.as_data() for d in ballot.decisions.with_people().order_by("number")]
 
 
 # votes.csv, audit.jsonl, datapackage.json ----------------------------------------------------

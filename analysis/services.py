@@ -1,6 +1,5 @@
 """The glue between the database and the pure analysis: load a ballot's counts, compute, store a run."""
 
-import hashlib
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -11,7 +10,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from plenary_tally import outcomes
-from plenary_tally.chain import canonical_json
+from plenary_tally.digest import input_digest
 from plenary_tally.model import BallotSpec, Cell, Choice, Component, VoterMatrix
 from votes import access as votes_access
 from votes.models import Ballot
@@ -81,17 +80,8 @@ def latest_runs(ballots: Iterable[Ballot]) -> Iterator[tuple[Ballot, OutcomeRun 
 
 
 def digest(spec: BallotSpec, cells: list[Cell]) -> str:
-    data = {
-        "criteria": spec.criteria,
-        "choices": [[c.key, c.value, c.requires_grant, c.blocking] for c in spec.choices.values()],
-        "components": [[c.key, c.rule, c.parts] for c in spec.components],
-        "groups": spec.groups,
-        "methodology": spec.methodology,
-        "clustering": spec.clustering,
-        "eligible": [spec.eligible, spec.eligible_voters, spec.group_names],
-        "cells": [[c.component, c.criterion, c.group, c.choice, c.disputed, c.count] for c in cells],
-    }
-    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+    """The run's input digest, as the verifier recomputes it from a bundle (`plenary_tally.digest`)."""
+    return input_digest(spec, cells)
 
 
 @contextmanager

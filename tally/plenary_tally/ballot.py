@@ -23,6 +23,8 @@ STANDING = ("open", "upheld")  # the disputes whose votes count as disputed
 # the vote (live). A ballot.json without the key, written before the rule was recorded, is live.
 ELIGIBILITY = ("frozen", "live")
 SELECTORS = ("voter", "group", "choice", "component", "criterion")
+ANSWERS = ("upheld", "overruled")  # an objection's answer; null while it awaits one
+DIGEST = re.compile(r"[0-9a-f]{64}")
 KEY = re.compile(r"[-a-zA-Z0-9_]+")  # stable identifiers, as Django's slugs
 HANDLE = re.compile(r"[\w.@+-]{1,150}")  # public handles, as Django's usernames
 
@@ -72,6 +74,35 @@ class Dispute:
 
 
 @dataclass(frozen=True)
+class Objection:
+    """A member's formal objection to a decision, and its answer (None while open)."""
+
+    member: str
+    reasoning: str
+    lodged_at: datetime | None
+    answer: str | None
+    answer_reason: str
+    answered_by: str | None
+    answered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the organizers decided, for a component or the ballot (None), and the run it cites."""
+
+    number: int
+    component: str | None
+    outcome: str
+    statement: str
+    audit_seq: int
+    input_digest: str
+    supersedes: int | None
+    recorded_by: str
+    recorded_at: datetime | None
+    objections: tuple[Objection, ...]
+
+
+@dataclass(frozen=True)
 class Ballot:
     """`ballot.json`, checked: its data (titles and labels) and what the checks and the analysis read."""
 
@@ -85,6 +116,13 @@ class Ballot:
     categories: Mapping[str, str]  # component key -> category
     grants: tuple[Grant, ...]
     disputes: tuple[Dispute, ...]
+    decisions: tuple[Decision, ...] = ()
+
+    @cached_property
+    def current_decisions(self) -> tuple[Decision, ...]:
+        """The decisions no later one supersedes."""
+        revised = {d.supersedes for d in self.decisions}
+        return tuple(d for d in self.decisions if d.number not in revised)
 
     @cached_property
     def voters(self) -> Mapping[str, frozenset[str]]:
@@ -161,6 +199,7 @@ def ballot_from_data(data: Any) -> Ballot:
     known = {"voter": set().union(*voters.values()), "group": set(members), "choice": set(restricted)}
     known |= {"component": set(categories), "criterion": {c["key"] for c in criteria}}
     disputes = tuple(_dispute(path, d, known) for path, d in _items(data, "disputes", True))
+    decisions = _decisions(data, set(categories))
     return Ballot(
         data=data,
         spec=spec_from_json(data),
@@ -172,6 +211,7 @@ def ballot_from_data(data: Any) -> Ballot:
         categories=categories,
         grants=grants,
         disputes=disputes,
+        decisions=decisions,
     )
 
 
@@ -308,6 +348,68 @@ def _dispute(path: str, d: dict, known: Mapping[str, set[str]]) -> Dispute:
         status=status,
         resolution=resolution,
         raised_by=_get(d, "raised_by", str, path, optional=True),
+    )
+
+
+def _decisions(data: dict, components: set[str]) -> tuple[Decision, ...]:
+    """The decisions on the record, in the order recorded (numbered 1, 2, 3…), each with its objections."""
+    decisions: dict[int, Decision] = {}
+    for path, d in _items(data, "decisions", True):
+        number = _get(d, "number", int, path)
+        if number != len(decisions) + 1:
+            raise _fail(f"{path}.number", f"must be {len(decisions) + 1}: decisions are numbered 1, 2, 3… in order")
+        component = _get(d, "component", str, path, optional=True)
+        if component is not None and component not in components:
+            raise _fail(f"{path}.component", f"{component!r} is not a component of the ballot")
+        run = _get(d, "run", dict, path)
+        audit_seq = _get(run, "audit_seq", int, f"{path}.run")
+        if audit_seq < 1:
+            raise _fail(f"{path}.run.audit_seq", "must be a position in the audit log, from 1")
+        digest = _get(run, "input_digest", str, f"{path}.run")
+        if not DIGEST.fullmatch(digest):
+            raise _fail(f"{path}.run.input_digest", f"{digest[:70]!r} is not a SHA-256 in hex")
+        supersedes = _get(d, "supersedes", int, path, optional=True)
+        if supersedes is not None:
+            if supersedes not in decisions:
+                raise _fail(f"{path}.supersedes", f"names no earlier decision: {supersedes}")
+            if decisions[supersedes].component != component:
+                raise _fail(f"{path}.supersedes", f"decision {supersedes} is on another component")
+            if any(other.supersedes == supersedes for other in decisions.values()):
+                raise _fail(f"{path}.supersedes", f"decision {supersedes} is revised twice")
+        decisions[number] = Decision(
+            number=number,
+            component=component,
+            outcome=_get(d, "outcome", str, path),
+            statement=_get(d, "statement", str, path),
+            audit_seq=audit_seq,
+            input_digest=digest,
+            supersedes=supersedes,
+            recorded_by=_handle(_get(d, "recorded_by", str, path), f"{path}.recorded_by"),
+            recorded_at=_time(_get(d, "recorded_at", str, path), f"{path}.recorded_at"),
+            objections=tuple(_objection(p, o) for p, o in _items(d, "objections", True, path)),
+        )
+    return tuple(decisions.values())
+
+
+def _objection(path: str, o: dict) -> Objection:
+    answer = _get(o, "answer", str, path, optional=True)
+    if answer is not None and answer not in ANSWERS:
+        raise _fail(f"{path}.answer", f"must be one of {', '.join(ANSWERS)} or null, not {answer!r}")
+    reason = _get(o, "answer_reason", str, path, optional=True) or ""
+    by = _get(o, "answered_by", str, path, optional=True)
+    at = _get(o, "answered_at", str, path, optional=True)
+    if answer is not None and not (reason.strip() and by and at):
+        raise _fail(path, f"an objection {answer} needs its answer_reason, answered_by and answered_at")
+    if answer is None and (reason or by or at):
+        raise _fail(f"{path}.answer", "is null, yet the objection has an answer's reason, author or time")
+    return Objection(
+        member=_handle(_get(o, "member", str, path), f"{path}.member"),
+        reasoning=_get(o, "reasoning", str, path),
+        lodged_at=_time(_get(o, "lodged_at", str, path), f"{path}.lodged_at"),
+        answer=answer,
+        answer_reason=reason,
+        answered_by=_handle(by, f"{path}.answered_by") if by is not None else None,
+        answered_at=_time(at, f"{path}.answered_at"),
     )
 
 

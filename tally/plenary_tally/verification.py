@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import chain, clustering, formats
+from . import chain, clustering, decisions, formats
 from .ballot import SELECTORS, STANDING, Ballot, read_ballot
 from .files import Bundle, BundleError, open_bundle, parse_json, parse_time
 from .formats import AUDIT_FILE, BALLOT_FILE, MANIFEST_FILE, OUTCOMES_FILE, VOTES_FILE
@@ -37,7 +37,7 @@ FORMAT = formats.TALLY
 SHOWN = 10  # problems listed; the count says how many more there are
 KEPT = 100  # problems held in memory, however many rows differ
 TOLERANCE = 1e-8  # of the opinion groups' axes, relative to the largest eigenvalue (docs/tally-format.md)
-KINDS = ("files", "audit log", "audit head", "ballot", "votes", "outcomes", "opinion groups")
+KINDS = ("files", "audit log", "audit head", "ballot", "votes", "outcomes", "opinion groups", "decisions")
 VOTE_FIELDS = ("voter", "group", "component", "criterion", "choice", "value", "rationale", "cast_at")
 
 
@@ -145,6 +145,10 @@ def _verify(bundle: Bundle, report: Report, expect_head: str | None) -> None:
     report.held("outcomes", "counts, scores, thresholds, outcomes, margins, flips and clusters recomputed identical")
     if groups is not None:
         report.held("opinion groups", groups)
+    if ballot.decisions:
+        problems, held = decisions.check_runs(ballot, counts.cells)
+        report.add(*problems, kind="decisions")
+        report.held("decisions", held)
 
 
 # 1. The manifest -----------------------------------------------------------------------------
@@ -227,6 +231,7 @@ class Replay:
         self.eligible: dict[str, set[str]] | None = None
         self.roster_problems: list[BundleError] = []
         self._standing_selections: list | None = None  # once the log is read
+        self.decisions = decisions.DecisionLog()  # the decisions on the record and the objections to them
 
     def read(self, bundle: Bundle) -> None:
         broken = self.follow(self._events(bundle))
@@ -269,6 +274,7 @@ class Replay:
         action, payload, subject = event["action"], event["payload"], event["subject"]
         if not isinstance(payload, dict):
             raise fail("its payload is not an object")
+        self.decisions.apply(line, event, fail)
         if action in SETS_THE_CELL or action in CLEARS_THE_CELL:
             lacking = [f for f in VOTE_FIELDS if f not in payload]
             if lacking:
@@ -445,6 +451,7 @@ class Replay:
         )
         if disputes != listed_disputes:
             problems.append(BundleError(BALLOT_FILE, None, "disputes differ from the disputes the log recorded"))
+        problems += self.decisions.against(ballot, self.at)
         return problems
 
     def against_row(self, vote: Vote) -> list[BundleError]:

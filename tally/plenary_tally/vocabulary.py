@@ -51,6 +51,9 @@ class Action(StrEnum):
     VOTE_WITHDRAWN = "vote.withdrawn"
     DISPUTE_RAISED = "dispute.raised"
     DISPUTE_RESOLVED = "dispute.resolved"
+    DECISION_RECORDED = "decision.recorded"
+    OBJECTION_LODGED = "objection.lodged"
+    OBJECTION_ANSWERED = "objection.answered"
 
 
 # Replaying a ballot's stream in order gives exactly its current votes: each of these sets the

@@ -9,6 +9,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from analysis import decisions
+from analysis import services as analysis
 from analysis.auditing import verify_records
 from audit.models import AuditEvent
 from deliberation import services as deliberation
@@ -105,6 +107,12 @@ def everything(olga, alice, bob, dave):
     services.resolve_dispute(
         dispute=dispute, status=Dispute.Status.DISMISSED, resolution="She asked.", acting_user=olga
     )
+    analysis.recompute(ballot)
+    decision = decisions.record_decision(
+        ballot=ballot, component=code, outcome="Yes", statement="Code is required.", acting_user=olga
+    )
+    objection = decisions.lodge_objection(decision=decision, member=bob, reasoning="Not with one vote.")
+    decisions.answer_objection(objection=objection, answer="overruled", reason="Quorum held.", acting_user=olga)
     return ballot
 
 

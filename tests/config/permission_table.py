@@ -713,6 +713,66 @@ TABLE: list[Case] = [
         what="of no dispute",
         guessed=True,
     ),
+    # Decisions on the record and objections: `closed` has decision 1 on code, with dave's objection open -----------
+    Case(at("analysis:decision-list", "osd", "components"), EVERYONE, what="open"),
+    Case(
+        at("analysis:decision-list", "osd", "closed"),
+        EVERYONE,
+        ORGANIZERS_DO,
+        data={"component": "code", "outcome": "Lean yes", "statement": "Revised after the call."},
+        what="closed",
+    ),
+    Case(
+        at("analysis:decision-list", "osd", "components"),
+        None,
+        (LOGIN, 403, 403, 403, 403, 403, 200),  # olga is told to wait for the close; nothing is written
+        data={"component": "code", "outcome": "Yes", "statement": "Too early."},
+        what="open",
+    ),
+    Case(
+        at("analysis:objection-lodge", "osd", "closed", 1),
+        POST_ONLY,
+        (LOGIN, 403, 302, DONE, DONE, 403, 403),  # members of the definition's groups; dave's awaits its answer
+        data={"reasoning": "Code without data is not enough."},
+    ),
+    Case(
+        at("analysis:objection-lodge", "osd", "components", 1),
+        None,
+        GONE_FORM,
+        data={"reasoning": "Which decision?"},
+        what="of a ballot with no decision",
+        guessed=True,
+    ),
+    Case(
+        at("analysis:objection-lodge", "osd", "closed", NO_SUCH_ID),
+        None,
+        GONE_FORM,
+        data={"reasoning": "Which decision?"},
+        what="of no decision",
+        guessed=True,
+    ),
+    Case(
+        at("analysis:objection-answer", "osd", "closed", pk("objection")),
+        POST_ONLY,
+        ORGANIZERS_DO,
+        data={"answer": "overruled", "reason": "The groups were heard."},
+    ),
+    Case(
+        at("analysis:objection-answer", "osd", "components", pk("objection")),
+        None,
+        GONE_FORM,
+        data={"answer": "overruled", "reason": "The groups were heard."},
+        what="of another ballot",
+        guessed=True,
+    ),
+    Case(
+        at("analysis:objection-answer", "osd", "closed", NO_SUCH_ID),
+        None,
+        GONE_FORM,
+        data={"answer": "overruled", "reason": "The groups were heard."},
+        what="of no objection",
+        guessed=True,
+    ),
     # Results, downloads and the audit log ----------------------------------------------------
     Case(at("analysis:results", "osd", "components"), EVERYONE, what="open"),
     Case(at("analysis:results", "osd", "components"), EVERYONE, htmx=True, what="open"),

@@ -28,6 +28,8 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from analysis import decisions
+from analysis import services as analysis
 from audit.models import AuditEvent
 from deliberation import services as deliberation
 from tests.client import HTMX
@@ -172,6 +174,16 @@ def world(
     _vote(closed, bob, "code", "required", "Code first.")
     closed = votes.close_ballot(ballot=closed, acting_user=olga)
     w.closed_dispute = votes.raise_dispute(ballot=closed, raised_by=alice, reason="Too quick.", voter=bob)
+    analysis.compute_run(closed)
+    w.decision = decisions.record_decision(
+        ballot=closed,
+        component=published.components.get(key="code"),
+        outcome="Yes",
+        statement="Code is required.",
+        acting_user=olga,
+    )
+    w.objection = decisions.lodge_objection(decision=w.decision, member=dave, reasoning="Corpora was not heard.")
+    analysis.compute_run(closed)  # up to date: a page that reads the outcomes writes no run
     _ballot(published, "scheduled", [group], olga)
 
     # Oscar's definition, whose ids and keys are tried at addresses of osd.
