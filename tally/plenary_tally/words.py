@@ -107,7 +107,9 @@ def summary(
         state = component_state(key, data, values, parts)
         flips = _flip_phrases(flips_of.get(key, []), group_names, removed)
         votes = result["votes"]
-        said = f"{state or result['outcome']}" if state == NO_VOTES else f"{state or result['outcome']} ({_votes(votes)})"
+        said = state or result["outcome"]
+        if state != NO_VOTES:
+            said += f" ({_votes(votes)})"
         if state and scored:
             said += f", which scores 0: {result['outcome']}"
         text = f"{title}: {said}" + (f". {result['needs']}" if result.get("needs") else "")

@@ -62,11 +62,15 @@ def test_an_observer_sees_the_outcomes_and_what_flips_without_the_disputed_votes
     flips = {(f["component"], f["to"]["scenario"], f["to"]["outcome"]) for f in run.results["flips"]}
     assert ("code", "without-disputed", "Maybe") in flips
     assert ("data", "without-disputed@baseline", "Maybe") in flips
+    summary = content[content.index('id="summary"') : content.index('id="downloads-heading"')]
     assert (
-        'Training code</strong>: Lean yes as cast → <span class="flip">Maybe</span> <code>without-disputed</code>'
-        in content
+        "<strong>Training code</strong>: "
+        '<span class="outcome">Lean yes (3 votes)</span>; <span class="flip">Maybe</span> without the 1 disputed vote'
+        in summary
     )
-    assert 'class="flip"' in content
+    assert '<span class="flip">Maybe</span> without the 1 disputed vote, with the thresholds as cast' in summary
+    assert "without-disputed" not in summary  # keys are for the bundle; the page says it in words
+    assert '<th scope="col" data-scenario="without-disputed@baseline">' in content
 
 
 def test_scores_and_mu_are_shown_as_decimals(client, contested):
@@ -75,7 +79,7 @@ def test_scores_and_mu_are_shown_as_decimals(client, contested):
     run = OutcomeRun.objects.latest_for(contested)
     without_disputed = next(s for s in run.results["scenarios"] if s["key"] == "without-disputed")
     assert without_disputed["thresholds"] == {"mu": "5/2"}  # (3 + 2) / 2, exact in outcomes.json
-    assert "mu = 2.5" in content and "5/2" not in content
+    assert "μ = 2.5" in content and "5/2" not in content
 
 
 def test_every_chart_has_a_table_beside_it(
