@@ -16,7 +16,7 @@ from votes.access import get_ballot
 from votes.models import Ballot
 from votes.views.ballots import ballot_context
 
-from . import bundles, charts
+from . import bundles, charts, services
 from .models import OutcomeRun
 
 SPOOL_IN_MEMORY = 8 * 1024 * 1024  # a bigger bundle spills to a temporary file
@@ -68,18 +68,14 @@ def tally_download(request: HttpRequest, slug: str, key: str) -> FileResponse:
 def results_csv(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     """The results page's outcomes as a spreadsheet: one row per scenario and component, in words and keys."""
     ballot = _published(slug, key)
-    run, _ = OutcomeRun.objects.current_for(ballot)
-    if run is None:
-        response = HttpResponse("The results are being computed; try again in a moment.\n", status=503)
-        response["Retry-After"] = "5"
-        return response
+    data = services.outcomes_now(ballot)
     titles = dict(ballot.version.components.values_list("key", "title"))
     groups = dict(ballot.groups.values_list("key", "name"))
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{ballot.definition.slug}-{ballot.key}-results.csv"'
     writer = csv.writer(response)
     writer.writerow(words.RESULTS_COLUMNS)
-    for row in words.results_rows(run.results, titles, groups):
+    for row in words.results_rows(data, titles, groups):
         writer.writerow([neutralise(cell) if isinstance(cell, str) else cell for cell in row])
     return response
 
