@@ -79,6 +79,16 @@ def latest_runs(ballots: Iterable[Ballot]) -> Iterator[tuple[Ballot, OutcomeRun 
         yield ballot, run, is_stale(ballot, run)
 
 
+def outcomes_now(ballot: Ballot) -> dict:
+    """The ballot's outcomes as its votes stand: the latest run's when it is current, else computed from the vote
+    counts alone (every scenario, flip and cluster; not the opinion groups, which read every voter's values)."""
+    run = OutcomeRun.objects.latest_for(ballot)
+    if not is_stale(ballot, run):
+        return run.results
+    spec = ballot_spec(ballot)
+    return outcomes.compute(spec, reading.read(ballot, spec).cells)
+
+
 def digest(spec: BallotSpec, cells: list[Cell]) -> str:
     """The run's input digest, as the verifier recomputes it from a bundle (`plenary_tally.digest`)."""
     return input_digest(spec, cells)

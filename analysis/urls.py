@@ -6,6 +6,7 @@ app_name = "analysis"
 
 urlpatterns = [
     path("d/<slug:slug>/ballots/<slug:key>/results/", views.results, name="results"),
+    path("d/<slug:slug>/ballots/<slug:key>/results.csv", views.results_csv, name="results-csv"),
     path("d/<slug:slug>/ballots/<slug:key>/tally.zip", views.tally_download, name="tally-download"),
     path("d/<slug:slug>/ballots/<slug:key>/decisions/", decision_views.decision_list, name="decision-list"),
     path(

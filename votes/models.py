@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from deliberation.models import Component, Definition, DraftVersion, WorkingGroup
-from plenary_tally import rules
+from plenary_tally import majority, rules
 from plenary_tally.ballot import SELECTORS
 from plenary_tally.vocabulary import ballot_stream
 
@@ -159,6 +159,19 @@ class Ballot(models.Model):
     @property
     def results_public(self) -> bool:
         return self.results_visibility == self.Visibility.LIVE or self.status == self.Status.CLOSED
+
+    @property
+    def rule_in_words(self) -> str:
+        """A majority methodology as its pages state it (`plenary_tally.majority.in_words`); '' for mean-bands."""
+        if self.methodology.get("rule") != "majority":
+            return ""
+        choices = list(self.choices.all())
+        return majority.in_words(
+            self.methodology,
+            {c.key: c.label for c in choices},
+            [c.key for c in choices if c.blocking],
+            dict(self.groups.values_list("key", "name")),
+        )
 
 
 class Criterion(models.Model):

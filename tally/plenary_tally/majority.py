@@ -308,3 +308,54 @@ def _least(lo: int, hi: int, works) -> int | None:
 
 def _votes(n: int) -> str:
     return f"{n} vote" if n == 1 else f"{n} votes"
+
+
+def in_words(
+    methodology: Mapping, choices: Mapping[str, str], blocking: Iterable[str], groups: Mapping[str, str]
+) -> str:
+    """The majority rule as its ballot's page states it; `choices` and `groups` map keys to labels and names."""
+    said = []
+    own = _condition_in_words(methodology)
+    if own:
+        said.append(f"A component passes when {own}")
+    for key, condition in sorted((methodology.get("groups") or {}).items()):
+        lead = "and" if said else "A component passes when"
+        said.append(f"{lead} in {groups.get(key, key)}, {_condition_in_words(condition)}")
+    sentences = [", ".join(said) + "."]
+    favour = methodology.get("for")
+    if favour:
+        named = ", ".join(choices.get(k, k) for k in favour)
+        sentences.append(f"In favour: {named}; every other choice of positive or zero value abstains.")
+    recuse = methodology.get("recuse")
+    if recuse:
+        sentences.append(f"{choices.get(recuse, recuse)} recuses: out of every base and of the quorum.")
+    quorum = methodology.get("quorum")
+    if quorum:
+        size = f"{quorum['count']} voters" if "count" in quorum else f"{quorum['share']} of the eligible members"
+        counted = (
+            "abstentions count toward it" if quorum.get("abstentions", True) else "abstentions do not count toward it"
+        )
+        sentences.append(f"Quorum: {size}; {counted}.")
+    blocks = [choices.get(k, k) for k in blocking]
+    if blocks:
+        sentences.append(f"A standing {' or '.join(blocks)} blocks it, whatever the count; it carries its reason.")
+    return " ".join(sentences)
+
+
+_BASES_IN_WORDS = {
+    "cast": "of the votes cast (abstentions not counted)",
+    "cast-and-abstentions": "of the votes cast, abstentions included",
+    "eligible": "of the eligible members' votes (recusals left out)",
+}
+
+
+def _condition_in_words(condition: Mapping) -> str:
+    parts = []
+    if condition.get("threshold") is not None:
+        reach = "more than" if condition.get("strict") else "at least"
+        parts.append(f"{reach} {condition['threshold']} {_BASES_IN_WORDS[condition.get('base', 'cast')]} are in favour")
+    if condition.get("at_least"):
+        parts.append(
+            f"at least {_votes(int(condition['at_least']))} {'is' if condition['at_least'] == 1 else 'are'} in favour"
+        )
+    return " and ".join(parts)

@@ -1,6 +1,7 @@
-"""Chart geometry: the opinion-group scatter stays the same size however many people vote."""
+"""Chart geometry: the opinion-group scatter stays the same size however many people vote; no label overlaps another."""
 
 import random
+from types import SimpleNamespace
 
 import pytest
 
@@ -46,3 +47,41 @@ def test_the_score_strip_reads_exact_scores_and_shows_decimals():
     assert point["a"]["x"] == line["Lean no"]["x"]
     assert (point["a"]["score"], line["Lean no"]["value"], line["Maybe"]["value"]) == ("2.33", "2.33", "4.67")
     assert point["b"]["score"] == "5"
+
+
+def overlaps(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_no_two_labels_of_the_score_strip_overlap_and_none_leaves_the_chart(seed):
+    rng = random.Random(seed)
+    n = rng.randint(2, 30)
+    titles = {f"c{i}": "Component " + "x" * rng.randint(0, 40) for i in range(n)}
+    scores = {key: rng.choice([rng.randint(-20, 120), 40, 41, 42]) for key in titles}  # bunched, and tied
+    bands = [{"min": 2.0, "label": "Yes"}, {"min": 1.5, "label": "Lean yes"}, {"min": 1.0, "label": "Maybe"}]
+    bands.append({"min": rng.choice([0.9, 0.5]), "label": "Lean no"})  # thresholds close together too
+
+    strip = charts.score_strip(scores, [list(titles)], bands, "20", titles)
+
+    boxes = []  # each label and each dot: its row and horizontal span
+    for p in strip["points"]:
+        assert 0 <= p["label_span"][0] and p["label_span"][1] <= strip["width"]
+        assert charts.text_width(p["label"], charts.STRIP_LABEL_SIZE) <= p["label_span"][1] - p["label_span"][0] + 0.1
+        boxes += [(p["y"], p["label_span"]), (p["y"], (p["x"] - charts.POINT_R, p["x"] + charts.POINT_R))]
+    for i, (row, span) in enumerate(boxes):
+        assert not any(r == row and overlaps(span, other) for r, other in boxes[i + 1 :]), (row, span)
+    labels = [(t["label_y"], t["label_span"]) for t in strip["thresholds"]]
+    for i, (row, span) in enumerate(labels):
+        assert 0 <= span[0] and span[1] <= strip["width"]
+        assert not any(r == row and overlaps(span, other) for r, other in labels[i + 1 :])
+    assert min(p["y"] for p in strip["points"]) > max(t["label_y"] for t in strip["thresholds"]) + 10
+
+
+def test_a_long_title_is_shortened_to_fit_beside_the_bars():
+    title = "A component title far too long to fit in the space beside its bar"
+    chart = charts.stacked_counts({"a": {"yes": 1}}, [SimpleNamespace(key="yes", label="Yes", value=1)], {"a": title})
+
+    label = chart["rows"][0]["label"]
+    assert label.endswith("…") and title.startswith(label[:-1])
+    assert charts.text_width(label, charts.COUNTS_LABEL_SIZE) <= chart["label_x"]

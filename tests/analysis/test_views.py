@@ -1,5 +1,6 @@
 """The results page: outcomes, the scenario comparison with its flips, charts with tables, staleness."""
 
+import csv
 import io
 import zipfile
 
@@ -62,11 +63,15 @@ def test_an_observer_sees_the_outcomes_and_what_flips_without_the_disputed_votes
     flips = {(f["component"], f["to"]["scenario"], f["to"]["outcome"]) for f in run.results["flips"]}
     assert ("code", "without-disputed", "Maybe") in flips
     assert ("data", "without-disputed@baseline", "Maybe") in flips
+    summary = content[content.index('id="summary"') : content.index('id="downloads-heading"')]
     assert (
-        'Training code</strong>: Lean yes as cast → <span class="flip">Maybe</span> <code>without-disputed</code>'
-        in content
+        "<strong>Training code</strong>: "
+        '<span class="outcome">Lean yes (3 votes)</span>; <span class="flip">Maybe</span> without the 1 disputed vote'
+        in summary
     )
-    assert 'class="flip"' in content
+    assert '<span class="flip">Maybe</span> without the 1 disputed vote, with the thresholds as cast' in summary
+    assert "without-disputed" not in summary  # keys are for the bundle; the page says it in words
+    assert '<th scope="col" data-scenario="without-disputed@baseline">' in content
 
 
 def test_scores_and_mu_are_shown_as_decimals(client, contested):
@@ -75,7 +80,7 @@ def test_scores_and_mu_are_shown_as_decimals(client, contested):
     run = OutcomeRun.objects.latest_for(contested)
     without_disputed = next(s for s in run.results["scenarios"] if s["key"] == "without-disputed")
     assert without_disputed["thresholds"] == {"mu": "5/2"}  # (3 + 2) / 2, exact in outcomes.json
-    assert "mu = 2.5" in content and "5/2" not in content
+    assert "μ = 2.5" in content and "5/2" not in content
 
 
 def test_every_chart_has_a_table_beside_it(
@@ -187,3 +192,108 @@ def test_the_results_page_needs_the_same_queries_however_many_votes(
     with django_assert_max_num_queries(limit) as large:
         client.get(results_url(contested))
     assert len(large) == len(small), "\n".join(q["sql"] for q in large.captured_queries)
+
+
+def summary_of(content: str) -> str:
+    return content[content.index('id="summary"') : content.index('id="downloads-heading"')]
+
+
+def test_the_summary_says_no_votes_yet_and_only_abstentions_instead_of_a_score(
+    client, ballot, cast, bob, dave, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        cast(bob, "code", "use", "abstain")
+        cast(dave, "code", "study", "abstain")
+
+    content = client.get(results_url(ballot)).content.decode()
+
+    summary = summary_of(content)
+    assert "<strong>Training code</strong>: " in summary
+    assert "Only abstentions (2 votes), which scores 0:" in summary
+    assert "<strong>Training data</strong>: " in summary and "No votes yet, which scores 0:" in summary
+    assert "None" not in content  # neither "score None" nor any other
+    assert "No votes</span>" in content and "Only abstentions</span>" in content  # the scenario table says so too
+
+
+def test_the_page_names_groups_and_scenarios_in_words_and_keeps_the_keys_for_the_bundle(client, contested):
+    content = client.get(results_url(contested)).content.decode()
+
+    assert "Without the restricted (grant-only) votes, with the thresholds as cast" in content
+    assert '<th scope="col" data-group="corpora">Corpora</th>' in content
+    assert "<code>without-group:corpora@baseline</code> — Without Corpora, with the thresholds as cast" in content
+
+
+def test_the_chosen_k_is_explained_beside_the_silhouettes(client, contested):
+    content = client.get(results_url(contested)).content.decode()
+
+    assert '<p id="why-k">k = 2 was chosen because the ballot’s clustering settings fix it at 2' in content
+
+
+def results_csv_url(ballot: Ballot) -> str:
+    return reverse("analysis:results-csv", args=[ballot.definition.slug, ballot.key])
+
+
+def csv_rows(response) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(response.content.decode())))
+
+
+def test_the_results_download_as_csv_one_row_per_component_and_scenario(client, contested):
+    response = client.get(results_csv_url(contested))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert 'filename="osd-components-results.csv"' in response["Content-Disposition"]
+    rows = csv_rows(response)
+    run = OutcomeRun.objects.latest_for(contested)
+    assert len(rows) == len(run.results["scenarios"]) * 3  # code, data, all-data
+    code = next(r for r in rows if r["scenario"] == "without-disputed" and r["component"] == "code")
+    assert code == {
+        "scenario": "without-disputed",
+        "scenario_title": "Without the disputed votes",
+        "component": "code",
+        "component_title": "Training code",
+        "outcome": "Maybe",
+        "score": "3",
+        "margin": code["margin"],
+        "votes": "3",
+    }
+    data = next(r for r in rows if r["scenario"] == "all" and r["component"] == "all-data")
+    assert data["component_title"] == "All data" and data["score"] == "1" and data["votes"] == "3"
+
+
+def test_the_results_csv_neutralises_what_a_spreadsheet_would_run(client, contested):
+    contested.version.components.filter(key="code").update(title='=HYPERLINK("http://evil")')
+
+    rows = csv_rows(client.get(results_csv_url(contested)))
+
+    assert {r["component_title"] for r in rows if r["component"] == "code"} == {'\'=HYPERLINK("http://evil")'}
+
+
+def test_the_results_csv_of_a_sealed_ballot_is_refused_as_its_page_hides_them(client, olga, published, group):
+    from tests.votes.conftest import CHOICES, CRITERIA
+
+    ballot = services.create_ballot(
+        version=published,
+        key="sealed",
+        title="Sealed",
+        groups=[group],
+        criteria=CRITERIA,
+        choices=CHOICES,
+        results_visibility=Ballot.Visibility.AFTER_CLOSE,
+        acting_user=olga,
+    )
+
+    response = client.get(results_csv_url(ballot))
+
+    assert response.status_code == 403
+    assert b"Training code" not in response.content
+    assert "published when voting closes" in client.get(results_url(ballot)).content.decode()
+
+
+def test_the_results_csv_counts_a_vote_the_stored_run_has_not_read_yet(client, contested, cast, bob):
+    cast(bob, "code", "study", "required")  # its recompute waits for a commit that never comes in this test
+
+    rows = csv_rows(client.get(results_csv_url(contested)))
+
+    code = next(r for r in rows if r["scenario"] == "all" and r["component"] == "code")
+    assert (code["score"], code["votes"]) == ("4", "4")
