@@ -112,7 +112,8 @@ def summary(
             said += f" ({_votes(votes)})"
         if state and scored:
             said += f", which scores 0: {result['outcome']}"
-        text = f"{title}: {said}" + (f". {result['needs']}" if result.get("needs") else "")
+        needs = None if state else result.get("needs")  # "only abstentions" and "no votes yet" are said already
+        text = f"{title}: {said}" + (f" — {needs}" if needs else "")
         text += "".join(f"; {f['outcome']} {f['phrase']}" for f in flips)
         rows.append(
             {
@@ -122,7 +123,7 @@ def summary(
                 "votes": votes,
                 "state": state,
                 "said": said,
-                "needs": result.get("needs"),
+                "needs": needs,
                 "flips": flips,
                 "text": text,
             }

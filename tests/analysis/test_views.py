@@ -66,8 +66,8 @@ def test_an_observer_sees_the_outcomes_and_what_flips_without_the_disputed_votes
     summary = content[content.index('id="summary"') : content.index('id="downloads-heading"')]
     assert (
         "<strong>Training code</strong>: "
-        '<span class="outcome">Lean yes (3 votes)</span>; <span class="flip">Maybe</span> without the 1 disputed vote'
-        in summary
+        '<span class="outcome">Lean yes (3 votes)</span> — <span class="needs">1 vote changed would change its band'
+        '</span>; <span class="flip">Maybe</span> without the 1 disputed vote' in summary
     )
     assert '<span class="flip">Maybe</span> without the 1 disputed vote, with the thresholds as cast' in summary
     assert "without-disputed" not in summary  # keys are for the bundle; the page says it in words

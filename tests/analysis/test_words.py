@@ -52,7 +52,8 @@ def test_the_summary_tells_each_outcome_with_its_votes_and_what_flips_it_in_word
 
     data_a = rows["data-a"]
     assert data_a["text"].startswith(
-        "Data a: Lean no (5 votes); Maybe without the 1 disputed vote, with the thresholds as cast; "
+        "Data a: Lean no (5 votes) — 1 vote changed would change its band; Maybe without the 1 disputed vote, "
+        "with the thresholds as cast; "
     )
     assert {"scenario": "without-disputed@baseline", "outcome": "Maybe"} | {
         "phrase": "without the 1 disputed vote, with the thresholds as cast"
@@ -75,7 +76,9 @@ def test_under_majority_abstentions_alone_and_no_votes_are_told_apart():
 
     assert rows["d"]["text"] == "D: Only abstentions (3 votes)"
     assert rows["e"]["text"] == "E: No votes yet"
-    assert rows["b"]["text"].startswith("B: Fails (6 votes); Passes without the 3 disputed votes; ")
+    assert rows["b"]["text"].startswith(
+        "B: Fails (6 votes) — needs 6 more in favour, or 3 fewer against; Passes without the 3 disputed votes; "
+    )
     assert "None" not in "".join(row["text"] for row in rows.values())
 
 
@@ -83,13 +86,12 @@ def test_a_components_needs_sentence_follows_its_outcome():
     data = majority_outcomes()
     scenarios = [dict(data["scenarios"][0])] + data["scenarios"][1:]
     scenarios[0]["components"] = [
-        c | {"needs": "It needs 2 more yes votes to pass."} if c["key"] == "b" else c
-        for c in scenarios[0]["components"]
+        c | {"needs": "needs 2 more in favour"} if c["key"] == "b" else c for c in scenarios[0]["components"]
     ]
     rows = summary_of(data | {"scenarios": scenarios}, MAJORITY_KEYS, MAJORITY_VALUES)
 
-    assert rows["b"]["needs"] == "It needs 2 more yes votes to pass."
-    assert rows["b"]["text"].startswith("B: Fails (6 votes). It needs 2 more yes votes to pass.; Passes without")
+    assert rows["b"]["needs"] == "needs 2 more in favour"
+    assert rows["b"]["text"].startswith("B: Fails (6 votes) — needs 2 more in favour; Passes without")
 
 
 def test_why_k_says_where_k_comes_from_and_what_the_silhouettes_say():
