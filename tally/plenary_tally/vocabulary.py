@@ -51,6 +51,8 @@ class Action(StrEnum):
     VOTE_WITHDRAWN = "vote.withdrawn"
     DISPUTE_RAISED = "dispute.raised"
     DISPUTE_RESOLVED = "dispute.resolved"
+    CONFLICT_DECLARED = "conflict.declared"
+    CONFLICT_WITHDRAWN = "conflict.withdrawn"
 
 
 # Replaying a ballot's stream in order gives exactly its current votes: each of these sets the
@@ -68,5 +70,5 @@ def definition_stream(slug: str) -> str:
 
 
 def ballot_stream(slug: str, key: str) -> str:
-    """The chain of every vote, grant, dispute, phase and roster change of one ballot."""
+    """The chain of every vote, grant, dispute, conflict of interest, phase and roster change of one ballot."""
     return f"ballot:{slug}/{key}"

@@ -66,6 +66,14 @@ class Grid:
         self.votes = self._votes(self.ballot.votes.filter(query, voter=self.voter))
         self.one_cell = True
 
+    @cached_property
+    def conflicts(self) -> list:
+        """The voter's standing declared conflicts of interest on this ballot: their votes these cover are conflicted."""
+        return list(self.ballot.conflicts.standing().filter(member=self.voter).select_related("component"))
+
+    def conflicted(self, component) -> bool:
+        return any(c.component_id in (None, component.pk) for c in self.conflicts)
+
     @staticmethod
     def _votes(votes) -> dict:
         return {(v.component_id, v.criterion_id): v for v in votes.select_related("choice", "cast_by", "group")}
@@ -84,6 +92,7 @@ class Grid:
             "kept": kept,
             "error": error,
             "confirm_withdraw": confirm_withdraw and vote is not None,
+            "conflicted": vote is not None and self.conflicted(component),
         }
 
     @cached_property
