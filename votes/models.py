@@ -530,7 +530,7 @@ statement_length = MaxLengthValidator(
 
 class ConflictDeclarationQuerySet(models.QuerySet):
     def standing(self) -> "ConflictDeclarationQuerySet":
-        """Not withdrawn: the declarations whose votes are conflicted, and the `without-conflicts` scenario leaves out."""
+        """Not withdrawn: the declarations whose votes are conflicted, left out of the `without-conflicts` scenario."""
         return self.filter(withdrawn_at__isnull=True)
 
     def with_people(self) -> "ConflictDeclarationQuerySet":

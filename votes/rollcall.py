@@ -55,8 +55,9 @@ def filtered(ballot: Ballot, votes: VoteQuerySet, *, flag: str = "", **applied: 
 
     `applied` holds a value per name of FILTERS (a key, or a handle with or without its @; empty ones are
     no filter); `flag` is "undocumented" (restricted choices without a rationale), "disputed" (under an
-    open or upheld dispute) or "conflicted" (cast over a standing declared conflict of interest). Both flags are plain conditions on the votes' own columns, which the indexes
-    answer: the restricted choices by their ids, and the standing disputes' selectors read first.
+    open or upheld dispute) or "conflicted" (cast over a standing declared conflict of interest). The first two
+    are plain conditions on the votes' own columns, which the indexes answer: the restricted choices by their
+    ids, and the standing disputes' selectors read first; the third, a subquery on the declarations.
     """
     for name, value in applied.items():
         if value:

@@ -68,7 +68,7 @@ class Grid:
 
     @cached_property
     def conflicts(self) -> list:
-        """The voter's standing declared conflicts of interest on this ballot: their votes these cover are conflicted."""
+        """The voter's standing declared conflicts of interest on this ballot: the votes these cover are conflicted."""
         return list(self.ballot.conflicts.standing().filter(member=self.voter).select_related("component"))
 
     def conflicted(self, component) -> bool:
