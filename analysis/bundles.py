@@ -121,6 +121,7 @@ def ballot_json(ballot: Ballot) -> dict[str, Any]:
         "methodology": ballot.methodology,
         "clustering": ballot.clustering,
         "disputes": _disputes(ballot),
+        "conflicts": _conflicts(ballot),
     }
 
 
@@ -170,6 +171,10 @@ def _grants(ballot: Ballot) -> list[dict]:
 
 def _disputes(ballot: Ballot) -> list[dict]:
     return [d.as_data() for d in ballot.disputes.with_people().order_by("raised_at", "pk")]
+
+
+def _conflicts(ballot: Ballot) -> list[dict]:
+    return [c.as_data() for c in ballot.conflicts.with_people().order_by("declared_at", "pk")]
 
 
 # votes.csv, audit.jsonl, datapackage.json ----------------------------------------------------

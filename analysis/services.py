@@ -47,7 +47,7 @@ def ballot_spec(ballot: Ballot) -> BallotSpec:
 
 
 def vote_cells(ballot: Ballot) -> list[Cell]:
-    """The ballot's current votes, counted per component, criterion, group, choice and disputed."""
+    """The ballot's current votes, counted per component, criterion, group, choice, disputed and conflicted."""
     return reading.read(ballot, ballot_spec(ballot)).cells
 
 
@@ -83,7 +83,7 @@ def digest(spec: BallotSpec, cells: list[Cell]) -> str:
         "groups": spec.groups,
         "methodology": spec.methodology,
         "clustering": spec.clustering,
-        "cells": [[c.component, c.criterion, c.group, c.choice, c.disputed, c.count] for c in cells],
+        "cells": [[c.component, c.criterion, c.group, c.choice, c.disputed, c.conflicted, c.count] for c in cells],
     }
     return hashlib.sha256(canonical_json(data).encode()).hexdigest()
 
