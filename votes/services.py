@@ -752,11 +752,11 @@ def declare_conflict(
     """
     memberships = voting_memberships(ballot, member).exists()  # rosters change in their own line: read first
     ballot = _locked(ballot)
-    _check_register_open(ballot, "conflicts of interest can no longer be declared")
     if not memberships:
         raise PermissionDenied(
             f"Only members who vote on this ballot declare a conflict of interest in it; @{_handle(member)} does not."
         )
+    _check_register_open(ballot, "conflicts of interest can no longer be declared")
     if component is not None:
         if component.version_id != ballot.version_id:
             raise ValidationError("That component is not part of the version this ballot is on.")
