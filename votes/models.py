@@ -332,10 +332,11 @@ class VoteQuerySet(models.QuerySet):
     def with_flags(self) -> "VoteQuerySet":
         """Each vote annotated with whether an open or upheld dispute covers it, and whether its voter has a
         standing declaration of a conflict of interest that covers it."""
-        return self.annotate(
-            is_disputed=Exists(Dispute.objects.standing().covering_vote()),
-            is_conflicted=Exists(ConflictDeclaration.objects.standing().covering_vote()),
-        )
+        return self.annotate(is_disputed=Exists(Dispute.objects.standing().covering_vote())).with_conflict_flag()
+
+    def with_conflict_flag(self) -> "VoteQuerySet":
+        """Each vote annotated with whether its voter has a standing declared conflict of interest covering it."""
+        return self.annotate(is_conflicted=Exists(ConflictDeclaration.objects.standing().covering_vote()))
 
     def disputed(self) -> "VoteQuerySet":
         return self.with_flags().filter(is_disputed=True)
@@ -537,6 +538,10 @@ class ConflictDeclarationQuerySet(models.QuerySet):
         """With the rows every page, file and event shows of a declaration: its member and its component."""
         return self.select_related("member", "component")
 
+    def covering(self, vote: Vote) -> "ConflictDeclarationQuerySet":
+        """Declarations by the vote's voter on its ballot, for the whole ballot or for its component."""
+        return self.filter(Q(component__isnull=True) | Q(component=vote.component_id), member=vote.voter_id)
+
     def covering_vote(self) -> "ConflictDeclarationQuerySet":
         """For use in Exists(): declarations by the outer vote's voter on its ballot, for the whole ballot or
         for its component."""
@@ -589,9 +594,6 @@ class ConflictDeclaration(models.Model):
     def scope(self) -> str:
         """What the declaration covers, in words."""
         return self.component.title if self.component is not None else "the whole ballot"
-
-    def covers(self, vote: Vote) -> bool:
-        return vote.voter_id == self.member_id and self.component_id in (None, vote.component_id)
 
     def as_data(self) -> dict:
         """The declaration as ballot.json and its audit events record it. Hashed into the ballot's chain: these

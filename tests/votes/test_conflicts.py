@@ -295,7 +295,22 @@ def test_the_voters_own_grid_marks_the_conflicted_cell(client, ballot, cast, bob
     data_cell = page.split('id="cell-data-use"')[1].split("</td>")[0]
     assert "conflict declared" not in code_cell
     assert "⚑ conflict declared" in data_cell
-    assert "You have declared a conflict of interest in" in page
+    assert "You have declared a conflict of interest that covers the votes marked" in page
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_a_vote_saved_over_a_declared_conflict_comes_back_marked(client, ballot, bob, htmx):
+    declare(ballot, bob, "code")
+    client.force_login(bob)
+    headers = {"HX-Request": "true"} if htmx else {}
+
+    response = client.post(
+        url("vote-grid"), {"component": "code", "criterion": "use", "choice": "required"}, headers=headers, follow=True
+    )
+
+    assert response.status_code == 200
+    cell = response.content.decode().split('id="cell-code-use"')[1].split("</td>")[0]
+    assert "⚑ conflict declared" in cell
 
 
 def test_the_api_says_which_votes_are_conflicted(client, ballot, cast, bob, alice):
