@@ -6,8 +6,8 @@
    record is named, never reported as a shorter intact log.
 3. Each ballot's stream, replayed exactly as `plenary-tally --verify` replays a bundle's
    `audit.jsonl` (`plenary_tally.verification.Replay`), gives its stored rules, status, roster,
-   grants and disputes, and exactly its stored votes: a vote changed, added or removed in the
-   database is named by its cell.
+   grants, disputes and declared conflicts of interest, and exactly its stored votes: a vote
+   changed, added or removed in the database is named by its cell.
 
 Everything is read in one snapshot, so votes cast meanwhile are not mistaken for tampering, and
 streamed: memory holds one ballot's replayed votes, never the log.

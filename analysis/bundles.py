@@ -122,6 +122,7 @@ def ballot_json(ballot: Ballot) -> dict[str, Any]:
         "clustering": ballot.clustering,
         "disputes": _disputes(ballot),
         "decisions": _decisions(ballot),
+        "conflicts": _conflicts(ballot),
     }
 
 
@@ -177,6 +178,10 @@ def _disputes(ballot: Ballot) -> list[dict]:
 
 def _decisions(ballot: Ballot) -> list[dict]:
     return [d.as_data() for d in ballot.decisions.with_people().order_by("number")]
+
+
+def _conflicts(ballot: Ballot) -> list[dict]:
+    return [c.as_data() for c in ballot.conflicts.with_people().order_by("declared_at", "pk")]
 
 
 # votes.csv, audit.jsonl, datapackage.json ----------------------------------------------------

@@ -5,7 +5,8 @@ The files are read and checked by `analysis.tally` first, without touching the d
 the same services as the web app, so the audit log records the import as it records any
 ballot, and in one transaction: a problem anywhere leaves nothing behind. The importing
 organizer creates the definition, version, groups, ballot and grants, enters each vote on
-its voter's behalf (so the log tells who voted from who entered it) and resolves disputes.
+its voter's behalf (so the log tells who voted from who entered it) and resolves disputes; each declared
+conflict of interest is declared (and withdrawn) by its member.
 
 The bundle's handles become new accounts. A handle that already has an account here (`admin`,
 or a member of another definition) is refused unless the import is asked to use existing
@@ -148,6 +149,7 @@ def _create(bundle: tally.Bundle, ballot: tally.Ballot, organizer_handle: str, u
             )
         count += 1
     _disputes(created, ballot, users, organizer, groups, components, criteria, choices)
+    _conflicts(created, ballot, users, components)
     for i, g, grant in grants:
         if g.revoked_at is not None:
             with _blame(f"grants[{i}]"):
@@ -285,6 +287,22 @@ def _disputes(
             dispute = votes.raise_dispute(ballot=created, raised_by=raised_by, reason=d.reason, **selection)
             if d.status != "open":
                 votes.resolve_dispute(dispute=dispute, status=d.status, resolution=d.resolution, acting_user=organizer)
+
+
+def _conflicts(
+    created: Ballot, ballot: tally.Ballot, users: dict[str, "User"], components: dict[str, Component]
+) -> None:
+    """Declared by their member, while voting; withdrawn again by them if the file says so (before the close)."""
+    for i, c in enumerate(ballot.conflicts):
+        with _blame(f"conflicts[{i}]"):
+            member = users[c.member]
+            component = components[c.component] if c.component is not None else None
+            declaration = votes.declare_conflict(
+                ballot=created, member=member, component=component, statement=c.statement
+            )
+            if c.withdrawn_at is not None:
+                reason = f"Withdrawn on {c.withdrawn_at.isoformat()}, before the ballot was imported."
+                votes.withdraw_conflict(declaration=declaration, acting_user=member, reason=reason)
 
 
 @contextmanager

@@ -3,8 +3,9 @@
 One pass over the votes, as columns of ids: on PostgreSQL gathered by the database into three
 arrays (`array_agg`) that numpy reads as they come, in PostgreSQL's binary format, elsewhere (the
 embedded SQLite) a plain query. The
-rest is vectorised: which votes a standing dispute covers, the counts per (component,
-criterion, group, choice, disputed), each voter's values and group. Nothing is done per vote in
+rest is vectorised: which votes a standing dispute or a standing declared conflict of interest
+covers, the counts per (component, criterion, group, choice, disputed, conflicted), each voter's
+values and group. Nothing is done per vote in
 Python, so a million votes cost little more than the database takes to hand them over.
 """
 
@@ -46,7 +47,7 @@ def read(ballot: Ballot, spec: BallotSpec) -> BallotVotes:
     members = users.filter(memberships__group__in=ballot.groups.all()).distinct().values_list("pk", "username")
     voters = _positions(ids[:, 0], dict(members), users, "username")  # voters are or were members, as a rule
     return BallotVotes(
-        cells=_cells(components, criteria, groups, choices, _disputed(ballot, ids)),
+        cells=_cells(components, criteria, groups, choices, _disputed(ballot, ids), _conflicted(ballot, ids)),
         voters=_matrix(spec, voters, components, criteria, groups, choices, {k: v for _, k, v in choice_rows}),
         votes=len(ids),
     )
@@ -128,6 +129,18 @@ def _disputed(ballot: Ballot, ids: np.ndarray) -> np.ndarray:
     return covered
 
 
+def _conflicted(ballot: Ballot, ids: np.ndarray) -> np.ndarray:
+    """Whether its voter's standing declared conflict of interest covers each vote: in the whole ballot or its
+    component (VoteQuerySet.conflicted)."""
+    covered = np.zeros(len(ids), dtype=bool)
+    for member, component in ballot.conflicts.standing().values_list("member_id", "component_id"):
+        match = ids[:, 0] == member
+        if component is not None:
+            match &= ids[:, 1] == component
+        covered |= match
+    return covered
+
+
 class _Positions:
     """A column of ids as positions among its keys, the keys sorted in code-point order (as Python sorts them)."""
 
@@ -158,26 +171,26 @@ def _positions(values: np.ndarray, known: dict[int, str], model=None, field: str
     return _Positions(at, [known[pk] for pk in ordered])
 
 
-def _cells(components, criteria, groups, choices, disputed: np.ndarray) -> list[Cell]:
-    """How many votes share each (component, criterion, group, choice, disputed), sorted by keys."""
+def _cells(components, criteria, groups, choices, disputed: np.ndarray, conflicted: np.ndarray) -> list[Cell]:
+    """How many votes share each (component, criterion, group, choice, disputed, conflicted), sorted by keys."""
     columns = (components, criteria, groups, choices)
     code = np.zeros(len(disputed), dtype=np.int64)
     for column in columns:
         code *= len(column.keys)
         code += column.at
-    code *= 2
-    code += disputed
-    counts = np.bincount(code, minlength=2 * math.prod(len(column.keys) for column in columns))
+    code *= 4
+    code += 2 * disputed.astype(np.int64) + conflicted
+    counts = np.bincount(code, minlength=4 * math.prod(len(column.keys) for column in columns))
     cells = []
     for value in np.flatnonzero(counts).tolist():
         n = int(counts[value])
-        value, flag = divmod(value, 2)
+        value, flags = divmod(value, 4)
         keys = []
         for column in reversed(columns):
             value, i = divmod(value, len(column.keys))
             keys.append(column.keys[i])
         component, criterion, group, choice = reversed(keys)
-        cells.append(Cell(component, criterion, group, choice, bool(flag), n))
+        cells.append(Cell(component, criterion, group, choice, bool(flags & 2), n, conflicted=bool(flags & 1)))
     return cells
 
 

@@ -51,7 +51,7 @@ def ballot_spec(ballot: Ballot) -> BallotSpec:
 
 
 def vote_cells(ballot: Ballot) -> list[Cell]:
-    """The ballot's current votes, counted per component, criterion, group, choice and disputed."""
+    """The ballot's current votes, counted per component, criterion, group, choice, disputed and conflicted."""
     return reading.read(ballot, ballot_spec(ballot)).cells
 
 

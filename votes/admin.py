@@ -1,10 +1,10 @@
-"""Read-only: every change to ballots, grants, votes and disputes goes through the audited pages."""
+"""Read-only: every change to ballots, grants, votes, disputes and conflicts goes through the audited pages."""
 
 from django.contrib import admin
 
 from deliberation.admin import ReadOnlyAdmin
 
-from .models import Ballot, Dispute, VetoGrant, Vote
+from .models import Ballot, ConflictDeclaration, Dispute, VetoGrant, Vote
 
 
 @admin.register(Ballot)
@@ -26,3 +26,8 @@ class VoteAdmin(ReadOnlyAdmin):
 @admin.register(Dispute)
 class DisputeAdmin(ReadOnlyAdmin):
     list_display = ["ballot", "raised_by", "status", "raised_at"]
+
+
+@admin.register(ConflictDeclaration)
+class ConflictDeclarationAdmin(ReadOnlyAdmin):
+    list_display = ["ballot", "member", "component", "declared_at", "withdrawn_at"]

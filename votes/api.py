@@ -36,6 +36,7 @@ class _Counted(TypedDict):  # BallotQuerySet.with_counts()
 
 class _Flagged(TypedDict):  # VoteQuerySet.with_flags()
     is_disputed: bool
+    is_conflicted: bool
 
 
 class _Used(TypedDict):  # the grants' .annotate(uses=Count("votes"))
@@ -161,6 +162,7 @@ class VoteOut(Schema):
     cast_at: datetime
     cast_by: str
     disputed: bool
+    conflicted: bool
     undocumented_veto: bool
 
     @staticmethod
@@ -194,6 +196,11 @@ class VoteOut(Schema):
     @staticmethod
     def resolve_disputed(obj: "WithAnnotations[Vote, _Flagged]") -> bool:
         return obj.is_disputed
+
+    @staticmethod
+    def resolve_conflicted(obj: "WithAnnotations[Vote, _Flagged]") -> bool:
+        """Cast while its voter has a standing declared conflict of interest in the ballot or the component."""
+        return obj.is_conflicted
 
     @staticmethod
     def resolve_undocumented_veto(obj: Vote) -> bool:
@@ -282,7 +289,11 @@ class VoteFilters(Schema):
     component: str | None = Query(None, pattern=SLUG, description="Only votes on this component (its key).")
     choice: str | None = Query(None, pattern=SLUG, description="Only votes with this choice (its key).")
     flag: Literal[rollcall.FLAGS] | None = Query(  # type: ignore[valid-type]  # built from rollcall.FLAGS at import
-        None, description="Only undocumented vetoes, or only votes under an open or upheld dispute."
+        None,
+        description=(
+            "Only undocumented vetoes, only votes under an open or upheld dispute, or only votes cast over a "
+            "standing declared conflict of interest."
+        ),
     )
 
 

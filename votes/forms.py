@@ -23,6 +23,7 @@ from .models import (
     DESCRIPTION_MAX_LENGTH,
     RATIONALE_MAX_LENGTH,
     REASON_MAX_LENGTH,
+    STATEMENT_MAX_LENGTH,
     Ballot,
     Choice,
     Criterion,
@@ -563,3 +564,28 @@ class ResolveDisputeForm(forms.Form):
         choices=[(Dispute.Status.UPHELD, "Uphold"), (Dispute.Status.DISMISSED, "Dismiss")], widget=forms.RadioSelect
     )
     resolution = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Public.")
+
+
+class ConflictForm(forms.Form):
+    """A member's declaration of a conflict of interest: in the whole ballot, or in one component voted on."""
+
+    component: "forms.ModelChoiceField[Component]" = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="the whole ballot", label="In"
+    )
+    statement = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": STATEMENT_MAX_LENGTH}),
+        help_text="Public. What your interest is: an employer, a client, a project of yours…",
+    )
+
+    def __init__(self, *args, ballot: Ballot, **kwargs):
+        super().__init__(*args, **kwargs)
+        leaves = ballot.version.components.leaves().order_by("category", "position", "key")
+        cast(forms.ModelChoiceField, self.fields["component"]).queryset = leaves
+
+
+class WithdrawConflictForm(forms.Form):
+    reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": STATEMENT_MAX_LENGTH}),
+        label="Why withdraw it (optional, public)",
+    )

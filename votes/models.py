@@ -343,8 +343,13 @@ class VoteQuerySet(models.QuerySet):
         return Turnout(votes, len(voters), voters_for)
 
     def with_flags(self) -> "VoteQuerySet":
-        """Each vote annotated with whether an open or upheld dispute covers it."""
-        return self.annotate(is_disputed=Exists(Dispute.objects.standing().covering_vote()))
+        """Each vote annotated with whether an open or upheld dispute covers it, and whether its voter has a
+        standing declaration of a conflict of interest that covers it."""
+        return self.annotate(is_disputed=Exists(Dispute.objects.standing().covering_vote())).with_conflict_flag()
+
+    def with_conflict_flag(self) -> "VoteQuerySet":
+        """Each vote annotated with whether its voter has a standing declared conflict of interest covering it."""
+        return self.annotate(is_conflicted=Exists(ConflictDeclaration.objects.standing().covering_vote()))
 
     def disputed(self) -> "VoteQuerySet":
         return self.with_flags().filter(is_disputed=True)
@@ -358,6 +363,10 @@ class VoteQuerySet(models.QuerySet):
         """`with_flags()` from these disputes' selectors, read first: a condition per vote, not a subquery per vote."""
         covered = _covered(disputes)
         return self.annotate(is_disputed=Case(When(covered, then=True), default=False, output_field=BooleanField()))
+
+    def conflicted(self) -> "VoteQuerySet":
+        """Cast over a standing declared conflict of interest: its voter's, for the whole ballot or its component."""
+        return self.filter(Exists(ConflictDeclaration.objects.standing().covering_vote()))
 
     def restricted(self) -> "VoteQuerySet":
         return self.filter(choice__requires_grant=True)
@@ -524,3 +533,88 @@ class Dispute(models.Model):
     def as_data(self) -> dict:
         """The dispute as `ballot.json` holds it: as recorded, and who raised it."""
         return self.as_recorded() | {"raised_by": self.raised_by.get_username()}
+
+
+# A statement of a conflict of interest says what the interest is in a sentence or a paragraph, as a reason does.
+STATEMENT_MAX_LENGTH = 2_000
+statement_length = MaxLengthValidator(
+    STATEMENT_MAX_LENGTH, "A statement can be at most %(limit_value)s characters long; this one has %(show_value)s."
+)
+
+
+class ConflictDeclarationQuerySet(models.QuerySet):
+    def standing(self) -> "ConflictDeclarationQuerySet":
+        """Not withdrawn: the declarations whose votes are conflicted, left out of the `without-conflicts` scenario."""
+        return self.filter(withdrawn_at__isnull=True)
+
+    def with_people(self) -> "ConflictDeclarationQuerySet":
+        """With the rows every page, file and event shows of a declaration: its member and its component."""
+        return self.select_related("member", "component")
+
+    def covering(self, vote: Vote) -> "ConflictDeclarationQuerySet":
+        """Declarations by the vote's voter on its ballot, for the whole ballot or for its component."""
+        return self.filter(Q(component__isnull=True) | Q(component=vote.component_id), member=vote.voter_id)
+
+    def covering_vote(self) -> "ConflictDeclarationQuerySet":
+        """For use in Exists(): declarations by the outer vote's voter on its ballot, for the whole ballot or
+        for its component."""
+        return self.filter(
+            Q(component__isnull=True) | Q(component=OuterRef("component")),
+            ballot=OuterRef("ballot"),
+            member=OuterRef("voter"),
+        )
+
+
+class ConflictDeclaration(models.Model):
+    """A member's public statement that they have an interest in the whole ballot or in one component.
+
+    Declared before or while voting, and withdrawn by the member only. While it stands, the member's votes it
+    covers are *conflicted*: marked as such, and left out of the `without-conflicts` scenario.
+    """
+
+    ballot = models.ForeignKey(Ballot, models.CASCADE, related_name="conflicts")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    component = models.ForeignKey(
+        Component, models.PROTECT, null=True, blank=True, related_name="+", help_text="Empty: the whole ballot."
+    )
+    statement = models.TextField(validators=[statement_length], help_text="Public. What the interest is.")
+    declared_at = models.DateTimeField(default=timezone.now)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_reason = models.TextField(blank=True, validators=[statement_length])
+
+    objects = ConflictDeclarationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["ballot", "declared_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(statement=""), name="conflict_has_statement"),
+            models.UniqueConstraint(
+                fields=["ballot", "member", "component"],
+                condition=Q(withdrawn_at__isnull=True, component__isnull=False),
+                name="one_standing_conflict_per_component",
+            ),
+            models.UniqueConstraint(
+                fields=["ballot", "member"],
+                condition=Q(withdrawn_at__isnull=True, component__isnull=True),
+                name="one_standing_conflict_per_ballot",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"@{self.member.get_username()}'s conflict on {self.scope}"
+
+    @property
+    def scope(self) -> str:
+        """What the declaration covers, in words."""
+        return self.component.title if self.component is not None else "the whole ballot"
+
+    def as_data(self) -> dict:
+        """The declaration as ballot.json and its audit events record it. Hashed into the ballot's chain: these
+        bytes never change."""
+        return {
+            "member": self.member.get_username(),
+            "component": self.component.key if self.component is not None else None,
+            "statement": self.statement,
+            "declared_at": self.declared_at.isoformat(),
+            "withdrawn_at": self.withdrawn_at.isoformat() if self.withdrawn_at else None,
+        }

@@ -25,7 +25,7 @@ FILTERS = {  # the roll call's filters, by the name the page's form and the API'
     "component": "component__key",
     "choice": "choice__key",
 }
-FLAGS = ("undocumented", "disputed")
+FLAGS = ("undocumented", "disputed", "conflicted")
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,10 @@ def filtered(ballot: Ballot, votes: VoteQuerySet, *, flag: str = "", **applied: 
     """The votes the roll call's filters leave, for the page and the API alike.
 
     `applied` holds a value per name of FILTERS (a key, or a handle with or without its @; empty ones are
-    no filter); `flag` is "undocumented" (restricted choices without a rationale) or "disputed" (under an
-    open or upheld dispute). Both flags are plain conditions on the votes' own columns, which the indexes
-    answer: the restricted choices by their ids, and the standing disputes' selectors read first.
+    no filter); `flag` is "undocumented" (restricted choices without a rationale), "disputed" (under an
+    open or upheld dispute) or "conflicted" (cast over a standing declared conflict of interest). The first two
+    are plain conditions on the votes' own columns, which the indexes answer: the restricted choices by their
+    ids, and the standing disputes' selectors read first; the third, a subquery on the declarations.
     """
     for name, value in applied.items():
         if value:
@@ -66,6 +67,8 @@ def filtered(ballot: Ballot, votes: VoteQuerySet, *, flag: str = "", **applied: 
         votes = votes.filter(choice__in=restricted, rationale="")
     elif flag == "disputed":
         votes = votes.covered_by(ballot.disputes.standing())
+    elif flag == "conflicted":
+        votes = votes.conflicted()
     return votes
 
 

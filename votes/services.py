@@ -27,12 +27,14 @@ from .models import (
     REASON_MAX_LENGTH,
     Ballot,
     Choice,
+    ConflictDeclaration,
     Criterion,
     Dispute,
     VetoGrant,
     Vote,
     choice_value,
     rationale_length,
+    statement_length,
 )
 
 if TYPE_CHECKING:
@@ -724,3 +726,88 @@ def resolve_dispute(*, dispute: Dispute, status: str, resolution: str, acting_us
     )
     tasks.enqueue_recompute(ballot.pk)
     return dispute
+
+
+# Declared conflicts of interest --------------------------------------------------------------
+
+
+def _check_register_open(ballot: Ballot, what: str) -> None:
+    """Conflicts are declared and withdrawn before or while voting: by the clock, as votes are."""
+    closes_at = ballot.closes_at
+    if ballot.status == Ballot.Status.CLOSED or (closes_at is not None and closes_at <= timezone.now()):
+        raise ValidationError(f"Voting on this ballot has closed; {what}.")
+
+
+def _check_statement(text: str, what: str) -> str:
+    text = text.strip()
+    statement_length(text)
+    if not text and what:
+        raise ValidationError(f"Say {what}; the statement is shown on the ballot's register of conflicts.")
+    return text
+
+
+@transaction.atomic
+def declare_conflict(
+    *, ballot: Ballot, member: "User", statement: str, component: Component | None = None
+) -> ConflictDeclaration:
+    """A member who votes on the ballot declares their own conflict of interest in it, or in one component.
+
+    While it stands, the member's votes it covers are conflicted (`VoteQuerySet.conflicted`), and the
+    `without-conflicts` scenario leaves them out.
+    """
+    memberships = voting_memberships(ballot, member).exists()  # rosters change in their own line: read first
+    ballot = _locked(ballot)
+    if not memberships:
+        raise PermissionDenied(
+            f"Only members who vote on this ballot declare a conflict of interest in it; @{_handle(member)} does not."
+        )
+    _check_register_open(ballot, "conflicts of interest can no longer be declared")
+    if component is not None:
+        if component.version_id != ballot.version_id:
+            raise ValidationError("That component is not part of the version this ballot is on.")
+        if component.is_aggregate:
+            raise ValidationError(
+                f"{component.title} is an aggregate and is not voted on: declare the conflict on its parts."
+            )
+    statement = _check_statement(statement, "what your interest is")
+    standing = ballot.conflicts.standing().filter(member=member, component=component)
+    if standing.exists():
+        scope = f"in {component.title}" if component is not None else "in the whole ballot"
+        raise ValidationError(f"@{_handle(member)} has already declared a conflict of interest {scope}.")
+    declaration = ConflictDeclaration.objects.create(
+        ballot=ballot, member=member, component=component, statement=statement
+    )
+    record(
+        stream=ballot.audit_stream,
+        actor=member,
+        action=Action.CONFLICT_DECLARED,
+        subject=declaration,
+        payload=declaration.as_data(),
+    )
+    tasks.enqueue_recompute(ballot.pk)
+    return declaration
+
+
+@transaction.atomic
+def withdraw_conflict(
+    *, declaration: ConflictDeclaration, acting_user: "User", reason: str = ""
+) -> ConflictDeclaration:
+    """The member who declared a conflict withdraws it, optionally saying why; the declaration stays on record."""
+    ballot = _locked(declaration.ballot)
+    declaration = ConflictDeclaration.objects.with_people().get(pk=declaration.pk)
+    if declaration.member_id != acting_user.pk:
+        raise PermissionDenied("Only the member who declared a conflict of interest withdraws it.")
+    if declaration.withdrawn_at is not None:
+        raise ValidationError("This declaration is already withdrawn.")
+    _check_register_open(ballot, "its register of conflicts of interest no longer changes")
+    declaration.withdrawn_at, declaration.withdrawn_reason = timezone.now(), _check_statement(reason, "")
+    declaration.save(update_fields=["withdrawn_at", "withdrawn_reason"])
+    record(
+        stream=ballot.audit_stream,
+        actor=acting_user,
+        action=Action.CONFLICT_WITHDRAWN,
+        subject=declaration,
+        payload=declaration.as_data() | {"reason": declaration.withdrawn_reason},
+    )
+    tasks.enqueue_recompute(ballot.pk)
+    return declaration

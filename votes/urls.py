@@ -30,4 +30,10 @@ urlpatterns = [
     path(
         "d/<slug:slug>/ballots/<slug:key>/disputes/<int:pk>/resolve/", records.dispute_resolve, name="dispute-resolve"
     ),
+    path("d/<slug:slug>/ballots/<slug:key>/conflicts/", records.conflicts, name="conflicts"),
+    path(
+        "d/<slug:slug>/ballots/<slug:key>/conflicts/<int:pk>/withdraw/",
+        records.conflict_withdraw,
+        name="conflict-withdraw",
+    ),
 ]

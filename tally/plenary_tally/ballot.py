@@ -103,6 +103,21 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """A member's declared conflict of interest: in one component, or (None) in the whole ballot."""
+
+    member: str
+    component: str | None
+    statement: str
+    declared_at: datetime
+    withdrawn_at: datetime | None
+
+    @property
+    def standing(self) -> bool:
+        return self.withdrawn_at is None
+
+
+@dataclass(frozen=True)
 class Ballot:
     """`ballot.json`, checked: its data (titles and labels) and what the checks and the analysis read."""
 
@@ -123,6 +138,8 @@ class Ballot:
         """The decisions no later one supersedes."""
         revised = {d.supersedes for d in self.decisions}
         return tuple(d for d in self.decisions if d.number not in revised)
+
+    conflicts: tuple[Conflict, ...] = ()
 
     @cached_property
     def voters(self) -> Mapping[str, frozenset[str]]:
@@ -163,6 +180,20 @@ class Ballot:
         """Whether a standing dispute covers the vote (`Dispute.covers`)."""
         return any(all(getattr(vote, key) == value for key, value in selection) for selection in self._standing)
 
+    @cached_property
+    def _conflicted(self) -> Mapping[str, frozenset[str | None]]:
+        """Member -> the scopes of their standing declarations (a component key, or None for the whole ballot)."""
+        scopes: dict[str, set[str | None]] = {}
+        for conflict in self.conflicts:
+            if conflict.standing:
+                scopes.setdefault(conflict.member, set()).add(conflict.component)
+        return {member: frozenset(s) for member, s in scopes.items()}
+
+    def conflicted(self, vote: Cast) -> bool:
+        """Whether its voter has a standing declared conflict of interest in the whole ballot or in its component."""
+        scopes = self._conflicted.get(vote.voter)
+        return scopes is not None and (None in scopes or vote.component in scopes)
+
 
 def read_ballot(bundle: Bundle) -> Ballot:
     return ballot_from_data(bundle.json(formats.BALLOT_FILE))
@@ -200,6 +231,8 @@ def ballot_from_data(data: Any) -> Ballot:
     known |= {"component": set(categories), "criterion": {c["key"] for c in criteria}}
     disputes = tuple(_dispute(path, d, known) for path, d in _items(data, "disputes", True))
     decisions = _decisions(data, set(categories))
+    leaves = {c["key"] for c in data["components"] if c.get("aggregate") is None}
+    conflicts = tuple(_conflict(path, c, known["voter"], leaves) for path, c in _items(data, "conflicts", True))
     return Ballot(
         data=data,
         spec=spec_from_json(data),
@@ -212,6 +245,7 @@ def ballot_from_data(data: Any) -> Ballot:
         grants=grants,
         disputes=disputes,
         decisions=decisions,
+        conflicts=conflicts,
     )
 
 
@@ -411,6 +445,21 @@ def _objection(path: str, o: dict) -> Objection:
         answered_by=_handle(by, f"{path}.answered_by") if by is not None else None,
         answered_at=_time(at, f"{path}.answered_at"),
     )
+
+
+def _conflict(path: str, c: dict, handles: set[str], leaves: set[str]) -> Conflict:
+    member = _handle(_get(c, "member", str, path), f"{path}.member")
+    if member not in handles:
+        raise _fail(f"{path}.member", f"{member!r} is not a member of any working group of the ballot")
+    component = _get(c, "component", str, path, optional=True)
+    if component is not None and component not in leaves:
+        raise _fail(f"{path}.component", f"{component!r} is not a component of the ballot that is voted on")
+    declared_at = _time(_get(c, "declared_at", str, path), f"{path}.declared_at")
+    assert declared_at is not None  # _get refuses an empty one
+    withdrawn_at = _time(_get(c, "withdrawn_at", str, path, optional=True), f"{path}.withdrawn_at")
+    if withdrawn_at is not None and withdrawn_at < declared_at:
+        raise _fail(f"{path}.withdrawn_at", "is before the declaration was made")
+    return Conflict(member, component, _get(c, "statement", str, path), declared_at, withdrawn_at)
 
 
 # Checking one value --------------------------------------------------------------------------

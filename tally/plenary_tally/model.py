@@ -74,7 +74,10 @@ class BallotSpec:
 
 @dataclass(frozen=True)
 class Cell:
-    """How many current votes share one component, criterion, group, choice and disputed flag."""
+    """How many current votes share one component, criterion, group, choice, disputed and conflicted flag.
+
+    `conflicted`: cast by a voter with a standing declared conflict of interest in the ballot or the component.
+    """
 
     component: str
     criterion: str
@@ -82,6 +85,7 @@ class Cell:
     choice: str
     disputed: bool
     count: int
+    conflicted: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -182,10 +186,12 @@ def voter_group(votes_per_group: Mapping[str, int]) -> str:
 
 
 def tally(rows: Iterable[Mapping[str, Any]]) -> list[Cell]:
-    """Count vote rows (dicts with component, criterion, working_group, choice, disputed) into cells."""
-    counts: dict[tuple[str, str, str, str, bool], int] = {}
+    """Count vote rows (dicts with component, criterion, working_group, choice, disputed, and optionally
+    conflicted) into cells."""
+    counts: dict[tuple[str, str, str, str, bool, bool], int] = {}
     for row in rows:
         disputed = row["disputed"] in (True, "true", "True", "1", 1)
-        key = (row["component"], row["criterion"], row["working_group"], row["choice"], disputed)
+        conflicted = row.get("conflicted", False) in (True, "true", "True", "1", 1)
+        key = (row["component"], row["criterion"], row["working_group"], row["choice"], disputed, conflicted)
         counts[key] = counts.get(key, 0) + 1
-    return [Cell(*key, count=n) for key, n in sorted(counts.items())]
+    return [Cell(*key[:5], count=n, conflicted=key[5]) for key, n in sorted(counts.items())]

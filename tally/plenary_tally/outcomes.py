@@ -2,6 +2,7 @@
 
 Scenarios are vote sets: `all` (as cast), `without-disputed` (votes with an open or upheld
 dispute left out), `without-restricted` (votes with a grant-only choice left out),
+`without-conflicts` (votes cast over a standing declared conflict of interest left out),
 `without-group:<key>` and `only-group:<key>`. Where the thresholds derive from the votes
 (μ in mean-bands), each scenario but `all` is also computed with the thresholds of `all`
 as `<scenario>@baseline`. A flip is a component whose outcome in a scenario differs from
@@ -32,6 +33,7 @@ def scenarios(spec: BallotSpec) -> dict[str, Callable[[Cell], bool]]:
         "all": lambda cell: True,
         "without-disputed": lambda cell: not cell.disputed,
         "without-restricted": lambda cell: cell.choice not in restricted,
+        "without-conflicts": lambda cell: not cell.conflicted,
     }
     for group in spec.groups:
         tests[f"without-group:{group}"] = _not_in_group(group)

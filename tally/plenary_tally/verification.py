@@ -4,8 +4,8 @@
 2. `audit.jsonl` is one unbroken hash chain, the ballot's, ending at the manifest's `audit_head`
    (and at the head the observer copied from the ballot's page, given `expect_head`).
 3. Replaying it gives exactly `votes.csv` (vote events set or clear a voter's cell; dispute
-   events give the `disputed` column) and the rules, status, roster, grants and disputes of
-   `ballot.json`.
+   events give the `disputed` column) and the rules, status, roster, grants, disputes and
+   declared conflicts of interest of `ballot.json`.
 4. Recomputing from `ballot.json` and `votes.csv` gives exactly `outcomes.json`, but for the
    opinion groups' axes, the one numerical step: they are accepted as eigenvectors of the exactly
    recomputed covariance within TOLERANCE, and the voters' places and groups are then recomputed
@@ -39,6 +39,8 @@ KEPT = 100  # problems held in memory, however many rows differ
 TOLERANCE = 1e-8  # of the opinion groups' axes, relative to the largest eigenvalue (docs/tally-format.md)
 KINDS = ("files", "audit log", "audit head", "ballot", "votes", "outcomes", "opinion groups", "decisions")
 VOTE_FIELDS = ("voter", "group", "component", "criterion", "choice", "value", "rationale", "cast_at")
+RECORDED = "those the audit log recorded"
+CONFLICT_FIELDS = ("member", "component", "statement", "declared_at", "withdrawn_at")
 
 
 @dataclass
@@ -120,7 +122,7 @@ def _verify(bundle: Bundle, report: Report, expect_head: str | None) -> None:
         report.add(*replay.against_manifest(manifest), kind="audit log")
         report.held("audit log", f"{replay.events} events in one unbroken hash chain, ending at {replay.head}")
         report.add(*replay.against_ballot(), kind="ballot")
-        report.held("ballot", "its rules, status, roster, grants and disputes are those the audit log recorded")
+        report.held("ballot", f"its rules, status, roster, grants, disputes and conflicts are {RECORDED}")
     except BundleError as exc:
         report.add(exc)
         replay = None  # broken: votes.csv is still checked and counted, not compared
@@ -224,6 +226,7 @@ class Replay:
         self.votes: dict[tuple[str, str, str], Replayed] = {}
         self.disputes: dict[str, dict] = {}  # by subject
         self.grants: dict[str, dict] = {}
+        self.conflicts: dict[str, dict] = {}  # by subject
         self.created: tuple[int, dict] | None = None
         self.status, self.roster = "scheduled", None
         self.members: dict[str, dict[str, str]] | None = None  # group -> member -> role, from the log's events
@@ -307,6 +310,15 @@ class Replay:
                 event["actor"] if action == Action.GRANT_MADE else self.grants.get(subject, {}).get("granted_by")
             )
             self.grants[subject] = payload | {"revoked": action == Action.GRANT_REVOKED, "granted_by": granted_by}
+        elif action in (Action.CONFLICT_DECLARED, Action.CONFLICT_WITHDRAWN):
+            lacking = [f for f in CONFLICT_FIELDS if f not in payload]
+            if lacking:
+                raise fail(f"its payload lacks {', '.join(lacking)}")
+            if action == Action.CONFLICT_WITHDRAWN and subject not in self.conflicts:
+                raise fail(f"withdraws {subject}, which was never declared")
+            if event["actor"] != payload["member"]:
+                raise fail(f"by {event['actor']!r}: a conflict of interest is declared and withdrawn by its member")
+            self.conflicts[subject] = payload
         elif action == Action.BALLOT_CREATED:
             self.created = (line, payload)
             self.members = _roster_map(payload["roster"], fail) if "roster" in payload else None
@@ -370,7 +382,7 @@ class Replay:
         return problems
 
     def against_ballot(self) -> list[BundleError]:
-        """ballot.json's rules, status, roster, grants and disputes, as the log recorded them."""
+        """ballot.json's rules, status, roster, grants, disputes and conflicts, as the log recorded them."""
         ballot, data = self.ballot, self.ballot.data
         if self.created is None:
             return [BundleError(AUDIT_FILE, None, "has no ballot.created event with the ballot's rules")]
@@ -452,6 +464,16 @@ class Replay:
         if disputes != listed_disputes:
             problems.append(BundleError(BALLOT_FILE, None, "disputes differ from the disputes the log recorded"))
         problems += self.decisions.against(ballot, self.at)
+        conflicts = Counter(
+            (c["member"], c["component"], c["statement"], _instant(c["declared_at"]), _instant(c["withdrawn_at"]))
+            for c in self.conflicts.values()
+        )
+        listed_conflicts = Counter(
+            (c.member, c.component, c.statement, c.declared_at, c.withdrawn_at) for c in ballot.conflicts
+        )
+        if conflicts != listed_conflicts:
+            message = "conflicts differ from the declared conflicts of interest the log recorded"
+            problems.append(BundleError(BALLOT_FILE, None, message))
         return problems
 
     def against_row(self, vote: Vote) -> list[BundleError]:

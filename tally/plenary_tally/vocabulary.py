@@ -54,6 +54,8 @@ class Action(StrEnum):
     DECISION_RECORDED = "decision.recorded"
     OBJECTION_LODGED = "objection.lodged"
     OBJECTION_ANSWERED = "objection.answered"
+    CONFLICT_DECLARED = "conflict.declared"
+    CONFLICT_WITHDRAWN = "conflict.withdrawn"
 
 
 # Replaying a ballot's stream in order gives exactly its current votes: each of these sets the
@@ -71,5 +73,5 @@ def definition_stream(slug: str) -> str:
 
 
 def ballot_stream(slug: str, key: str) -> str:
-    """The chain of every vote, grant, dispute, phase and roster change of one ballot."""
+    """The chain of every vote, grant, dispute, conflict of interest, phase and roster change of one ballot."""
     return f"ballot:{slug}/{key}"

@@ -4,7 +4,7 @@ import csv
 import sys
 from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
@@ -34,6 +34,7 @@ class Vote:
     cast_at: datetime | None
     rationale: str
     disputed: bool
+    conflicted: bool = False  # not a column: its voter's standing declared conflicts in ballot.json cover it
 
 
 def read_votes(bundle: Bundle, ballot: Ballot) -> Iterator[Vote]:
@@ -113,6 +114,8 @@ def _check(line: int, row: list[str], ballot: Ballot) -> Vote:
     vote = Vote(
         line, voter, group, component, criterion, choice, value, cast_at, cells["rationale"], disputed == "true"
     )
+    if ballot.conflicts and ballot.conflicted(vote):
+        vote = replace(vote, conflicted=True)
     if spec.choices[choice].requires_grant and ballot.grant_for(vote) is None:
         category = ballot.categories[component]
         raise fail(
@@ -136,7 +139,7 @@ class Counts:
 
     def __init__(self) -> None:
         self.votes = 0
-        self._cells: dict[tuple[str, str, str, str, bool], int] = {}
+        self._cells: dict[tuple[str, str, str, str, bool, bool], int] = {}
         self._voters: dict[str, int] = {}
         self._groups: list[dict[str, int]] = []  # per voter: votes for each group
         self._columns: dict[tuple[str, str], int] = {}
@@ -144,7 +147,7 @@ class Counts:
 
     def add(self, vote: Vote) -> None:
         self.votes += 1
-        key = (vote.component, vote.criterion, vote.group, vote.choice, vote.disputed)
+        key = (vote.component, vote.criterion, vote.group, vote.choice, vote.disputed, vote.conflicted)
         self._cells[key] = self._cells.get(key, 0) + 1
         row = self._voters.setdefault(vote.voter, len(self._voters))
         if row == len(self._groups):
@@ -158,7 +161,7 @@ class Counts:
 
     @property
     def cells(self) -> list[Cell]:
-        return [Cell(*key, count=n) for key, n in sorted(self._cells.items())]
+        return [Cell(*key[:5], count=n, conflicted=key[5]) for key, n in sorted(self._cells.items())]
 
     @property
     def voters(self) -> VoterMatrix:

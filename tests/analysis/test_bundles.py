@@ -298,7 +298,8 @@ def test_ballot_json_has_every_documented_key_and_round_trips_to_the_analysis_sp
 
     assert set(ballot) == {
         "format", "definition", "version", "key", "title", "status", "eligibility", "criteria", "choices",
-        "working_groups", "grants", "components", "methodology", "clustering", "disputes", "decisions",
+        "working_groups", "grants", "components", "methodology", "clustering", "disputes", "conflicts",
+        "decisions",
     }  # fmt: skip
     assert spec_from_json(ballot) == services.ballot_spec(recorded)
     assert ballot["format"] == "plenary-ballot/1"

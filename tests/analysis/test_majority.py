@@ -124,6 +124,7 @@ MAJORITY_SCENARIOS = {
     "all": ("Passes", "Fails", "Blocked", NONE, NONE, "Fails"),
     "without-disputed": ("Passes", "Passes", "Blocked", NONE, NONE, "Passes"),
     "without-restricted": ("Passes", "Fails", "Passes", NONE, NONE, "Fails"),
+    "without-conflicts": ("Passes", "Fails", "Blocked", NONE, NONE, "Fails"),  # nobody declared one: as cast
     "without-group:g1": ("Passes", "Fails", "Blocked", NONE, NONE, "Fails"),
     "without-group:g2": ("Passes", "Fails", "Blocked", NONE, NONE, "Fails"),
     "without-group:g3": ("Passes", "Passes", "Passes", NONE, NONE, "Passes"),

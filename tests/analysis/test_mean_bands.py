@@ -151,6 +151,8 @@ BANDS_SCENARIOS = {
     "without-disputed@baseline": (4, ("Yes", "Maybe", "Maybe", "No", "Maybe", "Yes")),
     "without-restricted": ("9/2", ("Lean yes", "Lean no", "Maybe", "No", "Maybe", "Yes")),
     "without-restricted@baseline": (4, ("Yes", "Maybe", "Lean yes", "No", "Maybe", "Yes")),
+    "without-conflicts": (4, ("Yes", "Lean no", "Maybe", "No", "Maybe", "Yes")),  # nobody declared one: as cast
+    "without-conflicts@baseline": (4, ("Yes", "Lean no", "Maybe", "No", "Maybe", "Yes")),
     "without-group:alpha": ONLY_BETA,
     "without-group:alpha@baseline": ONLY_BETA_BASELINE,
     "without-group:beta": ONLY_ALPHA,

@@ -296,6 +296,7 @@ def test_the_votes_are_the_roll_call(client, record):
         "cast_at": veto["cast_at"],
         "cast_by": "alice",
         "disputed": True,
+        "conflicted": False,
         "undocumented_veto": True,
     }
     assert [(v["voter"], v["component"], v["criterion"]) for v in page["items"]] == [

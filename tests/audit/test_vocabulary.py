@@ -36,7 +36,8 @@ def _fields(key: str) -> dict:
 
 @pytest.fixture
 def everything(olga, alice, bob, dave):
-    """One call of every audited service: a definition's life, then a sealed ballot's from creation to disputes."""
+    """One call of every audited service: a definition's life, then a sealed ballot's from creation to disputes
+    (a conflict of interest declared and withdrawn on the way)."""
     definition = deliberation.create_definition(slug="vocab", title="Vocabulary", organizers=[olga], acting_user=olga)
     deliberation.update_definition(
         definition=definition, title="The vocabulary", summary="", organizers=[olga], acting_user=olga
@@ -101,6 +102,8 @@ def everything(olga, alice, bob, dave):
     services.read_sealed_votes(ballot=ballot, voter=alice, acting_user=olga)
     cast(dave, "required")
     services.withdraw_vote(ballot=ballot, voter=dave, component=code, criterion=use)
+    declared = services.declare_conflict(ballot=ballot, member=bob, component=code, statement="I sell code.")
+    services.withdraw_conflict(declaration=declared, acting_user=bob, reason="Not any more.")
     deliberation.remove_member(membership=group.memberships.get(user=dave), acting_user=olga)
     ballot = services.close_ballot(ballot=ballot, reason="Every member has voted", acting_user=olga)
     dispute = services.raise_dispute(ballot=ballot, raised_by=bob, voter=alice, reason="Cast for her")

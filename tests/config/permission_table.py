@@ -773,6 +773,55 @@ TABLE: list[Case] = [
         what="of no objection",
         guessed=True,
     ),
+    Case(
+        at(V + "conflicts", "osd", "components"),
+        EVERYONE,
+        VOTERS_DO,  # members who vote on the ballot, each their own
+        data={"component": "", "statement": "My employer builds models."},
+        what="open",
+    ),
+    Case(
+        at(V + "conflicts", "osd", "secret"),
+        EVERYONE,
+        VOTERS_DO,  # declarations are public while the votes are sealed
+        data={"component": "", "statement": "My employer builds models."},
+        what="sealed",
+    ),
+    Case(
+        at(V + "conflicts", "osd", "closed"),
+        EVERYONE,
+        (LOGIN, 403, 403, 200, 200, 403, 403),  # its voters are told the register no longer changes
+        data={"component": "", "statement": "Too late."},
+        what="closed",
+        says="its register of conflicts of interest no longer changes",
+    ),
+    Case(
+        at(V + "conflict-withdraw", "osd", "components", pk("conflict")),
+        POST_ONLY,
+        (LOGIN, 403, 403, DONE, 403, 403, 403),  # bob's declaration: bob alone withdraws it
+        data={"reason": "The contract ended."},
+    ),
+    Case(
+        at(V + "conflict-withdraw", "osd", "components", pk("closed_conflict")),
+        None,
+        GONE_FORM,
+        what="of another ballot",
+        guessed=True,
+    ),
+    Case(
+        at(V + "conflict-withdraw", "osd", "components", pk("other_conflict")),
+        None,
+        GONE_FORM,
+        what="of another definition's ballot",
+        guessed=True,
+    ),
+    Case(
+        at(V + "conflict-withdraw", "osd", "components", NO_SUCH_ID),
+        None,
+        GONE_FORM,
+        what="of no declaration",
+        guessed=True,
+    ),
     # Results, downloads and the audit log ----------------------------------------------------
     Case(at("analysis:results", "osd", "components"), EVERYONE, what="open"),
     Case(at("analysis:results", "osd", "components"), EVERYONE, htmx=True, what="open"),

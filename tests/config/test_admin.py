@@ -1,6 +1,6 @@
 """The Django admin bypasses nothing: a superuser can read the records but change none of them there.
 
-Every change to drafts, groups, ballots, grants, votes, disputes and comments goes through the
+Every change to drafts, groups, ballots, grants, votes, disputes, conflicts and comments goes through the
 services, which write the audit event; the admin offers only definitions (audited too) and
 accounts. A model registered later without being read-only fails
 `test_no_record_of_plenary_can_be_added_changed_or_deleted_in_the_admin`.
@@ -42,6 +42,7 @@ def test_every_record_that_matters_is_registered_read_only():
     labels = {model._meta.label_lower for model in plenary_models()}
 
     assert {"audit.auditevent", "votes.vote", "votes.vetogrant", "votes.dispute", "votes.ballot"} <= labels
+    assert "votes.conflictdeclaration" in labels
     assert {"deliberation.draftversion", "deliberation.component", "deliberation.membership"} <= labels
 
 
@@ -73,8 +74,8 @@ def test_no_record_of_plenary_can_be_added_changed_or_deleted_in_the_admin(model
 
 @pytest.fixture
 def world(open_ballot, olga, bob, published, group):
-    """One of each record: a ballot with a vote, a grant, a dispute, a comment, a stored outcome run and a draft's
-    revision."""
+    """One of each record: a ballot with a vote, a grant, a dispute, a declared conflict, a comment, a stored outcome
+    run and a draft's revision."""
     from deliberation import services as deliberation
     from votes import services
 
@@ -86,6 +87,7 @@ def world(open_ballot, olga, bob, published, group):
     )
     services.grant_veto(ballot=ballot, choice=choices["not-necessary"], group=group, reason="Charter", acting_user=olga)
     services.raise_dispute(ballot=ballot, raised_by=bob, voter=bob, reason="Cast in haste")
+    services.declare_conflict(ballot=ballot, member=bob, component=code, statement="I maintain a framework.")
     deliberation.post_comment(author=bob, version=published, body="A first remark.")
     deliberation.start_draft(definition=published.definition, label="0.1", based_on=published, acting_user=olga)
     return ballot

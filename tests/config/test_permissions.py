@@ -151,6 +151,12 @@ def world(
     w.dispute = votes.raise_dispute(
         ballot=w.components, raised_by=bob, reason="A veto in disguise.", voter=dave, group=other_group
     )
+    w.conflict = votes.declare_conflict(
+        ballot=w.components,
+        member=bob,
+        component=published.components.get(key="code"),
+        statement="I maintain a training framework.",
+    )
 
     w.secret = votes.open_ballot(
         ballot=_ballot(
@@ -172,6 +178,7 @@ def world(
         acting_user=olga,
     )
     _vote(closed, bob, "code", "required", "Code first.")
+    w.closed_conflict = votes.declare_conflict(ballot=closed, member=bob, statement="Consulting.")
     closed = votes.close_ballot(ballot=closed, acting_user=olga)
     w.closed_dispute = votes.raise_dispute(ballot=closed, raised_by=alice, reason="Too quick.", voter=bob)
     analysis.compute_run(closed)
@@ -222,6 +229,7 @@ def world(
     )
     _vote(elsewhere, erin, "code", "required")
     w.other_dispute = votes.raise_dispute(ballot=elsewhere, raised_by=erin, reason="Mine.", voter=erin)
+    w.other_conflict = votes.declare_conflict(ballot=elsewhere, member=erin, statement="Theirs.")
     return w
 
 

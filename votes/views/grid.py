@@ -66,9 +66,15 @@ class Grid:
         self.votes = self._votes(self.ballot.votes.filter(query, voter=self.voter))
         self.one_cell = True
 
+    @property
+    def conflicted(self) -> bool:
+        """Whether a vote read is cast over one of the voter's standing declared conflicts of interest."""
+        return any(v.is_conflicted for v in self.votes.values())
+
     @staticmethod
     def _votes(votes) -> dict:
-        return {(v.component_id, v.criterion_id): v for v in votes.select_related("choice", "cast_by", "group")}
+        votes = votes.with_conflict_flag().select_related("choice", "cast_by", "group")
+        return {(v.component_id, v.criterion_id): v for v in votes}
 
     def cell(self, component, criterion, error: str = "", confirm_withdraw: bool = False) -> dict:
         vote = self.votes.get((component.pk, criterion.pk))
@@ -84,6 +90,7 @@ class Grid:
             "kept": kept,
             "error": error,
             "confirm_withdraw": confirm_withdraw and vote is not None,
+            "conflicted": vote is not None and vote.is_conflicted,
         }
 
     @cached_property
@@ -144,13 +151,15 @@ def _save(request: AuthenticatedHttpRequest, grid: Grid, form: CellForm, compone
             services.withdraw_vote(**cell, acting_user=request.user)
             grid.votes.pop((component.pk, criterion.pk), None)
         else:
-            grid.votes[(component.pk, criterion.pk)] = services.cast_vote(
+            vote = services.cast_vote(
                 **cell,
                 choice=form.chosen,
                 rationale=form.cleaned_data["rationale"],
                 group=grid.group,
                 acting_user=request.user,
             )
+            vote.is_conflicted = ballot.conflicts.standing().covering(vote).exists()  # as `Grid._votes` reads it
+            grid.votes[(component.pk, criterion.pk)] = vote
     except ValidationError as exc:
         return " ".join(exc.messages)
     except PermissionDenied as exc:

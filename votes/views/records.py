@@ -1,4 +1,4 @@
-"""The public record of a ballot: roll call, veto grants and disputes."""
+"""The public record of a ballot: roll call, veto grants, disputes and declared conflicts of interest."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,8 +14,15 @@ from plenary_tally.ballot import SELECTORS
 
 from .. import rollcall, services
 from ..access import get_ballot, may_dispute
-from ..forms import DisputeForm, GrantForm, ResolveDisputeForm, RevokeGrantForm
-from ..models import Dispute
+from ..forms import (
+    ConflictForm,
+    DisputeForm,
+    GrantForm,
+    ResolveDisputeForm,
+    RevokeGrantForm,
+    WithdrawConflictForm,
+)
+from ..models import ConflictDeclaration, Dispute
 from .ballots import ballot_context
 
 
@@ -193,3 +200,54 @@ def dispute_resolve(request: AuthenticatedHttpRequest, slug: str, key: str, pk: 
     else:
         messages.success(request, f"Dispute #{dispute.pk} {Dispute.Status(form.cleaned_data['status']).label.lower()}.")
     return redirect(f"{ballot.get_absolute_url()}disputes/#dispute-{dispute.pk}")
+
+
+@require_http_methods(["GET", "POST"])
+def conflicts(request: HttpRequest, slug: str, key: str) -> HttpResponse:
+    """The ballot's public register of declared conflicts of interest, and the form a voter declares one with."""
+    ballot = get_ballot(slug, key)
+    context = ballot_context(request, ballot)
+    form = ConflictForm(request.POST if request.method == "POST" else None, ballot=ballot)
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if form.is_valid():
+            try:
+                declaration = services.declare_conflict(
+                    ballot=ballot,
+                    member=request.user,
+                    component=form.cleaned_data["component"],
+                    statement=form.cleaned_data["statement"],
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, f"Your conflict of interest in {declaration.scope} is on the register.")
+                return redirect(f"{request.path}#conflict-{declaration.pk}")
+    return render(
+        request,
+        "votes/conflicts.html",
+        context
+        | {
+            "conflicts": ballot.conflicts.with_people(),
+            "form": form,
+            "withdraw_form": WithdrawConflictForm(),
+            "register_open": ballot.status != ballot.Status.CLOSED,
+        },
+    )
+
+
+@login_required
+@require_POST
+def conflict_withdraw(request: AuthenticatedHttpRequest, slug: str, key: str, pk: int) -> HttpResponse:
+    ballot = get_ballot(slug, key)
+    declaration: ConflictDeclaration = get_object_or_404(ballot.conflicts, pk=pk)
+    form = WithdrawConflictForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        services.withdraw_conflict(declaration=declaration, acting_user=request.user, reason=reason)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Your conflict of interest in {declaration.scope} is withdrawn.")
+    return redirect(f"{ballot.get_absolute_url()}conflicts/#conflict-{declaration.pk}")
