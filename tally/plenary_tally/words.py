@@ -24,6 +24,8 @@ def scenario_title(key: str, group_names: Mapping[str, str]) -> str:
         title = "Without the disputed votes"
     elif base == "without-restricted":
         title = "Without the restricted (grant-only) votes"
+    elif base == "without-conflicts":
+        title = "Without the votes over a declared conflict of interest"
     elif base.startswith("without-group:"):
         title = f"Without {_group(base, group_names)}"
     elif base.startswith("only-group:"):
@@ -44,6 +46,8 @@ def scenario_phrase(key: str, group_names: Mapping[str, str], left_out: int | No
         phrase = f"without the {n}disputed {votes}"
     elif base == "without-restricted":
         phrase = f"without the {n}restricted (grant-only) {votes}"
+    elif base == "without-conflicts":
+        phrase = f"without the {n}{votes} over a declared conflict"
     elif base.startswith("without-group:"):
         group = _group(base, group_names)
         phrase = f"without {group}’s {n}{votes}" if left_out is not None else f"without {group}"

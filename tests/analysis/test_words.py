@@ -19,6 +19,7 @@ MAJORITY_VALUES = {"yes": 1, "abstain": 0, "no": -1, "veto": -1}
         ("without-disputed@baseline", "Without the disputed votes, with the thresholds as cast"),
         ("without-restricted", "Without the restricted (grant-only) votes"),
         ("without-restricted@baseline", "Without the restricted (grant-only) votes, with the thresholds as cast"),
+        ("without-conflicts", "Without the votes over a declared conflict of interest"),
         ("without-group:beta", "Without Beta Commons"),
         ("without-group:alpha@baseline", "Without Alpha, with the thresholds as cast"),
         ("only-group:beta", "Beta Commons alone"),
