@@ -52,7 +52,7 @@ def test_an_observer_opens_the_results_and_sees_the_flip_without_the_disputed_vo
     summary = page.locator("#summary")
     expect(summary.get_by_role("heading", name="Summary")).to_be_visible()
     expect(summary.locator("#outcome-code")).to_have_text(
-        "Training code: Lean yes (3 votes); Maybe without the 1 disputed vote;"
+        "Training code: Lean yes (3 votes) — 1 vote changed would change its band; Maybe without the 1 disputed vote;"
         " Maybe without the 1 restricted (grant-only) vote"  # alice's veto is both
     )
     expect(page.locator("text=These results are stale")).to_have_count(0)
