@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "deliberation",
     "votes",
     "analysis",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -172,6 +173,10 @@ if DEFINITION_CREATORS not in ("verified", "allowed"):
     raise ImproperlyConfigured(f"DEFINITION_CREATORS={DEFINITION_CREATORS!r}: expected verified or allowed")
 # The name the site's e-mails greet and sign with (never the host name a request happened to use).
 SITE_NAME = env.str("SITE_NAME", default="Plenary")
+# The scheme and host of the site, for the links of e-mails written away from a request (a worker's).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# A notification a worker began to e-mail and did not finish (it was killed) is sent by another after this.
+NOTIFICATION_LEASE_SECONDS = env.int("NOTIFICATION_LEASE_SECONDS", default=120)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("audit.urls")),
     path("", include("votes.urls")),
     path("", include("analysis.urls")),
+    path("", include("notifications.urls")),
     path("", include("deliberation.urls")),
 ]

@@ -1,0 +1,17 @@
+from django import forms
+
+from .models import FIXED, Kind, Mode, modes_of
+
+
+class SettingsForm(forms.Form):
+    """One choice per kind a person can turn off: at once, in a daily digest, or not by e-mail."""
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        modes = modes_of(user)
+        for kind in Kind:
+            if kind in FIXED:
+                continue
+            self.fields[kind.value] = forms.ChoiceField(
+                choices=Mode.choices, initial=modes[kind.value], label=kind.label, widget=forms.RadioSelect
+            )

@@ -1,0 +1,128 @@
+"""What Plenary tells people: each notification once per recipient, in the app and (as they choose) by e-mail.
+
+A notification is written in the transaction of the change that causes it (the outbox), then e-mailed by a
+worker after the commit (`tasks.deliver`). Its `delivery` says where that stands, and the recipient sees it.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+SUBJECT_MAX_LENGTH = 200
+BODY_MAX_LENGTH = 5_000
+KEY_MAX_LENGTH = 200
+
+
+class Kind(models.TextChoices):
+    """Each kind a person can receive, with what the settings page calls it."""
+
+    BALLOT_OPENED = "ballot.opened", "A ballot of your group opens"
+    BALLOT_CLOSING = "ballot.closing", "A ballot closes soon and you have cells without a vote"
+    REPLY = "comment.reply", "A reply to your comment"
+    MENTION = "comment.mention", "A mention of you (@handle)"
+    DISPUTE = "dispute", "A dispute raised or resolved over your votes"
+    MEMBERSHIP = "membership", "Your membership, chair role or join request changed"
+    JOIN_REQUEST = "join.request", "A join request waiting for you (chairs and organizers)"
+    FOLLOWED = "followed", "A release or a ballot on a definition you follow"
+    INVITATION = "invitation", "An invitation to join a group"
+    DIGEST = "digest", "Your daily digest"
+
+
+class Mode(models.TextChoices):
+    """How a person wants a kind by e-mail; in the app, every notification is shown."""
+
+    IMMEDIATELY = "immediately", "E-mail me at once"
+    DAILY = "daily", "In a daily digest"
+    OFF = "off", "Not by e-mail"
+
+
+# What a person gets by e-mail until they say otherwise: what needs them at once, what they follow once a day.
+DEFAULT_MODES = {kind: Mode.IMMEDIATELY for kind in Kind.values} | {Kind.FOLLOWED: Mode.DAILY}
+# Kinds a person cannot turn off: an invitation goes to an address with no account yet; the digest is the setting.
+FIXED = {Kind.INVITATION, Kind.DIGEST}
+
+
+class Delivery(models.TextChoices):
+    PENDING = "pending", "Waiting to be e-mailed"
+    SENDING = "sending", "Being e-mailed"
+    SENT = "sent", "E-mailed"
+    IN_DIGEST = "in_digest", "Waiting for your daily digest"
+    DIGESTED = "digested", "E-mailed in your daily digest"
+    NOT_EMAILED = "not_emailed", "Not e-mailed (your settings)"
+    NO_ADDRESS = "no_address", "Not e-mailed: no verified address"
+
+
+class NotificationQuerySet(models.QuerySet):
+    def for_user(self, user) -> "NotificationQuerySet":
+        return self.filter(recipient=user).exclude(kind=Kind.DIGEST)
+
+    def unread(self) -> "NotificationQuerySet":
+        return self.filter(read_at__isnull=True)
+
+    def to_send(self, *, older_than=None) -> "NotificationQuerySet":
+        """Waiting for a worker: pending, or being sent by a worker whose lease ran out (it was killed)."""
+        now = timezone.now()
+        lease = now - timezone.timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS)
+        pending = Q(delivery=Delivery.PENDING)
+        if older_than is not None:
+            pending &= Q(created_at__lte=now - older_than)
+        return self.filter(pending | Q(delivery=Delivery.SENDING, sending_since__lte=lease))
+
+
+class Notification(models.Model):
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    address = models.EmailField(blank=True, help_text="Where it is e-mailed when it has no recipient account.")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    key = models.CharField(
+        max_length=KEY_MAX_LENGTH, help_text="What it is about, e.g. ballot:12: one notification per recipient."
+    )
+    subject = models.CharField(max_length=SUBJECT_MAX_LENGTH)
+    body = models.TextField(max_length=BODY_MAX_LENGTH)
+    path = models.CharField(max_length=500, help_text="The page it concerns, on this site.")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    delivery = models.CharField(max_length=16, choices=Delivery.choices, default=Delivery.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    sending_since = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    digest = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="items")
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "key"], condition=Q(recipient__isnull=False), name="once_per_recipient"
+            ),
+            models.UniqueConstraint(
+                fields=["address", "kind", "key"], condition=Q(recipient__isnull=True), name="once_per_address"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"]),
+            models.Index(fields=["delivery", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.recipient or self.address}: {self.subject}"
+
+
+class Preference(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="notification_preferences")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="one_preference_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.kind} {self.mode}"
+
+
+def modes_of(user) -> dict[str, str]:
+    """Each kind's mode for the person: theirs where they set one, else the default."""
+    return DEFAULT_MODES | dict(Preference.objects.filter(user=user).values_list("kind", "mode"))

@@ -1,0 +1,77 @@
+"""The inbox, the e-mail settings and the one-click unsubscribe: thin, the services do the rest."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from config.http import AuthenticatedHttpRequest
+
+from . import services
+from .forms import SettingsForm
+from .models import Kind, Notification
+
+PAGE = 50
+
+
+@login_required
+def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
+    notifications = Notification.objects.for_user(request.user).order_by("-created_at", "-pk")
+    page = Paginator(notifications, PAGE).get_page(request.GET.get("page"))
+    unread = Notification.objects.for_user(request.user).unread().count()
+    return render(request, "notifications/inbox.html", {"page": page, "unread": unread})
+
+
+@login_required
+def unread_count(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The header's badge, fetched by htmx after the page loads, so that no page pays for it."""
+    unread = Notification.objects.for_user(request.user).unread().count()
+    return render(request, "notifications/_unread.html", {"unread": unread})
+
+
+@login_required
+@require_POST
+def read(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Mark one notification read; with htmx, the row comes back read, else the person follows its link."""
+    notification = get_object_or_404(Notification.objects.for_user(request.user), pk=pk)
+    services.mark_read(notification=notification, user=request.user)
+    if request.htmx:
+        unread = Notification.objects.for_user(request.user).unread().count()
+        context = {"notification": notification, "unread": unread, "oob": True}
+        return render(request, "notifications/_row.html", context)
+    return redirect(notification.path if request.POST.get("follow") else "notifications:inbox")
+
+
+@login_required
+@require_POST
+def read_all(request: AuthenticatedHttpRequest) -> HttpResponse:
+    marked = services.mark_all_read(user=request.user)
+    messages.success(request, f"{marked} marked read." if marked else "Nothing was unread.")
+    return redirect("notifications:inbox")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    form = SettingsForm(request.POST or None, user=request.user)
+    if form.is_valid():
+        services.set_modes(user=request.user, modes=form.cleaned_data)
+        messages.success(request, "Your e-mail settings are saved.")
+        return redirect("notifications:settings")
+    return render(request, "notifications/settings.html", {"form": form})
+
+
+@csrf_exempt  # RFC 8058: the mail provider posts the one-click form; the signed token is the authority
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    found = services.read_unsubscribe_token(token)
+    if found is None:
+        raise Http404("This unsubscribe link is not one Plenary wrote.")
+    kind = Kind(found[1])
+    if request.method == "POST":
+        services.unsubscribe(token)
+        return render(request, "notifications/unsubscribed.html", {"kind": kind})
+    return render(request, "notifications/unsubscribe.html", {"kind": kind, "token": token})
