@@ -78,9 +78,12 @@ def notify(recipients: Iterable, message: Message) -> list[Notification]:
         for pk in sorted(users)
         if pk not in already
     ]
-    created = Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    _queue_after_commit(message.kind, message.key, [pk for pk in users if pk not in already])
-    return created
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)  # a concurrent twin is kept, not doubled
+    new = [row.recipient_id for row in rows]
+    _queue_after_commit(message.kind, message.key, new)
+    return list(
+        Notification.objects.filter(recipient_id__in=new, kind=message.kind, key=message.key[:200]).order_by("pk")
+    )
 
 
 def notify_address(address: str, message: Message) -> Notification | None:

@@ -140,3 +140,20 @@ def _audit_guard_around_flush(request):
 def _fresh_rate_limits():
     """Rate limits stay on in tests, counted in the per-process cache: each test starts with none spent."""
     cache.clear()
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server (tests/mail.py) that Django sends its mail to, for the test; its inbox."""
+    from . import mail
+
+    controller, inbox = mail.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 10
+    try:
+        yield inbox
+    finally:
+        controller.stop()
