@@ -30,6 +30,7 @@ from django.urls import reverse
 
 from deliberation.models import DraftVersion
 from deliberation.services import version_digest
+from notifications.models import FIXED, Kind
 from tests.votes.conftest import CHOICES, CRITERIA
 from tests.votes.pages import ballot_rows
 
@@ -65,8 +66,20 @@ class Done:
         return f"done ({self.status})"
 
 
+@dataclass(frozen=True)
+class Own:
+    """A POST carried out on the person's own inbox or e-mail settings: this status, and no audit event, since
+    nothing anyone else reads changed."""
+
+    status: int
+
+    def __repr__(self) -> str:
+        return f"own ({self.status})"
+
+
 LOGIN = "sent to sign in"  # a redirect to the sign-in page, with `next` pointing back, and nothing written
 DONE, DONE_HX = Done(302), Done(200)  # a plain form redirects; htmx gets the fragment back
+OWN, OWN_200 = Own(302), Own(200)
 
 #                  anonymous  carol  dave  bob    alice  oscar  olga
 EVERYONE = (200,) * 7
@@ -822,6 +835,26 @@ TABLE: list[Case] = [
         what="of no declaration",
         guessed=True,
     ),
+    # Notifications: bob's inbox holds one; the unsubscribe link is from a mail to bob ------------------------
+    Case(at("notifications:inbox"), SIGNED_IN),
+    Case(at("notifications:unread"), SIGNED_IN),
+    Case(at("notifications:read", pk("bobs_notification")), POST_ONLY, (LOGIN, 404, 404, OWN, 404, 404, 404)),
+    Case(
+        at("notifications:read", pk("bobs_notification")),
+        None,
+        (LOGIN, 404, 404, OWN_200, 404, 404, 404),
+        htmx=True,
+    ),
+    Case(at("notifications:read", NO_SUCH_ID), None, GONE_FORM, what="of no notification", guessed=True),
+    Case(at("notifications:read-all"), POST_ONLY, (LOGIN, OWN, OWN, OWN, OWN, OWN, OWN)),
+    Case(
+        at("notifications:settings"),
+        SIGNED_IN,
+        (LOGIN, OWN, OWN, OWN, OWN, OWN, OWN),
+        data={kind: "daily" for kind in Kind.values if kind not in FIXED},
+    ),
+    Case(at("notifications:unsubscribe", lambda w: w.unsubscribe_token), EVERYONE, (OWN_200,) * 7),
+    Case(at("notifications:unsubscribe", "e30:forged:signature"), GONE, GONE, what="of no mail"),
     # Results, downloads and the audit log ----------------------------------------------------
     Case(at("analysis:results", "osd", "components"), EVERYONE, what="open"),
     Case(at("analysis:results", "osd", "components"), EVERYONE, htmx=True, what="open"),

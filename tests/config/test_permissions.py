@@ -32,6 +32,7 @@ from analysis import decisions
 from analysis import services as analysis
 from audit.models import AuditEvent
 from deliberation import services as deliberation
+from notifications import services as notifications
 from tests.client import HTMX
 from tests.factories import (
     ComponentFactory,
@@ -59,6 +60,7 @@ from .permission_table import (
     TABLE,
     Case,
     Done,
+    Own,
 )
 
 # The world ----------------------------------------------------------------------------------------
@@ -191,6 +193,10 @@ def world(
     )
     w.objection = decisions.lodge_objection(decision=w.decision, member=dave, reasoning="Corpora was not heard.")
     analysis.compute_run(closed)  # up to date: a page that reads the outcomes writes no run
+    [w.bobs_notification] = notifications.notify(
+        [bob], notifications.Message("comment.reply", "reply:world", "A reply", "Agreed.", "/")
+    )
+    w.unsubscribe_token = notifications.unsubscribe_token(w.bobs_notification)
     _ballot(published, "scheduled", [group], olga)
 
     # Oscar's definition, whose ids and keys are tried at addresses of osd.
@@ -315,9 +321,14 @@ def judge(sent: Sent, expected, where: str, persona: str, says: str = "") -> lis
     elif isinstance(expected, Done):
         if response.status_code != expected.status or sent.audited < 1:
             problems.append(f"{where}: {response.status_code} with {sent.audited} audit events, expected {expected}")
+    elif isinstance(expected, Own):
+        if response.status_code != expected.status or sent.audited:
+            problems.append(f"{where}: {response.status_code} with {sent.audited} audit events, expected {expected}")
+        if any(not table.startswith("notifications_") for table in sent.written):
+            problems.append(f"{where}: wrote to {', '.join(sent.written)}, beyond the person's own notifications")
     elif response.status_code != expected:
         problems.append(f"{where}: {response.status_code}, expected {expected}")
-    if sent.written and not isinstance(expected, Done):
+    if sent.written and not isinstance(expected, Done | Own):
         problems.append(f"{where}: wrote to {', '.join(sent.written)} though it was to do nothing")
     content = body_of(response)
     if says and response.status_code == 200 and says not in content:
