@@ -325,10 +325,10 @@ def in_words(
     favour = methodology.get("for")
     if favour:
         named = ", ".join(choices.get(k, k) for k in favour)
-        sentences.append(f"In favour: {named}; every other choice of positive or zero value abstains.")
+        sentences.append(f"Counted in favour: {named}; against: the choices of negative value; the others abstain.")
     recuse = methodology.get("recuse")
     if recuse:
-        sentences.append(f"{choices.get(recuse, recuse)} recuses: out of every base and of the quorum.")
+        sentences.append(f"“{choices.get(recuse, recuse)}” takes the voter out of every base and of the quorum.")
     quorum = methodology.get("quorum")
     if quorum:
         size = f"{quorum['count']} voters" if "count" in quorum else f"{quorum['share']} of the eligible members"

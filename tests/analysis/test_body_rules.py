@@ -199,3 +199,23 @@ def test_a_quorum_keeps_one_voter_of_22_from_passing_a_component():
         "Fails",
         "fails quorum: 1 of 11 votes needed",
     )
+
+
+def test_each_rule_is_stated_in_words_as_its_body_words_it():
+    iesg = PRESETS[STANDARDS]
+    labels = {c["key"]: c["label"] for c in iesg["choices"]}
+
+    assert majority.in_words(iesg["methodology"], labels, ["discuss"], {}) == (
+        "A component passes when at least 2/3 of the eligible members' votes (recusals left out) are in favour. "
+        "Counted in favour: Yes, No Objection; against: the choices of negative value; the others abstain. "
+        "“Recuse” takes the voter out of every base and of the quorum. "
+        "A standing DISCUSS blocks it, whatever the count; it carries its reason."
+    )
+    assert majority.in_words(
+        PRESETS[CABF]["methodology"], {}, [], {"issuers": "Certificate issuers", "browsers": "Browsers"}
+    ) == (
+        "A component passes when in Browsers, more than 1/2 of the votes cast (abstentions not counted) are in "
+        "favour and at least 1 vote is in favour, and in Certificate issuers, at least 2/3 of the votes cast "
+        "(abstentions not counted) are in favour and at least 1 vote is in favour. "
+        "Quorum: 6 voters; abstentions count toward it."
+    )
