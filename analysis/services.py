@@ -12,6 +12,7 @@ from audit.models import AuditEvent
 from plenary_tally import outcomes
 from plenary_tally.digest import input_digest
 from plenary_tally.model import BallotSpec, Cell, Choice, Component, VoterMatrix
+from plenary_tally.vocabulary import Action
 from votes import access as votes_access
 from votes.models import Ballot
 
@@ -67,9 +68,16 @@ def audit_position(ballot: Ballot) -> int:
     )
 
 
+# Events of a ballot's stream that no outcome reads: a decision and its objections rest on a run, they don't move it.
+NO_BEARING = (Action.DECISION_RECORDED, Action.OBJECTION_LODGED, Action.OBJECTION_ANSWERED)
+
+
 def is_stale(ballot: Ballot, run: OutcomeRun | None) -> bool:
-    """Whether anything was recorded on the ballot since the run read it, or the computation changed."""
-    return run is None or run.results.get("engine") != outcomes.ENGINE or audit_position(ballot) > run.audit_seq
+    """Whether anything bearing on the outcomes was recorded since the run read it, or the computation changed."""
+    if run is None or run.results.get("engine") != outcomes.ENGINE:
+        return True
+    later = AuditEvent.objects.filter(stream=ballot.audit_stream, seq__gt=run.audit_seq)
+    return later.exclude(action__in=NO_BEARING).exists()
 
 
 def latest_runs(ballots: Iterable[Ballot]) -> Iterator[tuple[Ballot, OutcomeRun | None, bool]]:

@@ -529,3 +529,11 @@ def test_the_decisions_page_reads_in_a_fixed_number_of_queries(
         decisions.lodge_objection(decision=decision, member=dave, reasoning="No!")
     with django_assert_max_num_queries(8):
         assert client.get(page_of(closed)).status_code == 200
+
+
+def test_decisions_and_objections_leave_the_outcomes_current(decided, closed):
+    """A decision rests on a run: recording it, objecting and answering recompute nothing."""
+    run = OutcomeRun.objects.latest_for(closed)
+    record(closed, closed.definition.organizers.get(), None, outcome="Adopted again", statement="Restated.")
+
+    assert not services.is_stale(closed, run)
