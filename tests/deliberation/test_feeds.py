@@ -43,7 +43,13 @@ def new_ballot(version, key: str, groups, olga, **kwargs) -> Ballot:
 def ballots(olga, published, group, other_group) -> dict[str, Ballot]:
     return {
         "window": new_ballot(
-            published, "window", [group, other_group], olga, title="Components, round 1", opens_at=OPENS, closes_at=CLOSES
+            published,
+            "window",
+            [group, other_group],
+            olga,
+            title="Components, round 1",
+            opens_at=OPENS,
+            closes_at=CLOSES,
         ),
         "open_ended": new_ballot(published, "open-ended", [group], olga, opens_at=OPENS),
         "by_hand": new_ballot(published, "by-hand", [group], olga),
@@ -372,8 +378,16 @@ def test_the_calendars_and_feeds_need_the_same_queries_for_many_ballots_and_comm
     bobs = address_made(client, bob)
     for path in (reverse("votes:ballot-calendar", args=["osd"]), bobs, reverse("votes:ballot-feed", args=["osd"])):
         assert_same_queries_when_the_data_grows(
-            client, path, lambda: more_ballots(published, [group, other_group], olga, 2), django_assert_max_num_queries, 4
+            client,
+            path,
+            lambda: more_ballots(published, [group, other_group], olga, 2),
+            django_assert_max_num_queries,
+            4,
         )
     assert_same_queries_when_the_data_grows(
-        client, url("discussion-feed", "osd"), lambda: more_comments(published, bob, 3), django_assert_max_num_queries, 2
+        client,
+        url("discussion-feed", "osd"),
+        lambda: more_comments(published, bob, 3),
+        django_assert_max_num_queries,
+        2,
     )
