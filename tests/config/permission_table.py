@@ -15,10 +15,11 @@ and, where the route changes anything, on POST of data that the allowed persona'
 
 What each status promises: a GET never writes; a refused POST (sent to sign in, 403, 404, 405, or
 a form shown again with its error) writes nothing at all; DONE is a POST that was carried out and
-recorded in the audit log. No page, file or API answer shows a persona a text it may not read
-(SECRETS). An id or key that belongs to another definition, ballot or group, to a draft in
-progress the persona cannot see, or to nothing, is a 404, never a 403, 200 or 500 (`guessed`
-cases; every route that takes an integer id has some).
+recorded in the audit log; SAVED, one carried out that changes only the persona's own setting (their
+calendar address), which the audit log does not record, as it records no account's settings. No page,
+file or API answer shows a persona a text it may not read (SECRETS). An id or key that belongs to
+another definition, ballot or group, to a draft in progress the persona cannot see, or to nothing,
+is a 404, never a 403, 200 or 500 (`guessed` cases; every route that takes an integer id has some).
 
 """
 
@@ -57,16 +58,18 @@ SECRETS = {
 
 @dataclass(frozen=True)
 class Done:
-    """A POST that was carried out: this status, and at least one new audit event."""
+    """A POST that was carried out: this status, and at least one new audit event (or, not `audited`, none)."""
 
     status: int
+    audited: bool = True
 
     def __repr__(self) -> str:
-        return f"done ({self.status})"
+        return f"done ({self.status})" if self.audited else f"saved, unaudited ({self.status})"
 
 
 LOGIN = "sent to sign in"  # a redirect to the sign-in page, with `next` pointing back, and nothing written
 DONE, DONE_HX = Done(302), Done(200)  # a plain form redirects; htmx gets the fragment back
+SAVED, SAVED_SHOWN = Done(302, audited=False), Done(200, audited=False)  # a person's own setting
 
 #                  anonymous  carol  dave  bob    alice  oscar  olga
 EVERYONE = (200,) * 7
@@ -520,6 +523,20 @@ TABLE: list[Case] = [
         what="revoked",
     ),
     Case(at(D + "invitation", "not-a-token"), GONE, GONE, what="of no invitation", guessed=True),
+    # A person's calendar address: made on their page, shown once on the answer; bob has one.
+    Case(at(D + "calendar"), SIGNED_IN),
+    Case(at(D + "calendar-create"), POST_ONLY, (LOGIN,) + (SAVED_SHOWN,) * 6),
+    Case(at(D + "calendar-revoke"), POST_ONLY, (LOGIN, 302, 302, SAVED, 302, 302, 302)),  # nothing to revoke but bob's
+    # Feeds and calendars: public, like the pages they follow; a person's calendar, to whoever has its address.
+    Case(at(D + "discussion-feed", "osd"), EVERYONE),
+    Case(at(D + "discussion-feed", "nope"), GONE, what="of no definition", guessed=True),
+    Case(at(V + "ballot-feed", "osd"), EVERYONE, says="Voting opened: Secret"),
+    Case(at(V + "ballot-feed", "nope"), GONE, what="of no definition", guessed=True),
+    Case(at(V + "ballot-calendar", "osd"), EVERYONE, says="SUMMARY:Secret"),
+    Case(at(V + "ballot-calendar", "nope"), GONE, what="of no definition", guessed=True),
+    Case(at(V + "personal-calendar", lambda w: w.bobs_calendar), EVERYONE, what="bob's", says="SUMMARY:Components"),
+    Case(at(V + "personal-calendar", lambda w: w.bobs_old_calendar), GONE, what="bob's, replaced", guessed=True),
+    Case(at(V + "personal-calendar", "not-a-token"), GONE, what="of no one", guessed=True),
     # Ballots ---------------------------------------------------------------------------------
     Case(at(V + "ballot-list", "osd"), EVERYONE),
     Case(
