@@ -64,8 +64,11 @@ def calendar_of(response) -> Calendar:
 
 
 def events_of(response) -> dict[str, object]:
-    """The calendar's events by UID."""
-    return {str(e["UID"]): e for e in calendar_of(response).walk("VEVENT")}
+    """The calendar's events by UID, each there once."""
+    events = calendar_of(response).walk("VEVENT")
+    by_uid = {str(e["UID"]): e for e in events}
+    assert len(by_uid) == len(events), "a ballot is in the calendar once"
+    return by_uid
 
 
 def uid(ballot: Ballot) -> str:
