@@ -149,6 +149,10 @@ class Ballot(models.Model):
 
     objects = BallotQuerySet.as_manager()
 
+    # Read with BallotQuerySet.with_revisions(), for the calendars.
+    revisions: int
+    revised_at: datetime
+
     class Meta:
         ordering = ["definition", "-created_at"]
         constraints = [
@@ -201,9 +205,9 @@ class Ballot(models.Model):
         """What has happened to the ballot, oldest first: created, then opened and closed (`window`'s times)."""
         start, end = self.window
         happened = [("created", self.created_at)]
-        if self.status != self.Status.SCHEDULED:
+        if self.opened_at is not None:
             happened.append(("opened", start or self.opened_at))
-        if self.status == self.Status.CLOSED:
+        if self.closed_at is not None:
             happened.append(("closed", end or self.closed_at))
         return happened
 
