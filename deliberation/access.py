@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 
-from .models import Comment, Definition, DraftVersion
+from .models import CalendarToken, Comment, Definition, DraftVersion, token_digest
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -38,6 +38,16 @@ def get_comment(request: HttpRequest, pk: int) -> Comment:
         ),
         pk=pk,
     )
+
+
+def calendar_owner(token: str) -> "User":
+    """Whose calendar a secret address opens: 404 for a token that opens none (never made, replaced, revoked)."""
+    if len(token) > 100:  # a token is 43 characters: a longer one is not worth hashing
+        raise Http404("No such calendar.")
+    found = CalendarToken.objects.select_related("user").filter(token_digest=token_digest(token)).first()
+    if found is None or not found.user.is_active:
+        raise Http404("No such calendar.")
+    return found.user
 
 
 START_DEFINITION_REFUSED = "Your account may not start a definition here; the site's administrators can allow it."

@@ -33,6 +33,10 @@ draft_body_length = MaxLengthValidator(
 release_notes_length = MaxLengthValidator(
     RELEASE_NOTES_MAX_LENGTH, "Release notes can be at most %(limit_value)s characters long; these have %(show_value)s."
 )
+# The newest entries a feed gives (the releases, the discussion, the ballots of a definition): a reader polls it
+# often and keeps what it has seen, so a feed is a window on what is new, not the archive.
+FEED_MAX_ENTRIES = 50
+
 comment_length = MaxLengthValidator(
     COMMENT_MAX_LENGTH, "A comment can be at most %(limit_value)s characters long; this one has %(show_value)s."
 )
@@ -333,6 +337,10 @@ class Membership(models.Model):
 
 
 class CommentQuerySet(models.QuerySet):
+    def public(self) -> "CommentQuerySet":
+        """What anyone may read, body and all: comments on published versions that were not hidden."""
+        return self.filter(version__status=DraftVersion.Status.PUBLISHED, hidden_at__isnull=True)
+
     def threads(self) -> "CommentQuerySet":
         """Top-level comments with their replies and authors, ready to render."""
         return (
@@ -373,6 +381,11 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"Comment by {self.author} on {self.version}"
+
+    def get_absolute_url(self) -> str:
+        """The comment in its discussion: on its component's page, or on its version's."""
+        target = self.component or self.version
+        return f"{target.get_absolute_url()}#comment-{self.pk}"
 
     @property
     def is_hidden(self) -> bool:
@@ -445,8 +458,9 @@ class JoinRequest(models.Model):
         return f"{self.user} asks to join {self.group} ({self.status})"
 
 
-def invitation_token_digest(token: str) -> str:
-    """What is stored of an invitation's token: its link works, a copy of the table does not."""
+def token_digest(token: str) -> str:
+    """What is stored of a secret link's token (an invitation's, a calendar's): its link works, a copy of the table
+    does not. Looked up by this digest, a token is never compared character by character with one that is kept."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -487,3 +501,21 @@ class Invitation(models.Model):
         if self.revoked_at:
             return "revoked"
         return "expired" if self.expires_at <= timezone.now() else "open"
+
+
+# A person's calendar ------------------------------------------------------------------------------
+
+
+class CalendarToken(models.Model):
+    """A person's secret calendar address: whoever holds its link reads the calendar of their ballots, unsigned.
+
+    One per person. Only the token's digest is kept (`token_digest`), so the address is shown once, when it is
+    made; making a new one replaces it, and the old link then finds nothing.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="calendar_token")
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Calendar address of {self.user}"

@@ -27,6 +27,7 @@ from .markdown import render_markdown
 from .models import (
     BULK_LINES_MAX,
     INVITATION_LIFETIME_DAYS,
+    CalendarToken,
     Comment,
     CommentRevision,
     Component,
@@ -40,10 +41,10 @@ from .models import (
     category_key,
     comment_length,
     decision_reason_length,
-    invitation_token_digest,
     join_note_length,
     release_notes_length,
     tidy_category,
+    token_digest,
 )
 
 if TYPE_CHECKING:
@@ -666,7 +667,7 @@ def invite_member(
         group=group,
         email=email,
         role=role,
-        token_digest=invitation_token_digest(token),
+        token_digest=token_digest(token),
         invited_by=acting_user,
         expires_at=timezone.now() + timedelta(days=INVITATION_LIFETIME_DAYS),
     )
@@ -717,7 +718,7 @@ def find_invitation(token: str) -> Invitation | None:
         return None
     return (
         Invitation.objects.select_related("group__definition", "invited_by")
-        .filter(token_digest=invitation_token_digest(token))
+        .filter(token_digest=token_digest(token))
         .first()
     )
 
@@ -883,3 +884,30 @@ def hide_comment(*, comment: Comment, reason: str, acting_user: "User") -> Comme
         payload={"author": comment.author.get_username(), "reason": reason},
     )
     return comment
+
+
+# A person's calendar address -----------------------------------------------------------------
+# A person's own setting, like their e-mail addresses and password (allauth's): not an event of any definition or
+# ballot, so not written to the audit log, which has streams for definitions and ballots only.
+
+
+@transaction.atomic
+def create_calendar_token(*, user: "User") -> str:
+    """A new secret calendar address for `user`, replacing the one they had, whose link then finds nothing.
+
+    Returns the token, for the page to show once: only its digest is kept.
+    """
+    if not user.is_authenticated:
+        raise PermissionDenied("Sign in to get a calendar address.")
+    token = secrets.token_urlsafe(32)
+    CalendarToken.objects.update_or_create(
+        user=user, defaults={"token_digest": token_digest(token), "created_at": timezone.now()}
+    )
+    return token
+
+
+@transaction.atomic
+def revoke_calendar_token(*, user: "User") -> bool:
+    """`user`'s calendar address stops working; False if they had none."""
+    deleted, _ = CalendarToken.objects.filter(user=user).delete()
+    return bool(deleted)

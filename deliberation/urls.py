@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import comments, definitions, groups, joining, versions
+from .views import calendars, comments, definitions, groups, joining, versions
 
 app_name = "deliberation"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("d/<slug:slug>/organizers/", definitions.organizer_add, name="organizer-add"),
     path("d/<slug:slug>/organizers/<int:pk>/remove/", definitions.organizer_remove, name="organizer-remove"),
     path("d/<slug:slug>/releases.atom", definitions.ReleaseFeed(), name="release-feed"),
+    path("d/<slug:slug>/discussion.atom", definitions.DiscussionFeed(), name="discussion-feed"),
     path("d/<slug:slug>/diff/", versions.diff, name="diff"),
     path("d/<slug:slug>/drafts/start/", versions.draft_start, name="draft-start"),
     path("d/<slug:slug>/v/<str:label>/", versions.version, name="version"),
@@ -41,6 +42,9 @@ urlpatterns = [
         joining.invitation_revoke,
         name="invitation-revoke",
     ),
+    path("calendar/", calendars.calendar, name="calendar"),
+    path("calendar/new/", calendars.calendar_create, name="calendar-create"),
+    path("calendar/revoke/", calendars.calendar_revoke, name="calendar-revoke"),
     path("invitations/<str:token>/", joining.invitation, name="invitation"),
     path("comments/<int:pk>/edit/", comments.comment_edit, name="comment-edit"),
     path("comments/<int:pk>/history/", comments.comment_history, name="comment-history"),

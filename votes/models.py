@@ -8,14 +8,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models
-from django.db.models import BooleanField, Case, Exists, OuterRef, Q, When
+from django.db.models import BooleanField, Case, Count, Exists, Max, OuterRef, Q, Subquery, When
+from django.db.models.functions import Cast, Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
 
-from deliberation.models import Component, Definition, DraftVersion, WorkingGroup
+from audit.models import AuditEvent
+from deliberation.models import Component, Definition, DraftVersion, Membership, WorkingGroup
 from plenary_tally import majority, rules
 from plenary_tally.ballot import SELECTORS
-from plenary_tally.vocabulary import ballot_stream
+from plenary_tally.vocabulary import Action, ballot_stream
 
 OSAID_BANDS: dict[str, Any] = {
     "rule": "mean-bands",
@@ -56,6 +58,45 @@ class BallotQuerySet(models.QuerySet):
         return self.filter(
             Q(status=Ballot.Status.SCHEDULED, opens_at__lte=at) | Q(status=Ballot.Status.OPEN, closes_at__lte=at)
         )
+
+    def followed_by(self, user) -> "BallotQuerySet":
+        """What a person's calendar holds: the ballots enrolling a group they are in now, and every ballot of the
+        definitions they organize."""
+        groups = Membership.objects.current().filter(user=user).values("group")
+        definitions = Definition.objects.organized_by(user).values("pk")
+        return self.filter(Q(groups__in=groups) | Q(definition__in=definitions)).distinct()
+
+    def on_calendar(self) -> "BallotQuerySet":
+        """Ballots with a time to put in a calendar (`Ballot.window`): planned to open, or opened."""
+        return self.filter(Q(opens_at__isnull=False) | Q(opened_at__isnull=False))
+
+    def with_revisions(self) -> "BallotQuerySet":
+        """Each ballot with how often its window or settings changed since it was created (`revisions`) and when
+        it last did (`revised_at`, its creation if never): read from the audit log, which records each change."""
+        events = (
+            AuditEvent.objects.filter(
+                subject_type=self.model._meta.label_lower,
+                subject_id=Cast(OuterRef("pk"), models.CharField()),
+                action__in=REVISIONS,
+            )
+            .order_by()
+            .values("subject_id")
+        )
+        return self.annotate(
+            revisions=Coalesce(Subquery(events.annotate(n=Count("pk")).values("n")), 0),
+            revised_at=Coalesce(Subquery(events.annotate(last=Max("at")).values("last")), "created_at"),
+        )
+
+    def by_latest_activity(self) -> "BallotQuerySet":
+        """Newest first by the latest of its creation, opening and closing."""
+        latest = Greatest(
+            "created_at", Coalesce("opened_at", "created_at"), Coalesce("closed_at", "created_at")
+        )  # Greatest with a NULL is NULL on SQLite
+        return self.annotate(latest_activity=latest).order_by("-latest_activity", "-pk")
+
+
+# What changes a ballot's entry in a calendar: its settings, its window, and its opening and closing.
+REVISIONS = (Action.BALLOT_UPDATED, Action.BALLOT_RESCHEDULED, Action.BALLOT_OPENED, Action.BALLOT_CLOSED)
 
 
 DESCRIPTION_MAX_LENGTH = 20_000
@@ -108,6 +149,10 @@ class Ballot(models.Model):
 
     objects = BallotQuerySet.as_manager()
 
+    # Read with BallotQuerySet.with_revisions(), for the calendars.
+    revisions: int
+    revised_at: datetime
+
     class Meta:
         ordering = ["definition", "-created_at"]
         constraints = [
@@ -143,6 +188,28 @@ class Ballot(models.Model):
         if self.status == self.Status.OPEN and self.closes_at and self.closes_at <= at:
             return self.Status.CLOSED
         return None
+
+    @property
+    def window(self) -> tuple[datetime | None, datetime | None]:
+        """When voting opens and closes, as a calendar shows it: the planned times, an early close when it came.
+
+        Opening early moves `opens_at` to then (`services.open_ballot`); a ballot opened by hand without a planned
+        time starts when it opened. A scheduled opening or closing noticed late keeps its planned time. The end is
+        None while it closes only when an organizer closes it.
+        """
+        start = self.opens_at or self.opened_at
+        ends = [t for t in (self.closes_at, self.closed_at if self.status == self.Status.CLOSED else None) if t]
+        return start, min(ends) if ends else None
+
+    def phases(self) -> list[tuple[str, datetime]]:
+        """What has happened to the ballot, oldest first: created, then opened and closed (`window`'s times)."""
+        start, end = self.window
+        happened = [("created", self.created_at)]
+        if self.opened_at is not None:
+            happened.append(("opened", start or self.opened_at))
+        if self.closed_at is not None:
+            happened.append(("closed", end or self.closed_at))
+        return happened
 
     @property
     def roster_frozen_at(self) -> datetime | None:

@@ -26,6 +26,7 @@ from .access import VotingRights, may_dispute, roster, voting_memberships
 from .models import (
     REASON_MAX_LENGTH,
     Ballot,
+    BallotQuerySet,
     Choice,
     ConflictDeclaration,
     Criterion,
@@ -402,9 +403,11 @@ def apply_schedule(ballot: Ballot) -> Ballot:
     return ballot
 
 
-def apply_schedules() -> list[Ballot]:
-    """Every ballot whose opening or closing time has come, moved on: the periodic task and the command."""
-    return [apply_schedule(ballot) for ballot in Ballot.objects.due().select_related("definition", "version")]
+def apply_schedules(ballots: BallotQuerySet | None = None) -> list[Ballot]:
+    """Every ballot (of `ballots`, else all) whose opening or closing time has come, moved on: the periodic task
+    and the command, and the pages and feeds that list ballots, which show them as they are."""
+    ballots = Ballot.objects.all() if ballots is None else ballots
+    return [apply_schedule(ballot) for ballot in ballots.due().select_related("definition", "version")]
 
 
 # Veto grants ---------------------------------------------------------------------------------

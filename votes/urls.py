@@ -1,11 +1,14 @@
 from django.urls import path
 
-from .views import ballots, grid, records
+from .views import ballots, feeds, grid, records
 
 app_name = "votes"
 
 urlpatterns = [
     path("d/<slug:slug>/ballots/", ballots.ballot_list, name="ballot-list"),
+    path("d/<slug:slug>/ballots.ics", feeds.ballot_calendar, name="ballot-calendar"),
+    path("d/<slug:slug>/ballots.atom", feeds.BallotFeed(), name="ballot-feed"),
+    path("calendar/<str:token>.ics", feeds.personal_calendar, name="personal-calendar"),
     path("d/<slug:slug>/ballots/new/", ballots.ballot_create, name="ballot-create"),
     path("d/<slug:slug>/ballots/<slug:key>/", ballots.ballot, name="ballot"),
     path("d/<slug:slug>/ballots/<slug:key>/edit/", ballots.ballot_edit, name="ballot-edit"),

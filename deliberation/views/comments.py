@@ -13,13 +13,7 @@ from config.http import AuthenticatedHttpRequest
 from .. import services
 from ..access import get_comment, get_version
 from ..forms import CommentEditForm, CommentForm, HideCommentForm
-from ..models import Comment
 from .versions import comments_context
-
-
-def _thread_url(comment: Comment) -> str:
-    target = comment.component or comment.version
-    return f"{target.get_absolute_url()}#comment-{comment.pk}"
 
 
 def _over_the_comment_limit(request: HttpRequest) -> str:
@@ -54,7 +48,7 @@ def comment_create(request: AuthenticatedHttpRequest, slug: str, label: str, key
             form.add_error(None, exc)
     if not request.htmx:
         if comment is not None:
-            return redirect(_thread_url(comment))
+            return redirect(comment.get_absolute_url())
         problems = " ".join(str(e) for errors in form.errors.values() for e in errors)
         messages.error(request, "Your comment was not posted: " + problems)
         return redirect(component or version)
@@ -89,7 +83,7 @@ def comment_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, exc)
         else:
             messages.success(request, "Comment updated; the earlier text stays in its history.")
-            return redirect(_thread_url(comment))
+            return redirect(comment.get_absolute_url())
     return render(request, "deliberation/comment_edit.html", {"comment": comment, "form": form})
 
 
@@ -116,5 +110,5 @@ def comment_hide(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, exc)
         else:
             messages.success(request, "Comment hidden; the reason is shown in its place.")
-            return redirect(_thread_url(comment))
+            return redirect(comment.get_absolute_url())
     return render(request, "deliberation/comment_hide.html", {"comment": comment, "form": form})

@@ -13,7 +13,7 @@ from config.http import AuthenticatedHttpRequest
 
 from .. import access, services
 from ..forms import DefinitionForm, OrganizerForm
-from ..models import Definition, DraftVersion, Membership
+from ..models import FEED_MAX_ENTRIES, Comment, Definition, DraftVersion, Membership
 
 
 def definition_list(request: HttpRequest) -> HttpResponse:
@@ -135,7 +135,7 @@ class ReleaseFeed(Feed):
         return obj.summary
 
     def items(self, obj: Definition):
-        return obj.versions.published().select_related("definition").order_by("-published_at")[:50]
+        return obj.versions.published().select_related("definition").order_by("-published_at")[:FEED_MAX_ENTRIES]
 
     def item_title(self, item: DraftVersion) -> str:
         return f"{item.definition.title} {item.label}"
@@ -148,3 +148,48 @@ class ReleaseFeed(Feed):
 
     def item_updateddate(self, item: DraftVersion):
         return item.published_at
+
+
+class DiscussionFeed(Feed):
+    """An Atom feed of the latest comments on a definition's releases, newest first: what anyone reads there.
+
+    A hidden comment is left out, body and all, and so is the discussion of a draft in progress.
+    """
+
+    feed_type = Atom1Feed
+
+    def get_object(self, request: HttpRequest, slug: str) -> Definition:
+        return get_object_or_404(Definition, slug=slug)
+
+    def title(self, obj: Definition) -> str:
+        return f"{obj.title}: discussion"
+
+    def link(self, obj: Definition) -> str:
+        return obj.get_absolute_url()
+
+    def subtitle(self, obj: Definition) -> str:
+        return f"The latest comments on the releases of {obj.title}."
+
+    def items(self, obj: Definition):
+        return (
+            Comment.objects.public()
+            .filter(version__definition=obj)
+            .select_related("version__definition", "component__version__definition", "author")
+            .order_by("-created_at", "-pk")[:FEED_MAX_ENTRIES]
+        )
+
+    def item_title(self, item: Comment) -> str:
+        on = f"{item.version.label}, {item.component.title}" if item.component else item.version.label
+        return f"@{item.author.get_username()} on {item.version.definition.title} {on}"
+
+    def item_description(self, item: Comment) -> str:
+        return item.body_html
+
+    def item_author_name(self, item: Comment) -> str:
+        return f"@{item.author.get_username()}"  # the handle the discussion shows, never the person's name
+
+    def item_pubdate(self, item: Comment):
+        return item.created_at
+
+    def item_updateddate(self, item: Comment):
+        return item.edited_at or item.created_at

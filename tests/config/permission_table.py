@@ -15,10 +15,11 @@ and, where the route changes anything, on POST of data that the allowed persona'
 
 What each status promises: a GET never writes; a refused POST (sent to sign in, 403, 404, 405, or
 a form shown again with its error) writes nothing at all; DONE is a POST that was carried out and
-recorded in the audit log. No page, file or API answer shows a persona a text it may not read
-(SECRETS). An id or key that belongs to another definition, ballot or group, to a draft in
-progress the persona cannot see, or to nothing, is a 404, never a 403, 200 or 500 (`guessed`
-cases; every route that takes an integer id has some).
+recorded in the audit log; SAVED, one carried out that changes only the persona's own setting (their
+calendar address), which the audit log does not record, as it records no account's settings. No page,
+file or API answer shows a persona a text it may not read (SECRETS). An id or key that belongs to
+another definition, ballot or group, to a draft in progress the persona cannot see, or to nothing,
+is a 404, never a 403, 200 or 500 (`guessed` cases; every route that takes an integer id has some).
 
 """
 
@@ -58,28 +59,18 @@ SECRETS = {
 
 @dataclass(frozen=True)
 class Done:
-    """A POST that was carried out: this status, and at least one new audit event."""
+    """A POST that was carried out: this status, and at least one new audit event (or, not `audited`, none)."""
 
     status: int
+    audited: bool = True
 
     def __repr__(self) -> str:
-        return f"done ({self.status})"
-
-
-@dataclass(frozen=True)
-class Own:
-    """A POST carried out on the person's own inbox or e-mail settings: this status, and no audit event, since
-    nothing anyone else reads changed."""
-
-    status: int
-
-    def __repr__(self) -> str:
-        return f"own ({self.status})"
+        return f"done ({self.status})" if self.audited else f"saved, unaudited ({self.status})"
 
 
 LOGIN = "sent to sign in"  # a redirect to the sign-in page, with `next` pointing back, and nothing written
 DONE, DONE_HX = Done(302), Done(200)  # a plain form redirects; htmx gets the fragment back
-OWN, OWN_200 = Own(302), Own(200)
+SAVED, SAVED_SHOWN = Done(302, audited=False), Done(200, audited=False)  # a person's own setting
 
 #                  anonymous  carol  dave  bob    alice  oscar  olga
 EVERYONE = (200,) * 7
@@ -533,6 +524,20 @@ TABLE: list[Case] = [
         what="revoked",
     ),
     Case(at(D + "invitation", "not-a-token"), GONE, GONE, what="of no invitation", guessed=True),
+    # A person's calendar address: made on their page, shown once on the answer; bob has one.
+    Case(at(D + "calendar"), SIGNED_IN),
+    Case(at(D + "calendar-create"), POST_ONLY, (LOGIN,) + (SAVED_SHOWN,) * 6),
+    Case(at(D + "calendar-revoke"), POST_ONLY, (LOGIN, 302, 302, SAVED, 302, 302, 302)),  # nothing to revoke but bob's
+    # Feeds and calendars: public, like the pages they follow; a person's calendar, to whoever has its address.
+    Case(at(D + "discussion-feed", "osd"), EVERYONE),
+    Case(at(D + "discussion-feed", "nope"), GONE, what="of no definition", guessed=True),
+    Case(at(V + "ballot-feed", "osd"), EVERYONE, says="Voting opened: Secret"),
+    Case(at(V + "ballot-feed", "nope"), GONE, what="of no definition", guessed=True),
+    Case(at(V + "ballot-calendar", "osd"), EVERYONE, says="SUMMARY:Secret"),
+    Case(at(V + "ballot-calendar", "nope"), GONE, what="of no definition", guessed=True),
+    Case(at(V + "personal-calendar", lambda w: w.bobs_calendar), EVERYONE, what="bob's", says="SUMMARY:Components"),
+    Case(at(V + "personal-calendar", lambda w: w.bobs_old_calendar), GONE, what="bob's, replaced", guessed=True),
+    Case(at(V + "personal-calendar", "not-a-token"), GONE, what="of no one", guessed=True),
     # Ballots ---------------------------------------------------------------------------------
     Case(at(V + "ballot-list", "osd"), EVERYONE),
     Case(
@@ -838,22 +843,22 @@ TABLE: list[Case] = [
     # Notifications: bob's inbox holds one; the unsubscribe link is from a mail to bob ------------------------
     Case(at("notifications:inbox"), SIGNED_IN),
     Case(at("notifications:unread"), SIGNED_IN),
-    Case(at("notifications:read", pk("bobs_notification")), POST_ONLY, (LOGIN, 404, 404, OWN, 404, 404, 404)),
+    Case(at("notifications:read", pk("bobs_notification")), POST_ONLY, (LOGIN, 404, 404, SAVED, 404, 404, 404)),
     Case(
         at("notifications:read", pk("bobs_notification")),
         None,
-        (LOGIN, 404, 404, OWN_200, 404, 404, 404),
+        (LOGIN, 404, 404, SAVED_SHOWN, 404, 404, 404),
         htmx=True,
     ),
     Case(at("notifications:read", NO_SUCH_ID), None, GONE_FORM, what="of no notification", guessed=True),
-    Case(at("notifications:read-all"), POST_ONLY, (LOGIN, OWN, OWN, OWN, OWN, OWN, OWN)),
+    Case(at("notifications:read-all"), POST_ONLY, (LOGIN, 302, 302, SAVED, 302, 302, 302)),  # bob has one unread
     Case(
         at("notifications:settings"),
         SIGNED_IN,
-        (LOGIN, OWN, OWN, OWN, OWN, OWN, OWN),
+        (LOGIN, SAVED, SAVED, SAVED, SAVED, SAVED, SAVED),
         data={kind: "daily" for kind in Kind.values if kind not in FIXED},
     ),
-    Case(at("notifications:unsubscribe", lambda w: w.unsubscribe_token), EVERYONE, (OWN_200,) * 7),
+    Case(at("notifications:unsubscribe", lambda w: w.unsubscribe_token), EVERYONE, (SAVED_SHOWN,) * 7),
     Case(at("notifications:unsubscribe", "e30:forged:signature"), GONE, GONE, what="of no mail"),
     # Results, downloads and the audit log ----------------------------------------------------
     Case(at("analysis:results", "osd", "components"), EVERYONE, what="open"),

@@ -36,8 +36,7 @@ def ballot_context(request: HttpRequest, ballot: Ballot) -> dict:
 
 def ballot_list(request: HttpRequest, slug: str) -> HttpResponse:
     definition = get_object_or_404(Definition, slug=slug)
-    for due in definition.ballots.due().select_related("definition", "version"):
-        services.apply_schedule(due)  # shown as they are: opened or closed if their time has come
+    services.apply_schedules(definition.ballots.all())  # shown as they are: opened or closed if their time has come
     ballots = definition.ballots.select_related("version").with_counts()
     return render(
         request,
