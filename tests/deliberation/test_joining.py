@@ -278,7 +278,8 @@ def test_many_lines_each_accepted_or_refused_with_its_reason(
         "dave",
     }
     invited, *told = sorted(mail.outbox, key=lambda m: "Join" not in m.subject)  # the added are told they are in
-    assert (invited.to, invited.subject) == (["stranger@example.org"], "[Plenary] Join Weights of Open System Definition")
+    assert invited.to == ["stranger@example.org"]
+    assert invited.subject == "[Plenary] Join Weights of Open System Definition"
     assert sorted(m.to[0] for m in told) == ["carol@example.org", "dave@example.org"]
 
 
