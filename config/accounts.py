@@ -1,8 +1,14 @@
-"""allauth's hooks into Plenary: which handles a new account may take, and whose address a sign-in counts against."""
+"""allauth's hooks into Plenary: which handles a new account may take, whose address a sign-in counts against, and
+the site its e-mails speak for (`SITE_NAME`, links to `SITE_URL`), not the host a request happened to name."""
+
+from types import SimpleNamespace
+from urllib.parse import quote, urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.urls import reverse
 
 from deliberation import handles
 
@@ -21,3 +27,24 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_client_ip(self, request: HttpRequest) -> str:
         return client_address(request)
+
+    # E-mails ------------------------------------------------------------------------------------
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """allauth's templates greet from `current_site.name` and cite its domain: the configured site's."""
+        site = SimpleNamespace(name=settings.SITE_NAME, domain=urlsplit(settings.SITE_URL).netloc)
+        super().send_mail(template_prefix, email, {"current_site": site} | context)
+
+    def format_email_subject(self, subject: str) -> str:
+        return f"[{settings.SITE_NAME}] {subject}"
+
+    def get_email_confirmation_url(self, request: HttpRequest, emailconfirmation) -> str:
+        return _absolute(reverse("account_confirm_email", args=[emailconfirmation.key]))
+
+    def get_reset_password_from_key_url(self, key: str) -> str:
+        path = reverse("account_reset_password_from_key", kwargs={"uidb36": "UID", "key": "KEY"})
+        return _absolute(path.replace("UID-KEY", quote(key)))  # as allauth builds it, on the configured site
+
+
+def _absolute(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path

@@ -8,18 +8,19 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from allauth.account.models import EmailAddress
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
 from audit.models import canonical_json, lock_stream, record
+from notifications.models import Kind, followers
+from notifications.services import Message, notify, notify_address
 from plenary_tally.vocabulary import Action
 
 from . import access
@@ -356,6 +357,18 @@ def publish_version(
             "components": version.components.count(),
         },
     )
+    definition = version.definition
+    notify(
+        followers(definition).exclude(pk=acting_user.pk),
+        Message(
+            Kind.FOLLOWED,
+            f"release:{version.pk}",
+            f"{definition.title} {version.label} is published",
+            f"@{_handle(acting_user)} published {version.label} of {definition.title}. Its release notes say what "
+            "changed.",
+            version.get_absolute_url(),
+        ),
+    )
     return version
 
 
@@ -528,9 +541,11 @@ def add_member(
     return _join(group, user, role=role, acting_user=acting_user)
 
 
-def _join(group: WorkingGroup, user: "User", *, role: str, acting_user: "User") -> Membership:
+def _join(group: WorkingGroup, user: "User", *, role: str, acting_user: "User", tell: bool = True) -> Membership:
     """The roster change itself, once whoever asked may make it: recorded in the definition's stream and in
-    each open enrolled ballot's (`_rosters_in_line`). Adding a member, accepting a request or an invitation."""
+    each open enrolled ballot's (`_rosters_in_line`). Adding a member, accepting a request or an invitation.
+
+    The member is told, unless they acted themselves or (`tell=False`) the caller tells them its own way."""
     if role not in Membership.Role.values:
         raise ValidationError(f"{role} is not a role; a member is a member or a chair.")
     streams = _rosters_in_line(group)
@@ -544,6 +559,18 @@ def _join(group: WorkingGroup, user: "User", *, role: str, acting_user: "User") 
         payload={"group": group.key, "member": user.get_username(), "role": role},
         acting_user=acting_user,
     )
+    if tell and acting_user.pk != user.pk:
+        appointed = "appointed you chair" if role == Membership.Role.CHAIR else "added you as a member"
+        notify(
+            [user],
+            Message(
+                Kind.MEMBERSHIP,
+                f"membership:{membership.pk}:joined",
+                f"You are now a {role} of {group.name}",
+                f"@{_handle(acting_user)} {appointed} of the working group {group.name} of {group.definition.title}.",
+                group.get_absolute_url(),
+            ),
+        )
     return membership
 
 
@@ -567,6 +594,20 @@ def remove_member(*, membership: Membership, acting_user: "User") -> Membership:
         payload={"group": membership.group.key, "member": membership.user.get_username()},
         acting_user=acting_user,
     )
+    if acting_user.pk != membership.user_id:
+        group, role = membership.group, membership.role
+        notify(
+            [membership.user],
+            Message(
+                Kind.MEMBERSHIP,
+                f"membership:{membership.pk}:left",
+                f"You are no longer a {role} of {group.name}",
+                f"@{_handle(acting_user)} took you off the roster of the working group {group.name} of "
+                f"{group.definition.title}"
+                + (": you are no longer one of its chairs." if role == Membership.Role.CHAIR else "."),
+                group.get_absolute_url(),
+            ),
+        )
     return membership
 
 
@@ -596,6 +637,20 @@ def request_to_join(*, group: WorkingGroup, user: "User | AnonymousUser", note: 
         subject=join_request,
         payload={"group": group.key, "member": _handle(user), "note": join_request.note},
     )
+    chairs = group.memberships.current().filter(role=Membership.Role.CHAIR).values("user")
+    deciders = get_user_model().objects.filter(Q(pk__in=chairs) | Q(organized_definitions=group.definition))
+    notify(
+        deciders.exclude(pk=user.pk).distinct(),
+        Message(
+            Kind.JOIN_REQUEST,
+            f"join-request:{join_request.pk}",
+            f"@{_handle(user)} asks to join {group.name}",
+            f"@{_handle(user)} asks to join the working group {group.name} of {group.definition.title}."
+            + (f"\n\nTheir note: {join_request.note}" if join_request.note else "")
+            + "\n\nAccept or decline the request on the group's page.",
+            group.get_absolute_url(),
+        ),
+    )
     return join_request
 
 
@@ -618,7 +673,7 @@ def decide_join_request(
     if not accept and not reason:
         raise ValidationError("Say why the request is declined; the requester reads the reason.")
     if accept:
-        _join(group, join_request.user, role=Membership.Role.MEMBER, acting_user=acting_user)
+        _join(group, join_request.user, role=Membership.Role.MEMBER, acting_user=acting_user, tell=False)
     join_request.status = JoinRequest.Status.ACCEPTED if accept else JoinRequest.Status.DECLINED
     join_request.decided_at, join_request.decided_by, join_request.reason = timezone.now(), acting_user, reason
     join_request.save(update_fields=["status", "decided_at", "decided_by", "reason"])
@@ -629,6 +684,21 @@ def decide_join_request(
         subject=join_request,
         payload={"group": group.key, "member": _handle(join_request.user), "reason": reason},
     )
+    if acting_user.pk != join_request.user_id:
+        notify(
+            [join_request.user],
+            Message(
+                Kind.MEMBERSHIP,
+                f"join-request:{join_request.pk}:decided",
+                f"Your request to join {group.name} was {join_request.status}",
+                f"@{_handle(acting_user)} accepted your request: you are now a member of the working group "
+                f"{group.name} of {group.definition.title}."
+                if accept
+                else f"@{_handle(acting_user)} declined your request to join the working group {group.name} of "
+                f"{group.definition.title}.\n\nTheir reason: {reason}",
+                group.get_absolute_url(),
+            ),
+        )
     return join_request
 
 
@@ -679,16 +749,16 @@ def invite_member(
         payload={"group": group.key, "role": role, "expires_at": invitation.expires_at.isoformat()},
     )
     context = {
-        "site_name": settings.SITE_NAME,
         "invitation": invitation,
         "group": group,
         "definition": group.definition,
         "inviter": acting_user.get_full_name() or f"@{_handle(acting_user)}",
         "link": site_url.rstrip("/") + reverse("deliberation:invitation", args=[token]),
     }
-    subject = f"[{settings.SITE_NAME}] Join {group.name} of {group.definition.title}"
     body = render_to_string("deliberation/invitation_email.txt", context)
-    transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
+    path = reverse("deliberation:invitation", args=[token])
+    subject = f"Join {group.name} of {group.definition.title}"
+    notify_address(email, Message(Kind.INVITATION, f"invitation:{invitation.pk}", subject, body, path))
     return invitation
 
 

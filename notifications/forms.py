@@ -15,3 +15,10 @@ class SettingsForm(forms.Form):
             self.fields[kind.value] = forms.ChoiceField(
                 choices=Mode.choices, initial=modes[kind.value], label=kind.label, widget=forms.RadioSelect
             )
+
+
+class NameForm(forms.Form):
+    """How Plenary names the person in e-mails ("Hello Ada Lovelace,") and on rosters; empty: by @handle."""
+
+    first_name = forms.CharField(max_length=150, required=False, label="First name")
+    last_name = forms.CharField(max_length=150, required=False, label="Last name")

@@ -5,6 +5,7 @@ worker after the commit (`tasks.deliver`). Its `delivery` says where that stands
 """
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -126,3 +127,34 @@ class Preference(models.Model):
 def modes_of(user) -> dict[str, str]:
     """Each kind's mode for the person: theirs where they set one, else the default."""
     return DEFAULT_MODES | dict(Preference.objects.filter(user=user).values_list("kind", "mode"))
+
+
+class Follow(models.Model):
+    """A person's own word on following a definition: `following`, or not (turning the default off).
+
+    Who follows a definition (`followers`): with no row, the members of its working groups and its organizers do,
+    and nobody else. A row, either way, is the person's choice and stands whatever the roster does. So joining a
+    group or becoming an organizer writes nothing here, leaving ends the default, and nothing needs back-filling.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="follows")
+    definition = models.ForeignKey("deliberation.Definition", models.CASCADE, related_name="follows")
+    following = models.BooleanField(default=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "definition"], name="one_follow_per_definition")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {'follows' if self.following else 'does not follow'} {self.definition}"
+
+
+def followers(definition) -> models.QuerySet:
+    """The active accounts that follow `definition`: who said so, and its members and organizers but who said not."""
+    said = Follow.objects.filter(definition=definition)
+    by_default = Q(memberships__group__definition=definition, memberships__left_at__isnull=True) | Q(
+        organized_definitions=definition
+    )
+    chosen = Q(pk__in=said.filter(following=True).values("user"))
+    declined = Q(pk__in=said.filter(following=False).values("user"))
+    return get_user_model().objects.filter(chosen | (by_default & ~declined), is_active=True).distinct()

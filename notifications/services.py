@@ -27,10 +27,12 @@ from .models import (
     FIXED,
     SUBJECT_MAX_LENGTH,
     Delivery,
+    Follow,
     Kind,
     Mode,
     Notification,
     Preference,
+    followers,
 )
 
 logger = logging.getLogger(__name__)
@@ -182,6 +184,8 @@ def send(ids: Iterable[int]) -> int:
                 )
                 raise
             Notification.objects.filter(pk=pk).update(delivery=Delivery.SENT, sent_at=timezone.now(), last_error="")
+            if notification.recipient_id is None:  # an invitation's link works once: once sent, no copy is kept
+                Notification.objects.filter(pk=pk).update(body="", path="")
             Notification.objects.filter(digest_id=pk).update(delivery=Delivery.DIGESTED, sent_at=timezone.now())
             sent += 1
     finally:
@@ -244,7 +248,7 @@ def email(notification: Notification) -> EmailMultiAlternatives:
 
 def _greeting(user) -> str:
     if user is None:
-        return "Hello,"
+        return f"Hello from {settings.SITE_NAME},"
     return f"Hello {user.get_full_name() or '@' + user.get_username()},"
 
 
@@ -332,3 +336,32 @@ def unsubscribe(token: str) -> tuple[int, str] | None:
         recipient_id=user_id, kind=kind, delivery__in=[Delivery.PENDING, Delivery.IN_DIGEST]
     ).update(delivery=Delivery.NOT_EMAILED)
     return found
+
+
+def set_display_name(*, user, first_name: str, last_name: str) -> None:
+    """How Plenary names the person in e-mails and on rosters; with neither, by their @handle."""
+    user.first_name, user.last_name = first_name.strip(), last_name.strip()
+    user.save(update_fields=["first_name", "last_name"])
+
+
+# Following a definition ----------------------------------------------------------------------------
+
+
+def follow(*, user, definition) -> Follow:
+    """The person follows the definition: its releases and new ballots reach them (`Kind.FOLLOWED`)."""
+    found, _ = Follow.objects.update_or_create(
+        user=user, definition=definition, defaults={"following": True, "at": timezone.now()}
+    )
+    return found
+
+
+def unfollow(*, user, definition) -> Follow:
+    """The person stops following, even as a member or organizer (who follow by default): a row says so."""
+    found, _ = Follow.objects.update_or_create(
+        user=user, definition=definition, defaults={"following": False, "at": timezone.now()}
+    )
+    return found
+
+
+def is_following(user, definition) -> bool:
+    return user.is_authenticated and followers(definition).filter(pk=user.pk).exists()

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from config.http import AuthenticatedHttpRequest
 
 from . import services
-from .forms import SettingsForm
+from .forms import NameForm, SettingsForm
 from .models import Kind, Notification
 
 PAGE = 50
@@ -56,12 +56,22 @@ def read_all(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
-    form = SettingsForm(request.POST or None, user=request.user)
+    """Two forms, each with its own button (`save`): the name e-mails greet by, and the mode of each kind."""
+    saving = request.POST.get("save", "modes") if request.method == "POST" else None
+    user = request.user
+    name_form = NameForm(
+        request.POST if saving == "name" else None, initial={"first_name": user.first_name, "last_name": user.last_name}
+    )
+    form = SettingsForm(request.POST if saving == "modes" else None, user=user)
+    if name_form.is_valid():
+        services.set_display_name(user=user, **name_form.cleaned_data)
+        messages.success(request, "Your name is saved.")
+        return redirect("notifications:settings")
     if form.is_valid():
-        services.set_modes(user=request.user, modes=form.cleaned_data)
+        services.set_modes(user=user, modes=form.cleaned_data)
         messages.success(request, "Your e-mail settings are saved.")
         return redirect("notifications:settings")
-    return render(request, "notifications/settings.html", {"form": form})
+    return render(request, "notifications/settings.html", {"form": form, "name_form": name_form})
 
 
 @csrf_exempt  # RFC 8058: the mail provider posts the one-click form; the signed token is the authority

@@ -11,14 +11,18 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from analysis import tasks
 from audit.models import lock_stream, record, seal, unseal
 from deliberation.markdown import render_markdown
 from deliberation.models import Component, Definition, DraftVersion, Membership, WorkingGroup
+from notifications.models import Kind, followers
+from notifications.services import Message, notify
 from plenary_tally import rules
 from plenary_tally.vocabulary import Action
 
@@ -177,6 +181,16 @@ def create_ballot(
         action=Action.BALLOT_CREATED,
         subject=ballot,
         payload=ballot_spec(ballot) | {"roster": roster(ballot)},  # then each change, as the groups' streams do
+    )
+    notify(
+        followers(definition).exclude(pk=acting_user.pk),
+        Message(
+            Kind.FOLLOWED,
+            f"ballot:{ballot.pk}",
+            f"A new ballot on {definition.title}: {ballot.title}",
+            f"@{_handle(acting_user)} created the ballot {ballot.title} on {version.label} of {definition.title}.",
+            ballot.get_absolute_url(),
+        ),
     )
     return ballot
 
@@ -702,6 +716,7 @@ def raise_dispute(
         subject=dispute,
         payload=dispute.as_recorded() | {"votes": matched},
     )
+    _tell_voters(dispute, ballot, raised=True, acting_user=raised_by)
     tasks.enqueue_recompute(ballot.pk)
     return dispute
 
@@ -727,8 +742,35 @@ def resolve_dispute(*, dispute: Dispute, status: str, resolution: str, acting_us
         subject=dispute,
         payload=dispute.as_recorded(),
     )
+    _tell_voters(dispute, ballot, raised=False, acting_user=acting_user)
     tasks.enqueue_recompute(ballot.pk)
     return dispute
+
+
+def _tell_voters(dispute: Dispute, ballot: Ballot, *, raised: bool, acting_user: "User") -> None:
+    """Tell the voters whose current votes the dispute covers (but whoever acted) that it was raised or resolved.
+
+    While the ballot's results are sealed, the message says only that a dispute covers some of their votes: not
+    what it selects, why, or how it was resolved, which could tell of choices not yet published.
+    """
+    voters = get_user_model().objects.filter(pk__in=ballot.votes.filter(**dispute.selectors()).values("voter"))
+    where = f"the ballot {ballot.title} of {ballot.definition.title}"
+    if not ballot.results_public:
+        subject = f"A dispute covers some of your votes on {ballot.title}"
+        body = f"A dispute that covers some of your votes on {where} was {'raised' if raised else 'resolved'}. "
+        body += "What it covers is shown when the ballot's results are published."
+        path = ballot.get_absolute_url()
+    elif raised:
+        subject = f"Your votes on {ballot.title} are disputed"
+        body = f"@{_handle(acting_user)} disputes the {dispute.selection} on {where}.\n\nThe reason: {dispute.reason}"
+        path = reverse("votes:disputes", args=[ballot.definition.slug, ballot.key])
+    else:
+        subject = f"A dispute over your votes on {ballot.title} was {dispute.status}"
+        body = f"@{_handle(acting_user)} {dispute.status} the dispute over the {dispute.selection} on {where}."
+        body += f"\n\nThe resolution: {dispute.resolution}"
+        path = reverse("votes:disputes", args=[ballot.definition.slug, ballot.key])
+    key = f"dispute:{dispute.pk}:{'raised' if raised else 'resolved'}"
+    notify(voters.exclude(pk=acting_user.pk), Message(Kind.DISPUTE, key, subject, body, path))
 
 
 # Declared conflicts of interest --------------------------------------------------------------

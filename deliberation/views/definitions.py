@@ -10,6 +10,7 @@ from django.utils.feedgenerator import Atom1Feed
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.http import AuthenticatedHttpRequest
+from notifications import services as notifications
 
 from .. import access, services
 from ..forms import DefinitionForm, OrganizerForm
@@ -113,8 +114,27 @@ def definition(request: HttpRequest, slug: str) -> HttpResponse:
             "has_draft": any(not v.is_published for v in versions),
             "my_groups": my_groups,
             "organizer_form": OrganizerForm() if is_organizer else None,
+            "following": notifications.is_following(request.user, definition),
         },
     )
+
+
+@login_required
+@require_POST
+def follow(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
+    definition = access.get_definition(slug)
+    notifications.follow(user=request.user, definition=definition)
+    messages.success(request, f"You follow {definition.title}: its releases and new ballots reach your inbox.")
+    return redirect(definition)
+
+
+@login_required
+@require_POST
+def unfollow(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
+    definition = access.get_definition(slug)
+    notifications.unfollow(user=request.user, definition=definition)
+    messages.success(request, f"You no longer follow {definition.title}.")
+    return redirect(definition)
 
 
 class ReleaseFeed(Feed):

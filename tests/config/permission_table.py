@@ -91,6 +91,9 @@ ROSTER_MANAGERS_DO = (LOGIN, 403, 403, 403, DONE, 403, DONE)
 SIGNED_IN = (LOGIN, 200, 200, 200, 200, 200, 200)
 VOTERS = (LOGIN, 403, 200, 200, 200, 403, 403)  # members of a group enrolled in the ballot
 VOTERS_DO = (LOGIN, 403, DONE, DONE, DONE, 403, 403)
+# A person's own setting (following a definition): carried out, but no event of the public log, and kept in a
+# table of the notifications app, which `snapshot` does not watch.
+SIGNED_IN_OWN = (LOGIN, 302, 302, 302, 302, 302, 302)
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,10 @@ TABLE: list[Case] = [
         guessed=True,
     ),
     Case(at(D + "organizer-remove", "osd", NO_SUCH_ID), None, GONE_FORM, what="of nobody", guessed=True),
+    Case(at(D + "definition-follow", "osd"), POST_ONLY, SIGNED_IN_OWN),
+    Case(at(D + "definition-follow", "nope"), None, GONE_FORM, what="of no definition"),
+    Case(at(D + "definition-unfollow", "osd"), POST_ONLY, SIGNED_IN_OWN),
+    Case(at(D + "definition-unfollow", "nope"), None, GONE_FORM, what="of no definition"),
     Case(at(D + "release-feed", "osd"), EVERYONE),
     Case(
         at(D + "diff", "osd", query="from=0.0.9&to=0.0.10"),

@@ -88,8 +88,8 @@ def test_the_definition_page_needs_the_same_queries_for_many_versions_and_groups
             DraftVersionFactory(definition=published.definition)
 
     assert_same_queries_when_the_data_grows(
-        client, url("definition", "osd"), grow, django_assert_max_num_queries, limit=10
-    )
+        client, url("definition", "osd"), grow, django_assert_max_num_queries, limit=11
+    )  # 10, and one for the Follow/Unfollow button: does the signed-in person follow the definition
 
 
 @pytest.mark.parametrize("persona", [None, "bob", "olga"])
