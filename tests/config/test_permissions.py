@@ -199,6 +199,7 @@ def world(
         [bob], notifications.Message("comment.reply", "reply:world", "A reply", "Agreed.", "/")
     )
     w.unsubscribe_token = notifications.unsubscribe_token(w.bobs_notification)
+    notifications.notify(w.users.values(), notifications.Message("followed", "news:world", "News", "Read it.", "/"))
     _ballot(published, "scheduled", [group], olga)
 
     # Oscar's definition, whose ids and keys are tried at addresses of osd.
