@@ -30,6 +30,7 @@ from django.urls import reverse
 
 from deliberation.models import DraftVersion
 from deliberation.services import version_digest
+from notifications.models import FIXED, Kind
 from tests.votes.conftest import CHOICES, CRITERIA
 from tests.votes.pages import ballot_rows
 
@@ -149,11 +150,13 @@ class Case:
 NO_SUCH_ID = 2**63  # no row has it: beyond any 64-bit id
 D = "deliberation:"
 V = "votes:"
+N = "notifications:"
 
 CELL = {"component": "code", "criterion": "share", "choice": "required"}
 
 TABLE: list[Case] = [
     # Definitions and versions ----------------------------------------------------------------
+    Case(at("home:home"), EVERYONE, what="the definitions; what needs them, for the signed in"),
     Case(at(D + "definition-list"), EVERYONE),
     Case(at(D + "definition", "osd"), EVERYONE),
     Case(at(D + "definition", "nope"), GONE, what="of no definition", guessed=True),
@@ -877,4 +880,38 @@ TABLE: list[Case] = [
     Case(api("outcomes", slug="osd", key="components"), EVERYONE, what="open"),
     Case(api("outcomes", slug="osd", key="secret"), SEALED, what="sealed"),
     Case(api("event_list"), EVERYONE),
+    # Notifications: each person's own; olga has one, which no one else may read or mark ----------
+    Case(at(N + "inbox"), SIGNED_IN),
+    Case(at(N + "unread"), SIGNED_IN, htmx=True),
+    Case(
+        at(N + "read", pk("olgas_notification")),
+        POST_ONLY,
+        (LOGIN, 404, 404, 404, 404, 404, 302),  # to the inbox
+    ),
+    Case(
+        at(N + "read", pk("olgas_notification")),
+        None,
+        (LOGIN, 404, 404, 404, 404, 404, 200),  # the row, read, and the unread counts out of band
+        htmx=True,
+        what="olga's",
+        guessed=True,
+    ),
+    Case(
+        at(N + "read", pk("olgas_notification")),
+        None,
+        (LOGIN, 404, 404, 404, 404, 404, 302),  # to the page it is about
+        data={"follow": "1"},
+        what="olga's, followed",
+        guessed=True,
+    ),
+    Case(at(N + "read", NO_SUCH_ID), None, GONE_FORM, what="of no notification", guessed=True),
+    Case(at(N + "read-all"), POST_ONLY, (LOGIN, 302, 302, 302, 302, 302, 302)),
+    Case(
+        at(N + "settings"),
+        SIGNED_IN,
+        (LOGIN, 302, 302, 302, 302, 302, 302),
+        data={kind: "daily" for kind in Kind.values if kind not in FIXED},
+    ),
+    Case(at(N + "unsubscribe", lambda w: w.olgas_unsubscribe), EVERYONE, EVERYONE, what="by olga's link"),
+    Case(at(N + "unsubscribe", "e30:forged:sig"), GONE, GONE, what="forged"),
 ]

@@ -32,6 +32,8 @@ from analysis import decisions
 from analysis import services as analysis
 from audit.models import AuditEvent
 from deliberation import services as deliberation
+from notifications.models import Kind
+from notifications.services import Message, notify, unsubscribe_token
 from tests.client import HTMX
 from tests.factories import (
     ComponentFactory,
@@ -230,6 +232,12 @@ def world(
     _vote(elsewhere, erin, "code", "required")
     w.other_dispute = votes.raise_dispute(ballot=elsewhere, raised_by=erin, reason="Mine.", voter=erin)
     w.other_conflict = votes.declare_conflict(ballot=elsewhere, member=erin, statement="Theirs.")
+
+    # A notification of olga's, and the unsubscribe link of its e-mail.
+    [w.olgas_notification] = notify(
+        [olga], Message(Kind.BALLOT_OPENED, "ballot:components", "Voting opened", "Vote.", "/d/osd/ballots/components/")
+    )
+    w.olgas_unsubscribe = unsubscribe_token(w.olgas_notification)
     return w
 
 
