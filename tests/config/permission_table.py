@@ -893,8 +893,6 @@ TABLE: list[Case] = [
         None,
         (LOGIN, 404, 404, 404, 404, 404, 200),  # the row, read, and the unread counts out of band
         htmx=True,
-        what="olga's",
-        guessed=True,
     ),
     Case(
         at(N + "read", pk("olgas_notification")),
