@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/", api.urls),
+    path("", include("home.urls")),
     path("", include("audit.urls")),
     path("", include("votes.urls")),
     path("", include("analysis.urls")),

@@ -425,6 +425,14 @@ class JoinRequestQuerySet(models.QuerySet):
     def pending(self) -> "JoinRequestQuerySet":
         return self.filter(status=JoinRequest.Status.PENDING)
 
+    def decided_by(self, user) -> "JoinRequestQuerySet":
+        """Those `user` may decide (`WorkingGroup.can_manage_roster`): their group's as its chair, or any group's
+        of a definition they organize."""
+        if not user.is_authenticated:
+            return self.none()
+        chairs = Membership.objects.current().filter(user=user, role=Membership.Role.CHAIR).values("group")
+        return self.filter(Q(group__in=chairs) | Q(group__definition__organizers=user)).distinct()
+
 
 class JoinRequest(models.Model):
     """A signed-in person's request to join a working group, which its chairs or the organizers decide."""

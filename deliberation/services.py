@@ -13,18 +13,20 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.text import slugify
 
 from audit.models import canonical_json, lock_stream, record
 from notifications.models import Kind, followers
-from notifications.services import Message, notify, notify_address
+from notifications.services import Message, notify, notify_address, rewrite_body
 from plenary_tally.vocabulary import Action
 
 from . import access
-from .markdown import render_markdown
+from .markdown import mentions, render_markdown
 from .models import (
     BULK_LINES_MAX,
     INVITATION_LIFETIME_DAYS,
@@ -892,8 +894,14 @@ def post_comment(
         if parent.version_id != version.pk or parent.component_id != (component.pk if component else None):
             raise ValidationError("A reply goes in the same thread as the comment it answers.")
         parent = parent.parent or parent  # replies are one level deep
+    mentioned = _mentioned(body)
     comment = Comment.objects.create(
-        version=version, component=component, parent=parent, author=author, body=body, body_html=render_markdown(body)
+        version=version,
+        component=component,
+        parent=parent,
+        author=author,
+        body=body,
+        body_html=render_comment(body, mentioned),
     )
     record(
         stream=version.definition.audit_stream,
@@ -906,7 +914,85 @@ def post_comment(
             "parent": parent.pk if parent else None,
         },
     )
+    _notify_about_comment(comment, mentioned)
     return comment
+
+
+# Who a comment tells: the author of the comment it replies to, and the people it mentions (`@handle`).
+MENTIONS_NOTIFIED_MAX = 20  # the first 20 handles a comment mentions are looked up, linked and told; later ones not
+QUOTE_MAX = 200  # characters of the comment a notification quotes
+
+
+def _mentioned(body: str) -> dict[str, "User"]:
+    """The accounts of the first MENTIONS_NOTIFIED_MAX handles `body` mentions, by the handle as written."""
+    written = mentions(body)[:MENTIONS_NOTIFIED_MAX]
+    if not written:
+        return {}
+    by_lower = {h.lower(): h for h in written}
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .annotate(handle_lower=Lower("username"))
+        .filter(handle_lower__in=list(by_lower))
+    )
+    return {by_lower[user.handle_lower]: user for user in users}
+
+
+def mention_link(user: "User") -> str:
+    """Where a mention of `user` leads: what they did here, in the public audit log (Plenary has no profiles)."""
+    return reverse("audit:log") + "?" + urlencode({"actor": user.get_username()})
+
+
+def render_comment(body: str, mentioned: dict[str, "User"]) -> str:
+    """A comment's HTML: its Markdown, with each mention of an account linked to that person's page."""
+    return render_markdown(body, mention_links={h: mention_link(u) for h, u in mentioned.items()})
+
+
+def comment_path(comment: Comment) -> str:
+    """The address of a comment in its discussion."""
+    page = comment.component.get_absolute_url() if comment.component else comment.version.get_absolute_url()
+    return f"{page}#comment-{comment.pk}"
+
+
+def _quote(body: str) -> str:
+    text = " ".join(body.split())
+    return text if len(text) <= QUOTE_MAX else text[: QUOTE_MAX - 1].rstrip() + "…"
+
+
+def _notify_about_comment(comment: Comment, mentioned: dict[str, "User"]) -> None:
+    """Tell the author replied to and each person mentioned (never the comment's own author), in this transaction.
+
+    Only people who may read the comment are told: on a draft in progress, its organizers. Each is told once:
+    the author replied to is not told again of a mention in the reply. The notification quotes the new comment
+    only, never the one it replies to (which may be hidden), and at most QUOTE_MAX characters of it.
+    """
+    version, author = comment.version, comment.author
+    handle, where = f"@{author.get_username()}", f"{version.definition.title} {version.label}"
+    readers = _readers(version, [comment.parent.author] if comment.parent else [], mentioned.values())
+    quoted, path, key = _quote(comment.body), comment_path(comment), f"comment:{comment.pk}"
+    replied_to = comment.parent.author if comment.parent and comment.parent.author_id != author.pk else None
+    if replied_to is not None and replied_to.pk in readers:
+        notify([replied_to], Message(Kind.REPLY, key, f"{handle} replied to your comment on {where}", quoted, path))
+    told = {author.pk, replied_to.pk if replied_to else None}
+    mentioned_readers = [u for u in mentioned.values() if u.pk in readers and u.pk not in told]
+    notify(mentioned_readers, Message(Kind.MENTION, key, f"{handle} mentioned you on {where}", quoted, path))
+
+
+def _unquote_in_notifications(comment: Comment) -> None:
+    """A comment hidden: the notifications about it stop quoting it, in the inbox and in e-mails not yet sent."""
+    rewrite_body(
+        kinds=[Kind.REPLY, Kind.MENTION],
+        key=f"comment:{comment.pk}",
+        body=f"This comment was hidden by @{comment.hidden_by.get_username()}: {comment.hidden_reason}",
+    )
+
+
+def _readers(version: DraftVersion, *people) -> set[int]:
+    """The ids of those among `people` who may read the version's discussion (`DraftVersion.visible_to`)."""
+    ids = {user.pk for group in people for user in group}
+    if version.is_published or not ids:
+        return ids
+    return set(version.definition.organizers.filter(pk__in=ids).values_list("pk", flat=True))
 
 
 @transaction.atomic
@@ -924,7 +1010,7 @@ def edit_comment(*, comment: Comment, body: str, acting_user: "User") -> Comment
     CommentRevision.objects.create(
         comment=comment, body=comment.body, written_at=comment.edited_at or comment.created_at
     )
-    comment.body, comment.body_html, comment.edited_at = body, render_markdown(body), timezone.now()
+    comment.body, comment.body_html, comment.edited_at = body, render_comment(body, _mentioned(body)), timezone.now()
     comment.save(update_fields=["body", "body_html", "edited_at"])
     record(
         stream=comment.version.definition.audit_stream,
@@ -946,6 +1032,7 @@ def hide_comment(*, comment: Comment, reason: str, acting_user: "User") -> Comme
         raise ValidationError("Say why the comment is hidden; the reason is shown in its place.")
     comment.hidden_at, comment.hidden_by, comment.hidden_reason = timezone.now(), acting_user, reason
     comment.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
+    _unquote_in_notifications(comment)
     record(
         stream=comment.version.definition.audit_stream,
         actor=acting_user,

@@ -5,7 +5,7 @@ from .views import calendars, comments, definitions, groups, joining, versions
 app_name = "deliberation"
 
 urlpatterns = [
-    path("", definitions.definition_list, name="definition-list"),
+    path("definitions/", definitions.definition_list, name="definition-list"),
     path("definitions/new/", definitions.definition_create, name="definition-create"),
     path("d/<slug:slug>/", definitions.definition, name="definition"),
     path("d/<slug:slug>/organizers/", definitions.organizer_add, name="organizer-add"),

@@ -61,6 +61,10 @@ class NotificationQuerySet(models.QuerySet):
     def unread(self) -> "NotificationQuerySet":
         return self.filter(read_at__isnull=True)
 
+    def about_comments(self) -> "NotificationQuerySet":
+        """Replies to the person and mentions of them."""
+        return self.filter(kind__in=[Kind.REPLY, Kind.MENTION])
+
     def to_send(self, *, older_than=None) -> "NotificationQuerySet":
         """Waiting for a worker: pending, or being sent by a worker whose lease ran out (it was killed)."""
         now = timezone.now()

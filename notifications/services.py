@@ -88,6 +88,15 @@ def notify(recipients: Iterable, message: Message) -> list[Notification]:
     )
 
 
+def rewrite_body(*, kinds: Iterable[str], key: str, body: str) -> int:
+    """What the notifications of these kinds about `key` say, replaced (what they told of was hidden since).
+
+    The inbox shows the new body at once, and e-mails and digests not yet sent carry it; one sent already is not
+    recalled. How many notifications were rewritten.
+    """
+    return Notification.objects.filter(kind__in=list(kinds), key=key).update(body=body[:BODY_MAX_LENGTH])
+
+
 def notify_address(address: str, message: Message) -> Notification | None:
     """Tell an address with no account (an invitation); once per address and key."""
     try:

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -35,14 +36,20 @@ def unread_count(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def read(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    """Mark one notification read; with htmx, the row comes back read, else the person follows its link."""
+    """Mark one notification read; with htmx, the row comes back read (and the unread counts with it).
+
+    Without htmx it is the form of the notification's subject (`follow`): the person is taken to its page, read.
+    A POST, not a link that marks on GET, so that no prefetch, crawler or forged image marks anything read.
+    """
     notification = get_object_or_404(Notification.objects.for_user(request.user), pk=pk)
     services.mark_read(notification=notification, user=request.user)
     if request.htmx:
         unread = Notification.objects.for_user(request.user).unread().count()
         context = {"notification": notification, "unread": unread, "oob": True}
         return render(request, "notifications/_row.html", context)
-    return redirect(notification.path if request.POST.get("follow") else "notifications:inbox")
+    if request.POST.get("follow") and url_has_allowed_host_and_scheme(notification.path, allowed_hosts=None):
+        return redirect(notification.path)  # a path on this site, as the services wrote it
+    return redirect("notifications:inbox")
 
 
 @login_required

@@ -4,16 +4,18 @@ Nothing here writes. The services import this module, never the reverse; `Voting
 grid offers and what `services.cast_vote` enforces, with the same refusals.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, IntegerField, Value
 from django.shortcuts import get_object_or_404
 
 from deliberation.models import Component, Membership, MembershipQuerySet, WorkingGroup
 
-from .models import Ballot, Choice, VetoGrant, Vote
+from .models import Ballot, Choice, Criterion, VetoGrant, Vote
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -49,6 +51,57 @@ def eligible_memberships(ballot: Ballot) -> MembershipQuerySet:
     if ballot.roster_frozen_at is not None:
         memberships = memberships.filter(joined_at__lte=ballot.roster_frozen_at)
     return memberships
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A voter's progress on one ballot: their current votes, of the cells (leaf components × criteria)."""
+
+    ballot: Ballot
+    voted: int
+    cells: int
+
+
+PROGRESS_BALLOTS_MAX = 50  # open ballots one person's home page lists
+
+
+def voting_progress(user: "User | AnonymousUser") -> list[Progress]:
+    """The open ballots accepting votes in which `user` has a vote (`eligible_memberships`), with their progress.
+
+    Five queries however many ballots: the candidates (`Ballot.objects.open_enrolling`), which of them give the
+    user a vote (each ballot's `eligible_memberships`, in one UNION), and the counts of votes, leaves and criteria.
+    """
+    candidates = [
+        b
+        for b in Ballot.objects.open_enrolling(user)
+        .select_related("definition", "version")
+        .order_by("closes_at", "title", "pk")[:PROGRESS_BALLOTS_MAX]
+        if b.accepts_votes()
+    ]
+    if not candidates:
+        return []
+    gates = [
+        eligible_memberships(b).filter(user=user).order_by().values_list(Value(b.pk, output_field=IntegerField()))
+        for b in candidates
+    ]
+    voting = {pk for (pk,) in gates[0].union(*gates[1:])}
+    ballots = [b for b in candidates if b.pk in voting]
+    if not ballots:
+        return []
+    voted = dict(
+        Vote.objects.filter(ballot__in=ballots, voter=user).order_by().values_list("ballot").annotate(n=Count("pk"))
+    )
+    leaves = dict(
+        Component.objects.filter(version__in={b.version_id for b in ballots})
+        .leaves()
+        .order_by()
+        .values_list("version")
+        .annotate(n=Count("pk"))
+    )
+    criteria = dict(
+        Criterion.objects.filter(ballot__in=ballots).order_by().values_list("ballot").annotate(n=Count("pk"))
+    )
+    return [Progress(b, voted.get(b.pk, 0), leaves.get(b.version_id, 0) * criteria.get(b.pk, 0)) for b in ballots]
 
 
 def eligible_roster(ballot: Ballot) -> dict[str, list[str]]:

@@ -10,6 +10,7 @@ from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import BooleanField, Case, Count, Exists, Max, OuterRef, Q, Subquery, When
 from django.db.models.functions import Cast, Coalesce, Greatest
+from django.db.models.lookups import IsNull
 from django.urls import reverse
 from django.utils import timezone
 
@@ -51,6 +52,15 @@ def signed(value: int) -> str:
 class BallotQuerySet(models.QuerySet):
     def with_counts(self) -> "BallotQuerySet":
         return self.annotate(vote_count=models.Count("votes", distinct=True))
+
+    def open_enrolling(self, user) -> "BallotQuerySet":
+        """Open ballots that enroll a group `user` is a member of now: where they may have a vote
+        (`votes.access.voting_progress` asks `eligible_memberships` which give one)."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(
+            status=Ballot.Status.OPEN, groups__memberships__user=user, groups__memberships__left_at__isnull=True
+        ).distinct()
 
     def due(self, at=None) -> "BallotQuerySet":
         """Ballots whose opening or closing time has come and that have not moved on yet (`Ballot.transition_due`)."""
@@ -506,6 +516,13 @@ class DisputeQuerySet(models.QuerySet):
     def with_people(self) -> "DisputeQuerySet":
         """With the rows every page, file and event shows of a dispute: its selectors, its raiser and resolver."""
         return self.select_related("raised_by", "resolved_by", *SELECTORS)
+
+    def over_votes_of(self, user) -> "DisputeQuerySet":
+        """Disputes whose selection includes a current vote of `user`: `covering_vote` seen from the dispute."""
+        votes = Vote.objects.filter(voter=user, ballot=OuterRef("ballot")).filter(
+            *(Q(IsNull(OuterRef(s), True)) | Q(**{s: OuterRef(s)}) for s in SELECTORS)
+        )
+        return self.filter(Exists(votes))
 
     def covering_vote(self) -> "DisputeQuerySet":
         """For use in Exists(): disputes whose selection includes the outer vote."""

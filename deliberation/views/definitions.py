@@ -18,6 +18,11 @@ from ..models import FEED_MAX_ENTRIES, Comment, Definition, DraftVersion, Member
 
 
 def definition_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "deliberation/definition_list.html", definitions_context(request))
+
+
+def definitions_context(request: HttpRequest) -> dict:
+    """Every definition with its latest release, as the list shows them (here and on the home page)."""
     definitions = Definition.objects.annotate(
         published_count=Count("versions", filter=Q(versions__status=DraftVersion.Status.PUBLISHED), distinct=True),
         group_count=Count("working_groups", distinct=True),
@@ -26,14 +31,10 @@ def definition_list(request: HttpRequest) -> HttpResponse:
         v.definition_id: v
         for v in DraftVersion.objects.published().select_related("definition").order_by("definition_id", "published_at")
     }
-    return render(
-        request,
-        "deliberation/definition_list.html",
-        {
-            "definitions": [(d, latest.get(d.pk)) for d in definitions],
-            "may_start": access.may_start_definition(request.user),
-        },
-    )
+    return {
+        "definitions": [(d, latest.get(d.pk)) for d in definitions],
+        "may_start": access.may_start_definition(request.user),
+    }
 
 
 @login_required

@@ -161,6 +161,7 @@ CELL = {"component": "code", "criterion": "share", "choice": "required"}
 
 TABLE: list[Case] = [
     # Definitions and versions ----------------------------------------------------------------
+    Case(at("home:home"), EVERYONE, what="the definitions; what needs them, for the signed in"),
     Case(at(D + "definition-list"), EVERYONE),
     Case(at(D + "definition", "osd"), EVERYONE),
     Case(at(D + "definition", "nope"), GONE, what="of no definition", guessed=True),
@@ -856,6 +857,13 @@ TABLE: list[Case] = [
         None,
         (LOGIN, 404, 404, SAVED_SHOWN, 404, 404, 404),
         htmx=True,
+    ),
+    Case(
+        at("notifications:read", pk("bobs_notification")),
+        None,
+        (LOGIN, 404, 404, SAVED, 404, 404, 404),  # read, then to the page it is about
+        data={"follow": "1"},
+        what="followed",
     ),
     Case(at("notifications:read", NO_SUCH_ID), None, GONE_FORM, what="of no notification", guessed=True),
     Case(at("notifications:read-all"), POST_ONLY, SIGNED_IN_OWN),  # each has one unread

@@ -239,6 +239,7 @@ def world(
     _vote(elsewhere, erin, "code", "required")
     w.other_dispute = votes.raise_dispute(ballot=elsewhere, raised_by=erin, reason="Mine.", voter=erin)
     w.other_conflict = votes.declare_conflict(ballot=elsewhere, member=erin, statement="Theirs.")
+
     return w
 
 
