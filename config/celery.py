@@ -17,6 +17,7 @@ app.autodiscover_tasks()
 # Celery beat (the `beat` service in docker-compose.yml): ballots open and close by themselves at their times.
 app.conf.beat_schedule = {
     "apply-ballot-schedules": {"task": "votes.tasks.apply_schedules", "schedule": 15.0},
+    "remind-ballots-closing": {"task": "votes.tasks.remind_closing", "schedule": 60.0},
     "send-waiting-notifications": {"task": "notifications.tasks.send_waiting", "schedule": 60.0},
     "send-daily-digests": {"task": "notifications.tasks.send_digests", "schedule": crontab(hour=7, minute=0)},
 }
