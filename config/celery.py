@@ -26,6 +26,8 @@ app.conf.beat_schedule = {
 class CatchUpOnConnect(bootsteps.StartStopStep):
     """Each time a worker connects to the broker, on start and again after losing it, it queues a recompute of
     every stale outcome: the votes cast while the broker or every worker was down are counted once one is back.
+    And the notifications that wait for a worker (queued while the broker was down, or left by a killed worker
+    whose lease ran out) are sent, without waiting for beat's next sweep.
 
     Not `worker_ready`, which fires once per worker process, not when a running worker gets its broker back.
     """
@@ -38,6 +40,10 @@ class CatchUpOnConnect(bootsteps.StartStopStep):
             consumer.app.send_task("analysis.tasks.recompute_stale_outcomes", queue=queue)
         except (OperationalError, OSError):  # lost again already: the next connection queues it
             logger.exception("Could not queue the recompute of stale outcomes")
+        try:
+            consumer.app.send_task("notifications.tasks.send_waiting", kwargs={"older_than_seconds": 0}, queue=queue)
+        except (OperationalError, OSError):
+            logger.exception("Could not queue the notifications waiting to be sent")
 
 
 app.steps["consumer"].add(CatchUpOnConnect)
