@@ -39,4 +39,4 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
 # Static files from the apps, as in the tests: no collectstatic step before a bench.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 WHITENOISE_USE_FINDERS = True
-CELERY_TASK_DEFAULT_QUEUE = "plenary-bench"  # never the queue a real worker on this machine drains
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("BENCH_QUEUE", "plenary-bench")  # never a real worker's queue here

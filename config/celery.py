@@ -17,6 +17,7 @@ app.autodiscover_tasks()
 # Celery beat (the `beat` service in docker-compose.yml): ballots open and close by themselves at their times.
 app.conf.beat_schedule = {
     "apply-ballot-schedules": {"task": "votes.tasks.apply_schedules", "schedule": 15.0},
+    "remind-ballots-closing": {"task": "votes.tasks.remind_closing", "schedule": 60.0},
     "send-waiting-notifications": {"task": "notifications.tasks.send_waiting", "schedule": 60.0},
     "send-daily-digests": {"task": "notifications.tasks.send_digests", "schedule": crontab(hour=7, minute=0)},
 }
@@ -25,6 +26,8 @@ app.conf.beat_schedule = {
 class CatchUpOnConnect(bootsteps.StartStopStep):
     """Each time a worker connects to the broker, on start and again after losing it, it queues a recompute of
     every stale outcome: the votes cast while the broker or every worker was down are counted once one is back.
+    And the notifications that wait for a worker (queued while the broker was down, or left by a killed worker
+    whose lease ran out) are sent, without waiting for beat's next sweep.
 
     Not `worker_ready`, which fires once per worker process, not when a running worker gets its broker back.
     """
@@ -37,6 +40,10 @@ class CatchUpOnConnect(bootsteps.StartStopStep):
             consumer.app.send_task("analysis.tasks.recompute_stale_outcomes", queue=queue)
         except (OperationalError, OSError):  # lost again already: the next connection queues it
             logger.exception("Could not queue the recompute of stale outcomes")
+        try:
+            consumer.app.send_task("notifications.tasks.send_waiting", kwargs={"older_than_seconds": 0}, queue=queue)
+        except (OperationalError, OSError):
+            logger.exception("Could not queue the notifications waiting to be sent")
 
 
 app.steps["consumer"].add(CatchUpOnConnect)

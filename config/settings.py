@@ -178,6 +178,8 @@ SITE_NAME = env.str("SITE_NAME", default="Plenary")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # A notification a worker began to e-mail and did not finish (it was killed) is sent by another after this.
 NOTIFICATION_LEASE_SECONDS = env.int("NOTIFICATION_LEASE_SECONDS", default=120)
+# A mail server that refuses is tried again after about this many seconds, then twice as long each time (≤ 5 min).
+NOTIFICATION_RETRY_BACKOFF_SECONDS = env.int("NOTIFICATION_RETRY_BACKOFF_SECONDS", default=5)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -195,6 +197,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_BACKEND = None
+# The queue tasks go to and workers read unless told otherwise: one per deployment where several share a Redis.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 
 NINJA_PAGINATION_CLASS = "config.pagination.LimitOffset"  # the JSON API's lists: limit ≤ 500 and offset
 

@@ -208,7 +208,7 @@ def _claim(pk: int) -> Notification | None:
     with transaction.atomic():
         notification = (
             Notification.objects.to_send()
-            .select_for_update(skip_locked=True)
+            .select_for_update(skip_locked=True, of=("self",))  # not the recipient, an outer join PostgreSQL won't lock
             .select_related("recipient")
             .filter(pk=pk)
             .first()

@@ -1,8 +1,10 @@
 """The workers' side of notifications: thin, take ids, safe to run twice."""
 
+from datetime import timedelta
 from smtplib import SMTPException
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 
 from . import services
@@ -10,7 +12,7 @@ from . import services
 
 @shared_task(
     autoretry_for=(SMTPException, OSError, OperationalError),
-    retry_backoff=5,
+    retry_backoff=settings.NOTIFICATION_RETRY_BACKOFF_SECONDS,
     retry_backoff_max=300,
     retry_jitter=True,
     max_retries=12,
@@ -22,10 +24,12 @@ def deliver(ids: list[int]) -> int:
 
 
 @shared_task(acks_late=True)
-def send_waiting() -> int:
+def send_waiting(older_than_seconds: float = 30) -> int:
     """Every minute (Celery beat): what waits with no worker on it — queued while the broker was down, or left
-    by a worker killed mid-send — is handed to the workers again."""
-    ids = services.waiting()
+    by a worker killed mid-send — is handed to the workers again. A worker that connects to the broker asks for
+    it at once, however recent (`older_than_seconds=0`, `config.celery.CatchUpOnConnect`): a notification queued
+    twice is still sent once."""
+    ids = services.waiting(older_than=timedelta(seconds=older_than_seconds))
     services.queue(ids)
     return len(ids)
 

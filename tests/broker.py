@@ -44,7 +44,11 @@ def drop_broker_connections() -> None:
 def publishing_to(broker_url: str, queue: str | None = None):
     """This process's Celery app publishes to `broker_url` for real (into `queue`), then goes back to eager."""
     saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager", "task_routes")}
-    routes = {"analysis.tasks.*": {"queue": queue}} if queue else saved["task_routes"]
+    routes = (
+        {"analysis.tasks.*": {"queue": queue}, "notifications.tasks.*": {"queue": queue}}
+        if queue
+        else saved["task_routes"]
+    )
     with override_settings(CELERY_BROKER_URL=broker_url, CELERY_TASK_ALWAYS_EAGER=False):
         drop_broker_connections()
         app.conf.update(broker_url=broker_url, task_always_eager=False, task_routes=routes)

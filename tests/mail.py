@@ -2,9 +2,11 @@
 
 `smtp_server` (a fixture of tests/conftest.py) starts one and points Django's SMTP backend at it; `.messages`
 are the `email.message.EmailMessage`s received, in order. `.refuse(n)` makes it answer the next n messages
-with a temporary failure (451), as a mail server that is down for a while does.
+with a temporary failure (451), as a mail server that is down for a while does. `.stall(k)` holds the k-th
+message from now unanswered (never accepted) until `.release()`: a sender caught mid-message, as when it is killed.
 """
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -29,12 +31,38 @@ class Inbox:
         self.refused = 0
         self._refuse = 0
         self._lock = threading.Lock()
+        self._stall_at: int | None = None  # the number of the message to hold, counted from the start
+        self._seen = 0
+        self.stalled = threading.Event()  # set once the held message has come in
+        self._released = threading.Event()
 
     def refuse(self, n: int) -> None:
         with self._lock:
             self._refuse = n
 
+    def stall(self, k: int) -> threading.Event:
+        """Hold the k-th message from now without an answer until `release()`; then refuse it (421), never keep it.
+
+        Returns the event set when it has come in."""
+        with self._lock:
+            self._stall_at, self._released = self._seen + k, threading.Event()
+            self.stalled.clear()
+        return self.stalled
+
+    def release(self) -> None:
+        self._released.set()
+
     async def handle_DATA(self, server, session, envelope) -> str:
+        with self._lock:
+            self._seen += 1
+            held = self._seen == self._stall_at
+        if held:
+            self.stalled.set()
+            while not self._released.is_set():
+                await asyncio.sleep(0.02)
+            with self._lock:
+                self._stall_at = None
+            return "421 4.3.0 Held and dropped by the test"
         with self._lock:
             if self._refuse:
                 self._refuse -= 1

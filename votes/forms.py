@@ -23,6 +23,7 @@ from .models import (
     DESCRIPTION_MAX_LENGTH,
     RATIONALE_MAX_LENGTH,
     REASON_MAX_LENGTH,
+    REMIND_BEFORE_MAX_HOURS,
     STATEMENT_MAX_LENGTH,
     Ballot,
     Choice,
@@ -242,6 +243,14 @@ class BallotForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
         help_text="Voting closes by itself then, and no vote is accepted after; leave empty to close it yourself.",
     )
+    remind_before_hours = forms.IntegerField(
+        min_value=0,
+        max_value=REMIND_BEFORE_MAX_HOURS,
+        initial=24,
+        required=False,
+        label="Remind before closing (hours)",
+        help_text="Members with cells still without a vote are e-mailed this long before it closes; 0 for no reminder.",
+    )
 
     def __init__(
         self,
@@ -294,6 +303,7 @@ class BallotForm(forms.Form):
             "description": ballot.description,
             "groups": list(ballot.groups.all()),
             "eligibility": ballot.eligibility,
+            "remind_before_hours": ballot.remind_before_hours,
             **_methodology_initial(methodology),
             "k": ballot.clustering["k"],
             "seed": ballot.clustering["seed"],
@@ -339,6 +349,13 @@ class BallotForm(forms.Form):
             bands.append({"min": minimum, "label": label.strip()})
             self._band_lines.append(n)
         return bands
+
+    def clean_remind_before_hours(self) -> int:
+        """Left empty: as it was (a ballot edited), else the default; 0 says no reminder."""
+        hours = self.cleaned_data["remind_before_hours"]
+        if hours is not None:
+            return hours
+        return self.ballot.remind_before_hours if self.ballot else Ballot._meta.get_field("remind_before_hours").default
 
     def clean_methodology_json(self) -> dict | None:
         """The methodology written as JSON, an object; None when left empty."""

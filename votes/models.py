@@ -1,12 +1,12 @@
 """Ballots on a published version: criteria, the choice scale, veto grants, votes and disputes."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator
 from django.db import models
 from django.db.models import BooleanField, Case, Count, Exists, Max, OuterRef, Q, Subquery, When
 from django.db.models.functions import Cast, Coalesce, Greatest
@@ -114,6 +114,10 @@ description_length = MaxLengthValidator(
     DESCRIPTION_MAX_LENGTH,
     "A ballot's description can be at most %(limit_value)s characters long; this one has %(show_value)s.",
 )
+REMIND_BEFORE_MAX_HOURS = 720  # 30 days: the earliest a reminder that a ballot closes can come
+remind_before_limit = MaxValueValidator(
+    REMIND_BEFORE_MAX_HOURS, "A reminder comes at most %(limit_value)s hours (30 days) before the ballot closes."
+)
 
 
 class Ballot(models.Model):
@@ -154,6 +158,11 @@ class Ballot(models.Model):
     clustering = models.JSONField(default=default_clustering)
     close_reason = models.TextField(blank=True, help_text="Why an organizer closed voting before its closing time.")
     roster_at_close = models.JSONField(null=True, blank=True, help_text="Each group's members when voting closed.")
+    remind_before_hours = models.PositiveSmallIntegerField(
+        default=24,
+        validators=[remind_before_limit],
+        help_text="Hours before voting closes when members with cells left without a vote are reminded; 0 for none.",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -220,6 +229,13 @@ class Ballot(models.Model):
         if self.closed_at is not None:
             happened.append(("closed", end or self.closed_at))
         return happened
+
+    @property
+    def reminder_at(self) -> datetime | None:
+        """When members who have cells without a vote are reminded that it closes (`services.remind_closing`)."""
+        if not self.remind_before_hours or self.closes_at is None:
+            return None
+        return self.closes_at - timedelta(hours=self.remind_before_hours)
 
     @property
     def roster_frozen_at(self) -> datetime | None:

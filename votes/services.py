@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,7 +27,7 @@ from notifications.services import Message, notify
 from plenary_tally import rules
 from plenary_tally.vocabulary import Action
 
-from .access import VotingRights, may_dispute, roster, voting_memberships
+from .access import VotingRights, eligible_memberships, may_dispute, roster, voting_memberships
 from .models import (
     REASON_MAX_LENGTH,
     Ballot,
@@ -138,6 +139,7 @@ def create_ballot(
     clustering: dict | None = None,
     opens_at: datetime | None = None,
     closes_at: datetime | None = None,
+    remind_before_hours: int = 24,
 ) -> Ballot:
     definition = version.definition
     _require_organizer(definition, acting_user)
@@ -160,6 +162,7 @@ def create_ballot(
         eligibility=eligibility,
         opens_at=opens_at,
         closes_at=closes_at,
+        remind_before_hours=remind_before_hours,
         created_by=acting_user,
     )
     if methodology is not None:
@@ -269,6 +272,7 @@ def update_ballot(
     eligibility: str,
     opens_at: datetime | None,
     closes_at: datetime | None,
+    remind_before_hours: int | None = None,
 ) -> Ballot:
     """An organizer edits a ballot that has not opened yet; once open only its window moves (`reschedule_ballot`)."""
     lock_stream(ballot.definition.audit_stream)  # rosters change in this line, then the ballot's: as add_member
@@ -290,6 +294,8 @@ def update_ballot(
         opens_at,
         closes_at,
     )
+    if remind_before_hours is not None:  # not a rule of the vote: its audit event does not record it
+        ballot.remind_before_hours = remind_before_hours
     ballot.full_clean(exclude=["definition", "version", "created_by"], validate_constraints=False)
     ballot.description_html = render_markdown(description)  # as create_ballot does: the pages show it as stored
     ballot.save()
@@ -362,6 +368,7 @@ def open_ballot(*, ballot: Ballot, acting_user: "User | None", scheduled: bool =
     if ballot.roster_frozen_at is not None:
         payload["roster"] = roster(ballot)  # who votes: these members, and nobody added later
     record(stream=ballot.audit_stream, actor=acting_user, action=Action.BALLOT_OPENED, subject=ballot, payload=payload)
+    _notify_opened(ballot)
     return ballot
 
 
@@ -422,6 +429,94 @@ def apply_schedules(ballots: BallotQuerySet | None = None) -> list[Ballot]:
     and the command, and the pages and feeds that list ballots, which show them as they are."""
     ballots = Ballot.objects.all() if ballots is None else ballots
     return [apply_schedule(ballot) for ballot in ballots.due().select_related("definition", "version")]
+
+
+# Telling the members: voting opened, voting closes soon -------------------------------------
+
+
+def cell_count(ballot: Ballot) -> int:
+    """The cells each voter votes on: every component of the version but the aggregates, on every criterion."""
+    return ballot.version.components.leaves().count() * ballot.criteria.count()
+
+
+def _eligible_voters(ballot: Ballot):
+    """The active users who may vote on the ballot (`access.eligible_memberships`), each once."""
+    voters = eligible_memberships(ballot).order_by().values("user_id")
+    return get_user_model().objects.filter(pk__in=voters, is_active=True).order_by("pk")
+
+
+def _closing_time(ballot: Ballot) -> str:
+    if ballot.closes_at is None:
+        return "It has no closing time yet: an organizer closes it."
+    return f"It closes on {ballot.closes_at.astimezone(UTC).strftime('%-d %b %Y at %H:%M UTC')}."
+
+
+def _cells(n: int) -> str:
+    return f"{n} cell" if n == 1 else f"{n:,} cells"
+
+
+def _notify_opened(ballot: Ballot) -> None:
+    """Every member who may vote is told, in the opening's transaction: what, until when, how many cells.
+
+    Nothing of the votes is said (none is cast yet, and a sealed ballot's stay sealed); one bulk insert, and the
+    e-mails are queued in batches after the commit (`notifications.services.notify`)."""
+    cells = cell_count(ballot)
+    message = Message(
+        kind=Kind.BALLOT_OPENED,
+        key=f"ballot-opened:{ballot.pk}",
+        subject=f"Voting opened: {ballot.title}",
+        body=(
+            f"Voting on “{ballot.title}” ({ballot.definition.title} {ballot.version.label}) is open. "
+            f"{_closing_time(ballot)} You have {_cells(cells)} to vote on."
+        ),
+        path=ballot.get_absolute_url(),
+    )
+    notify(_eligible_voters(ballot).only("pk", "is_active"), message)
+
+
+def remind_closing(now: datetime | None = None) -> int:
+    """Remind each member who may vote and has cells without a vote that an open ballot closes soon, saying how
+    many: once per ballot and member, from `remind_before_hours` before its closing time. A ballot that opened
+    after that time sends none (its opening told them the closing time). The periodic task and the command run
+    this; how many reminders it wrote."""
+    now = now or timezone.now()
+    candidates = Ballot.objects.filter(
+        status=Ballot.Status.OPEN, remind_before_hours__gt=0, closes_at__gt=now
+    ).select_related("definition", "version")
+    written = 0
+    for ballot in candidates:
+        reminder_at = ballot.reminder_at
+        assert reminder_at is not None  # it has a closing time and a reminder
+        if now < reminder_at or ballot.opened_at is None or ballot.opened_at > reminder_at:
+            continue
+        with transaction.atomic():
+            written += _remind(ballot)
+    return written
+
+
+def _remind(ballot: Ballot) -> int:
+    cells = cell_count(ballot)
+    voted = dict(ballot.votes.order_by().values_list("voter_id").annotate(n=Count("pk")))
+    left: dict[int, list] = {}
+    for voter in _eligible_voters(ballot).only("pk", "is_active"):
+        missing = cells - voted.get(voter.pk, 0)
+        if missing > 0:
+            left.setdefault(missing, []).append(voter)
+    hours = ballot.remind_before_hours
+    written = 0
+    for missing, voters in sorted(left.items()):
+        message = Message(
+            kind=Kind.BALLOT_CLOSING,
+            key=f"ballot-closing:{ballot.pk}",
+            subject=f"Voting closes {'in an hour' if hours == 1 else f'within {hours} hours'}: {ballot.title}",
+            body=(
+                f"Voting on “{ballot.title}” ({ballot.definition.title} {ballot.version.label}) closes soon. "
+                f"{_closing_time(ballot)} You have {_cells(missing)} without a vote."
+            ),
+            path=ballot.get_absolute_url(),
+        )
+        written += len(notify(voters, message))
+    return written
 
 
 # Veto grants ---------------------------------------------------------------------------------

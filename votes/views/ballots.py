@@ -84,6 +84,7 @@ def ballot_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
                 clustering=form.clustering(),
                 opens_at=data["opens_at"],
                 closes_at=data["closes_at"],
+                remind_before_hours=data["remind_before_hours"],
                 acting_user=request.user,
             )
         except ValidationError as exc:
@@ -124,6 +125,7 @@ def ballot_edit(request: AuthenticatedHttpRequest, slug: str, key: str) -> HttpR
                     eligibility=form.cleaned_data["eligibility"],
                     opens_at=form.cleaned_data["opens_at"],
                     closes_at=form.cleaned_data["closes_at"],
+                    remind_before_hours=form.cleaned_data["remind_before_hours"],
                 )
                 messages.success(request, "The ballot's settings are saved; each change is in its audit log.")
             else:

@@ -1,4 +1,5 @@
-"""`python manage.py apply_schedules`: open and close the ballots whose opening or closing time has come.
+"""`python manage.py apply_schedules`: open and close the ballots whose opening or closing time has come, and
+remind the members with cells without a vote of a ballot that closes soon (`services.remind_closing`).
 
 What Celery beat runs in production (`votes.tasks.apply_schedules`); `make run` runs it with `--every` beside the
 server, for the embedded default. Reading any page of a ballot applies its schedule too, so a ballot is shown as it
@@ -31,6 +32,8 @@ class Command(BaseCommand):
             else:
                 for ballot in services.apply_schedules():
                     self.stdout.write(f"{ballot.audit_stream} is {ballot.status}")
+                if reminded := services.remind_closing():
+                    self.stdout.write(f"{reminded} reminders that a ballot closes soon")
             if every is None or dry_run:
                 return
             close_old_connections()

@@ -1,0 +1,1 @@
+from tests.votes.conftest import ballot, cast, scheduled  # noqa: F401 (fixtures)
