@@ -57,7 +57,7 @@ def test_opening_tells_every_member_who_may_vote_the_ballot_its_closing_time_and
         "It closes on 4 Mar 2031 at 17:30 UTC. You have 8 cells to vote on." in body
     )
     assert "/osd/" in body and scheduled.key in body
-    assert set(Notification.objects.values_list("key", "delivery")) == {
+    assert set(Notification.objects.filter(kind=Kind.BALLOT_OPENED).values_list("key", "delivery")) == {
         (f"ballot-opened:{scheduled.pk}", Delivery.SENT)
     }
 

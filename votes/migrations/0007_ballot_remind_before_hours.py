@@ -4,6 +4,13 @@ import django.core.validators
 from django.db import migrations, models
 
 
+def reinstall_guards(apps, schema_editor):
+    """SQLite rebuilds the ballot table to add a column, and its triggers go with it: the keys' guard again."""
+    from audit import guard
+
+    guard.install(schema_editor.connection, parts=["keys"])
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("votes", "0006_conflict_declarations"),
@@ -23,4 +30,5 @@ class Migration(migrations.Migration):
                 ],
             ),
         ),
+        migrations.RunPython(reinstall_guards, migrations.RunPython.noop),
     ]
