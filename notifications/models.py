@@ -116,6 +116,33 @@ class Notification(models.Model):
         return f"{self.kind} to {self.recipient or self.address}: {self.subject}"
 
 
+class AnnouncementQuerySet(models.QuerySet):
+    def waiting(self) -> "AnnouncementQuerySet":
+        return self.filter(expanded_at__isnull=True)
+
+
+class Announcement(models.Model):
+    """One message to many, written in the change's transaction: the worker writes each recipient's notification.
+
+    So that a ballot opening to thousands answers its organizer at once: one row here, not thousands
+    (`services.announce`, `services.expand`). Each recipient is still told once (the notification's key).
+    """
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    key = models.CharField(max_length=KEY_MAX_LENGTH)
+    subject = models.CharField(max_length=SUBJECT_MAX_LENGTH)
+    body = models.TextField(max_length=BODY_MAX_LENGTH)
+    path = models.CharField(max_length=500)
+    recipients = models.JSONField(help_text="The ids of the accounts told, as they stood at the change.")
+    created_at = models.DateTimeField(default=timezone.now)
+    expanded_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AnnouncementQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {len(self.recipients)}: {self.subject}"
+
+
 class Preference(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="notification_preferences")
     kind = models.CharField(max_length=32, choices=Kind.choices)

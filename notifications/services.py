@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
@@ -25,7 +26,9 @@ from .models import (
     BODY_MAX_LENGTH,
     DEFAULT_MODES,
     FIXED,
+    KEY_MAX_LENGTH,
     SUBJECT_MAX_LENGTH,
+    Announcement,
     Delivery,
     Follow,
     Kind,
@@ -95,6 +98,59 @@ def rewrite_body(*, kinds: Iterable[str], key: str, body: str) -> int:
     recalled. How many notifications were rewritten.
     """
     return Notification.objects.filter(kind__in=list(kinds), key=key).update(body=body[:BODY_MAX_LENGTH])
+
+
+ANNOUNCED = 200  # from this many recipients, a message is announced (one row) and the worker tells each
+
+
+def announce(user_ids: Iterable[int], message: Message) -> None:
+    """Tell many people, as `notify` does, without writing a row per person in the change's transaction.
+
+    The ids are kept in one `Announcement`; after the commit a worker writes each notification (`expand`), in
+    batches, and queues their e-mails. Few recipients are told at once, as by `notify`.
+    """
+    ids = sorted(set(user_ids))
+    if len(ids) < ANNOUNCED:
+        notify(get_user_model().objects.filter(pk__in=ids).only("pk", "is_active"), message)
+        return
+    announcement = Announcement.objects.create(
+        kind=message.kind,
+        key=message.key[:KEY_MAX_LENGTH],
+        subject=message.subject[:SUBJECT_MAX_LENGTH],
+        body=message.body[:BODY_MAX_LENGTH],
+        path=message.path,
+        recipients=ids,
+    )
+    transaction.on_commit(lambda: _queue_expansion(announcement.pk))
+
+
+def _queue_expansion(pk: int) -> None:
+    from .tasks import expand_announcement
+
+    try:
+        expand_announcement.delay(pk)
+    except Exception:  # after the commit: the sweep (`send_waiting`) expands it once the broker is back
+        logger.exception("Could not queue announcement %s; the next sweep expands it", pk)
+
+
+def expand(pk: int) -> int:
+    """Write each recipient's notification of an announcement, in batches; how many were written. Safe to run
+    twice: a recipient told already is not told again, and an expanded announcement is left alone."""
+    written = 0
+    with transaction.atomic():
+        announcement = Announcement.objects.select_for_update().filter(pk=pk, expanded_at__isnull=True).first()
+        if announcement is None:
+            return 0
+        message = Message(
+            announcement.kind, announcement.key, announcement.subject, announcement.body, announcement.path
+        )
+        users = get_user_model().objects.only("pk", "is_active")
+        for start in range(0, len(announcement.recipients), BATCH):
+            chunk = announcement.recipients[start : start + BATCH]
+            written += len(notify(users.filter(pk__in=chunk), message))
+        announcement.expanded_at = timezone.now()
+        announcement.save(update_fields=["expanded_at"])
+    return written
 
 
 def notify_address(address: str, message: Message) -> Notification | None:
@@ -219,6 +275,15 @@ def _claim(pk: int) -> Notification | None:
         notification.attempts += 1
         notification.save(update_fields=["delivery", "sending_since", "attempts"])
     return notification
+
+
+def expand_waiting(older_than: timedelta = timedelta(seconds=30)) -> int:
+    """Expand the announcements no worker expanded: queued while the broker was down."""
+    cutoff = timezone.now() - older_than
+    pks = list(
+        Announcement.objects.waiting().filter(created_at__lte=cutoff).order_by("pk").values_list("pk", flat=True)
+    )
+    return sum(expand(pk) for pk in pks)
 
 
 def waiting(older_than: timedelta = timedelta(seconds=30)) -> list[int]:

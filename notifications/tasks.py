@@ -29,9 +29,16 @@ def send_waiting(older_than_seconds: float = 30) -> int:
     by a worker killed mid-send — is handed to the workers again. A worker that connects to the broker asks for
     it at once, however recent (`older_than_seconds=0`, `config.celery.CatchUpOnConnect`): a notification queued
     twice is still sent once."""
+    services.expand_waiting(older_than=timedelta(seconds=older_than_seconds))  # their e-mails queue as they commit
     ids = services.waiting(older_than=timedelta(seconds=older_than_seconds))
     services.queue(ids)
     return len(ids)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
+def expand_announcement(pk: int) -> int:
+    """Write each recipient's notification of a message to many (`services.expand`); safe to run twice."""
+    return services.expand(pk)
 
 
 @shared_task(acks_late=True)

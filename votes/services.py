@@ -23,7 +23,7 @@ from audit.models import lock_stream, record, seal, unseal
 from deliberation.markdown import render_markdown
 from deliberation.models import Component, Definition, DraftVersion, Membership, WorkingGroup
 from notifications.models import Kind, followers
-from notifications.services import Message, notify
+from notifications.services import Message, announce, notify
 from plenary_tally import rules
 from plenary_tally.vocabulary import Action
 
@@ -458,8 +458,8 @@ def _cells(n: int) -> str:
 def _notify_opened(ballot: Ballot) -> None:
     """Every member who may vote is told, in the opening's transaction: what, until when, how many cells.
 
-    Nothing of the votes is said (none is cast yet, and a sealed ballot's stay sealed); one bulk insert, and the
-    e-mails are queued in batches after the commit (`notifications.services.notify`)."""
+    Nothing of the votes is said (none is cast yet, and a sealed ballot's stay sealed). To many, one row is written
+    here and a worker writes each notification and queues the e-mails (`notifications.services.announce`)."""
     cells = cell_count(ballot)
     message = Message(
         kind=Kind.BALLOT_OPENED,
@@ -471,7 +471,7 @@ def _notify_opened(ballot: Ballot) -> None:
         ),
         path=ballot.get_absolute_url(),
     )
-    notify(_eligible_voters(ballot).only("pk", "is_active"), message)
+    announce(_eligible_voters(ballot).values_list("pk", flat=True), message)
 
 
 def remind_closing(now: datetime | None = None) -> int:

@@ -3,12 +3,14 @@
 Tasks run in-process here (the embedded default); tests/notifications/test_workers.py runs a real worker.
 """
 
+from datetime import timedelta
+
 import pytest
 from django.db import transaction
 from django.urls import reverse
 
 from notifications import services
-from notifications.models import Delivery, Kind, Mode, Notification, Preference
+from notifications.models import Announcement, Delivery, Kind, Mode, Notification, Preference
 from tests.mail import html_of, text_of
 
 MESSAGE = services.Message(
@@ -142,3 +144,25 @@ def test_the_inbox_shows_each_notification_and_how_it_was_delivered(client, imme
     [notification] = Notification.objects.all()
     client.post(reverse("notifications:read", args=[notification.pk]), headers={"HX-Request": "true"})
     assert 'aria-label="1 unread"' not in client.get(reverse("notifications:unread")).content.decode()
+
+
+def test_a_message_to_many_is_one_row_in_the_change_and_each_is_told_once_after(
+    smtp_server, immediate, alice, bob, carol, dave, monkeypatch
+):
+    monkeypatch.setattr(services, "ANNOUNCED", 2)  # from two recipients on, as from 200 in production
+    people = [alice.pk, bob.pk, carol.pk, dave.pk]
+
+    with transaction.atomic():
+        services.announce(people, MESSAGE)
+        assert Announcement.objects.count() == 1 and not Notification.objects.exists()  # nothing per person yet
+
+    [announcement] = Announcement.objects.all()
+    assert services.expand_waiting(older_than=timedelta(0)) == 4  # as the sweep does once the broker is back
+    assert services.expand(announcement.pk) == 0  # expanded: a second worker writes nothing
+    immediate(lambda: services.queue(services.waiting(older_than=timedelta(0))))
+    assert sorted(m["To"] for m in smtp_server.messages) == sorted(
+        f"{u}@example.org" for u in ("alice", "bob", "carol", "dave")
+    )
+
+    immediate(lambda: services.announce(people, MESSAGE))  # the same message again: nobody is told twice
+    assert len(smtp_server.messages) == 4
