@@ -178,6 +178,9 @@ SITE_NAME = env.str("SITE_NAME", default="Plenary")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # A notification a worker began to e-mail and did not finish (it was killed) is sent by another after this.
 NOTIFICATION_LEASE_SECONDS = env.int("NOTIFICATION_LEASE_SECONDS", default=120)
+# From this many recipients, a message is one announcement in the change's transaction, and a worker writes each
+# recipient's notification: a ballot opening to thousands answers its organizer at once.
+NOTIFICATION_ANNOUNCE_FROM = env.int("NOTIFICATION_ANNOUNCE_FROM", default=200)
 # A mail server that refuses is tried again after about this many seconds, then twice as long each time (≤ 5 min).
 NOTIFICATION_RETRY_BACKOFF_SECONDS = env.int("NOTIFICATION_RETRY_BACKOFF_SECONDS", default=5)
 

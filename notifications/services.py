@@ -100,9 +100,6 @@ def rewrite_body(*, kinds: Iterable[str], key: str, body: str) -> int:
     return Notification.objects.filter(kind__in=list(kinds), key=key).update(body=body[:BODY_MAX_LENGTH])
 
 
-ANNOUNCED = 200  # from this many recipients, a message is announced (one row) and the worker tells each
-
-
 def announce(user_ids: Iterable[int], message: Message) -> None:
     """Tell many people, as `notify` does, without writing a row per person in the change's transaction.
 
@@ -110,7 +107,7 @@ def announce(user_ids: Iterable[int], message: Message) -> None:
     batches, and queues their e-mails. Few recipients are told at once, as by `notify`.
     """
     ids = sorted(set(user_ids))
-    if len(ids) < ANNOUNCED:
+    if len(ids) < settings.NOTIFICATION_ANNOUNCE_FROM:
         notify(get_user_model().objects.filter(pk__in=ids).only("pk", "is_active"), message)
         return
     announcement = Announcement.objects.create(

@@ -147,9 +147,9 @@ def test_the_inbox_shows_each_notification_and_how_it_was_delivered(client, imme
 
 
 def test_a_message_to_many_is_one_row_in_the_change_and_each_is_told_once_after(
-    smtp_server, immediate, alice, bob, carol, dave, monkeypatch
+    smtp_server, immediate, alice, bob, carol, dave, settings
 ):
-    monkeypatch.setattr(services, "ANNOUNCED", 2)  # from two recipients on, as from 200 in production
+    settings.NOTIFICATION_ANNOUNCE_FROM = 2  # from two recipients on, as from 200 in production
     people = [alice.pk, bob.pk, carol.pk, dave.pk]
 
     with transaction.atomic():

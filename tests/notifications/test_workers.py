@@ -12,7 +12,7 @@ import time
 import pytest
 from django.db import connection
 
-from notifications.models import Delivery, Notification
+from notifications.models import Announcement, Delivery, Kind, Notification
 from tests.analysis.test_recompute import DEADLINE, POSTGRESQL, SHARES_THE_DATABASE, start_worker  # noqa: F401, F811 (a fixture)
 from tests.broker import broker_down
 from tests.factories import MembershipFactory, UserFactory
@@ -74,6 +74,22 @@ def test_the_mails_of_a_ballot_opened_while_the_broker_was_down_go_out_once_a_wo
     assert succeeded(worker, "deliver") == 1
 
 
+def test_a_ballot_announced_to_many_while_the_broker_was_down_is_told_to_each_once_a_worker_is_back(
+    mail_worker, smtp_server, scheduled, olga, settings, caplog
+):
+    settings.NOTIFICATION_ANNOUNCE_FROM = 2  # one announcement, not a row per member, as from 200 in production
+    with broker_down("refused"):
+        services.open_ballot(ballot=scheduled, acting_user=olga)
+    assert "Could not queue announcement" in caplog.text
+    assert not Notification.objects.filter(kind=Kind.BALLOT_OPENED).exists()
+
+    worker = mail_worker()
+    all_sent(worker, 3)
+
+    assert recipients(smtp_server) == MEMBERS
+    assert Announcement.objects.get().expanded_at is not None
+
+
 def test_a_refusing_mail_server_is_tried_again_with_backoff_and_each_member_gets_one_mail(
     mail_worker, smtp_server, scheduled, olga
 ):
@@ -89,7 +105,7 @@ def test_a_refusing_mail_server_is_tried_again_with_backoff_and_each_member_gets
     retries = re.findall(r"notifications\.tasks\.deliver\[[^]]+\] retry: Retry in (\d+)s", worker.output())
     assert len(retries) == 3, worker.output()
     assert time.monotonic() - started < 30  # about 1 s, then up to 2 s, then up to 4 s (full jitter)
-    assert sorted(Notification.objects.values_list("attempts", flat=True)) == [1, 1, 4]
+    assert sorted(Notification.objects.filter(kind=Kind.BALLOT_OPENED).values_list("attempts", flat=True)) == [1, 1, 4]
 
 
 def test_a_worker_killed_mid_batch_loses_no_mail_and_sends_none_twice(mail_worker, smtp_server, scheduled, olga, group):
@@ -111,7 +127,7 @@ def test_a_worker_killed_mid_batch_loses_no_mail_and_sends_none_twice(mail_worke
         smtp_server.release()
 
     assert len(smtp_server.messages) == 4
-    deliveries = sorted(Notification.objects.values_list("delivery", flat=True))
+    deliveries = sorted(Notification.objects.filter(kind=Kind.BALLOT_OPENED).values_list("delivery", flat=True))
     assert deliveries == sorted([Delivery.SENT] * 4 + [Delivery.SENDING] + [Delivery.PENDING] * 7)
     in_flight = Notification.objects.get(delivery=Delivery.SENDING)
     with connection.cursor() as cursor:  # the database's clock: the lease runs out by it
