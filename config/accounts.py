@@ -39,7 +39,9 @@ class AccountAdapter(DefaultAccountAdapter):
         return f"[{settings.SITE_NAME}] {subject}"
 
     def get_email_confirmation_url(self, request: HttpRequest, emailconfirmation) -> str:
-        return _absolute(reverse("account_confirm_email", args=[emailconfirmation.key]))
+        """On the site the person signs up on (a host ALLOWED_HOSTS admits); the configured one without a request."""
+        path = reverse("account_confirm_email", args=[emailconfirmation.key])
+        return request.build_absolute_uri(path) if request is not None else _absolute(path)
 
     def get_reset_password_from_key_url(self, key: str) -> str:
         path = reverse("account_reset_password_from_key", kwargs={"uidb36": "UID", "key": "KEY"})
