@@ -128,7 +128,8 @@ def score_strip(
 
 def _threshold_labels(thresholds: Sequence[tuple[str, Fraction]], x) -> tuple[list[dict], int]:
     """Each threshold's dashed line and its label above it, on the first line of labels where it touches none."""
-    marks, lines = [], []  # per line of labels, the spans taken
+    marks: list[dict] = []
+    lines: list[list[tuple[float, float]]] = []  # per line of labels, the spans taken
     for label, value in sorted(thresholds, key=lambda t: t[1]):
         tx = x(float(value))
         w = text_width(label, THRESHOLD_LABEL_SIZE)

@@ -109,7 +109,7 @@ def objection_lodge(request: AuthenticatedHttpRequest, slug: str, key: str, numb
     form = ObjectionForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError(" ".join(m for errors in form.errors.values() for m in errors))
+            raise ValidationError(" ".join(str(m) for errors in form.errors.values() for m in errors))
         decisions.lodge_objection(decision=decision, member=request.user, reasoning=form.cleaned_data["reasoning"])
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))

@@ -23,7 +23,7 @@ class DecisionForm(forms.Form):
 
     def __init__(self, *args, components, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["component"].choices = [(WHOLE_BALLOT, "The whole ballot")] + [  # type: ignore[attr-defined]
+        self.fields["component"].choices = [(WHOLE_BALLOT, "The whole ballot")] + [
             (c.key, f"{c.title} ({c.key})") for c in components
         ]
 

@@ -112,11 +112,11 @@ class Decision(models.Model):
         """The decision as its `decision.recorded` event records it. Hashed into the ballot's chain."""
         return {
             "number": self.number,
-            "component": self.component.key if self.component_id else None,
+            "component": self.component.key if self.component is not None else None,
             "outcome": self.outcome,
             "statement": self.statement,
             "run": {"audit_seq": self.audit_seq, "input_digest": self.input_digest},
-            "supersedes": self.supersedes.number if self.supersedes_id else None,
+            "supersedes": self.supersedes.number if self.supersedes is not None else None,
             "recorded_at": self.recorded_at.isoformat(),
         }
 
@@ -185,6 +185,6 @@ class Objection(models.Model):
             "lodged_at": self.lodged_at.isoformat(),
             "answer": self.answer or None,
             "answer_reason": self.answer_reason,
-            "answered_by": self.answered_by.get_username() if self.answered_by_id else None,
+            "answered_by": self.answered_by.get_username() if self.answered_by is not None else None,
             "answered_at": self.answered_at.isoformat() if self.answered_at else None,
         }

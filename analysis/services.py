@@ -91,7 +91,7 @@ def outcomes_now(ballot: Ballot) -> dict:
     """The ballot's outcomes as its votes stand: the latest run's when it is current, else computed from the vote
     counts alone (every scenario, flip and cluster; not the opinion groups, which read every voter's values)."""
     run = OutcomeRun.objects.latest_for(ballot)
-    if not is_stale(ballot, run):
+    if run is not None and not is_stale(ballot, run):
         return run.results
     spec = ballot_spec(ballot)
     return outcomes.compute(spec, reading.read(ballot, spec).cells)

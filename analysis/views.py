@@ -40,8 +40,7 @@ def results(request: HtmxHttpRequest, slug: str, key: str) -> HttpResponse:
     run, stale = OutcomeRun.objects.current_for(ballot)
     context |= {"run": run, "stale": stale}
     if run is not None:
-        components = ballot.version.components.order_by("category", "position", "key").prefetch_related("parts")
-        components = list(components)
+        components = list(ballot.version.components.order_by("category", "position", "key").prefetch_related("parts"))
         context |= charts.results(
             run.results,
             components=components,

@@ -978,12 +978,16 @@ def _notify_about_comment(comment: Comment, mentioned: dict[str, "User"]) -> Non
     notify(mentioned_readers, Message(Kind.MENTION, key, f"{handle} mentioned you on {where}", quoted, path))
 
 
+def _hider(comment: Comment) -> str:
+    return comment.hidden_by.get_username() if comment.hidden_by is not None else "an organizer"
+
+
 def _unquote_in_notifications(comment: Comment) -> None:
     """A comment hidden: the notifications about it stop quoting it, in the inbox and in e-mails not yet sent."""
     rewrite_body(
         kinds=[Kind.REPLY, Kind.MENTION],
         key=f"comment:{comment.pk}",
-        body=f"This comment was hidden by @{comment.hidden_by.get_username()}: {comment.hidden_reason}",
+        body=f"This comment was hidden by @{_hider(comment)}: {comment.hidden_reason}",
     )
 
 

@@ -4,6 +4,8 @@ A notification is written in the transaction of the change that causes it (the o
 worker after the commit (`tasks.deliver`). Its `delivery` says where that stands, and the recipient sees it.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import models
@@ -68,7 +70,7 @@ class NotificationQuerySet(models.QuerySet):
     def to_send(self, *, older_than=None) -> "NotificationQuerySet":
         """Waiting for a worker: pending, or being sent by a worker whose lease ran out (it was killed)."""
         now = timezone.now()
-        lease = now - timezone.timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS)
+        lease = now - timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS)
         pending = Q(delivery=Delivery.PENDING)
         if older_than is not None:
             pending &= Q(created_at__lte=now - older_than)

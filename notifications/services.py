@@ -84,7 +84,7 @@ def notify(recipients: Iterable, message: Message) -> list[Notification]:
         if pk not in already
     ]
     Notification.objects.bulk_create(rows, ignore_conflicts=True)  # a concurrent twin is kept, not doubled
-    new = [row.recipient_id for row in rows]
+    new = [pk for pk in sorted(users) if pk not in already]
     _queue_after_commit(message.kind, message.key, new)
     return list(
         Notification.objects.filter(recipient_id__in=new, kind=message.kind, key=message.key[:200]).order_by("pk")
@@ -171,7 +171,8 @@ def notify_address(address: str, message: Message) -> Notification | None:
 def _first_delivery(mode: str, has_address: bool) -> str:
     if not has_address:
         return Delivery.NO_ADDRESS
-    return {Mode.IMMEDIATELY: Delivery.PENDING, Mode.DAILY: Delivery.IN_DIGEST}.get(mode, Delivery.NOT_EMAILED)
+    first: dict[str, str] = {Mode.IMMEDIATELY: Delivery.PENDING, Mode.DAILY: Delivery.IN_DIGEST}
+    return first.get(mode, Delivery.NOT_EMAILED)
 
 
 def _modes(users, kind: str) -> dict[int, str]:
@@ -292,7 +293,8 @@ def waiting(older_than: timedelta = timedelta(seconds=30)) -> list[int]:
 
 def email(notification: Notification) -> EmailMultiAlternatives:
     """The e-mail of a notification: plain text and HTML, with a one-click unsubscribe (RFC 8058)."""
-    address = notification.address or _verified_addresses([notification.recipient_id]).get(notification.recipient_id)
+    found = _verified_addresses([notification.recipient_id]) if notification.recipient_id is not None else {}
+    address = notification.address or found.get(notification.recipient_id or 0, "")
     link = absolute(notification.path)
     context = {
         "site_name": settings.SITE_NAME,

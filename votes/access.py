@@ -89,7 +89,10 @@ def voting_progress(user: "User | AnonymousUser") -> list[Progress]:
     if not ballots:
         return []
     voted = dict(
-        Vote.objects.filter(ballot__in=ballots, voter=user).order_by().values_list("ballot").annotate(n=Count("pk"))
+        Vote.objects.filter(ballot__in=ballots, voter_id=user.pk)
+        .order_by()
+        .values_list("ballot")
+        .annotate(n=Count("pk"))
     )
     leaves = dict(
         Component.objects.filter(version__in={b.version_id for b in ballots})

@@ -9,7 +9,7 @@ A problem is a `RulesError`: where it is within the settings, as a JSON path suc
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeGuard
 
 from .numbers import exact
@@ -183,7 +183,7 @@ def _check_quorum(quorum: Any) -> None:
     if extra:
         raise RulesError(f"quorum.{extra[0]}", "A quorum has a `count` or a `share`, and `abstentions`.")
     count, share = quorum.get("count"), quorum.get("share")
-    if "count" in quorum and (not _whole(count) or not 1 <= count <= MAX_COUNT):
+    if "count" in quorum and not (isinstance(count, int) and not isinstance(count, bool) and 1 <= count <= MAX_COUNT):
         raise RulesError(
             "quorum.count", f"A quorum's count is a whole number of voters from 1 to {MAX_COUNT}{_not(count)}."
         )
@@ -196,7 +196,7 @@ def _check_quorum(quorum: Any) -> None:
         )
 
 
-def check_references(methodology: Mapping, choices: list[Mapping], groups: list[str]) -> None:
+def check_references(methodology: Mapping, choices: Sequence[Mapping], groups: Sequence[str]) -> None:
     """What a methodology names exists on the ballot: its choices in favour, its recuse choice, its groups.
 
     Under a majority rule a blocking choice must carry its rationale (`requires_rationale`): a block stands on

@@ -158,7 +158,7 @@ def _save(request: AuthenticatedHttpRequest, grid: Grid, form: CellForm, compone
                 group=grid.group,
                 acting_user=request.user,
             )
-            vote.is_conflicted = ballot.conflicts.standing().covering(vote).exists()  # as `Grid._votes` reads it
+            vote.is_conflicted = ballot.conflicts.standing().covering(vote).exists()  # type: ignore[attr-defined]  # as `Grid._votes` annotates it
             grid.votes[(component.pk, criterion.pk)] = vote
     except ValidationError as exc:
         return " ".join(exc.messages)
