@@ -576,6 +576,12 @@ class SuggestionQuerySet(models.QuerySet):
     def consolidated(self) -> "SuggestionQuerySet":
         return self.filter(applied_at__isnull=False)
 
+    def overlapping(self, suggestion: "Suggestion") -> "SuggestionQuerySet":
+        """The others on the same version whose passage shares a line with `suggestion`'s."""
+        return self.filter(
+            version=suggestion.version_id, line_from__lte=suggestion.line_to, line_to__gte=suggestion.line_from
+        ).exclude(pk=suggestion.pk)
+
     def listed(self) -> "SuggestionQuerySet":
         """By passage, with who made and decided each and how many support it: what a list shows."""
         return (
