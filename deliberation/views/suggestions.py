@@ -40,7 +40,7 @@ def suggestion_create(request: AuthenticatedHttpRequest, slug: str, label: str) 
             return redirect(suggestion)
     first, last = form["line_from"].value(), form["line_to"].value()
     numbered = version.numbered_lines()
-    if str(first).isdecimal() and str(last).isdecimal():
+    if all(str(n).isdecimal() and len(str(n)) <= 6 for n in (first, last)):  # a line number, not a megabyte of 9s
         shown = [(no, text) for no, text in numbered if int(first) <= no <= int(last)]
     else:
         shown = []

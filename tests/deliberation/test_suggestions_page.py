@@ -6,6 +6,8 @@ forms, consolidating, and the release's diff that credits each change to its sug
 """
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
 from deliberation import services
@@ -133,3 +135,39 @@ def test_the_release_diff_credits_each_change_to_its_suggestion_and_author(clien
 
     assert f'class="mark" title="From suggestion {s.pk}">S{s.pk}</a>' in html
     assert f"Suggestion {s.pk}</a> by @bob" in html
+
+
+def test_a_comment_on_a_suggestion_is_in_its_discussion_not_the_version_s(client, request, open_draft, bob):
+    s = suggest(open_draft, bob)
+    sign_in(client, request, "dave")
+
+    response = client.post(url("comment-create", "osd", "0.0.10"), {"body": "Why this word?", "suggestion": s.pk})
+
+    comment = Comment.objects.get()
+    assert response["Location"] == f"{s.get_absolute_url()}#comment-{comment.pk}"
+    assert "Why this word?" in client.get(s.get_absolute_url()).content.decode()
+    assert "Why this word?" not in client.get(url("version", "osd", "0.0.10")).content.decode()
+
+
+def test_a_line_number_too_long_to_be_one_shows_the_form_without_a_passage(client, request, open_draft):
+    sign_in(client, request, "bob")
+
+    response = client.get(url("suggestion-create", "osd", "0.0.10"), {"from": "9" * 5000, "to": "9" * 5000})
+
+    assert response.status_code == 200
+
+
+def test_the_lines_view_needs_the_same_queries_for_many_suggestions_and_passage_threads(client, open_draft, bob):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url("version", "osd", "0.0.10"), {"view": "lines"}).status_code == 200
+        return len(captured)
+
+    suggest(open_draft, bob, 1, 1)
+    services.post_comment(author=bob, version=open_draft, body="On one.", lines=(1, 1))
+    few = queries()
+    for n in range(2, 9):
+        suggest(open_draft, bob, n, n)
+        services.post_comment(author=bob, version=open_draft, body=f"On {n}.", lines=(n, n))
+
+    assert queries() == few
