@@ -49,6 +49,7 @@ def test_a_suggestion_goes_from_a_member_into_the_release_with_credit(
     other.goto(suggestion_url)
     other.get_by_role("button", name="Support this suggestion").click()
     expect(other.locator("#support-heading + p")).to_have_text("Supported by @dave.")
+    other.context.close()
 
     organizer = new_person(browser, live_server)
     sign_in(organizer, "olga")
@@ -80,3 +81,4 @@ def test_a_suggestion_goes_from_a_member_into_the_release_with_credit(
     organizer.goto(open_draft.definition.versions.get(label="0.0.11").get_absolute_url() + "?view=lines")
     expect(organizer.locator("#L2")).to_contain_text(f"Suggestion {stays.pk}")
     expect(organizer.locator(f"#suggestion-{to_decline.pk}")).to_have_count(0)
+    organizer.context.close()
