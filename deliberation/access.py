@@ -10,7 +10,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 
-from .models import CalendarToken, Comment, Definition, DraftVersion, token_digest
+from .models import CalendarToken, Comment, Definition, DraftVersion, Suggestion, token_digest
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -35,6 +35,16 @@ def get_comment(request: HttpRequest, pk: int) -> Comment:
     return get_object_or_404(
         Comment.objects.select_related("version__definition", "component", "author").filter(
             version__in=DraftVersion.objects.visible_to(request.user)
+        ),
+        pk=pk,
+    )
+
+
+def get_suggestion(request: HttpRequest, slug: str, pk: int) -> Suggestion:
+    """A suggestion is visible wherever its version is, at an address of its own definition."""
+    return get_object_or_404(
+        Suggestion.objects.select_related("version__definition", "author", "decided_by").filter(
+            version__in=DraftVersion.objects.visible_to(request.user), version__definition__slug=slug
         ),
         pk=pk,
     )

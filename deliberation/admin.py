@@ -28,7 +28,7 @@ class DefinitionAdmin(admin.ModelAdmin):
     list_display = ["title", "slug", "created_at"]
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["organizers"]
-    fields = ["title", "slug", "summary", "organizers", "created_at"]
+    fields = ["title", "slug", "summary", "organizers", "drafts_open", "created_at"]
 
     def get_readonly_fields(self, request, obj=None) -> list[str]:
         # The slug names the definition's audit streams and those of its ballots: renaming it would cut them.
@@ -43,7 +43,12 @@ class DefinitionAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         """Through the service the pages use, which writes the audit event; the admin writes none of its own."""
-        fields = {"title": obj.title, "summary": obj.summary, "organizers": list(form.cleaned_data["organizers"])}
+        fields = {
+            "title": obj.title,
+            "summary": obj.summary,
+            "organizers": list(form.cleaned_data["organizers"]),
+            "drafts_open": obj.drafts_open,
+        }
         if change:
             services.update_definition(definition=obj, **fields, acting_user=request.user)
         else:

@@ -1,7 +1,7 @@
 """Differences between two versions: the text line by line, and the component list. Pure Python."""
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Op = Literal["equal", "delete", "insert", "replace"]
@@ -16,6 +16,7 @@ class Row:
     old: str | None
     new_no: int | None
     new: str | None
+    mark: int | None = None  # the suggestion the new line came from, where one is known (`attribute`)
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,15 @@ class InlineLine:
     old_no: int | None
     new_no: int | None
     text: str
+    mark: int | None = None
+
+
+def attribute(rows: list[Row], sources: dict[int, int]) -> list[Row]:
+    """The rows with each changed new line marked with its source (`sources`: new line number -> suggestion)."""
+    return [
+        replace(row, mark=sources.get(row.new_no)) if row.op != "equal" and row.new_no in sources else row
+        for row in rows
+    ]
 
 
 def text_diff(old: str, new: str) -> list[Row]:
@@ -57,7 +67,7 @@ def inline(rows: list[Row]) -> list[InlineLine]:
         if row.old is not None:
             lines.append(InlineLine("-", row.old_no, None, row.old))
         if row.new is not None:
-            pending_added.append(InlineLine("+", None, row.new_no, row.new))
+            pending_added.append(InlineLine("+", None, row.new_no, row.new, row.mark))
     return lines + pending_added
 
 

@@ -9,12 +9,16 @@ from django.core.exceptions import ValidationError
 from .models import (
     BULK_LINES_MAX,
     DECISION_REASON_MAX_LENGTH,
+    DRAFT_BODY_MAX_LENGTH,
     JOIN_NOTE_MAX_LENGTH,
+    SUGGESTION_MAX_LENGTH,
+    SUGGESTION_REASON_MAX_LENGTH,
     Comment,
     Component,
     Definition,
     DraftVersion,
     Membership,
+    Suggestion,
     WorkingGroup,
     category_key,
     label_validator,
@@ -153,6 +157,14 @@ class CommentForm(forms.ModelForm):
         widget=forms.HiddenInput,
         error_messages={"invalid_choice": "The comment you reply to is not part of this discussion."},
     )
+    suggestion = forms.ModelChoiceField(
+        queryset=Suggestion.objects.none(),
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": "That suggestion is not on this version."},
+    )
+    line_from = forms.IntegerField(required=False, min_value=1, max_value=DRAFT_BODY_MAX_LENGTH, label="From line")
+    line_to = forms.IntegerField(required=False, min_value=1, max_value=DRAFT_BODY_MAX_LENGTH, label="To line")
 
     class Meta:
         model = Comment
@@ -164,6 +176,44 @@ class CommentForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         parent = cast(forms.ModelChoiceField, self.fields["parent"])
         parent.queryset = version.comments.all()
+        cast(forms.ModelChoiceField, self.fields["suggestion"]).queryset = version.suggestions.all()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        first, last = data.get("line_from"), data.get("line_to")
+        if first is not None and last is None:
+            data["line_to"] = last = first  # one line
+        if last is not None and first is None:
+            self.add_error("line_from", "Say from which line the passage runs.")
+        data["lines"] = (first, last) if first is not None and last is not None else None
+        return data
+
+
+class SuggestionForm(forms.Form):
+    """A suggested change: the passage (from line, to line), its replacement and why."""
+
+    line_from = forms.IntegerField(min_value=1, max_value=DRAFT_BODY_MAX_LENGTH, label="From line")
+    line_to = forms.IntegerField(min_value=1, max_value=DRAFT_BODY_MAX_LENGTH, label="To line")
+    replacement = forms.CharField(
+        required=False,
+        strip=False,
+        max_length=SUGGESTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Markdown, as the draft's text is written. Leave it empty to suggest removing the lines.",
+    )
+    reason = forms.CharField(
+        max_length=SUGGESTION_REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}), label="Why"
+    )
+
+
+class DecideSuggestionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("accept", "Accept"), ("decline", "Decline")], widget=forms.RadioSelect)
+    reason = forms.CharField(
+        required=False,
+        max_length=DECISION_REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Needed to decline; shown with the suggestion.",
+    )
 
 
 class CommentEditForm(forms.ModelForm):

@@ -52,6 +52,11 @@ class Definition(models.Model):
     title = models.CharField(max_length=200)
     summary = models.TextField(blank=True)
     organizers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="organized_definitions")
+    drafts_open = models.BooleanField(
+        default=False,
+        help_text="Drafting in the open: everyone reads the draft in progress, and the signed in comment on it and "
+        "suggest changes to it.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = DefinitionQuerySet.as_manager()
@@ -79,10 +84,12 @@ class DraftVersionQuerySet(models.QuerySet):
         return self.filter(status=DraftVersion.Status.PUBLISHED)
 
     def visible_to(self, user) -> "DraftVersionQuerySet":
-        """Published versions are public; a draft in progress is seen by its organizers only."""
+        """Published versions are public; a draft in progress is seen by its organizers only, or by everyone when
+        its definition drafts in the open (`Definition.drafts_open`)."""
+        public = Q(status=DraftVersion.Status.PUBLISHED) | Q(definition__drafts_open=True)
         if not user.is_authenticated:
-            return self.published()
-        return self.filter(Q(status=DraftVersion.Status.PUBLISHED) | Q(definition__organizers=user)).distinct()
+            return self.filter(public)
+        return self.filter(public | Q(definition__organizers=user)).distinct()
 
 
 def new_digest_salt() -> str:
@@ -135,6 +142,10 @@ class DraftVersion(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
+
+    def numbered_lines(self) -> list[tuple[int, str]]:
+        """The text's Markdown source, line by line, numbered from 1: what passages and suggestions refer to."""
+        return list(enumerate(self.body.splitlines(), start=1))
 
     def current_revision(self) -> "DraftRevision | None":
         """The latest save of the text; None only for a version made outside the services, never saved."""
@@ -359,6 +370,10 @@ class CommentQuerySet(models.QuerySet):
 class Comment(models.Model):
     version = models.ForeignKey(DraftVersion, models.CASCADE, related_name="comments")
     component = models.ForeignKey(Component, models.CASCADE, null=True, blank=True, related_name="comments")
+    suggestion = models.ForeignKey("Suggestion", models.CASCADE, null=True, blank=True, related_name="comments")
+    line_from = models.PositiveIntegerField(null=True, blank=True, help_text="The passage commented on, if any.")
+    line_to = models.PositiveIntegerField(null=True, blank=True)
+    passage = models.TextField(blank=True, help_text="The passage's lines as they read when the comment was posted.")
     parent = models.ForeignKey("self", models.CASCADE, null=True, blank=True, related_name="replies")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="comments")
     body = models.TextField(help_text="Markdown.", validators=[comment_length])
@@ -377,14 +392,19 @@ class Comment(models.Model):
             models.CheckConstraint(
                 condition=Q(hidden_at__isnull=True) | ~Q(hidden_reason=""), name="hidden_with_reason"
             ),
+            models.CheckConstraint(
+                condition=Q(line_from__isnull=True, line_to__isnull=True)
+                | Q(line_from__gte=1, line_to__gte=models.F("line_from")),
+                name="comment_passage_is_a_range",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Comment by {self.author} on {self.version}"
 
     def get_absolute_url(self) -> str:
-        """The comment in its discussion: on its component's page, or on its version's."""
-        target = self.component or self.version
+        """The comment in its discussion: on its suggestion's or its component's page, or on its version's."""
+        target = self.suggestion or self.component or self.version
         return f"{target.get_absolute_url()}#comment-{self.pk}"
 
     @property
@@ -527,3 +547,114 @@ class CalendarToken(models.Model):
 
     def __str__(self) -> str:
         return f"Calendar address of {self.user}"
+
+
+# Suggested changes -----------------------------------------------------------------------------
+
+SUGGESTION_MAX_LENGTH = 20_000  # the replacement text of one passage
+SUGGESTION_REASON_MAX_LENGTH = 2_000
+PASSAGE_MAX_LINES = 200  # lines one passage may span
+
+suggestion_length = MaxLengthValidator(
+    SUGGESTION_MAX_LENGTH,
+    "A replacement can be at most %(limit_value)s characters long; this one has %(show_value)s.",
+)
+suggestion_reason_length = MaxLengthValidator(
+    SUGGESTION_REASON_MAX_LENGTH,
+    "A reason can be at most %(limit_value)s characters long; this one has %(show_value)s.",
+)
+
+
+class SuggestionQuerySet(models.QuerySet):
+    def pending(self) -> "SuggestionQuerySet":
+        return self.filter(status=Suggestion.Status.PENDING)
+
+    def to_consolidate(self) -> "SuggestionQuerySet":
+        """Accepted and not yet applied to the text."""
+        return self.filter(status=Suggestion.Status.ACCEPTED, applied_at__isnull=True)
+
+    def consolidated(self) -> "SuggestionQuerySet":
+        return self.filter(applied_at__isnull=False)
+
+    def overlapping(self, suggestion: "Suggestion") -> "SuggestionQuerySet":
+        """The others on the same version whose passage shares a line with `suggestion`'s."""
+        return self.filter(
+            version=suggestion.version_id, line_from__lte=suggestion.line_to, line_to__gte=suggestion.line_from
+        ).exclude(pk=suggestion.pk)
+
+    def listed(self) -> "SuggestionQuerySet":
+        """By passage, with who made and decided each and how many support it: what a list shows."""
+        return (
+            self.select_related("author", "decided_by", "version__definition")
+            .annotate(support_count=models.Count("supports"))
+            .order_by("line_from", "line_to", "pk")
+        )
+
+
+class Suggestion(models.Model):
+    """A proposed replacement of lines `line_from`..`line_to` of a draft's text, with its reason.
+
+    Organizers accept or decline it; consolidating the draft applies every accepted one at once. A pending
+    suggestion on a version that is published moves to the next draft where its passage still reads the same
+    (`original`), and is outdated where it does not.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ACCEPTED = "accepted"
+        DECLINED = "declined"
+        OUTDATED = "outdated"
+
+    version = models.ForeignKey(DraftVersion, models.CASCADE, related_name="suggestions")
+    line_from = models.PositiveIntegerField()
+    line_to = models.PositiveIntegerField()
+    original = models.TextField(help_text="The passage's lines as they read when the change was suggested.")
+    replacement = models.TextField(blank=True, validators=[suggestion_length], help_text="Empty removes the lines.")
+    reason = models.TextField(validators=[suggestion_reason_length])
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="suggestions")
+    status = models.CharField(max_length=8, choices=Status, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    decision_reason = models.TextField(blank=True, validators=[decision_reason_length])
+    applied_at = models.DateTimeField(null=True, blank=True, help_text="When consolidating applied it to the text.")
+    applied_from = models.PositiveIntegerField(null=True, blank=True, help_text="Its lines in the text it made.")
+    applied_to = models.PositiveIntegerField(null=True, blank=True)
+
+    objects = SuggestionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["version", "line_from", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(line_from__gte=1, line_to__gte=models.F("line_from")), name="suggestion_is_a_range"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="declined") | ~Q(decision_reason=""), name="suggestion_declined_with_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Suggestion {self.pk} on {self.version} lines {self.line_from}–{self.line_to}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("deliberation:suggestion", args=[self.version.definition.slug, self.pk])
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+
+class Support(models.Model):
+    """One person's support of a suggestion: once each."""
+
+    suggestion = models.ForeignKey(Suggestion, models.CASCADE, related_name="supports")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["suggestion", "created_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["suggestion", "user"], name="one_support_per_person")]
+
+    def __str__(self) -> str:
+        return f"{self.user} supports suggestion {self.suggestion_id}"

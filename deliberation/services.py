@@ -25,11 +25,12 @@ from notifications.models import Kind, followers
 from notifications.services import Message, notify, notify_address, rewrite_body
 from plenary_tally.vocabulary import Action
 
-from . import access
+from . import access, lines
 from .markdown import mentions, render_markdown
 from .models import (
     BULK_LINES_MAX,
     INVITATION_LIFETIME_DAYS,
+    PASSAGE_MAX_LINES,
     CalendarToken,
     Comment,
     CommentRevision,
@@ -40,12 +41,16 @@ from .models import (
     Invitation,
     JoinRequest,
     Membership,
+    Suggestion,
+    Support,
     WorkingGroup,
     category_key,
     comment_length,
     decision_reason_length,
     join_note_length,
     release_notes_length,
+    suggestion_length,
+    suggestion_reason_length,
     tidy_category,
     token_digest,
 )
@@ -88,7 +93,10 @@ def version_digest(version: DraftVersion, *, salted: bool = False) -> str:
 
 def _definition_payload(definition: Definition) -> dict:
     organizers = sorted(u.get_username() for u in definition.organizers.all())
-    return {"slug": definition.slug, "title": definition.title, "organizers": organizers}
+    payload = {"slug": definition.slug, "title": definition.title, "organizers": organizers}
+    if definition.drafts_open:
+        payload["drafts_open"] = True  # said when it is so: the log of a definition drafted behind doors is unchanged
+    return payload
 
 
 @transaction.atomic
@@ -100,6 +108,7 @@ def create_definition(
     organizers: list,
     acting_user: "User | None",
     from_the_command_line: bool = False,
+    drafts_open: bool = False,
 ) -> Definition:
     """Start a definition with its organizers. `acting_user` None means the system (e.g. the demo seed).
 
@@ -112,7 +121,7 @@ def create_definition(
         raise PermissionDenied(access.START_DEFINITION_REFUSED)
     if not organizers:
         raise ValidationError("A definition needs at least one organizer.")
-    definition = Definition(slug=slug, title=title, summary=summary)
+    definition = Definition(slug=slug, title=title, summary=summary, drafts_open=drafts_open)
     definition.full_clean()
     definition.save()
     definition.organizers.set(organizers)
@@ -128,7 +137,13 @@ def create_definition(
 
 @transaction.atomic
 def update_definition(
-    *, definition: Definition, title: str, summary: str, organizers: list, acting_user: "User"
+    *,
+    definition: Definition,
+    title: str,
+    summary: str,
+    organizers: list,
+    acting_user: "User",
+    drafts_open: bool | None = None,
 ) -> Definition:
     """Retitle a definition, or change its summary or organizers; its slug names its streams and never changes.
 
@@ -136,8 +151,10 @@ def update_definition(
     """
     definition = Definition.objects.select_for_update().get(pk=definition.pk)
     definition.title, definition.summary = title, summary
+    if drafts_open is not None:  # None leaves it as it is
+        definition.drafts_open = drafts_open
     definition.full_clean()
-    definition.save(update_fields=["title", "summary"])
+    definition.save(update_fields=["title", "summary", "drafts_open"])
     definition.organizers.set(organizers)
     record(
         stream=definition.audit_stream,
@@ -236,6 +253,8 @@ def start_draft(
             "based_on": based_on.label if based_on else None,
         },
     )
+    if based_on is not None:
+        _carry(based_on.suggestions.pending(), draft, acting_user)
     return draft
 
 
@@ -314,6 +333,8 @@ def update_draft(
         subject=version,
         payload={"label": label, "revision": number + 1, "digest": version_digest(version, salted=True)},
     )
+    waiting = version.suggestions.filter(status__in=[Suggestion.Status.PENDING, Suggestion.Status.ACCEPTED])
+    _carry(waiting.filter(applied_at__isnull=True), version, acting_user)
     return version
 
 
@@ -882,7 +903,11 @@ def post_comment(
     body: str,
     component: Component | None = None,
     parent: Comment | None = None,
+    lines: tuple[int, int] | None = None,
+    suggestion: Suggestion | None = None,
 ) -> Comment:
+    """Comment on a version, one of its components, a passage of its text (`lines`, first and last) or a
+    suggestion on it; the passage's lines are kept as they read now."""
     if not author.is_authenticated:
         raise PermissionDenied("Sign in to comment.")
     if not body.strip():
@@ -890,32 +915,234 @@ def post_comment(
     comment_length(body)
     if component is not None and component.version_id != version.pk:
         raise ValidationError("That component belongs to another version.")
+    if suggestion is not None and (suggestion.version_id != version.pk or component is not None):
+        raise ValidationError("That suggestion is on another version.")
+    passage = _passage(version, *lines) if lines is not None else ""
     if parent is not None:
-        if parent.version_id != version.pk or parent.component_id != (component.pk if component else None):
+        if (
+            parent.version_id != version.pk
+            or parent.component_id != (component.pk if component else None)
+            or parent.suggestion_id != (suggestion.pk if suggestion else None)
+        ):
             raise ValidationError("A reply goes in the same thread as the comment it answers.")
         parent = parent.parent or parent  # replies are one level deep
     mentioned = _mentioned(body)
     comment = Comment.objects.create(
         version=version,
         component=component,
+        suggestion=suggestion,
         parent=parent,
         author=author,
         body=body,
         body_html=render_comment(body, mentioned),
+        line_from=lines[0] if lines else None,
+        line_to=lines[1] if lines else None,
+        passage=passage,
     )
+    payload = {
+        "version": version.label,
+        "component": component.key if component else None,
+        "parent": parent.pk if parent else None,
+    }
+    if lines is not None:
+        payload["lines"] = list(lines)
+    if suggestion is not None:
+        payload["suggestion"] = suggestion.pk
     record(
         stream=version.definition.audit_stream,
         actor=author,
         action=Action.COMMENT_POSTED,
         subject=comment,
-        payload={
-            "version": version.label,
-            "component": component.key if component else None,
-            "parent": parent.pk if parent else None,
-        },
+        payload=payload,
     )
     _notify_about_comment(comment, mentioned)
     return comment
+
+
+# Passages and suggested changes --------------------------------------------------------------
+
+
+def _passage(version: DraftVersion, first: int, last: int) -> str:
+    """The lines `first`..`last` of the version's text as they read now; refused when outside it or too long."""
+    try:
+        text = lines.passage(version.body, first, last)
+    except lines.OutOfRange as exc:
+        raise ValidationError(str(exc), code="out_of_range") from exc
+    if last - first + 1 > PASSAGE_MAX_LINES:
+        raise ValidationError(f"A passage spans at most {PASSAGE_MAX_LINES} lines; this one spans {last - first + 1}.")
+    return text
+
+
+def _require_reader(version: DraftVersion, user: "User | AnonymousUser") -> None:
+    """Signed in and able to see the version: who may comment on it may suggest changes to it."""
+    if not user.is_authenticated:
+        raise PermissionDenied("Sign in to suggest a change.")
+    if not DraftVersion.objects.visible_to(user).filter(pk=version.pk).exists():
+        raise PermissionDenied("Only the organizers see this draft.")
+
+
+def _lock_suggestion(suggestion: Suggestion) -> Suggestion:
+    return Suggestion.objects.select_for_update().select_related("version__definition", "author").get(pk=suggestion.pk)
+
+
+@transaction.atomic
+def suggest_change(
+    *, version: DraftVersion, line_from: int, line_to: int, replacement: str, reason: str, author: "User"
+) -> Suggestion:
+    """Propose `replacement` for lines `line_from`..`line_to` of an open draft, saying why."""
+    _require_reader(version, author)
+    version = _lock(version)
+    _require_draft(version)
+    original = _passage(version, line_from, line_to)
+    if not reason.strip():
+        raise ValidationError("Say why the passage should change.")
+    suggestion_reason_length(reason)
+    suggestion_length(replacement)
+    if replacement.split("\n") == original.split("\n") or replacement.splitlines() == original.splitlines():
+        raise ValidationError("The replacement reads as the passage does; change it, or comment on the passage.")
+    suggestion = Suggestion.objects.create(
+        version=version,
+        line_from=line_from,
+        line_to=line_to,
+        original=original,
+        replacement=replacement,
+        reason=reason,
+        author=author,
+    )
+    record(
+        stream=version.definition.audit_stream,
+        actor=author,
+        action=Action.SUGGESTION_MADE,
+        subject=suggestion,
+        payload={"version": version.label, "lines": [line_from, line_to]},
+    )
+    return suggestion
+
+
+@transaction.atomic
+def support_suggestion(*, suggestion: Suggestion, user: "User") -> Support:
+    """Say one supports a pending suggestion of someone else's: once each."""
+    _require_reader(suggestion.version, user)
+    suggestion = _lock_suggestion(suggestion)
+    if not suggestion.is_pending:
+        raise ValidationError(f"Suggestion {suggestion.pk} is {suggestion.status} and is no longer supported.")
+    if suggestion.author_id == user.pk:
+        raise ValidationError("Your own suggestion counts as yours already; others may support it.")
+    if suggestion.supports.filter(user=user).exists():
+        raise ValidationError(f"You already support suggestion {suggestion.pk}.")
+    support = Support.objects.create(suggestion=suggestion, user=user)
+    record(
+        stream=suggestion.version.definition.audit_stream,
+        actor=user,
+        action=Action.SUGGESTION_SUPPORTED,
+        subject=suggestion,
+        payload={"version": suggestion.version.label, "supporters": suggestion.supports.count()},
+    )
+    return support
+
+
+@transaction.atomic
+def decide_suggestion(*, suggestion: Suggestion, accept: bool, reason: str = "", acting_user: "User") -> Suggestion:
+    """An organizer accepts a pending suggestion on the open draft, or declines it with a reason."""
+    suggestion = _lock_suggestion(suggestion)
+    _require_organizer(suggestion.version.definition, acting_user)
+    _require_draft(suggestion.version)
+    if not suggestion.is_pending:
+        raise ValidationError(f"Suggestion {suggestion.pk} is already {suggestion.status}.")
+    if not accept and not reason.strip():
+        raise ValidationError("Say why the suggestion is declined; the reason is shown with it.")
+    decision_reason_length(reason)
+    suggestion.status = Suggestion.Status.ACCEPTED if accept else Suggestion.Status.DECLINED
+    suggestion.decided_at, suggestion.decided_by, suggestion.decision_reason = timezone.now(), acting_user, reason
+    suggestion.save(update_fields=["status", "decided_at", "decided_by", "decision_reason"])
+    record(
+        stream=suggestion.version.definition.audit_stream,
+        actor=acting_user,
+        action=Action.SUGGESTION_ACCEPTED if accept else Action.SUGGESTION_DECLINED,
+        subject=suggestion,
+        payload={"version": suggestion.version.label, "author": _handle(suggestion.author), "reason": reason},
+    )
+    return suggestion
+
+
+@transaction.atomic
+def consolidate_suggestions(*, version: DraftVersion, acting_user: "User") -> list[Suggestion]:
+    """Apply every accepted suggestion to the open draft in one save (`update_draft`, so it is a revision).
+
+    Refused, writing nothing, when two accepted suggestions change the same line or when an accepted one's
+    passage no longer reads as it did. Applied from the bottom up, so each passage's line numbers hold.
+    """
+    version = _lock(version)
+    _require_organizer(version.definition, acting_user)
+    _require_draft(version)
+    accepted = list(version.suggestions.to_consolidate().select_related("author").select_for_update(of=("self",)))
+    if not accepted:
+        raise ValidationError("No accepted suggestion is waiting to be applied.")
+    for s in accepted:
+        try:
+            current = lines.passage(version.body, s.line_from, s.line_to)
+        except lines.OutOfRange:
+            current = None
+        if current != s.original:
+            raise ValidationError(
+                f"The passage of suggestion {s.pk} (lines {s.line_from}–{s.line_to}) no longer reads as it did; "
+                "nothing was applied."
+            )
+    changes = [lines.Change(s.pk, s.line_from, s.line_to, s.replacement) for s in accepted]
+    if clash := lines.overlapping(changes):
+        a, b = clash
+        raise ValidationError(
+            f"Accepted suggestions {a.key} (lines {a.first}–{a.last}) and {b.key} (lines {b.first}–{b.last}) change "
+            "the same lines; nothing was applied. Reopen the draft's text and merge them by hand."
+        )
+    body, placed = lines.apply(version.body, changes)
+    now = timezone.now()
+    for s in accepted:
+        s.applied_at, (s.applied_from, s.applied_to) = now, placed[s.pk]
+    Suggestion.objects.bulk_update(accepted, ["applied_at", "applied_from", "applied_to"])
+    version = update_draft(version=version, label=version.label, body=body, acting_user=acting_user)
+    record(
+        stream=version.definition.audit_stream,
+        actor=acting_user,
+        action=Action.SUGGESTIONS_CONSOLIDATED,
+        subject=version,
+        payload={
+            "version": version.label,
+            "revision": version.current_revision().number,
+            "suggestions": [
+                {"suggestion": s.pk, "author": _handle(s.author), "lines": [s.line_from, s.line_to]} for s in accepted
+            ],
+        },
+    )
+    return accepted
+
+
+def _carry(suggestions, version: DraftVersion, acting_user: "User") -> None:
+    """Anchor waiting suggestions in `version`'s text: where its passage still reads the same (nearest its old
+    place), it moves there; where it does not, it is outdated. One event says what moved and what was outdated."""
+    carried, outdated = [], []
+    for s in suggestions.select_for_update():
+        start = lines.find(version.body, s.original, near=s.line_from)
+        if start is None:
+            s.status = Suggestion.Status.OUTDATED
+            outdated.append(s)
+        elif (start, s.version_id) != (s.line_from, version.pk):
+            s.line_to, s.line_from, s.version = start + s.line_to - s.line_from, start, version
+            carried.append(s)
+    if not carried and not outdated:
+        return
+    Suggestion.objects.bulk_update(carried + outdated, ["version", "line_from", "line_to", "status"])
+    record(
+        stream=version.definition.audit_stream,
+        actor=acting_user,
+        action=Action.SUGGESTIONS_CARRIED,
+        subject=version,
+        payload={
+            "version": version.label,
+            "carried": [{"suggestion": s.pk, "lines": [s.line_from, s.line_to]} for s in carried],
+            "outdated": [s.pk for s in outdated],
+        },
+    )
 
 
 # Who a comment tells: the author of the comment it replies to, and the people it mentions (`@handle`).
@@ -950,8 +1177,7 @@ def render_comment(body: str, mentioned: dict[str, "User"]) -> str:
 
 def comment_path(comment: Comment) -> str:
     """The address of a comment in its discussion."""
-    page = comment.component.get_absolute_url() if comment.component else comment.version.get_absolute_url()
-    return f"{page}#comment-{comment.pk}"
+    return comment.get_absolute_url()
 
 
 def _quote(body: str) -> str:
@@ -994,7 +1220,7 @@ def _unquote_in_notifications(comment: Comment) -> None:
 def _readers(version: DraftVersion, *people) -> set[int]:
     """The ids of those among `people` who may read the version's discussion (`DraftVersion.visible_to`)."""
     ids = {user.pk for group in people for user in group}
-    if version.is_published or not ids:
+    if version.is_published or version.definition.drafts_open or not ids:
         return ids
     return set(version.definition.organizers.filter(pk__in=ids).values_list("pk", flat=True))
 

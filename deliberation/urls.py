@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import calendars, comments, definitions, groups, joining, versions
+from .views import calendars, comments, definitions, groups, joining, suggestions, versions
 
 app_name = "deliberation"
 
@@ -22,6 +22,11 @@ urlpatterns = [
     path("d/<slug:slug>/v/<str:label>/revisions/", versions.revisions, name="revisions"),
     path("d/<slug:slug>/v/<str:label>/revisions/<int:number>/", versions.revision, name="revision"),
     path("d/<slug:slug>/v/<str:label>/comments/", comments.comment_create, name="comment-create"),
+    path("d/<slug:slug>/v/<str:label>/suggestions/", suggestions.suggestion_create, name="suggestion-create"),
+    path("d/<slug:slug>/v/<str:label>/consolidate/", suggestions.consolidate, name="consolidate"),
+    path("d/<slug:slug>/suggestions/<int:pk>/", suggestions.suggestion, name="suggestion"),
+    path("d/<slug:slug>/suggestions/<int:pk>/support/", suggestions.suggestion_support, name="suggestion-support"),
+    path("d/<slug:slug>/suggestions/<int:pk>/decide/", suggestions.suggestion_decide, name="suggestion-decide"),
     path("d/<slug:slug>/v/<str:label>/components/new/", versions.component_form, name="component-create"),
     path("d/<slug:slug>/v/<str:label>/c/<slug:key>/", versions.component, name="component"),
     path("d/<slug:slug>/v/<str:label>/c/<slug:key>/edit/", versions.component_form, name="component-edit"),

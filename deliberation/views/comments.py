@@ -43,6 +43,8 @@ def comment_create(request: AuthenticatedHttpRequest, slug: str, label: str, key
                 component=component,
                 parent=form.cleaned_data["parent"],
                 body=form.cleaned_data["body"],
+                lines=form.cleaned_data["lines"],
+                suggestion=form.cleaned_data["suggestion"],
             )
         except ValidationError as exc:
             form.add_error(None, exc)
@@ -51,7 +53,7 @@ def comment_create(request: AuthenticatedHttpRequest, slug: str, label: str, key
             return redirect(comment.get_absolute_url())
         problems = " ".join(str(e) for errors in form.errors.values() for e in errors)
         messages.error(request, "Your comment was not posted: " + problems)
-        return redirect(component or version)
+        return redirect(form.cleaned_data.get("suggestion") or component or version)
     context = comments_context(request, version, component)
     if comment is None:
         context["comment_form"] = form  # keeps what was typed, with the error

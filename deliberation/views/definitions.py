@@ -195,7 +195,9 @@ class DiscussionFeed(Feed):
         return (
             Comment.objects.public()
             .filter(version__definition=obj)
-            .select_related("version__definition", "component__version__definition", "author")
+            .select_related(
+                "version__definition", "component__version__definition", "suggestion__version__definition", "author"
+            )
             .order_by("-created_at", "-pk")[:FEED_MAX_ENTRIES]
         )
 

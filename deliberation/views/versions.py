@@ -12,7 +12,7 @@ from config.http import AuthenticatedHttpRequest
 
 from .. import services
 from ..access import get_version
-from ..diff import component_changes, inline, text_diff
+from ..diff import attribute, component_changes, inline, text_diff
 from ..forms import CommentForm, ComponentForm, DraftForm, NextDraftForm, PublishForm
 from ..labels import suggest_next_label
 from ..models import Comment, Component, Definition, DraftVersion
@@ -28,7 +28,7 @@ def _organizer_draft(request: HttpRequest, slug: str, label: str) -> DraftVersio
 
 
 def comments_context(request: HttpRequest, version: DraftVersion, component: Component | None) -> dict:
-    threads = Comment.objects.filter(version=version, component=component).threads()
+    threads = Comment.objects.filter(version=version, component=component, suggestion=None).threads()
     return {
         "version": version,
         "component": component,
@@ -47,6 +47,9 @@ def version(request: HttpRequest, slug: str, label: str) -> HttpResponse:
     previous = others.filter(created_at__lt=version.created_at).order_by("-created_at").first()
     is_organizer = version.definition.is_organizer(request.user)
     open_draft = version.definition.versions.filter(status=DraftVersion.Status.DRAFT).first() if is_organizer else None
+    comments = comments_context(request, version, None)
+    suggestions = list(version.suggestions.listed())
+    view = "lines" if request.GET.get("view") == "lines" else "text"
     return render(
         request,
         "deliberation/version.html",
@@ -66,9 +69,26 @@ def version(request: HttpRequest, slug: str, label: str) -> HttpResponse:
             "next_draft_form": NextDraftForm(initial={"label": suggest_next_label(version.label)})
             if is_organizer and version.is_published and open_draft is None
             else None,
-            **comments_context(request, version, None),
+            "view": view,
+            "lines": _numbered(version, suggestions, [t for t in comments["threads"] if t.line_from]),
+            "suggestions": suggestions,
+            "to_consolidate": [s for s in suggestions if s.status == "accepted" and not s.applied_at],
+            "passage_from": request.GET.get("from", ""),
+            "passage_to": request.GET.get("to", ""),
+            **comments,
         },
     )
+
+
+def _numbered(version: DraftVersion, suggestions: list, threads: list) -> list[tuple[int, str, list, list]]:
+    """Each line of the text, numbered, with the suggestions and the passage threads that start on it."""
+    starting: dict[int, tuple[list, list]] = {}
+    for s in suggestions:
+        if s.status in ("pending", "accepted"):
+            starting.setdefault(s.line_from, ([], []))[0].append(s)
+    for t in threads:
+        starting.setdefault(t.line_from, ([], []))[1].append(t)
+    return [(no, text, *starting.get(no, ([], []))) for no, text in version.numbered_lines()]
 
 
 def component(request: HttpRequest, slug: str, label: str, key: str) -> HttpResponse:
@@ -110,8 +130,11 @@ def diff(request: HttpRequest, slug: str) -> HttpResponse:
         old, new = versions[-2], versions[-1]
     context = {"definition": definition, "versions": versions, "old": old, "new": new, "view": view}
     if old is not None and new is not None:
-        rows = text_diff(old.body, new.body)
+        consolidated = list(new.suggestions.consolidated().listed())
+        sources = {n: s.pk for s in consolidated for n in range(s.applied_from, s.applied_to + 1)}
+        rows = attribute(text_diff(old.body, new.body), sources)
         context |= {
+            "consolidated": consolidated,
             "rows": rows,
             "lines": inline(rows) if view == "inline" else None,
             "changed": any(r.op != "equal" for r in rows),

@@ -33,6 +33,12 @@ class Action(StrEnum):
     COMMENT_POSTED = "comment.posted"
     COMMENT_EDITED = "comment.edited"
     COMMENT_HIDDEN = "comment.hidden"
+    SUGGESTION_MADE = "suggestion.made"
+    SUGGESTION_SUPPORTED = "suggestion.supported"
+    SUGGESTION_ACCEPTED = "suggestion.accepted"
+    SUGGESTION_DECLINED = "suggestion.declined"
+    SUGGESTIONS_CONSOLIDATED = "suggestions.consolidated"
+    SUGGESTIONS_CARRIED = "suggestions.carried"
     # In the definition's stream and in that of each ballot not yet closed that enrolls the group.
     MEMBERSHIP_JOINED = "membership.joined"
     MEMBERSHIP_LEFT = "membership.left"

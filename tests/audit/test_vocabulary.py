@@ -38,12 +38,26 @@ def _fields(key: str) -> dict:
 def everything(olga, alice, bob, dave):
     """One call of every audited service: a definition's life, then a sealed ballot's from creation to disputes
     (a conflict of interest declared and withdrawn on the way)."""
-    definition = deliberation.create_definition(slug="vocab", title="Vocabulary", organizers=[olga], acting_user=olga)
+    definition = deliberation.create_definition(
+        slug="vocab", title="Vocabulary", organizers=[olga], drafts_open=True, acting_user=olga
+    )
     deliberation.update_definition(
         definition=definition, title="The vocabulary", summary="", organizers=[olga], acting_user=olga
     )
     draft = deliberation.start_draft(definition=definition, label="1.0", acting_user=olga)
-    deliberation.update_draft(version=draft, label="1.0", body="Text.", acting_user=olga)
+    deliberation.update_draft(version=draft, label="1.0", body="Text.\nMore.\nLast.", acting_user=olga)
+    kept = deliberation.suggest_change(
+        version=draft, line_from=1, line_to=1, replacement="The text.", reason="Clearer.", author=olga
+    )
+    deliberation.support_suggestion(suggestion=kept, user=bob)
+    deliberation.decide_suggestion(suggestion=kept, accept=True, acting_user=olga)
+    left = deliberation.suggest_change(
+        version=draft, line_from=3, line_to=3, replacement="The last.", reason="Tidier.", author=olga
+    )
+    deliberation.decide_suggestion(suggestion=left, accept=False, reason="Fine as it is.", acting_user=olga)
+    deliberation.suggest_change(version=draft, line_from=2, line_to=2, replacement="", reason="Cut.", author=olga)
+    deliberation.consolidate_suggestions(version=draft, acting_user=olga)
+    deliberation.update_draft(version=draft, label="1.0", body="Preamble.\nThe text.\nMore.\nLast.", acting_user=olga)
     code = deliberation.add_component(version=draft, fields=_fields("code"), acting_user=olga)
     deliberation.add_component(version=draft, fields=_fields("data"), acting_user=olga)
     deliberation.update_component(component=code, fields=_fields("code") | {"title": "Code"}, acting_user=olga)

@@ -122,6 +122,14 @@ def world(
     # A second organizer, otto; invitations to weights: one to carol's address, one revoked.
     w.otto = UserFactory(username="otto")
     deliberation.add_organizer(definition=group.definition, user=w.otto, acting_user=olga)
+    # Two suggestions on the draft: otto's, pending; olga's, accepted and waiting to be consolidated.
+    w.suggestion = deliberation.suggest_change(
+        version=draft, line_from=1, line_to=1, replacement="Other wording.", reason="Clearer.", author=w.otto
+    )
+    w.accepted_suggestion = deliberation.suggest_change(
+        version=draft, line_from=1, line_to=1, replacement="Better wording.", reason="Shorter.", author=olga
+    )
+    deliberation.decide_suggestion(suggestion=w.accepted_suggestion, accept=True, acting_user=olga)
     w.oscar = oscar
     with django_capture_on_commit_callbacks(execute=True):  # the invitations' mails
         w.invitation = deliberation.invite_member(
@@ -211,6 +219,9 @@ def world(
     deliberation.update_draft(version=w.other_draft, label="2.1", body=OTHER_DRAFT_TEXT, acting_user=oscar)
     other_draft = w.other_draft
     w.other_draft_comment = deliberation.post_comment(author=oscar, version=other_draft, body="Mine.")
+    w.other_suggestion = deliberation.suggest_change(
+        version=other_draft, line_from=1, line_to=1, replacement="Theirs.", reason="Why not.", author=oscar
+    )
     others = WorkingGroupFactory(definition=other, key="others", name="Others")
     w.other_membership = deliberation.add_member(group=others, user=erin, acting_user=oscar)
     w.other_join_request = deliberation.request_to_join(group=others, user=dave)
