@@ -143,7 +143,12 @@ def create_ballot(
     carried_from: Ballot | None = None,
     carry_rule: str = Ballot.CarryRule.NONE,
     carry_mapping: dict[str, list[str]] | None = None,
+    carried_elsewhere: bool = False,
 ) -> Ballot:
+    """An organizer creates a ballot on a published version. `carried_from`, `carry_rule` and `carry_mapping`
+    declare the votes it starts with (`check_carry`, `carry_votes`); `carried_elsewhere` is for an imported
+    bundle's ballot, whose ballot carried from is not in this Plenary: its rule and mapping are kept as recorded,
+    and its carried votes come with the bundle (`import_carried_vote`)."""
     definition = version.definition
     _require_organizer(definition, acting_user)
     lock_stream(definition.audit_stream)  # rosters change in this line: the roster recorded below is the one in force
@@ -155,7 +160,7 @@ def create_ballot(
     _check_window(opens_at, closes_at)
     if definition.ballots.filter(key=key).exists():
         raise ValidationError(f"This definition already has a ballot with key {key}.")
-    carry_mapping = check_carry(version, carried_from, carry_rule, carry_mapping or {})
+    carry_mapping = check_carry(version, carried_from, carry_rule, carry_mapping or {}, carried_elsewhere)
     ballot = Ballot(
         definition=definition,
         version=version,
@@ -274,7 +279,11 @@ CARRY_SOURCES_MAX = 20
 
 
 def check_carry(
-    version: DraftVersion, carried_from: Ballot | None, rule: str, mapping: dict[str, list[str]]
+    version: DraftVersion,
+    carried_from: Ballot | None,
+    rule: str,
+    mapping: dict[str, list[str]],
+    carried_elsewhere: bool = False,
 ) -> dict[str, list[str]]:
     """Refuse a carry the ballot could not follow: the mapping as stored ({new key: [old keys]}), checked.
 
@@ -284,10 +293,15 @@ def check_carry(
     the old one of the same key, if there is one."""
     if rule not in Ballot.CarryRule.values:
         raise ValidationError(f"There is no rule {str(rule)[:40]!r} for carrying votes.")
-    if carried_from is None:
+    if carried_from is None and not carried_elsewhere:
         if rule != Ballot.CarryRule.NONE or mapping:
             raise ValidationError("Say which earlier ballot the votes are carried from.")
         return {}
+    if not isinstance(mapping, dict) or len(mapping) > CARRY_MAPPING_MAX:
+        raise ValidationError(f"A mapping names at most {CARRY_MAPPING_MAX} components.")
+    new_leaves = set(version.components.leaves().values_list("key", flat=True))
+    if carried_from is None:  # an imported ballot's: the old version is not here to check its keys against
+        return _checked_mapping(mapping, new_leaves, None, version.label, "the earlier version")
     old = carried_from.version
     if carried_from.definition_id != version.definition_id:
         raise ValidationError("Votes are carried from a ballot of the same definition only.")
@@ -295,21 +309,27 @@ def check_carry(
         raise ValidationError(f"Votes are carried from a ballot on an earlier version than {version.label}.")
     if carried_from.status != Ballot.Status.CLOSED:
         raise ValidationError(f"Votes are carried from a closed ballot; {carried_from.title} is {carried_from.status}.")
-    if not isinstance(mapping, dict) or len(mapping) > CARRY_MAPPING_MAX:
-        raise ValidationError(f"A mapping names at most {CARRY_MAPPING_MAX} components.")
-    new_leaves = set(version.components.leaves().values_list("key", flat=True))
     old_leaves = set(old.components.leaves().values_list("key", flat=True))
+    return _checked_mapping(mapping, new_leaves, old_leaves, version.label, old.label)
+
+
+def _checked_mapping(
+    mapping: dict, new_leaves: set[str], old_leaves: set[str] | None, new_label: str, old_label: str
+) -> dict[str, list[str]]:
+    """{new key: [old keys]}: each a leaf component of its version (the old ones unchecked without `old_leaves`)."""
     checked: dict[str, list[str]] = {}
     for new, olds in mapping.items():
         if new not in new_leaves:
-            raise ValidationError(f"{str(new)[:64]} is not a component voted on in {version.label}.")
+            raise ValidationError(f"{str(new)[:64]} is not a component voted on in {new_label}.")
         if not isinstance(olds, list) or not olds or len(olds) > CARRY_SOURCES_MAX:
-            raise ValidationError(f"Map {new} from one to {CARRY_SOURCES_MAX} components of {old.label}.")
-        unknown = [str(k)[:64] for k in olds if k not in old_leaves]
+            raise ValidationError(f"Map {new} from one to {CARRY_SOURCES_MAX} components of {old_label}.")
+        unknown = [
+            str(k)[:64] for k in olds if not isinstance(k, str) or (old_leaves is not None and k not in old_leaves)
+        ]
         if unknown:
-            raise ValidationError(f"{', '.join(unknown)}: not a component voted on in {old.label} (mapped to {new}).")
+            raise ValidationError(f"{', '.join(unknown)}: not a component voted on in {old_label} (mapped to {new}).")
         if len(set(olds)) != len(olds):
-            raise ValidationError(f"Each component of {old.label} appears once in the mapping of {new}.")
+            raise ValidationError(f"Each component of {old_label} appears once in the mapping of {new}.")
         checked[new] = list(olds)
     return checked
 
@@ -363,7 +383,7 @@ def carry_votes(ballot: Ballot, acting_user: "User | None") -> int:
                     continue  # no vote, or votes that disagree on a merged component: the voter decides afresh
                 first = found[0]
                 group, choice = groups[voter_id].get(first.group.key), choices.get(first.choice.key)
-                if group is None or choice is None or criterion not in criteria:
+                if group is None or choice is None:
                     continue
                 vote = Vote.objects.create(
                     ballot=ballot,
