@@ -3,6 +3,7 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from analysis import services as analysis
 from audit.models import AuditEvent
@@ -10,6 +11,7 @@ from notifications.models import Notification
 from plenary_tally import outcomes
 from plenary_tally.model import BallotSpec, Cell, Choice, Component
 from plenary_tally.vocabulary import Action
+from tests.client import table_rows
 from votes import services
 from votes.models import Ballot, Vote
 
@@ -199,3 +201,25 @@ def test_a_ballot_that_carries_nothing_has_no_carried_votes_flagged(ballot, cast
 
     assert not Vote.objects.filter(carried=True).exists()
     assert "carry" not in services.ballot_spec(ballot)
+
+
+def test_the_grid_the_roll_call_and_the_ballot_page_mark_carried_votes_in_words(client, carrying, alice, definition):
+    ballot = carrying(Ballot.CarryRule.MARK_OUTDATED)
+    cast_on(ballot, alice, "model", "object", rationale="Too loose now.")
+    args = [definition.slug, ballot.key]
+
+    page = client.get(reverse("votes:ballot", args=args)).content.decode()
+    rows = table_rows(client.get(reverse("votes:roll-call", args=args)), "roll-call")
+    client.force_login(alice)
+    grid = client.get(reverse("votes:vote-grid", args=args)).content.decode()
+
+    assert "Carry every vote, marking those on changed components outdated, from" in page
+    assert "datasets ← training-data, testing-data" in page
+    flagged = {(row[0], row[2]): row[4] for row in rows}
+    assert (
+        "↻ carried" in flagged[("Training code", "@alice")] and "outdated" not in flagged[("Training code", "@alice")]
+    )
+    assert "↻ carried, outdated" in flagged[("Datasets", "@alice")]
+    assert "carried" not in flagged[("Model", "@alice")]  # changed: the voter's own now
+    assert grid.count("↻ carried") == 2 and grid.count("outdated: the text changed") == 1
+    assert "save to confirm it" in grid
