@@ -12,6 +12,7 @@ from plenary_tally import outcomes
 from plenary_tally.model import BallotSpec, Cell, Choice, Component
 from plenary_tally.vocabulary import Action
 from tests.client import table_rows
+from tests.votes.pages import ballot_rows
 from votes import services
 from votes.models import Ballot, Vote
 
@@ -223,3 +224,68 @@ def test_the_grid_the_roll_call_and_the_ballot_page_mark_carried_votes_in_words(
     assert "carried" not in flagged[("Model", "@alice")]  # changed: the voter's own now
     assert grid.count("↻ carried") == 2 and grid.count("outdated: the text changed") == 1
     assert "save to confirm it" in grid
+
+
+def carry_form(version_2, closed_1, group, **changes) -> dict:
+    return {
+        "title": "Components of 2.0",
+        "key": "v2",
+        "version": version_2.pk,
+        "groups": [group.pk],
+        **ballot_rows([("use", "Use")], [{"key": "required", "label": "Required", "value": "1"}]),
+        "eligibility": "live",
+        "time_zone": "UTC",
+        "results_visibility": "live",
+        "rule": "mean-bands",
+        "bands": "0.5 Yes",
+        "otherwise": "No",
+        "k": "2",
+        "seed": "42",
+        "carried_from": closed_1.pk,
+        "carry_rule": "mark_outdated",
+        "carry_mapping": "datasets: training-data, testing-data\n",
+    } | changes
+
+
+def test_the_organizer_declares_the_carry_on_the_ballot_form(client, olga, version_2, closed_1, group, definition):
+    client.force_login(olga)
+
+    response = client.post(
+        reverse("votes:ballot-create", args=[definition.slug]), carry_form(version_2, closed_1, group)
+    )
+
+    assert response.status_code == 302, response.context["form"].errors
+    ballot = Ballot.objects.get(key="v2")
+    assert (ballot.carried_from, ballot.carry_rule, ballot.carry_mapping) == (closed_1, "mark_outdated", MERGE)
+    created = AuditEvent.objects.get(stream=ballot.audit_stream, action=Action.BALLOT_CREATED)
+    assert created.payload["carry"] == {
+        "from": {"key": "v1", "version": "1.0"},
+        "rule": "mark_outdated",
+        "mapping": MERGE,
+    }
+
+
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"carry_mapping": "datasets training-data"}, "carry_mapping", "Line 1: write a new component's key, a colon"),
+        ({"carry_mapping": "datasets: a\ndatasets: b"}, "carry_mapping", "Line 2: datasets is mapped on an earlier"),
+        ({"carry_mapping": "x" * 20_001}, "carry_mapping", "Ensure this value has at most 20000 characters"),
+        ({"carry_mapping": "datasets: nope"}, None, "nope: not a component voted on in 1.0"),
+        ({"carried_from": ""}, None, "Say which earlier ballot the votes are carried from."),
+    ],
+)
+def test_a_carry_the_form_cannot_follow_is_refused_and_nothing_is_written(
+    client, olga, version_2, closed_1, group, definition, changes, field, message
+):
+    client.force_login(olga)
+
+    response = client.post(
+        reverse("votes:ballot-create", args=[definition.slug]), carry_form(version_2, closed_1, group, **changes)
+    )
+
+    assert response.status_code == 200
+    assert any(message in e for e in response.context["form"].errors[field or "__all__"]), response.context[
+        "form"
+    ].errors
+    assert not Ballot.objects.filter(key="v2").exists()
