@@ -7,8 +7,10 @@ import io
 import json
 import zipfile
 
+import pytest
+
 import plenary_tally as tally
-from analysis import bundles
+from analysis import auditing, bundles
 from tests.votes.carrying import carrying, cast_on, closed_1, version_1, version_2  # noqa: F401
 from votes.models import Ballot
 
@@ -85,3 +87,13 @@ def test_the_bundle_round_trips_through_import_tally(carrying, alice, tmp_path):
         theirs = sorted((r["voter"], r["component"], r["choice"], r["carried"], r["outdated"]) for r in rows(original))
         assert mine == theirs
         assert json.loads(archive.read("ballot.json"))["carry"]["rule"] == "mark_outdated"
+
+
+def test_the_stored_votes_are_checked_against_the_log_carried_flags_and_all(carrying, alice):
+    ballot = carried_ballot(carrying, alice)
+    auditing.verify_records(stream=ballot.audit_stream)
+
+    ballot.votes.filter(component__key="code").update(carried=False)  # behind the log's back
+
+    with pytest.raises(auditing.RecordBroken, match="carried false, the audit log"):
+        auditing.verify_records(stream=ballot.audit_stream)
