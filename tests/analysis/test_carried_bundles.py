@@ -6,11 +6,15 @@ import csv
 import io
 import json
 import zipfile
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 import plenary_tally as tally
 from analysis import auditing, bundles
+from audit.models import AuditEvent
+from plenary_tally.vocabulary import Action
 from tests.votes.carrying import carrying, cast_on, closed_1, version_1, version_2  # noqa: F401
 from votes.models import Ballot
 
@@ -97,3 +101,20 @@ def test_the_stored_votes_are_checked_against_the_log_carried_flags_and_all(carr
 
     with pytest.raises(auditing.RecordBroken, match="carried false, the audit log"):
         auditing.verify_records(stream=ballot.audit_stream)
+
+
+def test_votes_carried_as_a_frozen_roster_s_ballot_opens_by_itself_verify(carrying, tmp_path):
+    ballot = carrying(
+        Ballot.CarryRule.MARK_OUTDATED,
+        eligibility=Ballot.Eligibility.FROZEN,
+        opens_at=timezone.now() - timedelta(minutes=1),
+    )
+    assert ballot.status == Ballot.Status.OPEN and ballot.votes.filter(carried=True).count() == 4
+    bundles.export_bundle(ballot, tmp_path / "b.zip")
+
+    report = tally.verify(tmp_path / "b.zip")
+    assert report.ok, report.lines()
+    opened = AuditEvent.objects.get(stream=ballot.audit_stream, action=Action.BALLOT_OPENED)
+    assert opened.actor is None
+    carried = AuditEvent.objects.filter(stream=ballot.audit_stream, action=Action.VOTE_CARRIED)
+    assert set(carried.values_list("actor", flat=True)) == {None}

@@ -74,9 +74,10 @@ def closed_1(version_1, olga, alice, bob, dave, group, other_group):
 
 @pytest.fixture
 def carrying(version_2, closed_1, olga, group, other_group):
-    """`carrying(rule)`: the ballot on 2.0 carrying from the 1.0 one under `rule`, with the merge mapped, opened."""
+    """`carrying(rule)`: the ballot on 2.0 carrying from the 1.0 one under `rule`, with the merge mapped, opened
+    (by olga, or by itself when `opens_at` is given); other settings of `create_ballot` as keywords."""
 
-    def create(rule: str, mapping: dict | None = None, key: str = "v2") -> Ballot:
+    def create(rule: str, mapping: dict | None = None, key: str = "v2", **settings) -> Ballot:
         ballot = services.create_ballot(
             version=version_2,
             key=key,
@@ -84,12 +85,14 @@ def carrying(version_2, closed_1, olga, group, other_group):
             groups=[group, other_group],
             criteria=CRITERIA,
             choices=CHOICES,
-            eligibility=Ballot.Eligibility.LIVE,
             acting_user=olga,
             carried_from=closed_1,
             carry_rule=rule,
             carry_mapping=MERGE if mapping is None else mapping,
+            **({"eligibility": Ballot.Eligibility.LIVE} | settings),
         )
+        if ballot.opens_at is not None:  # its opening time has come: it opens by itself, no one acting
+            return services.apply_schedule(ballot)
         return services.open_ballot(ballot=ballot, acting_user=olga)
 
     return create
