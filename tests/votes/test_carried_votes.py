@@ -289,3 +289,17 @@ def test_a_carry_the_form_cannot_follow_is_refused_and_nothing_is_written(
         "form"
     ].errors
     assert not Ballot.objects.filter(key="v2").exists()
+
+
+def test_the_api_s_roll_call_says_which_votes_are_carried(client, carrying, definition):
+    ballot = carrying(Ballot.CarryRule.MARK_OUTDATED)
+
+    page = client.get(f"/api/definitions/{definition.slug}/ballots/{ballot.key}/votes").json()
+
+    flags = {(v["voter"], v["component"]): (v["carried"], v["outdated"]) for v in page["items"]}
+    assert flags == {
+        ("alice", "code"): (True, False),
+        ("alice", "datasets"): (True, True),
+        ("alice", "model"): (True, True),
+        ("dave", "model"): (True, True),
+    }
