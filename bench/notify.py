@@ -174,7 +174,6 @@ def measure_requests(organizer, many: list, few: list, runs: int, members: int) 
 def measure_delivery(first_ballot, members: int, smtp_port: int, handler: Counting) -> dict:
     """The notifications of one opening e-mailed by one worker; the others' are set aside (not e-mailed)."""
     import redis
-
     from django.utils import timezone
 
     from notifications.models import Announcement, Delivery, Notification
