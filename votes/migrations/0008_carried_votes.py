@@ -4,6 +4,13 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def reinstall_guards(apps, schema_editor):
+    """SQLite rebuilds the ballot table to add a column, and its triggers go with it: the keys' guard again."""
+    from audit import guard
+
+    guard.install(schema_editor.connection, parts=["keys"])
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("votes", "0007_ballot_remind_before_hours"),
@@ -57,4 +64,5 @@ class Migration(migrations.Migration):
             name="outdated",
             field=models.BooleanField(default=False, help_text="Carried onto a component whose text changed since."),
         ),
+        migrations.RunPython(reinstall_guards, migrations.RunPython.noop),
     ]
