@@ -183,7 +183,7 @@ def _create(bundle: tally.Bundle, ballot: tally.Ballot, organizer_handle: str, u
     return Imported(ballot=created, votes=count, accounts_created=accounts_created, accounts_used=accounts_used)
 
 
-def _carry(data: dict) -> dict:
+def _carry(data: Mapping[str, Any]) -> dict:
     """What ballot.json says the ballot carries, as `create_ballot` takes it: the ballot carried from is not here."""
     carry = data.get("carry")
     if not isinstance(carry, dict):

@@ -188,6 +188,11 @@ def parse_carry_mapping(text: str) -> dict[str, list[str]]:
     return mapping
 
 
+class BallotChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Ballot) -> str:
+        return f"{obj.title} (on {obj.version.label})"
+
+
 class BallotForm(forms.Form):
     """A new ballot, or (`ballot`) the changes to one that has not opened. Criteria and choices are rows
     (`criteria_rows`, `choice_rows`); times are read in the zone the form says (`time_zone`), UTC by default."""
@@ -260,7 +265,7 @@ class BallotForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
         help_text="Voting closes by itself then, and no vote is accepted after; leave empty to close it yourself.",
     )
-    carried_from = forms.ModelChoiceField(
+    carried_from = BallotChoiceField(
         queryset=Ballot.objects.none(),
         required=False,
         label="Carry votes from",
@@ -312,9 +317,7 @@ class BallotForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["groups"]).queryset = definition.working_groups.all()
         if ballot is None:
             closed = definition.ballots.filter(status=Ballot.Status.CLOSED).select_related("version")
-            carried_from = cast(forms.ModelChoiceField, self.fields["carried_from"])
-            carried_from.queryset = closed.order_by("-closed_at")
-            carried_from.label_from_instance = lambda b: f"{b.title} (on {b.version.label})"
+            cast(forms.ModelChoiceField, self.fields["carried_from"]).queryset = closed.order_by("-closed_at")
             self.initial.setdefault("groups", list(definition.working_groups.all()))
             self.initial.setdefault("version", versions.first())
             criteria, choices = DEFAULT_CRITERIA, DEFAULT_CHOICES

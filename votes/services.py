@@ -366,7 +366,7 @@ def carry_votes(ballot: Ballot, acting_user: "User | None") -> int:
     source = ballot.carried_from
     criteria = {c.key: c for c in ballot.criteria.all()}
     choices = {c.key: c for c in ballot.choices.all() if not c.requires_grant}
-    groups = {}
+    groups: dict[int, dict[str, WorkingGroup]] = {}  # voter -> the groups they vote for, by key
     for membership in eligible_memberships(ballot).select_related("group", "user"):
         groups.setdefault(membership.user_id, {})[membership.group.key] = membership.group
     old_votes: dict[tuple[int, str, str], list[Vote]] = {}

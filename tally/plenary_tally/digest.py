@@ -18,7 +18,7 @@ def input_digest(spec: BallotSpec, cells: Iterable[Cell]) -> str:
         cells,
         key=lambda c: (c.component, c.criterion, c.group, c.choice, c.disputed, c.conflicted, c.carried, c.outdated),
     )
-    data = {
+    data: dict[str, object] = {
         "criteria": spec.criteria,
         "choices": [[c.key, c.value, c.requires_grant, c.blocking] for c in spec.choices.values()],
         "components": [[c.key, c.rule, c.parts] for c in spec.components],

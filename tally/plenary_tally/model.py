@@ -93,6 +93,10 @@ class Cell:
     outdated: bool = False
 
 
+# A cell's keys and flags, as counted: (component, criterion, group, choice, disputed, conflicted, carried, outdated)
+CellKey = tuple[str, str, str, str, bool, bool, bool, bool]
+
+
 @dataclass(frozen=True, eq=False)
 class VoterMatrix:
     """Each voter's values over the ballot's (component, criterion) cells, and which cells they voted on.
@@ -200,15 +204,17 @@ def voter_group(votes_per_group: Mapping[str, int]) -> str:
 def tally(rows: Iterable[Mapping[str, Any]]) -> list[Cell]:
     """Count vote rows (dicts with component, criterion, working_group, choice, disputed, and optionally
     conflicted, carried and outdated) into cells."""
-    counts: dict[tuple[str, str, str, str, bool, bool, bool, bool], int] = {}
+    counts: dict[CellKey, int] = {}
     yes = (True, "true", "True", "1", 1)
     for row in rows:
-        flags = (row["disputed"] in yes, *(row.get(f, False) in yes for f in ("conflicted", "carried", "outdated")))
-        key = (row["component"], row["criterion"], row["working_group"], row["choice"], *flags)
+        conflicted, carried, outdated = (row.get(f, False) in yes for f in ("conflicted", "carried", "outdated"))
+        key = (row["component"], row["criterion"], row["working_group"], row["choice"], row["disputed"] in yes,
+               conflicted, carried, outdated)  # fmt: skip
         counts[key] = counts.get(key, 0) + 1
     return [cell(key, n) for key, n in sorted(counts.items())]
 
 
-def cell(key: tuple, count: int) -> Cell:
+def cell(key: CellKey, count: int) -> Cell:
     """A Cell from (component, criterion, group, choice, disputed, conflicted, carried, outdated) and its count."""
-    return Cell(*key[:5], count=count, conflicted=key[5], carried=key[6], outdated=key[7])
+    component, criterion, group, choice, disputed, conflicted, carried, outdated = key
+    return Cell(component, criterion, group, choice, disputed, count, conflicted, carried, outdated)

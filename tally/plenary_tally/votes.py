@@ -13,7 +13,7 @@ from . import formats
 from .ballot import Ballot
 from .csvcells import restore
 from .files import Bundle, BundleError, parse_time
-from .model import Cell, VoterMatrix, voter_group
+from .model import Cell, CellKey, VoterMatrix, voter_group
 from .model import cell as counted
 
 intern = sys.intern
@@ -150,7 +150,7 @@ class Counts:
 
     def __init__(self) -> None:
         self.votes = 0
-        self._cells: dict[tuple[str, str, str, str, bool, bool, bool, bool], int] = {}
+        self._cells: dict[CellKey, int] = {}
         self._voters: dict[str, int] = {}
         self._groups: list[dict[str, int]] = []  # per voter: votes for each group
         self._columns: dict[tuple[str, str], int] = {}
