@@ -130,8 +130,9 @@ def _check_ballot(ballot: Ballot, events: Iterator[dict], checked: Checked) -> s
     problems = [f"its stored {p.message}" for p in replay.against_ballot()]
     found = len(problems)
     for n, row in enumerate(bundles.vote_rows(ballot).iterator(chunk_size=bundles.CHUNK), 1):
-        voter, group, component, criterion, choice, value, cast_at, rationale, disputed = row
-        vote = Vote(n, voter, group, component, criterion, choice, value, parse_time(cast_at), rationale, disputed)
+        voter, group, component, criterion, choice, value, cast_at, rationale, disputed, carried, outdated = row
+        vote = Vote(n, voter, group, component, criterion, choice, value, parse_time(cast_at), rationale, disputed,
+                    carried=carried, outdated=outdated)  # fmt: skip
         checked.votes += 1
         for problem in replay.against_row(vote):
             found += 1

@@ -35,6 +35,7 @@ from plenary_tally.chain import GENESIS_HASH
 from plenary_tally.csvcells import neutralise
 from plenary_tally.vocabulary import Action
 from votes import access as votes_access
+from votes import services as votes_services
 from votes.models import Ballot
 
 from . import reading, services
@@ -123,7 +124,7 @@ def ballot_json(ballot: Ballot) -> dict[str, Any]:
         "disputes": _disputes(ballot),
         "decisions": _decisions(ballot),
         "conflicts": _conflicts(ballot),
-    }
+    } | votes_services.carry_spec(ballot)
 
 
 def _definition_as_recorded(ballot: Ballot) -> dict[str, str]:
@@ -214,7 +215,8 @@ class IsoFormat(Func):
 
 
 def vote_rows(ballot: Ballot):
-    """The ballot's current votes as the rows of votes.csv, sorted by component, criterion, voter."""
+    """The ballot's current votes as the rows of votes.csv, sorted by component, criterion, voter; then, on a
+    ballot that carries votes, whether each is carried and outdated."""
     return (
         ballot.votes.with_flags_of(ballot.disputes.standing())
         .annotate(cast_at_text=IsoFormat("cast_at"))
@@ -229,6 +231,8 @@ def vote_rows(ballot: Ballot):
             "cast_at_text",
             "rationale",
             "is_disputed",
+            "carried",
+            "outdated",
         )
     )
 
@@ -236,10 +240,12 @@ def vote_rows(ballot: Ballot):
 def write_votes(ballot: Ballot, out: "_HashingText") -> None:
     """One row per current vote (`vote_rows`); person-made cells neutralised."""
     writer = csv.writer(out)
-    writer.writerow(formats.VOTE_COLUMNS)
+    carries = ballot.carry_rule != Ballot.CarryRule.NONE  # then two more columns (formats.CARRY_FIELDS)
+    writer.writerow(formats.CARRY_COLUMNS if carries else formats.VOTE_COLUMNS)
     keys = _Neutralised()  # handles and keys come back again and again: each neutralised once
     for row in vote_rows(ballot).iterator(chunk_size=CHUNK):
-        voter, group, component, criterion, choice, value, cast_at, rationale, disputed = row
+        voter, group, component, criterion, choice, value, cast_at, rationale, disputed, carried, outdated = row
+        flags = ["true" if carried else "false", "true" if outdated else "false"] if carries else []
         writer.writerow(
             [
                 keys[voter], keys[group], keys[component], keys[criterion], keys[choice],
@@ -247,6 +253,7 @@ def write_votes(ballot: Ballot, out: "_HashingText") -> None:
                 cast_at,
                 neutralise(rationale),
                 "true" if disputed else "false",
+                *flags,
             ]
         )  # fmt: skip
 
@@ -313,10 +320,15 @@ def datapackage(ballot: Ballot) -> dict[str, Any]:
                     "One row per current vote. A text cell that a spreadsheet would run as a formula, or that "
                     "starts with ', has a ' in front: remove one leading ' from every text cell."
                 ),
-                "schema": {"fields": list(formats.VOTE_FIELDS), "primaryKey": ["voter", "component", "criterion"]},
+                "schema": {"fields": _vote_fields(ballot), "primaryKey": ["voter", "component", "criterion"]},
             }
         ],
     }
+
+
+def _vote_fields(ballot: Ballot) -> list[dict]:
+    carries = ballot.carry_rule != Ballot.CarryRule.NONE
+    return list(formats.VOTE_FIELDS + (formats.CARRY_FIELDS if carries else ()))
 
 
 # The zip -------------------------------------------------------------------------------------

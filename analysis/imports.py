@@ -113,6 +113,7 @@ def _create(bundle: tally.Bundle, ballot: tally.Ballot, organizer_handle: str, u
             eligibility=data.get("eligibility") or Ballot.Eligibility.LIVE,  # a bundle without the rule is live
             methodology=data["methodology"],
             clustering=data["clustering"],
+            **_carry(data),
         )
     choices = {c.key: c for c in created.choices.all()}
     criteria = {c.key: c for c in created.criteria.all()}
@@ -134,8 +135,25 @@ def _create(bundle: tally.Bundle, ballot: tally.Ballot, organizer_handle: str, u
         created = votes.open_ballot(ballot=created, acting_user=organizer)
 
     count = 0
+    carried_from = ((data.get("carry") or {}).get("from") or {}).get("key") or ""
     for vote in tally.read_votes(bundle, ballot):
         with _blame(None, file=formats.VOTES_FILE, line=vote.line):
+            if vote.carried:  # carried, and not confirmed since: it comes in carried, as the log recorded it
+                votes.import_carried_vote(
+                    ballot=created,
+                    voter=users[vote.voter],
+                    group=groups[vote.group],
+                    component=components[vote.component],
+                    criterion=criteria[vote.criterion],
+                    choice=choices[vote.choice],
+                    rationale=vote.rationale,
+                    cast_at=vote.cast_at,
+                    outdated=vote.outdated,
+                    carried_from=carried_from,
+                    acting_user=organizer,
+                )
+                count += 1
+                continue
             votes.cast_vote(
                 ballot=created,
                 voter=users[vote.voter],
@@ -163,6 +181,14 @@ def _create(bundle: tally.Bundle, ballot: tally.Ballot, organizer_handle: str, u
     if ballot.status == "closed":
         created = votes.close_ballot(ballot=created, acting_user=organizer)
     return Imported(ballot=created, votes=count, accounts_created=accounts_created, accounts_used=accounts_used)
+
+
+def _carry(data: Mapping[str, Any]) -> dict:
+    """What ballot.json says the ballot carries, as `create_ballot` takes it: the ballot carried from is not here."""
+    carry = data.get("carry")
+    if not isinstance(carry, dict):
+        return {}
+    return {"carry_rule": carry.get("rule"), "carry_mapping": carry.get("mapping") or {}, "carried_elsewhere": True}
 
 
 def _accounts(handles: frozenset[str], organizer: str, use_existing: bool) -> tuple[dict[str, "User"], int, int]:

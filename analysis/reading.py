@@ -47,7 +47,15 @@ def read(ballot: Ballot, spec: BallotSpec) -> BallotVotes:
     members = users.filter(memberships__group__in=ballot.groups.all()).distinct().values_list("pk", "username")
     voters = _positions(ids[:, 0], dict(members), users, "username")  # voters are or were members, as a rule
     return BallotVotes(
-        cells=_cells(components, criteria, groups, choices, _disputed(ballot, ids), _conflicted(ballot, ids)),
+        cells=_cells(
+            components,
+            criteria,
+            groups,
+            choices,
+            _disputed(ballot, ids),
+            _conflicted(ballot, ids),
+            *_carried(ballot, ids),
+        ),  # fmt: skip
         voters=_matrix(spec, voters, components, criteria, groups, choices, {k: v for _, k, v in choice_rows}),
         votes=len(ids),
     )
@@ -141,6 +149,21 @@ def _conflicted(ballot: Ballot, ids: np.ndarray) -> np.ndarray:
     return covered
 
 
+def _carried(ballot: Ballot, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each vote is carried and not confirmed since, and whether it is outdated (`Vote.carried`): read
+    apart, by cell, as the ids' order is the database's; only the rows of voters with carried votes are looked at."""
+    carried, outdated = np.zeros(len(ids), dtype=bool), np.zeros(len(ids), dtype=bool)
+    rows = ballot.votes.filter(carried=True).order_by().values_list("voter", "component", "criterion", "outdated")
+    flags = {(voter, component, criterion): stale for voter, component, criterion, stale in rows}
+    if not flags:
+        return carried, outdated
+    for i in np.flatnonzero(np.isin(ids[:, 0], [voter for voter, _, _ in flags])).tolist():
+        stale = flags.get((int(ids[i, 0]), int(ids[i, 1]), int(ids[i, 2])))
+        if stale is not None:
+            carried[i], outdated[i] = True, stale
+    return carried, outdated
+
+
 class _Positions:
     """A column of ids as positions among its keys, the keys sorted in code-point order (as Python sorts them)."""
 
@@ -171,26 +194,41 @@ def _positions(values: np.ndarray, known: dict[int, str], model=None, field: str
     return _Positions(at, [known[pk] for pk in ordered])
 
 
-def _cells(components, criteria, groups, choices, disputed: np.ndarray, conflicted: np.ndarray) -> list[Cell]:
-    """How many votes share each (component, criterion, group, choice, disputed, conflicted), sorted by keys."""
+def _cells(
+    components,
+    criteria,
+    groups,
+    choices,
+    disputed: np.ndarray,
+    conflicted: np.ndarray,
+    carried: np.ndarray,
+    outdated: np.ndarray,
+) -> list[Cell]:
+    """How many votes share each (component, criterion, group, choice, disputed, conflicted, carried, outdated),
+    sorted by keys."""
     columns = (components, criteria, groups, choices)
     code = np.zeros(len(disputed), dtype=np.int64)
     for column in columns:
         code *= len(column.keys)
         code += column.at
-    code *= 4
-    code += 2 * disputed.astype(np.int64) + conflicted
-    counts = np.bincount(code, minlength=4 * math.prod(len(column.keys) for column in columns))
+    code *= 16
+    code += 8 * disputed.astype(np.int64) + 4 * conflicted.astype(np.int64) + 2 * carried.astype(np.int64) + outdated
+    counts = np.bincount(code, minlength=16 * math.prod(len(column.keys) for column in columns))
     cells = []
     for value in np.flatnonzero(counts).tolist():
         n = int(counts[value])
-        value, flags = divmod(value, 4)
+        value, flags = divmod(value, 16)
         keys = []
         for column in reversed(columns):
             value, i = divmod(value, len(column.keys))
             keys.append(column.keys[i])
         component, criterion, group, choice = reversed(keys)
-        cells.append(Cell(component, criterion, group, choice, bool(flags & 2), n, conflicted=bool(flags & 1)))
+        cells.append(
+            Cell(
+                component, criterion, group, choice, bool(flags & 8), n,
+                conflicted=bool(flags & 4), carried=bool(flags & 2), outdated=bool(flags & 1),
+            )
+        )  # fmt: skip
     return cells
 
 

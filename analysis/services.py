@@ -48,6 +48,7 @@ def ballot_spec(ballot: Ballot) -> BallotSpec:
         eligible={group: len(handles) for group, handles in eligible.items()},
         eligible_voters=len(set().union(*eligible.values())),
         group_names=dict(ballot.groups.values_list("key", "name")),
+        carries=ballot.carry_rule != Ballot.CarryRule.NONE,
     )
 
 

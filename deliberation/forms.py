@@ -180,6 +180,7 @@ class CommentForm(forms.ModelForm):
 
     def clean(self) -> dict:
         data = super().clean()
+        assert data is not None  # Form.clean gives cleaned_data
         first, last = data.get("line_from"), data.get("line_to")
         if first is not None and last is None:
             data["line_to"] = last = first  # one line

@@ -5,7 +5,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
@@ -93,7 +93,7 @@ def version_digest(version: DraftVersion, *, salted: bool = False) -> str:
 
 def _definition_payload(definition: Definition) -> dict:
     organizers = sorted(u.get_username() for u in definition.organizers.all())
-    payload = {"slug": definition.slug, "title": definition.title, "organizers": organizers}
+    payload: dict[str, Any] = {"slug": definition.slug, "title": definition.title, "organizers": organizers}
     if definition.drafts_open:
         payload["drafts_open"] = True  # said when it is so: the log of a definition drafted behind doors is unchanged
     return payload
@@ -939,7 +939,7 @@ def post_comment(
         line_to=lines[1] if lines else None,
         passage=passage,
     )
-    payload = {
+    payload: dict[str, Any] = {
         "version": version.label,
         "component": component.key if component else None,
         "parent": parent.pk if parent else None,
@@ -1108,7 +1108,7 @@ def consolidate_suggestions(*, version: DraftVersion, acting_user: "User") -> li
         subject=version,
         payload={
             "version": version.label,
-            "revision": version.current_revision().number,
+            "revision": revision.number if (revision := version.current_revision()) else None,
             "suggestions": [
                 {"suggestion": s.pk, "author": _handle(s.author), "lines": [s.line_from, s.line_to]} for s in accepted
             ],

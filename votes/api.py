@@ -164,6 +164,8 @@ class VoteOut(Schema):
     disputed: bool
     conflicted: bool
     undocumented_veto: bool
+    carried: bool  # carried from the ballot on the previous version, not confirmed since (Vote.carried)
+    outdated: bool
 
     @staticmethod
     def resolve_voter(obj: Vote) -> str:

@@ -168,7 +168,29 @@ DEFAULT_CHOICES = [
     {"key": "not-necessary", "label": "Not necessary", "value": -1, "requires_grant": True},
 ]
 # The fields an edit of a ballot changes (`services.update_ballot`); its key, version and visibility never do.
-FIXED_AT_CREATION = ("key", "version", "results_visibility")
+FIXED_AT_CREATION = ("key", "version", "results_visibility", "carried_from", "carry_rule", "carry_mapping")
+CARRY_MAPPING_MAX_LENGTH = 20_000  # a line per mapped component: hundreds of them
+
+
+def parse_carry_mapping(text: str) -> dict[str, list[str]]:
+    """ "new-key: old-key, old-key" lines as {new key: [old keys]}; refused at the first line that is not one.
+    Whether the keys are components of the versions is `services.check_carry`'s to say."""
+    mapping: dict[str, list[str]] = {}
+    for n, line in _lines(text):
+        new, colon, olds = line.partition(":")
+        keys = [k.strip() for k in olds.split(",") if k.strip()]
+        if not colon or not new.strip() or not keys:
+            raise forms.ValidationError(f"Line {n}: write a new component's key, a colon, then old keys, such as "
+                                        "“datasets: training-data, testing-data”.")  # fmt: skip
+        if new.strip() in mapping:
+            raise forms.ValidationError(f"Line {n}: {new.strip()[:64]} is mapped on an earlier line already.")
+        mapping[new.strip()] = keys
+    return mapping
+
+
+class BallotChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Ballot) -> str:
+        return f"{obj.title} (on {obj.version.label})"
 
 
 class BallotForm(forms.Form):
@@ -243,6 +265,30 @@ class BallotForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
         help_text="Voting closes by itself then, and no vote is accepted after; leave empty to close it yourself.",
     )
+    carried_from = BallotChoiceField(
+        queryset=Ballot.objects.none(),
+        required=False,
+        label="Carry votes from",
+        help_text="A closed ballot of this definition on an earlier version: its votes start this one, as the rule "
+        "below says, when voting opens; each voter is told and confirms, changes or withdraws them.",
+    )
+    carry_rule = forms.ChoiceField(
+        choices=Ballot.CarryRule.choices,
+        initial=Ballot.CarryRule.NONE,
+        required=False,  # not sent: nothing carries
+        widget=forms.RadioSelect,
+        label="Which votes carry",
+        help_text="A component's text is unchanged when its title and description are; a merged one has changed.",
+    )
+    carry_mapping = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "class": "mono"}),
+        required=False,
+        max_length=CARRY_MAPPING_MAX_LENGTH,
+        label="Components renamed, merged or split",
+        help_text="A line each, “new-key: old-key, old-key”, such as “datasets: training-data, testing-data”; a "
+        "component not listed takes the votes of the one of the same key. Onto a merged component, a voter's votes "
+        "carry only if they agree.",
+    )
     remind_before_hours = forms.IntegerField(
         min_value=0,
         max_value=REMIND_BEFORE_MAX_HOURS,
@@ -270,6 +316,8 @@ class BallotForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["version"]).queryset = versions
         cast(forms.ModelChoiceField, self.fields["groups"]).queryset = definition.working_groups.all()
         if ballot is None:
+            closed = definition.ballots.filter(status=Ballot.Status.CLOSED).select_related("version")
+            cast(forms.ModelChoiceField, self.fields["carried_from"]).queryset = closed.order_by("-closed_at")
             self.initial.setdefault("groups", list(definition.working_groups.all()))
             self.initial.setdefault("version", versions.first())
             criteria, choices = DEFAULT_CRITERIA, DEFAULT_CHOICES
@@ -356,6 +404,12 @@ class BallotForm(forms.Form):
         if hours is not None:
             return hours
         return self.ballot.remind_before_hours if self.ballot else Ballot._meta.get_field("remind_before_hours").default
+
+    def clean_carry_rule(self) -> str:
+        return self.cleaned_data["carry_rule"] or Ballot.CarryRule.NONE
+
+    def clean_carry_mapping(self) -> dict[str, list[str]]:
+        return parse_carry_mapping(self.cleaned_data["carry_mapping"])
 
     def clean_methodology_json(self) -> dict | None:
         """The methodology written as JSON, an object; None when left empty."""

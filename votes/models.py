@@ -130,6 +130,13 @@ class Ballot(models.Model):
         LIVE = "live", "Live: the roll call and results are public while voting"
         AFTER_CLOSE = "after_close", "After close: the roll call and results are published when voting ends"
 
+    class CarryRule(models.TextChoices):
+        """Which votes of the ballot it carries from (`carried_from`) it starts with (`services.carry_votes`)."""
+
+        NONE = "none", "Carry nothing: every member votes afresh"
+        UNCHANGED = "unchanged", "Carry a vote where the component's text is unchanged"
+        MARK_OUTDATED = "mark_outdated", "Carry every vote, marking those on changed components outdated"
+
     class Eligibility(models.TextChoices):
         """Who may vote: decided by `votes.access.voting_memberships`, checked offline by the verifier's Replay."""
 
@@ -155,6 +162,21 @@ class Ballot(models.Model):
         max_length=16, choices=Eligibility, default=Eligibility.FROZEN, help_text="Whose membership counts."
     )
     methodology = models.JSONField(default=default_methodology)
+    carried_from = models.ForeignKey(
+        "self",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="carried_to",
+        help_text="The ballot on an earlier version of the definition whose votes this one starts with.",
+    )
+    carry_rule = models.CharField(max_length=16, choices=CarryRule, default=CarryRule.NONE)
+    carry_mapping = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="{new component key: [old component keys]} for components renamed, merged or split; "
+        "a component not listed maps to the one of the same key.",
+    )
     clustering = models.JSONField(default=default_clustering)
     close_reason = models.TextField(blank=True, help_text="Why an organizer closed voting before its closing time.")
     roster_at_close = models.JSONField(null=True, blank=True, help_text="Each group's members when voting closed.")
@@ -500,6 +522,10 @@ class Vote(models.Model):
     cast_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", help_text="Who clicked: the voter or an organizer."
     )
+    carried = models.BooleanField(
+        default=False, help_text="Carried from the ballot on the previous version; not yet confirmed by its voter."
+    )
+    outdated = models.BooleanField(default=False, help_text="Carried onto a component whose text changed since.")
 
     objects = VoteQuerySet.as_manager()
 

@@ -140,7 +140,15 @@ def create_ballot(
     opens_at: datetime | None = None,
     closes_at: datetime | None = None,
     remind_before_hours: int = 24,
+    carried_from: Ballot | None = None,
+    carry_rule: str = Ballot.CarryRule.NONE,
+    carry_mapping: dict[str, list[str]] | None = None,
+    carried_elsewhere: bool = False,
 ) -> Ballot:
+    """An organizer creates a ballot on a published version. `carried_from`, `carry_rule` and `carry_mapping`
+    declare the votes it starts with (`check_carry`, `carry_votes`); `carried_elsewhere` is for an imported
+    bundle's ballot, whose ballot carried from is not in this Plenary: its rule and mapping are kept as recorded,
+    and its carried votes come with the bundle (`import_carried_vote`)."""
     definition = version.definition
     _require_organizer(definition, acting_user)
     lock_stream(definition.audit_stream)  # rosters change in this line: the roster recorded below is the one in force
@@ -152,6 +160,7 @@ def create_ballot(
     _check_window(opens_at, closes_at)
     if definition.ballots.filter(key=key).exists():
         raise ValidationError(f"This definition already has a ballot with key {key}.")
+    carry_mapping = check_carry(version, carried_from, carry_rule, carry_mapping or {}, carried_elsewhere)
     ballot = Ballot(
         definition=definition,
         version=version,
@@ -163,6 +172,9 @@ def create_ballot(
         opens_at=opens_at,
         closes_at=closes_at,
         remind_before_hours=remind_before_hours,
+        carried_from=carried_from,
+        carry_rule=carry_rule,
+        carry_mapping=carry_mapping,
         created_by=acting_user,
     )
     if methodology is not None:
@@ -243,7 +255,226 @@ def ballot_spec(ballot: Ballot) -> dict:
         "clustering": ballot.clustering,
         "opens_at": ballot.opens_at.isoformat() if ballot.opens_at else None,
         "closes_at": ballot.closes_at.isoformat() if ballot.closes_at else None,
+    } | carry_spec(ballot)
+
+
+def carry_spec(ballot: Ballot) -> dict:
+    """What the ballot carries from the previous one, as ballot.json and its `ballot.created` event hold it:
+    nothing for a ballot that carries nothing (as every ballot did before votes were carried)."""
+    if ballot.carried_from_id is None and ballot.carry_rule == Ballot.CarryRule.NONE:
+        return {}
+    source = ballot.carried_from
+    return {
+        "carry": {
+            "from": {"key": source.key, "version": source.version.label} if source is not None else None,
+            "rule": ballot.carry_rule,
+            "mapping": ballot.carry_mapping,
+        }
     }
+
+
+# A mapping names at most this many new components, each from at most this many old ones: a definition's size.
+CARRY_MAPPING_MAX = 500
+CARRY_SOURCES_MAX = 20
+
+
+def check_carry(
+    version: DraftVersion,
+    carried_from: Ballot | None,
+    rule: str,
+    mapping: dict[str, list[str]],
+    carried_elsewhere: bool = False,
+) -> dict[str, list[str]]:
+    """Refuse a carry the ballot could not follow: the mapping as stored ({new key: [old keys]}), checked.
+
+    The ballot carried from is a closed ballot of the same definition on an earlier published version (closed:
+    its votes are final and public, so carrying them reveals nothing sealed). The mapping names leaf components
+    of the new version and, for each, leaf components of the old one; a new component it does not name maps to
+    the old one of the same key, if there is one."""
+    if rule not in Ballot.CarryRule.values:
+        raise ValidationError(f"There is no rule {str(rule)[:40]!r} for carrying votes.")
+    if carried_from is None and not carried_elsewhere:
+        if rule != Ballot.CarryRule.NONE or mapping:
+            raise ValidationError("Say which earlier ballot the votes are carried from.")
+        return {}
+    if not isinstance(mapping, dict) or len(mapping) > CARRY_MAPPING_MAX:
+        raise ValidationError(f"A mapping names at most {CARRY_MAPPING_MAX} components.")
+    new_leaves = set(version.components.leaves().values_list("key", flat=True))
+    if carried_from is None:  # an imported ballot's: the old version is not here to check its keys against
+        return _checked_mapping(mapping, new_leaves, None, version.label, "the earlier version")
+    old = carried_from.version
+    if carried_from.definition_id != version.definition_id:
+        raise ValidationError("Votes are carried from a ballot of the same definition only.")
+    if old.pk == version.pk or not old.published_at or (old.published_at, old.pk) >= (version.published_at, version.pk):
+        raise ValidationError(f"Votes are carried from a ballot on an earlier version than {version.label}.")
+    if carried_from.status != Ballot.Status.CLOSED:
+        raise ValidationError(f"Votes are carried from a closed ballot; {carried_from.title} is {carried_from.status}.")
+    old_leaves = set(old.components.leaves().values_list("key", flat=True))
+    return _checked_mapping(mapping, new_leaves, old_leaves, version.label, old.label)
+
+
+def _checked_mapping(
+    mapping: dict, new_leaves: set[str], old_leaves: set[str] | None, new_label: str, old_label: str
+) -> dict[str, list[str]]:
+    """{new key: [old keys]}: each a leaf component of its version (the old ones unchecked without `old_leaves`)."""
+    checked: dict[str, list[str]] = {}
+    for new, olds in mapping.items():
+        if new not in new_leaves:
+            raise ValidationError(f"{str(new)[:64]} is not a component voted on in {new_label}.")
+        if not isinstance(olds, list) or not olds or len(olds) > CARRY_SOURCES_MAX:
+            raise ValidationError(f"Map {new} from one to {CARRY_SOURCES_MAX} components of {old_label}.")
+        unknown = [
+            str(k)[:64] for k in olds if not isinstance(k, str) or (old_leaves is not None and k not in old_leaves)
+        ]
+        if unknown:
+            raise ValidationError(f"{', '.join(unknown)}: not a component voted on in {old_label} (mapped to {new}).")
+        if len(set(olds)) != len(olds):
+            raise ValidationError(f"Each component of {old_label} appears once in the mapping of {new}.")
+        checked[new] = list(olds)
+    return checked
+
+
+def _carry_sources(ballot: Ballot) -> dict[Component, tuple[list[str], bool]]:
+    """Each leaf component of the ballot, with the old components its votes come from and whether its text is
+    unchanged: mapped from exactly one old component whose title and description it keeps."""
+    assert ballot.carried_from is not None
+    old = {c.key: c for c in ballot.carried_from.version.components.leaves()}
+    sources = {}
+    for component in ballot.version.components.leaves():
+        keys = ballot.carry_mapping.get(component.key) or ([component.key] if component.key in old else [])
+        if keys:
+            single = old[keys[0]] if len(keys) == 1 else None
+            unchanged = single is not None and (single.title, single.description) == (
+                component.title,
+                component.description,
+            )
+            sources[component] = (keys, unchanged)
+    return sources
+
+
+def carry_votes(ballot: Ballot, acting_user: "User | None") -> int:
+    """The votes of the ballot carried from, carried into `ballot` as it opens, under its rule: how many.
+
+    Run by `open_ballot`, under the ballot's lock, after its opening is recorded. Each carried vote is one
+    `vote.carried` event (a vote's payload, and `carried_from` and `outdated`), which sets the cell as a cast does.
+    A vote carries for the same group, criterion and choice (by key), if its voter still votes for that group;
+    a choice that needs a veto grant does not carry (grants are the new ballot's). Onto a component merged from
+    several, a voter's votes carry only if they agree (the first one's rationale with them). Each voter with
+    carried votes is told, and confirms, changes or withdraws them on the grid."""
+    if ballot.carried_from is None or ballot.carry_rule == Ballot.CarryRule.NONE:
+        return 0
+    source = ballot.carried_from
+    criteria = {c.key: c for c in ballot.criteria.all()}
+    choices = {c.key: c for c in ballot.choices.all() if not c.requires_grant}
+    groups: dict[int, dict[str, WorkingGroup]] = {}  # voter -> the groups they vote for, by key
+    for membership in eligible_memberships(ballot).select_related("group", "user"):
+        groups.setdefault(membership.user_id, {})[membership.group.key] = membership.group
+    old_votes: dict[tuple[int, str, str], list[Vote]] = {}
+    for vote in source.votes.select_related("voter", "cast_by", "group", "component", "criterion", "choice"):
+        old_votes.setdefault((vote.voter_id, vote.component.key, vote.criterion.key), []).append(vote)
+    carried: dict[int, int] = {}
+    for component, (keys, unchanged) in _carry_sources(ballot).items():
+        if ballot.carry_rule == Ballot.CarryRule.UNCHANGED and not unchanged:
+            continue
+        for voter_id in sorted(groups):
+            for criterion in criteria:
+                found = [v for key in keys for v in old_votes.get((voter_id, key, criterion), [])]
+                if not found or len({(v.choice.key, v.group.key) for v in found}) != 1:
+                    continue  # no vote, or votes that disagree on a merged component: the voter decides afresh
+                first = found[0]
+                group, choice = groups[voter_id].get(first.group.key), choices.get(first.choice.key)
+                if group is None or choice is None:
+                    continue
+                vote = Vote.objects.create(
+                    ballot=ballot,
+                    voter=first.voter,
+                    group=group,
+                    component=component,
+                    criterion=criteria[criterion],
+                    choice=choice,
+                    rationale=first.rationale,
+                    cast_at=first.cast_at,
+                    cast_by=first.cast_by,
+                    carried=True,
+                    outdated=not unchanged,
+                )
+                _record_carried(ballot, vote, source.key, acting_user)
+                carried[voter_id] = carried.get(voter_id, 0) + 1
+    if carried:
+        _notify_carried(ballot, carried)
+        tasks.enqueue_recompute(ballot.pk)
+    return sum(carried.values())
+
+
+def _record_carried(ballot: Ballot, vote: Vote, carried_from: str, acting_user: "User | None") -> None:
+    carry = {"carried_from": carried_from, "outdated": vote.outdated}
+    payload = _vote_payload(ballot, vote, None, vote.cast_by) | carry
+    record(stream=ballot.audit_stream, actor=acting_user, action=Action.VOTE_CARRIED, subject=vote, payload=payload)
+
+
+def _notify_carried(ballot: Ballot, carried: dict[int, int]) -> None:
+    """Tell each voter how many of their votes were carried: they confirm, change or withdraw them on the grid."""
+    source = ballot.carried_from
+    assert source is not None
+    for voter_id, n in sorted(carried.items()):
+        votes = f"{n} vote" if n == 1 else f"{n:,} votes"
+        message = Message(
+            kind=Kind.BALLOT_OPENED,
+            key=f"votes-carried:{ballot.pk}",
+            subject=f"{votes} carried into {ballot.title}",
+            body=(
+                f"{votes.capitalize()} of yours on “{source.title}” ({source.version.label})"
+                f" carried into “{ballot.title}” ({ballot.version.label}), as its rule says: "
+                f"{ballot.get_carry_rule_display()}. They count as they are; confirm, change or withdraw each "
+                "on your grid. Those on a component whose text changed are marked outdated."
+            ),
+            path=ballot.get_absolute_url(),
+        )
+        notify(get_user_model().objects.filter(pk=voter_id), message)
+
+
+@transaction.atomic
+def import_carried_vote(
+    *,
+    ballot: Ballot,
+    voter: "User",
+    group: WorkingGroup,
+    component: Component,
+    criterion: Criterion,
+    choice: Choice,
+    rationale: str,
+    cast_at: datetime | None,
+    outdated: bool,
+    carried_from: str,
+    acting_user: "User",
+) -> Vote:
+    """A carried vote of an imported bundle, recorded as it was carried (`vote.carried`): the ballot it came
+    from is not in this Plenary, so its votes cannot be carried again. For `analysis.imports` only."""
+    _require_organizer(ballot, acting_user)
+    ballot = _locked(ballot)
+    if ballot.status != Ballot.Status.OPEN or ballot.carry_rule == Ballot.CarryRule.NONE:
+        raise ValidationError("Carried votes are brought into an open ballot that carries votes only.")
+    if not voting_memberships(ballot, voter).filter(group=group).exists():
+        raise ValidationError(f"@{_handle(voter)} does not vote for {group.name} on this ballot.")
+    _check_cell(ballot, component, criterion)
+    if Vote.objects.filter(ballot=ballot, voter=voter, component=component, criterion=criterion).exists():
+        raise ValidationError("A carried vote is the first in its cell.")
+    vote = Vote.objects.create(
+        ballot=ballot,
+        voter=voter,
+        group=group,
+        component=component,
+        criterion=criterion,
+        choice=choice,
+        rationale=rationale.strip(),
+        cast_at=cast_at.astimezone(UTC) if cast_at else timezone.now(),
+        cast_by=voter,
+        carried=True,
+        outdated=outdated,
+    )
+    _record_carried(ballot, vote, carried_from, acting_user)
+    tasks.enqueue_recompute(ballot.pk)
+    return vote
 
 
 def _as_recorded(ballot: Ballot) -> dict:
@@ -368,6 +599,7 @@ def open_ballot(*, ballot: Ballot, acting_user: "User | None", scheduled: bool =
     if ballot.roster_frozen_at is not None:
         payload["roster"] = roster(ballot)  # who votes: these members, and nobody added later
     record(stream=ballot.audit_stream, actor=acting_user, action=Action.BALLOT_OPENED, subject=ballot, payload=payload)
+    carry_votes(ballot, acting_user)
     _notify_opened(ballot)
     return ballot
 
@@ -712,8 +944,8 @@ def cast_vote(
     if choice.requires_rationale and not rationale:
         raise ValidationError(f"A vote “{choice.label}” needs a rationale.")
     unchanged = (choice.pk, rationale, group.pk, grant.pk if grant else None)
-    if vote and (vote.choice_id, vote.rationale, vote.group_id, vote.grant_id) == unchanged:
-        return vote  # nothing changes, nothing to record
+    if vote and not vote.carried and (vote.choice_id, vote.rationale, vote.group_id, vote.grant_id) == unchanged:
+        return vote  # nothing changes, nothing to record (a carried vote cast again is confirmed: recorded)
     previous = {"choice": vote.choice.key, "rationale": vote.rationale} if vote else None
     if vote:
         vote.ballot, vote.voter, vote.component, vote.criterion = ballot, voter, component, criterion  # the same rows
@@ -721,6 +953,7 @@ def cast_vote(
     vote.group, vote.choice, vote.grant, vote.rationale = group, choice, grant, rationale
     vote.cast_at = cast_at.astimezone(UTC) if cast_at else timezone.now()  # stored and recorded alike, in UTC
     vote.cast_by = acting_user
+    vote.carried = vote.outdated = False  # the voter's own now, confirmed or changed
     vote.save()
     if acting_user.pk != voter.pk:
         action = Action.VOTE_CAST_ON_BEHALF

@@ -146,6 +146,11 @@ class Ballot:
         """Group key -> who may have votes for it: its members and its former members."""
         return {g: handles | self.former[g] for g, handles in self.members.items()}
 
+    @property
+    def carries(self) -> bool:
+        """It carries votes from a previous ballot: votes.csv has the columns carried and outdated."""
+        return self.spec.carries
+
     @cached_property
     def handles(self) -> frozenset[str]:
         return frozenset().union(*self.voters.values())

@@ -14,8 +14,11 @@ from .model import BallotSpec, Cell
 
 def input_digest(spec: BallotSpec, cells: Iterable[Cell]) -> str:
     """The same rules and the same counts give the same digest, in whatever order the cells come."""
-    ordered = sorted(cells, key=lambda c: (c.component, c.criterion, c.group, c.choice, c.disputed, c.conflicted))
-    data = {
+    ordered = sorted(
+        cells,
+        key=lambda c: (c.component, c.criterion, c.group, c.choice, c.disputed, c.conflicted, c.carried, c.outdated),
+    )
+    data: dict[str, object] = {
         "criteria": spec.criteria,
         "choices": [[c.key, c.value, c.requires_grant, c.blocking] for c in spec.choices.values()],
         "components": [[c.key, c.rule, c.parts] for c in spec.components],
@@ -23,6 +26,12 @@ def input_digest(spec: BallotSpec, cells: Iterable[Cell]) -> str:
         "methodology": spec.methodology,
         "clustering": spec.clustering,
         "eligible": [spec.eligible, spec.eligible_voters, spec.group_names],
-        "cells": [[c.component, c.criterion, c.group, c.choice, c.disputed, c.conflicted, c.count] for c in ordered],
+        "cells": [
+            [c.component, c.criterion, c.group, c.choice, c.disputed, c.conflicted, c.count]
+            + ([c.carried, c.outdated] if c.carried or c.outdated else [])  # a ballot carrying nothing: as before
+            for c in ordered
+        ],
     }
+    if spec.carries:
+        data["carries"] = True
     return hashlib.sha256(canonical_json(data).encode()).hexdigest()

@@ -28,3 +28,8 @@ VOTE_FIELDS = (  # votes.csv's columns, in order, as datapackage.json describes 
     {"name": "disputed", "type": "boolean", "description": "Whether an open or upheld dispute covers the vote."},
 )
 VOTE_COLUMNS = tuple(field["name"] for field in VOTE_FIELDS)  # votes.csv's header
+CARRY_FIELDS = (  # two more columns, last, in the votes.csv of a ballot that carries votes (ballot.json's `carry`)
+    {"name": "carried", "type": "boolean", "description": "Carried from the previous ballot, not yet confirmed."},
+    {"name": "outdated", "type": "boolean", "description": "Carried onto a component whose text changed."},
+)
+CARRY_COLUMNS = VOTE_COLUMNS + tuple(field["name"] for field in CARRY_FIELDS)

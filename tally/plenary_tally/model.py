@@ -60,6 +60,7 @@ class BallotSpec:
     eligible: Mapping[str, int] = field(default_factory=dict)
     eligible_voters: int = 0
     group_names: Mapping[str, str] = field(default_factory=dict)
+    carries: bool = False  # carries votes from a previous ballot: the scenarios without them are computed
 
     @property
     def leaves(self) -> tuple[Component, ...]:
@@ -77,6 +78,8 @@ class Cell:
     """How many current votes share one component, criterion, group, choice, disputed and conflicted flag.
 
     `conflicted`: cast by a voter with a standing declared conflict of interest in the ballot or the component.
+    `carried`: carried from the ballot on the previous version and not confirmed since; `outdated`: carried onto a
+    component whose text changed.
     """
 
     component: str
@@ -86,6 +89,12 @@ class Cell:
     disputed: bool
     count: int
     conflicted: bool = False
+    carried: bool = False
+    outdated: bool = False
+
+
+# A cell's keys and flags, as counted: (component, criterion, group, choice, disputed, conflicted, carried, outdated)
+CellKey = tuple[str, str, str, str, bool, bool, bool, bool]
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,7 +180,14 @@ def spec_from_json(ballot: Mapping[str, Any]) -> BallotSpec:
         eligible={key: len(handles) for key, handles in eligible.items()},
         eligible_voters=len(frozenset().union(*eligible.values())),
         group_names={g["key"]: g.get("name") or g["key"] for g in ballot["working_groups"]},
+        carries=carries(ballot),
     )
+
+
+def carries(ballot: Mapping[str, Any]) -> bool:
+    """Whether ballot.json's ballot carries votes from a previous one: a `carry` with a rule other than none."""
+    carry = ballot.get("carry")
+    return isinstance(carry, Mapping) and carry.get("rule", "none") != "none"
 
 
 def eligible_handles(group: Mapping[str, Any]) -> list[str]:
@@ -187,11 +203,18 @@ def voter_group(votes_per_group: Mapping[str, int]) -> str:
 
 def tally(rows: Iterable[Mapping[str, Any]]) -> list[Cell]:
     """Count vote rows (dicts with component, criterion, working_group, choice, disputed, and optionally
-    conflicted) into cells."""
-    counts: dict[tuple[str, str, str, str, bool, bool], int] = {}
+    conflicted, carried and outdated) into cells."""
+    counts: dict[CellKey, int] = {}
+    yes = (True, "true", "True", "1", 1)
     for row in rows:
-        disputed = row["disputed"] in (True, "true", "True", "1", 1)
-        conflicted = row.get("conflicted", False) in (True, "true", "True", "1", 1)
-        key = (row["component"], row["criterion"], row["working_group"], row["choice"], disputed, conflicted)
+        conflicted, carried, outdated = (row.get(f, False) in yes for f in ("conflicted", "carried", "outdated"))
+        key = (row["component"], row["criterion"], row["working_group"], row["choice"], row["disputed"] in yes,
+               conflicted, carried, outdated)  # fmt: skip
         counts[key] = counts.get(key, 0) + 1
-    return [Cell(*key[:5], count=n, conflicted=key[5]) for key, n in sorted(counts.items())]
+    return [cell(key, n) for key, n in sorted(counts.items())]
+
+
+def cell(key: CellKey, count: int) -> Cell:
+    """A Cell from (component, criterion, group, choice, disputed, conflicted, carried, outdated) and its count."""
+    component, criterion, group, choice, disputed, conflicted, carried, outdated = key
+    return Cell(component, criterion, group, choice, disputed, count, conflicted, carried, outdated)

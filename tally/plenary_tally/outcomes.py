@@ -3,6 +3,8 @@
 Scenarios are vote sets: `all` (as cast), `without-disputed` (votes with an open or upheld
 dispute left out), `without-restricted` (votes with a grant-only choice left out),
 `without-conflicts` (votes cast over a standing declared conflict of interest left out),
+on a ballot that carries votes `without-carried` (votes carried from the previous ballot and not
+confirmed since left out) and `without-outdated` (carried votes on a changed component left out),
 `without-group:<key>` and `only-group:<key>`. Where the thresholds derive from the votes
 (μ in mean-bands), each scenario but `all` is also computed with the thresholds of `all`
 as `<scenario>@baseline`. A flip is a component whose outcome in a scenario differs from
@@ -35,6 +37,9 @@ def scenarios(spec: BallotSpec) -> dict[str, Callable[[Cell], bool]]:
         "without-restricted": lambda cell: cell.choice not in restricted,
         "without-conflicts": lambda cell: not cell.conflicted,
     }
+    if spec.carries:
+        tests["without-carried"] = lambda cell: not cell.carried
+        tests["without-outdated"] = lambda cell: not cell.outdated
     for group in spec.groups:
         tests[f"without-group:{group}"] = _not_in_group(group)
     for group in spec.groups:

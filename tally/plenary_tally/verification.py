@@ -204,6 +204,8 @@ class Replayed:
     value: int
     rationale: str
     cast_at: str
+    carried: bool = False  # set by vote.carried, and by nothing since
+    outdated: bool = False
 
 
 class Replay:
@@ -289,9 +291,12 @@ class Replay:
                     message = (f"{action}: a vote by {cell[0]} for {group}, who was not a member when voting opened: "
                                "the ballot's roster was frozen then, and nobody added later votes")  # fmt: skip
                     self.roster_problems.append(BundleError(AUDIT_FILE, line, message))
+                carried = action == Action.VOTE_CARRIED
                 self.votes[cell] = Replayed(
-                    line, cell[0], group, cell[1], cell[2], choice, *(payload[f] for f in VOTE_FIELDS[5:])
-                )
+                    line, cell[0], group, cell[1], cell[2], choice,
+                    value=payload["value"], rationale=payload["rationale"], cast_at=payload["cast_at"],
+                    carried=carried, outdated=carried and payload.get("outdated") is True,
+                )  # fmt: skip
             elif self.votes.pop(cell, None) is None:
                 raise fail(f"withdraws a vote of {cell[0]} on {cell[1]}/{cell[2]} that was never cast")
         elif action in (Action.DISPUTE_RAISED, Action.DISPUTE_RESOLVED):
@@ -400,6 +405,8 @@ class Replay:
             "methodology": data["methodology"],
             "clustering": data["clustering"],
         }
+        if "carry" in data or "carry" in created:
+            in_file["carry"] = data.get("carry")  # what it carries from the previous ballot, as recorded
         if data.get("eligibility", "live") != created.get("eligibility", "live"):
             in_file["eligibility"] = data.get("eligibility", "live")  # refused below: not the rule the log records
         not_covered = "is not recorded by the ballot.created event: the log does not cover it"
@@ -498,6 +505,13 @@ class Replay:
         if not _same_time(vote.cast_at, replayed.cast_at):
             shown = vote.cast_at.isoformat() if vote.cast_at else ""
             differences.append(f"cast_at {shown!r}, the audit log ({self.at(replayed.line)}) {replayed.cast_at!r}")
+        for name, mine, theirs in (
+            ("carried", vote.carried, replayed.carried),
+            ("outdated", vote.outdated, replayed.outdated),
+        ):
+            if mine != theirs:
+                differences.append(f"{name} {str(mine).lower()}, the audit log ({self.at(replayed.line)}) "
+                                   f"{str(theirs).lower()}")  # fmt: skip
         disputed = any(all(getattr(vote, s) == v for s, v in selection) for selection in self._standing())
         if disputed != vote.disputed:
             differences.append(

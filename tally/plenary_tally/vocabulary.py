@@ -54,6 +54,7 @@ class Action(StrEnum):
     VOTE_CAST = "vote.cast"
     VOTE_CHANGED = "vote.changed"
     VOTE_CAST_ON_BEHALF = "vote.cast_on_behalf"
+    VOTE_CARRIED = "vote.carried"
     VOTE_WITHDRAWN = "vote.withdrawn"
     DISPUTE_RAISED = "dispute.raised"
     DISPUTE_RESOLVED = "dispute.resolved"
@@ -67,7 +68,7 @@ class Action(StrEnum):
 # Replaying a ballot's stream in order gives exactly its current votes: each of these sets the
 # (voter, component, criterion) cell its payload names, or clears it.
 # (Tuples, not sets: a bundle's log may hold an action that is no string, and a set would refuse to look it up.)
-SETS_THE_CELL = (Action.VOTE_CAST, Action.VOTE_CHANGED, Action.VOTE_CAST_ON_BEHALF)
+SETS_THE_CELL = (Action.VOTE_CAST, Action.VOTE_CHANGED, Action.VOTE_CAST_ON_BEHALF, Action.VOTE_CARRIED)
 CLEARS_THE_CELL = (Action.VOTE_WITHDRAWN,)
 # The events that carry one vote's details: on a sealed ballot, these are what stays private until it closes.
 VOTE_ACTIONS = SETS_THE_CELL + CLEARS_THE_CELL

@@ -13,7 +13,8 @@ from . import formats
 from .ballot import Ballot
 from .csvcells import restore
 from .files import Bundle, BundleError, parse_time
-from .model import Cell, VoterMatrix, voter_group
+from .model import Cell, CellKey, VoterMatrix, voter_group
+from .model import cell as counted
 
 intern = sys.intern
 
@@ -35,6 +36,8 @@ class Vote:
     rationale: str
     disputed: bool
     conflicted: bool = False  # not a column: its voter's standing declared conflicts in ballot.json cover it
+    carried: bool = False  # the optional columns of a ballot that carries votes (formats.CARRY_FIELDS)
+    outdated: bool = False
 
 
 def read_votes(bundle: Bundle, ballot: Ballot) -> Iterator[Vote]:
@@ -46,12 +49,13 @@ def read_votes(bundle: Bundle, ballot: Ballot) -> Iterator[Vote]:
         line = 1
         try:
             header = next(reader, None)
-            if header is None or tuple(header) != COLUMNS:
+            columns = formats.CARRY_COLUMNS if ballot.carries else COLUMNS
+            if header is None or tuple(header) != columns:
                 found = ",".join(header) if header else "nothing"
-                raise BundleError(formats.VOTES_FILE, 1, f"the header must be {','.join(COLUMNS)}; found {found}")
+                raise BundleError(formats.VOTES_FILE, 1, f"the header must be {','.join(columns)}; found {found}")
             line = reader.line_num + 1
             for row in reader:
-                vote = _check(line, row, ballot)
+                vote = _check(line, row, ballot, columns)
                 cell = (vote.voter, vote.component, vote.criterion)
                 if cell in first_seen:
                     message = f"a second vote by {vote.voter} on {vote.component}/{vote.criterion}"
@@ -74,13 +78,13 @@ def one_group_refused(voter: str, group: str, line: int, other: str) -> str:
     )
 
 
-def _check(line: int, row: list[str], ballot: Ballot) -> Vote:
+def _check(line: int, row: list[str], ballot: Ballot, columns: tuple[str, ...] = COLUMNS) -> Vote:
     def fail(message: str) -> BundleError:
         return BundleError(formats.VOTES_FILE, line, message)
 
-    if len(row) != len(COLUMNS):
-        raise fail(f"expected {len(COLUMNS)} cells ({','.join(COLUMNS)}), found {len(row)}")
-    for column, cell in zip(COLUMNS, row, strict=True):
+    if len(row) != len(columns):
+        raise fail(f"expected {len(columns)} cells ({','.join(columns)}), found {len(row)}")
+    for column, cell in zip(columns, row, strict=True):
         if "\x00" in cell:
             raise fail(f"{column} holds a NUL character, which no text in Plenary can hold")
     # the keys and handles come back on every row: one copy of each is kept (sys.intern), not a million
@@ -116,6 +120,13 @@ def _check(line: int, row: list[str], ballot: Ballot) -> Vote:
     )
     if ballot.conflicts and ballot.conflicted(vote):
         vote = replace(vote, conflicted=True)
+    if len(columns) > len(COLUMNS):
+        carried, outdated = (restore(c).strip().lower() for c in row[len(COLUMNS) :])
+        if carried not in ("true", "false") or outdated not in ("true", "false"):
+            raise fail(f"carried and outdated are true or false, not {row[len(COLUMNS)]!r} and {row[-1]!r}")
+        if outdated == "true" and carried != "true":
+            raise fail("outdated is true, but carried is false: only a carried vote is outdated")
+        vote = replace(vote, carried=carried == "true", outdated=outdated == "true")
     if spec.choices[choice].requires_grant and ballot.grant_for(vote) is None:
         category = ballot.categories[component]
         raise fail(
@@ -139,7 +150,7 @@ class Counts:
 
     def __init__(self) -> None:
         self.votes = 0
-        self._cells: dict[tuple[str, str, str, str, bool, bool], int] = {}
+        self._cells: dict[CellKey, int] = {}
         self._voters: dict[str, int] = {}
         self._groups: list[dict[str, int]] = []  # per voter: votes for each group
         self._columns: dict[tuple[str, str], int] = {}
@@ -147,7 +158,8 @@ class Counts:
 
     def add(self, vote: Vote) -> None:
         self.votes += 1
-        key = (vote.component, vote.criterion, vote.group, vote.choice, vote.disputed, vote.conflicted)
+        key = (vote.component, vote.criterion, vote.group, vote.choice, vote.disputed, vote.conflicted, vote.carried,
+               vote.outdated)  # fmt: skip
         self._cells[key] = self._cells.get(key, 0) + 1
         row = self._voters.setdefault(vote.voter, len(self._voters))
         if row == len(self._groups):
@@ -161,7 +173,7 @@ class Counts:
 
     @property
     def cells(self) -> list[Cell]:
-        return [Cell(*key[:5], count=n, conflicted=key[5]) for key, n in sorted(self._cells.items())]
+        return [counted(key, n) for key, n in sorted(self._cells.items())]
 
     @property
     def voters(self) -> VoterMatrix:

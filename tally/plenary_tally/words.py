@@ -26,6 +26,10 @@ def scenario_title(key: str, group_names: Mapping[str, str]) -> str:
         title = "Without the restricted (grant-only) votes"
     elif base == "without-conflicts":
         title = "Without the votes over a declared conflict of interest"
+    elif base == "without-carried":
+        title = "Without the votes carried from the previous ballot"
+    elif base == "without-outdated":
+        title = "Without the carried votes on changed components"
     elif base.startswith("without-group:"):
         title = f"Without {_group(base, group_names)}"
     elif base.startswith("only-group:"):
@@ -48,6 +52,10 @@ def scenario_phrase(key: str, group_names: Mapping[str, str], left_out: int | No
         phrase = f"without the {n}restricted (grant-only) {votes}"
     elif base == "without-conflicts":
         phrase = f"without the {n}{votes} over a declared conflict"
+    elif base == "without-carried":
+        phrase = f"without the {n}carried {votes}"
+    elif base == "without-outdated":
+        phrase = f"without the {n}outdated carried {votes}"
     elif base.startswith("without-group:"):
         group = _group(base, group_names)
         phrase = f"without {group}’s {n}{votes}" if left_out is not None else f"without {group}"

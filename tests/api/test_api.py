@@ -298,6 +298,8 @@ def test_the_votes_are_the_roll_call(client, record):
         "disputed": True,
         "conflicted": False,
         "undocumented_veto": True,
+        "carried": False,
+        "outdated": False,
     }
     assert [(v["voter"], v["component"], v["criterion"]) for v in page["items"]] == [
         ("alice", "code", "use"),

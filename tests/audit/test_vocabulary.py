@@ -37,7 +37,8 @@ def _fields(key: str) -> dict:
 @pytest.fixture
 def everything(olga, alice, bob, dave):
     """One call of every audited service: a definition's life, then a sealed ballot's from creation to disputes
-    (a conflict of interest declared and withdrawn on the way)."""
+    (a conflict of interest declared and withdrawn on the way), and the ballot on the next version that carries
+    its votes."""
     definition = deliberation.create_definition(
         slug="vocab", title="Vocabulary", organizers=[olga], drafts_open=True, acting_user=olga
     )
@@ -130,6 +131,20 @@ def everything(olga, alice, bob, dave):
     )
     objection = decisions.lodge_objection(decision=decision, member=bob, reasoning="Not with one vote.")
     decisions.answer_objection(objection=objection, answer="overruled", reason="Quorum held.", acting_user=olga)
+    following = deliberation.start_draft(definition=definition, label="1.1", based_on=published, acting_user=olga)
+    following = deliberation.publish_version(version=following, release_notes="Second.", acting_user=olga)
+    carrying = services.create_ballot(
+        version=following,
+        key="carried",
+        title="The vote on 1.1",
+        groups=[group],
+        criteria=CRITERIA,
+        choices=CHOICES,
+        acting_user=olga,
+        carried_from=ballot,
+        carry_rule=Ballot.CarryRule.UNCHANGED,
+    )
+    services.open_ballot(ballot=carrying, acting_user=olga)
     return ballot
 
 
@@ -142,7 +157,11 @@ def test_the_services_together_record_every_action_of_the_vocabulary_and_no_othe
 def test_every_event_goes_in_a_stream_the_vocabulary_names(everything):
     streams = set(AuditEvent.objects.values_list("stream", flat=True))
 
-    assert streams == {definition_stream("vocab"), ballot_stream("vocab", "sealed")}
+    assert streams == {
+        definition_stream("vocab"),
+        ballot_stream("vocab", "sealed"),
+        ballot_stream("vocab", "carried"),
+    }
     assert everything.audit_stream == ballot_stream("vocab", "sealed")
     assert everything.definition.audit_stream == definition_stream("vocab")
 
@@ -175,9 +194,24 @@ def test_the_server_and_the_verifier_agree_on_which_actions_set_and_clear_a_cell
         assert (event.action in SETS_THE_CELL, event.action in CLEARS_THE_CELL) == (held, not held), event.action
         seen.append(event.action)
 
-    assert set(seen) == set(VOTE_ACTIONS)
+    assert set(seen) == set(VOTE_ACTIONS) - {Action.VOTE_CARRIED}  # carried as a ballot opens: the test below
     assert replay(ballot) == stored(ballot)
     assert verify_records(stream=ballot.audit_stream).votes == Vote.objects.filter(ballot=ballot).count() == 1
+
+
+def test_votes_carried_as_a_ballot_opens_set_the_cells_their_events_name(everything):
+    """vote.carried sets a cell, as the server and the verifier's replay both have it."""
+    carrying = Ballot.objects.get(key="carried")
+    events = AuditEvent.objects.filter(stream=carrying.audit_stream, action=Action.VOTE_CARRIED)
+
+    assert Action.VOTE_CARRIED in SETS_THE_CELL
+    assert (
+        {(e.payload["voter"], e.payload["component"], e.payload["criterion"]) for e in events}
+        == set(stored(carrying))
+        == {("alice", "code", "use"), ("bob", "code", "use")}
+    )
+    assert replay(carrying) == stored(carrying)
+    assert verify_records(stream=carrying.audit_stream).votes == 2
 
 
 def test_a_sealed_ballot_seals_exactly_the_events_that_carry_a_vote(everything, olga):

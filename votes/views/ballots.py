@@ -85,6 +85,9 @@ def ballot_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
                 opens_at=data["opens_at"],
                 closes_at=data["closes_at"],
                 remind_before_hours=data["remind_before_hours"],
+                carried_from=data["carried_from"],
+                carry_rule=data["carry_rule"],
+                carry_mapping=data["carry_mapping"],
                 acting_user=request.user,
             )
         except ValidationError as exc:
