@@ -262,10 +262,12 @@ class AddMemberForm(forms.Form):
 class DefinitionForm(forms.ModelForm):
     class Meta:
         model = Definition
-        fields = ["title", "slug", "summary"]
-        labels = {"slug": "Short name"}
+        fields = ["title", "slug", "summary", "drafts_open"]
+        labels = {"slug": "Short name", "drafts_open": "Draft in the open"}
         help_texts = {
             "slug": "Letters, digits and hyphens, in its address (/d/short-name/) and its audit log; it never changes.",
+            "drafts_open": "Everyone sees the draft in progress, and members suggest changes to it line by line; "
+            "otherwise only its organizers see a draft until it is published.",
         }
         widgets = {"summary": forms.Textarea(attrs={"rows": 3})}
 

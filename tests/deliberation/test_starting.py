@@ -107,3 +107,13 @@ def test_only_organizers_change_the_organizers(alice, carol, definition, nothing
 def test_an_organizer_cannot_be_added_twice(olga, definition, nothing_written):
     with nothing_written(), pytest.raises(ValidationError, match="already organizes"):
         services.add_organizer(definition=definition, user=olga, acting_user=olga)
+
+
+def test_a_definition_can_be_started_to_be_drafted_in_the_open_on_the_record(client, carol):
+    client.force_login(carol)
+
+    client.post(url("definition-create"), NEW | {"drafts_open": "on"})
+
+    definition = Definition.objects.get(slug="odd")
+    assert definition.drafts_open
+    assert AuditEvent.objects.filter(stream=definition.audit_stream).first().payload["drafts_open"] is True
