@@ -15,7 +15,7 @@ from ninja import P, PathEx, Query, Router, Schema
 from ninja.pagination import paginate
 
 from .access import get_definition, get_version
-from .models import Comment, Definition, DraftVersion, Membership, WorkingGroup
+from .models import Comment, Definition, DraftVersion, Membership, Suggestion, WorkingGroup
 
 SLUG = r"^[-a-zA-Z0-9_]+$"
 LABEL = r"^[0-9A-Za-z][0-9A-Za-z.+\-]*$"
@@ -132,6 +132,44 @@ class HiddenOut(Schema):
     reason: str
 
 
+class SuggestionOut(Schema):
+    """A suggested change to a passage of a version's text, and the organizers' decision on it."""
+
+    id: int
+    lines: tuple[int, int]
+    original: str
+    replacement: str
+    reason: str
+    author: str
+    created_at: datetime
+    supporters: list[str]
+    status: str
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str
+    applied_lines: tuple[int, int] | None
+
+    @staticmethod
+    def resolve_lines(obj: Suggestion) -> tuple[int, int]:
+        return (obj.line_from, obj.line_to)
+
+    @staticmethod
+    def resolve_author(obj: Suggestion) -> str:
+        return obj.author.get_username()
+
+    @staticmethod
+    def resolve_supporters(obj: Suggestion) -> list[str]:
+        return [s.user.get_username() for s in obj.supports.all()]
+
+    @staticmethod
+    def resolve_decided_by(obj: Suggestion) -> str | None:
+        return obj.decided_by.get_username() if obj.decided_by is not None else None
+
+    @staticmethod
+    def resolve_applied_lines(obj: Suggestion) -> tuple[int, int] | None:
+        return (obj.applied_from, obj.applied_to) if obj.applied_from is not None and obj.applied_to else None
+
+
 class CommentOut(Schema):
     id: int
     parent: int | None
@@ -221,6 +259,14 @@ def comment_list(
     if component:
         comments = comments.filter(component__key=component)
     return comments.order_by("created_at", "pk")
+
+
+@router.get("/definitions/{slug}/versions/{label}/suggestions", response={200: list[SuggestionOut], 404: NotFound})
+@paginate
+def suggestion_list(request: HttpRequest, slug: Slug, label: Label):
+    """The changes suggested to the version's text, oldest first, with who supports each and what was decided."""
+    suggestions = get_version(request, slug, label).suggestions.select_related("author", "decided_by")
+    return suggestions.prefetch_related("supports__user").order_by("created_at", "pk")
 
 
 @router.get("/definitions/{slug}/groups", response={200: list[WorkingGroupOut], 404: NotFound})

@@ -113,6 +113,7 @@ def test_the_openapi_schema_is_served_at_a_stable_url_and_lists_every_endpoint(c
         "/api/definitions/{slug}/versions/{label}",
         "/api/definitions/{slug}/versions/{label}/components",
         "/api/definitions/{slug}/versions/{label}/comments",
+        "/api/definitions/{slug}/versions/{label}/suggestions",
         "/api/definitions/{slug}/groups",
         "/api/definitions/{slug}/groups/{key}",
         "/api/definitions/{slug}/ballots",
@@ -621,7 +622,7 @@ def test_every_endpoint_answers_as_its_schema_says(request, client, persona, rec
     with served_in_the_test_transaction():
         schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
         operations = [result.ok() for result in schema.get_all_operations()]
-        assert len(operations) == 15
+        assert len(operations) == 16
         for operation in operations:
             answers_as_documented(operation.as_strategy(), 8, cookies, statuses)
             names = {p.name for p in operation.path_parameters}
@@ -631,3 +632,33 @@ def test_every_endpoint_answers_as_its_schema_says(request, client, persona, rec
     # The real paths reach every endpoint's data, not only its 404s.
     assert all(200 in codes for codes in statuses.values()), statuses
     assert 403 in statuses["/api/definitions/{slug}/ballots/{key}/votes"]
+
+
+def test_suggestions_and_their_decisions_are_on_the_open_record(client, definition, draft, olga, alice, bob):
+    deliberation_services.update_definition(
+        definition=definition, title=definition.title, summary="", organizers=[olga], drafts_open=True, acting_user=olga
+    )
+    draft = deliberation_services.update_draft(
+        version=draft, label=draft.label, body="One.\nTwo.\nThree.", acting_user=olga
+    )
+    suggestion = deliberation_services.suggest_change(
+        version=draft, line_from=2, line_to=2, replacement="Second.", reason="Ordinals read better.", author=bob
+    )
+    deliberation_services.support_suggestion(suggestion=suggestion, user=alice)
+    deliberation_services.decide_suggestion(
+        suggestion=suggestion, accept=False, reason="Keep it short.", acting_user=olga
+    )
+
+    status, page = get(client, f"/definitions/osd/versions/{draft.label}/suggestions")
+
+    assert status == 200
+    [found] = page["items"]
+    assert {k: found[k] for k in ("lines", "original", "replacement", "author", "supporters", "status")} == {
+        "lines": [2, 2],
+        "original": "Two.",
+        "replacement": "Second.",
+        "author": "bob",
+        "supporters": ["alice"],
+        "status": "declined",
+    }
+    assert (found["decided_by"], found["decision_reason"]) == ("olga", "Keep it short.")
