@@ -16,6 +16,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -363,7 +364,7 @@ def gather_digests(now=None) -> list[int]:
 
 def mark_read(*, notification: Notification, user) -> Notification:
     if notification.recipient_id != user.pk:
-        raise PermissionError("This notification is not yours.")
+        raise PermissionDenied("This notification is not yours.")
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])

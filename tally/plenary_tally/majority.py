@@ -90,8 +90,7 @@ class Condition:
 
     def to_break(self, c: Counts) -> int | None:
         """The fewest votes in favour turned against that make it fail (None if none can)."""
-        found = _least(1, c.favour, lambda k: not self.holds(c.moved(against=-k)))
-        return found
+        return _least(1, c.favour, lambda k: not self.holds(c.moved(against=-k)))
 
     def to_hold(self, c: Counts) -> int | None:
         """The fewest votes against, then abstaining, turned in favour that make it hold (None if none can)."""

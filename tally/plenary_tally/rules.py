@@ -183,7 +183,7 @@ def _check_quorum(quorum: Any) -> None:
     if extra:
         raise RulesError(f"quorum.{extra[0]}", "A quorum has a `count` or a `share`, and `abstentions`.")
     count, share = quorum.get("count"), quorum.get("share")
-    if "count" in quorum and not (isinstance(count, int) and not isinstance(count, bool) and 1 <= count <= MAX_COUNT):
+    if "count" in quorum and not (_whole(count) and 1 <= count <= MAX_COUNT):
         raise RulesError(
             "quorum.count", f"A quorum's count is a whole number of voters from 1 to {MAX_COUNT}{_not(count)}."
         )
@@ -241,7 +241,7 @@ def _ratio(value: Any, *, upper: int, zero: bool) -> bool:
     return (0 <= value if zero else 0 < value) and value <= upper
 
 
-def _whole(value: Any) -> bool:
+def _whole(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
