@@ -8,6 +8,10 @@ The names that audit streams and the events in them are keyed by never change ei
 definition's slug, a ballot's key and definition (`ballot:<slug>/<key>`), and an account's handle
 (each event's actor, each vote's voter). A rename would start each ballot's chain afresh, unseal
 its next vote and freeze its outcomes, or swap whose votes are whose.
+
+The log's signed checkpoints and the witnesses' cosignatures of them (`audit/logmodels.py`) are
+evidence of the same kind: once signed or received, a row never changes ("checkpoints", the same
+row and TRUNCATE triggers on their two tables).
 """
 
 from collections.abc import Iterable
@@ -15,7 +19,8 @@ from collections.abc import Iterable
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 TABLE = "audit_auditevent"
-PARTS = ("rows", "truncate", "keys")
+PARTS = ("rows", "truncate", "keys", "checkpoints")
+CHECKPOINT_TABLES = ("audit_checkpoint", "audit_cosignature")
 # table, trigger, the columns that never change, what the refusal says
 FIXED = [
     ("deliberation_definition", "definition_slug_fixed", ["slug"], "a definition's slug names its audit streams"),
@@ -37,6 +42,9 @@ _REFUSE_RENAME = """CREATE OR REPLACE FUNCTION plenary_refuse_rename() RETURNS t
 
 _REFUSE = """CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
              BEGIN RAISE EXCEPTION 'audit events are append-only: % refused', TG_OP; END $$"""
+
+_REFUSE_CHECKPOINT = """CREATE OR REPLACE FUNCTION audit_refuse_checkpoint_change() RETURNS trigger LANGUAGE plpgsql AS $$
+                        BEGIN RAISE EXCEPTION 'checkpoints and cosignatures are append-only: % refused', TG_OP; END $$"""
 
 _INSTALL = {
     "rows": {
@@ -74,6 +82,25 @@ _INSTALL = {
             for table, name, columns, why in FIXED
         ],
     },
+    "checkpoints": {
+        "postgresql": [_REFUSE_CHECKPOINT]
+        + [
+            f"""CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+                FOR EACH ROW EXECUTE FUNCTION audit_refuse_checkpoint_change()"""
+            for table in CHECKPOINT_TABLES
+        ]
+        + [
+            f"""CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+                FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_checkpoint_change()"""
+            for table in CHECKPOINT_TABLES
+        ],
+        "sqlite": [
+            f"""CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table}
+                BEGIN SELECT RAISE(ABORT, 'checkpoints and cosignatures are append-only: {op} refused'); END"""
+            for table in CHECKPOINT_TABLES
+            for op in ("UPDATE", "DELETE")
+        ],
+    },
 }
 _UNINSTALL = {
     "rows": {
@@ -87,6 +114,16 @@ _UNINSTALL = {
     "keys": {
         "postgresql": [f"DROP TRIGGER IF EXISTS {name} ON {table}" for table, name, _, _ in FIXED],
         "sqlite": [f"DROP TRIGGER IF EXISTS {name}" for _, name, _, _ in FIXED],
+    },
+    "checkpoints": {
+        "postgresql": [
+            f"DROP TRIGGER IF EXISTS {table}_{name} ON {table}"
+            for table in CHECKPOINT_TABLES
+            for name in ("append_only", "no_truncate")
+        ],
+        "sqlite": [
+            f"DROP TRIGGER IF EXISTS {table}_no_{op}" for table in CHECKPOINT_TABLES for op in ("update", "delete")
+        ],
     },
 }
 

@@ -179,3 +179,6 @@ def record(
     event.hash = event.compute_hash()
     event.save(force_insert=True)
     return event
+
+
+from .logmodels import Checkpoint, Cosignature  # noqa: E402, F401  # the log's checkpoints, in a module of their own

@@ -19,3 +19,15 @@ def spent(request: HttpRequest, *, group: str, rate: str, what: str) -> str:
         f"Plenary takes at most {usage['limit']} {what} from one person in a short time. "
         f"This one was not saved; try again in {minutes} minute{'s' if minutes > 1 else ''}."
     )
+
+
+def spent_by_address(request: HttpRequest, *, group: str, rate: str, what: str) -> str:
+    """As `spent`, counted per client address (`config.proxy.client_address`): for what anyone may post unsigned in."""
+    usage = get_usage(request, group=group, key="ip", rate=rate, increment=True)
+    if usage is None or not usage["should_limit"]:
+        return ""
+    minutes = max(1, -(-usage["time_left"] // 60))
+    return (
+        f"Plenary takes at most {usage['limit']} {what} from one address in a short time. "
+        f"This one was not taken; try again in {minutes} minute{'s' if minutes > 1 else ''}."
+    )

@@ -166,6 +166,14 @@ COMMENT_RATE_LIMIT = env("COMMENT_RATE_LIMIT", default="20/10m")
 if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", COMMENT_RATE_LIMIT):
     raise ImproperlyConfigured(f"COMMENT_RATE_LIMIT={COMMENT_RATE_LIMIT!r}: expected amount/period, such as 20/10m")
 
+# Witness cosignatures posted to /audit/log/cosignatures.json per client address, the same way. A witness posts one
+# per new checkpoint of each stream it follows: 300 in 10 minutes is a checkpoint of 30 streams every minute.
+COSIGNATURE_RATE_LIMIT = env("COSIGNATURE_RATE_LIMIT", default="300/10m")
+if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", COSIGNATURE_RATE_LIMIT):
+    raise ImproperlyConfigured(
+        f"COSIGNATURE_RATE_LIMIT={COSIGNATURE_RATE_LIMIT!r}: expected amount/period, such as 300/10m"
+    )
+
 # Who may start a definition in the browser (and so become its first organizer): "verified", any account with a
 # verified e-mail address; or "allowed", only the accounts an admin has given the permission "Can add definition"
 # (deliberation | definition) in the Django admin, directly or through a group. Superusers always may.
@@ -176,6 +184,22 @@ if DEFINITION_CREATORS not in ("verified", "allowed"):
 SITE_NAME = env.str("SITE_NAME", default="Plenary")
 # The scheme and host of the site, for the links of e-mails written away from a request (a worker's).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The audit log's signing key (docs/audit-log.md): a note signer key, "PRIVATE+KEY+<host>+<id>+<key>", made with
+# `python manage.py make_log_key`, either in AUDIT_LOG_KEY or in the file AUDIT_LOG_KEY_FILE names. Embedded, with
+# neither, one is made into var/audit-log.key on first use, like the development SECRET_KEY; in production (a
+# DATABASE_URL and DEBUG off) one is required. AUDIT_LOG_RETIRED_KEYS: the verifier keys of earlier signing keys,
+# comma-separated, so that the checkpoints they signed still verify after a rotation.
+AUDIT_LOG_KEY = env.str("AUDIT_LOG_KEY", default="")
+AUDIT_LOG_KEY_FILE = env.str("AUDIT_LOG_KEY_FILE", default="")
+AUDIT_LOG_RETIRED_KEYS = env.list("AUDIT_LOG_RETIRED_KEYS", default=[])
+AUDIT_LOG_KEY_GENERATED = not (AUDIT_LOG_KEY or AUDIT_LOG_KEY_FILE)  # made on first use, into the file below
+if AUDIT_LOG_KEY_GENERATED and not EMBEDDED and not DEBUG:
+    raise ImproperlyConfigured(
+        "The audit log needs its signing key: set AUDIT_LOG_KEY, or AUDIT_LOG_KEY_FILE to the file that holds it. "
+        "Make one with `python manage.py make_log_key` (docs/audit-log.md, “The log's key”)."
+    )
+if AUDIT_LOG_KEY_GENERATED:
+    AUDIT_LOG_KEY_FILE = str(VAR_DIR / "audit-log.key")
 # A notification a worker began to e-mail and did not finish (it was killed) is sent by another after this.
 NOTIFICATION_LEASE_SECONDS = env.int("NOTIFICATION_LEASE_SECONDS", default=120)
 # From this many recipients, a message is one announcement in the change's transaction, and a worker writes each

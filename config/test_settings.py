@@ -5,6 +5,10 @@ import os
 os.environ.setdefault("SECRET_KEY", "only-for-tests-" + "x" * 40)
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("DEBUG", "false")
+# The audit log's signing key, fixed for tests (its verifier: TEST_LOG_VERIFIER_KEY); named for the default SITE_URL.
+TEST_LOG_KEY = "PRIVATE+KEY+127.0.0.1:8000+9fddd7ef+AXIx0tEZIQ19HN3PLEeZ98WSBzJj27gV1P8jgl7OObkj"
+TEST_LOG_VERIFIER_KEY = "127.0.0.1:8000+9fddd7ef+AfHbfuIipa7l96PU4rDChL10tW04KGLHqG7HoCSx40Xh"
+os.environ.setdefault("AUDIT_LOG_KEY", TEST_LOG_KEY)
 
 from .settings import *  # noqa: E402,F403
 from .settings import DATABASES, STORAGES  # noqa: E402
