@@ -29,6 +29,7 @@ from django.db.models.functions import Cast, Collate
 from django.utils import timezone
 
 import plenary_tally
+from audit import tlog
 from audit.models import AuditEvent
 from plenary_tally import formats, outcomes
 from plenary_tally.chain import GENESIS_HASH
@@ -68,14 +69,20 @@ def export_bundle(ballot: Ballot, out: str | os.PathLike | IO[bytes]) -> dict[st
                 write_votes(ballot, text)
             with bundle.open(formats.AUDIT_FILE) as text:
                 audit_head = write_audit(ballot, text)
+            audit_size = services.audit_position(ballot)
         bundle.write_json(formats.OUTCOMES_FILE, results)
         bundle.write_json(formats.DATAPACKAGE_FILE, datapackage(ballot))
+        # The log's signed checkpoint of exactly the events in audit.jsonl (signed now, after the snapshot, if none
+        # was): what an observer checks against the published log key and against what witnesses cosigned.
+        with bundle.open(formats.CHECKPOINT_FILE) as text:
+            text.write(tlog.checkpoint_at(ballot.audit_stream, audit_size).note)
         manifest = {
             "format": formats.TALLY,
             "generated_at": generated_at.isoformat(),
             "software_version": software_version(),
             "ballot": f"{ballot.definition.slug}/{ballot.key}",
             "audit_head": audit_head,
+            "log_key": tlog.log_key(),
             "files": dict(bundle.hashes),
         }
         bundle.write_json(formats.MANIFEST_FILE, manifest)

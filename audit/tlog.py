@@ -204,9 +204,16 @@ def receipts_for(events: list[AuditEvent]) -> list[dict[str, Any]]:
     return [receipts.make_receipt(e.canonical(), tree, checkpoint.size, checkpoint.note, log_key()) for e in events]
 
 
-def vote_events(stream: str, voter_handle: str) -> "list[AuditEvent]":
-    """Every vote event of a stream whose voter is this handle, in chain order: what their receipts cover."""
+def has_vote_events(stream: str, voter_handle: str) -> bool:
+    return AuditEvent.objects.filter(stream=stream, action__in=VOTE_ACTIONS, payload__voter=voter_handle).exists()
+
+
+def vote_events(stream: str, voter_handle: str, cell: tuple[str, str] | None = None) -> "list[AuditEvent]":
+    """Every vote event of a stream whose voter is this handle (on one (component, criterion) cell, if given),
+    in chain order: what their receipts cover."""
     events = AuditEvent.objects.filter(stream=stream, action__in=VOTE_ACTIONS, payload__voter=voter_handle)
+    if cell is not None:
+        events = events.filter(payload__component=cell[0], payload__criterion=cell[1])
     return list(events.order_by("seq"))
 
 

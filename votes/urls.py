@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import ballots, feeds, grid, records
+from .views import ballots, feeds, grid, receipts, records
 
 app_name = "votes"
 
@@ -25,6 +25,12 @@ urlpatterns = [
         "d/<slug:slug>/ballots/<slug:key>/vote/<str:handle>/withdraw/<slug:component>/<slug:criterion>/",
         grid.vote_withdraw,
         name="vote-withdraw-on-behalf",
+    ),
+    path("d/<slug:slug>/ballots/<slug:key>/receipts/", receipts.vote_receipts, name="vote-receipts"),
+    path(
+        "d/<slug:slug>/ballots/<slug:key>/receipts/<slug:component>/<slug:criterion>/",
+        receipts.vote_receipt,
+        name="vote-receipt",
     ),
     path("d/<slug:slug>/ballots/<slug:key>/roll-call/", records.roll_call, name="roll-call"),
     path("d/<slug:slug>/ballots/<slug:key>/grants/", records.grants, name="grants"),

@@ -717,6 +717,19 @@ TABLE: list[Case] = [
         (LOGIN, 403, 403, 200, 403, 403, 200),
         what="for bob",
     ),
+    # A voter's receipts hold their votes, sealed ones too: each person gets only their own, nobody anyone else's.
+    Case(at(V + "vote-receipts", "osd", "components"), (LOGIN, 404, 200, 200, 200, 404, 404), what="their own"),
+    Case(at(V + "vote-receipts", "osd", "secret"), (LOGIN, 404, 200, 404, 404, 404, 404), what="sealed: dave's"),
+    Case(at(V + "vote-receipts", "osd", "elsewhere"), GONE_FORM, what="of another definition", guessed=True),
+    Case(
+        at(V + "vote-receipt", "osd", "components", "code", "use"),
+        (LOGIN, 404, 200, 200, 404, 404, 404),  # dave's and bob's cell; alice voted on another
+        what="their own cell",
+    ),
+    Case(at(V + "vote-receipt", "osd", "secret", "code", "use"), (LOGIN, 404, 200, 404, 404, 404, 404), what="sealed"),
+    Case(
+        at(V + "vote-receipt", "osd", "elsewhere", "code", "use"), GONE_FORM, what="of another definition", guessed=True
+    ),
     Case(at(V + "roll-call", "osd", "components"), EVERYONE, what="open"),
     Case(
         at(V + "roll-call", "osd", "secret"),
@@ -961,6 +974,19 @@ TABLE: list[Case] = [
     Case(at("analysis:tally-format"), EVERYONE),
     Case(at("analysis:verifier-download"), EVERYONE),
     Case(at("audit:log"), EVERYONE),
+    # The log's checkpoints and proofs: public, sealed streams too (hashes and sizes, which the log shows already).
+    Case(at("audit:checkpoints"), EVERYONE),
+    Case(at("audit:checkpoints-json"), EVERYONE),
+    Case(at("audit:checkpoint", query="stream=ballot:osd/components"), EVERYONE, what="latest"),
+    Case(at("audit:checkpoint", query="stream=ballot:osd/secret"), EVERYONE, what="of a sealed ballot"),
+    Case(at("audit:checkpoint", query="stream=ballot:osd/components&size=1"), GONE, what="of a size never signed"),
+    Case(at("audit:checkpoint", query="stream=ballot:osd/nope"), GONE, what="of no stream"),
+    Case(at("audit:consistency-json", query="stream=ballot:osd/secret&from=1&to=3"), EVERYONE, what="sealed"),
+    Case(at("audit:inclusion-json", query="stream=ballot:osd/secret&seq=1&size=3"), EVERYONE, what="sealed"),
+    Case(at("audit:inclusion-json", query="stream=ballot:osd/nope&seq=1&size=1"), GONE, what="of no stream"),
+    # A witness posts JSON with no session (tests/audit/test_checkpoints.py); a form is refused, nothing stored.
+    Case(at("audit:cosignatures"), (405,) * 7, (400,) * 7, data={"stream": "ballot:osd/components"}, what="a form"),
+    Case(at("audit:key"), EVERYONE),
     # The JSON API, read-only, with the pages' visibility ---------------------------------------
     Case(api("api-root"), GONE),  # no docs page: it would load scripts from a CDN
     Case(api("openapi-json"), EVERYONE),

@@ -31,6 +31,10 @@ REFUSED = (LOGIN, 403, 404, 405)
 # Exempt from CSRF on purpose: the one-click unsubscribe (RFC 8058), which a mail provider posts with no session;
 # the signed token in its address is the authority, and a forged one is a 404 (permission_table.py).
 ONE_CLICK = {"notifications:unsubscribe"}
+# And a witness's cosignature, which a witness posts as JSON with no session: what it stores is verified against the
+# log's own checkpoint and the witness's key (tests/audit/test_checkpoints.py), and it is limited per address.
+PUBLIC_POSTS = {"audit:cosignatures"}
+EXEMPT = ONE_CLICK | PUBLIC_POSTS
 
 
 def allowed(case, persona: str) -> bool:
@@ -41,7 +45,7 @@ def allowed(case, persona: str) -> bool:
 def state_changes() -> dict[str, tuple]:
     """Each route someone may POST to: its plainest such case, its htmx twin if any, and who may."""
     chosen = {}
-    cases = [c for c in TABLE if c.post is not None and not c.guessed and c.route not in ONE_CLICK]
+    cases = [c for c in TABLE if c.post is not None and not c.guessed and c.route not in EXEMPT]
     for case in sorted(cases, key=lambda c: (c.htmx, not any(isinstance(e, Done) for e in c.post))):
         people = [p for p in PERSONAS if allowed(case, p)]
         if case.route not in chosen and people:
@@ -55,7 +59,7 @@ STATE_CHANGES = state_changes()
 READ_ONLY = [
     next(c for c in TABLE if c.route == route and not c.guessed)
     for route in dict.fromkeys(c.route for c in TABLE)
-    if route not in STATE_CHANGES and route not in ONE_CLICK
+    if route not in STATE_CHANGES and route not in EXEMPT
 ]
 
 
@@ -67,7 +71,7 @@ def htmx_headers(response) -> dict:
 
 
 def test_every_route_the_table_posts_to_is_tried_by_someone_allowed_to():
-    posted = {c.route for c in TABLE if c.post is not None and not c.guessed} - ONE_CLICK
+    posted = {c.route for c in TABLE if c.post is not None and not c.guessed} - EXEMPT
 
     assert posted - set(STATE_CHANGES) == set(), "routes the table posts to where nobody may"
     assert "deliberation:comment-create" in STATE_CHANGES and "votes:vote-grid" in STATE_CHANGES
@@ -108,8 +112,8 @@ def test_a_post_without_the_csrf_token_is_refused_and_the_htmx_header_lets_it_th
 
 def test_the_only_views_exempt_from_csrf_are_the_read_only_apis(world):  # noqa: F811
     exempt = {name: address for name, address, view in routes() if getattr(view, "csrf_exempt", False)}
-    assert exempt and all(address.startswith("api/") or name in ONE_CLICK for name, address in exempt.items()), exempt
-    exempt = {name: address for name, address in exempt.items() if name not in ONE_CLICK}
+    assert exempt and all(address.startswith("api/") or name in EXEMPT for name, address in exempt.items()), exempt
+    exempt = {name: address for name, address in exempt.items() if name not in EXEMPT}
     first_case = {c.route: c for c in reversed(TABLE)}
     assert set(exempt) - set(first_case) == set(), "views exempt from CSRF with no entry in the table"
 

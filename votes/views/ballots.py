@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from audit import tlog
 from audit.models import head
 from config.http import AuthenticatedHttpRequest
 from deliberation.models import Definition, Membership
@@ -175,6 +176,8 @@ def ballot(request: HttpRequest, slug: str, key: str) -> HttpResponse:
             "grant_count": ballot.grants.active().count(),
             "open_disputes": ballot.disputes.filter(status="open").count(),
             "audit_head": head(ballot.audit_stream),
+            "has_receipts": request.user.is_authenticated
+            and tlog.has_vote_events(ballot.audit_stream, request.user.get_username()),
             "voters": voters,
         },
     )
