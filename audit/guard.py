@@ -43,8 +43,9 @@ _REFUSE_RENAME = """CREATE OR REPLACE FUNCTION plenary_refuse_rename() RETURNS t
 _REFUSE = """CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
              BEGIN RAISE EXCEPTION 'audit events are append-only: % refused', TG_OP; END $$"""
 
-_REFUSE_CHECKPOINT = """CREATE OR REPLACE FUNCTION audit_refuse_checkpoint_change() RETURNS trigger LANGUAGE plpgsql AS $$
-                        BEGIN RAISE EXCEPTION 'checkpoints and cosignatures are append-only: % refused', TG_OP; END $$"""
+_REFUSE_CHECKPOINT = """CREATE OR REPLACE FUNCTION audit_refuse_checkpoint_change() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'checkpoints and cosignatures are append-only: % refused', TG_OP; END $$"""
 
 _INSTALL = {
     "rows": {

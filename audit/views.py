@@ -139,7 +139,10 @@ def cosignatures(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"detail": detail}, status=400)
     try:
         _, new = tlog.add_cosignature(
-            stream=posted["stream"], note=posted["checkpoint"], line=posted["cosignature"], witness_key=posted["witness_key"]
+            stream=posted["stream"],
+            note=posted["checkpoint"],
+            line=posted["cosignature"],
+            witness_key=posted["witness_key"],
         )
     except tlog.Refusal as exc:
         return _refused(exc, status=400)

@@ -17,45 +17,53 @@ def uninstall(apps, schema_editor):
     guard.uninstall(schema_editor.connection, parts=["checkpoints"])
 
 
-
 class Migration(migrations.Migration):
     """The checkpoints and cosignatures tables, append-only on both engines like the events (guard.py)."""
 
     dependencies = [
-        ('audit', '0004_no_truncate'),
+        ("audit", "0004_no_truncate"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Checkpoint',
+            name="Checkpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stream', models.CharField(max_length=200)),
-                ('size', models.PositiveBigIntegerField()),
-                ('root', models.CharField(max_length=64)),
-                ('note', models.TextField()),
-                ('frontier', models.JSONField()),
-                ('key_id', models.CharField(max_length=8)),
-                ('signed_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("stream", models.CharField(max_length=200)),
+                ("size", models.PositiveBigIntegerField()),
+                ("root", models.CharField(max_length=64)),
+                ("note", models.TextField()),
+                ("frontier", models.JSONField()),
+                ("key_id", models.CharField(max_length=8)),
+                ("signed_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('stream', 'size'), name='one_checkpoint_per_size')],
+                "constraints": [models.UniqueConstraint(fields=("stream", "size"), name="one_checkpoint_per_size")],
             },
         ),
         migrations.CreateModel(
-            name='Cosignature',
+            name="Cosignature",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('witness', models.CharField(max_length=200)),
-                ('witness_key', models.CharField(max_length=300)),
-                ('line', models.TextField()),
-                ('timestamp', models.PositiveBigIntegerField()),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('checkpoint', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cosignatures', to='audit.checkpoint')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("witness", models.CharField(max_length=200)),
+                ("witness_key", models.CharField(max_length=300)),
+                ("line", models.TextField()),
+                ("timestamp", models.PositiveBigIntegerField()),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "checkpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="cosignatures", to="audit.checkpoint"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['received_at', 'pk'],
-                'constraints': [models.UniqueConstraint(fields=('checkpoint', 'witness_key'), name='one_cosignature_per_witness_key')],
+                "ordering": ["received_at", "pk"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("checkpoint", "witness_key"), name="one_cosignature_per_witness_key"
+                    )
+                ],
             },
         ),
         migrations.RunPython(install, uninstall),

@@ -12,7 +12,6 @@ from django.views.decorators.http import require_safe
 
 from audit import tlog
 from config.http import AuthenticatedHttpRequest
-from plenary_tally import receipts
 
 from ..access import get_ballot
 
@@ -25,7 +24,9 @@ def _download(data: dict, filename: str) -> HttpResponse:
 
 @login_required
 @require_safe
-def vote_receipt(request: AuthenticatedHttpRequest, slug: str, key: str, component: str, criterion: str) -> HttpResponse:
+def vote_receipt(
+    request: AuthenticatedHttpRequest, slug: str, key: str, component: str, criterion: str
+) -> HttpResponse:
     """The receipt of the latest vote event of one of the signed-in voter's cells."""
     ballot = get_ballot(slug, key)
     events = tlog.vote_events(ballot.audit_stream, request.user.get_username(), cell=(component, criterion))
@@ -42,5 +43,7 @@ def vote_receipts(request: AuthenticatedHttpRequest, slug: str, key: str) -> Htt
     events = tlog.vote_events(ballot.audit_stream, request.user.get_username())
     if not events:
         raise Http404("You have no vote on this ballot.")
+    from plenary_tally import receipts  # TEMPORARY until tlog-core lands receipts.py
+
     data = {"format": receipts.RECEIPT_FORMAT, "receipts": tlog.receipts_for(events)}
     return _download(data, f"{slug}-{key}-receipts.json")
