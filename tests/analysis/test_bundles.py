@@ -27,6 +27,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from analysis import bundles, reading, services
+from audit import tlog
 from audit.models import AuditEvent, head
 from deliberation import services as deliberation
 from deliberation.models import Membership
@@ -41,7 +42,9 @@ from votes import services as votes
 from votes.models import Ballot, Dispute, Vote
 
 POSTGRESQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-FILES = {"manifest.json", "ballot.json", "votes.csv", "audit.jsonl", "outcomes.json", "datapackage.json"}
+FILES = {
+    "manifest.json", "ballot.json", "votes.csv", "audit.jsonl", "outcomes.json", "datapackage.json", "checkpoint.txt"
+}  # fmt: skip
 HEADER = ["voter", "working_group", "component", "criterion", "choice", "value", "cast_at", "rationale", "disputed"]
 HOSTILE = ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "'quoted", "''", "'", "=", "plain", "", "a=b", " =1"]
 
@@ -135,7 +138,7 @@ def computed_outcomes(ballot: Ballot) -> dict:
 # The files ------------------------------------------------------------------------------------------------
 
 
-def test_the_bundle_holds_exactly_the_six_files_with_the_manifest_last(recorded):
+def test_the_bundle_holds_exactly_the_seven_files_with_the_manifest_last(recorded):
     out = io.BytesIO()
     bundles.export_bundle(recorded, out)
 
@@ -148,7 +151,7 @@ def test_the_manifest_lists_the_sha256_of_every_other_file_and_the_audit_head(re
     files = export(recorded)
     manifest = json.loads(files["manifest.json"])
 
-    assert set(manifest) == {"format", "generated_at", "software_version", "ballot", "audit_head", "files"}
+    assert set(manifest) == {"format", "generated_at", "software_version", "ballot", "audit_head", "log_key", "files"}
     assert manifest["format"] == "plenary-tally/1"
     assert manifest["ballot"] == "osd/components"
     assert manifest["software_version"] == "0.1.0"
@@ -157,6 +160,7 @@ def test_the_manifest_lists_the_sha256_of_every_other_file_and_the_audit_head(re
     }
     last = AuditEvent.objects.filter(stream=recorded.audit_stream).order_by("-seq").first()
     assert manifest["audit_head"] == last.hash
+    assert manifest["log_key"] == tlog.log_key()
 
 
 def test_json_files_have_sorted_keys_two_space_indents_utf8_and_a_final_newline(recorded):
