@@ -15,6 +15,9 @@ AUDIT_FILE = "audit.jsonl"
 OUTCOMES_FILE = "outcomes.json"
 DATAPACKAGE_FILE = "datapackage.json"
 MANIFEST_FILE = "manifest.json"
+CHECKPOINT_FILE = (
+    "checkpoint.txt"  # optional: the log's signed checkpoint of audit.jsonl; manifest.json's `log_key` checks it
+)
 
 VOTE_FIELDS = (  # votes.csv's columns, in order, as datapackage.json describes them
     {"name": "voter", "type": "string", "description": "The member's public handle."},

@@ -6,6 +6,10 @@
 3. Replaying it gives exactly `votes.csv` (vote events set or clear a voter's cell; dispute
    events give the `disputed` column) and the rules, status, roster, grants, disputes and
    declared conflicts of interest of `ballot.json`.
+   With `checkpoint.txt`, the log's signed checkpoint (c2sp.org/tlog-checkpoint): its size is the
+   number of events, its root the Merkle root of their leaves (`merkle.py`), and its signature holds
+   for manifest.json's `log_key` (or the observer's pinned `log_key`). A checkpoint the observer
+   kept (`kept_checkpoint`) must be extended by the log: the root of its first `size` leaves.
 4. Recomputing from `ballot.json` and `votes.csv` gives exactly `outcomes.json`, but for the
    opinion groups' axes, the one numerical step: they are accepted as eigenvectors of the exactly
    recomputed covariance within TOLERANCE, and the voters' places and groups are then recomputed
@@ -24,11 +28,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import chain, clustering, decisions, formats
+from . import chain, clustering, decisions, formats, merkle
 from .ballot import SELECTORS, STANDING, Ballot, read_ballot
+from .checkpoints import Checkpoint, verify_checkpoint
 from .files import Bundle, BundleError, open_bundle, parse_json, parse_time
-from .formats import AUDIT_FILE, BALLOT_FILE, MANIFEST_FILE, OUTCOMES_FILE, VOTES_FILE
+from .formats import AUDIT_FILE, BALLOT_FILE, CHECKPOINT_FILE, MANIFEST_FILE, OUTCOMES_FILE, VOTES_FILE
 from .model import eligible_handles
+from .notes import MAX_NOTE_BYTES, NoteError, Verifier
 from .outcomes import compute, opinion_cells
 from .vocabulary import CLEARS_THE_CELL, SETS_THE_CELL, Action, ballot_stream
 from .votes import Counts, Vote, read_votes
@@ -37,7 +43,7 @@ FORMAT = formats.TALLY
 SHOWN = 10  # problems listed; the count says how many more there are
 KEPT = 100  # problems held in memory, however many rows differ
 TOLERANCE = 1e-8  # of the opinion groups' axes, relative to the largest eigenvalue (docs/tally-format.md)
-KINDS = ("files", "audit log", "audit head", "ballot", "votes", "outcomes", "opinion groups", "decisions")
+KINDS = ("files", "audit log", "audit head", "checkpoint", "ballot", "votes", "outcomes", "opinion groups", "decisions")
 VOTE_FIELDS = ("voter", "group", "component", "criterion", "choice", "value", "rationale", "cast_at")
 RECORDED = "those the audit log recorded"
 CONFLICT_FIELDS = ("member", "component", "statement", "declared_at", "withdrawn_at")
@@ -93,18 +99,38 @@ def _kind(problem: BundleError) -> str:
             OUTCOMES_FILE: "outcomes"}.get(problem.file, "files")  # fmt: skip
 
 
-def verify(path: str | Path, *, expect_head: str | None = None) -> Report:
-    """Every check of the bundle at `path`; `expect_head` is the audit head an observer copied from the ballot page."""
+def verify(
+    path: str | Path,
+    *,
+    expect_head: str | None = None,
+    log_key: str | None = None,
+    checkpoint: str | Path | None = None,
+) -> Report:
+    """Every check of the bundle at `path`; `expect_head` is the audit head an observer copied from the ballot page,
+    `log_key` the log's verifier key they pinned, `checkpoint` the file of a signed checkpoint they kept."""
     report = Report()
     try:
+        kept = _read_note(Path(checkpoint)) if checkpoint is not None else None
+    except (OSError, NoteError) as exc:
+        report.add(BundleError(str(checkpoint), None, f"the kept checkpoint cannot be read: {exc}"), kind="checkpoint")
+        return report
+    try:
         with open_bundle(path) as bundle:
-            _verify(bundle, report, expect_head)
+            _verify(bundle, report, expect_head, log_key, kept)
     except BundleError as exc:  # a problem that stops the checks that depend on it
         report.add(exc)
     return report
 
 
-def _verify(bundle: Bundle, report: Report, expect_head: str | None) -> None:
+def _read_note(path: Path) -> bytes:
+    with open(path, "rb") as stream:
+        content = stream.read(MAX_NOTE_BYTES + 1)
+    if len(content) > MAX_NOTE_BYTES:
+        raise NoteError(f"a signed checkpoint is at most {MAX_NOTE_BYTES} bytes")
+    return content
+
+
+def _verify(bundle: Bundle, report: Report, expect_head: str | None, log_key: str | None, kept: bytes | None) -> None:
     manifest: dict = {}
     try:
         manifest, problems = check_manifest(bundle)
@@ -116,6 +142,10 @@ def _verify(bundle: Bundle, report: Report, expect_head: str | None) -> None:
     ballot = read_ballot(bundle)
     replay: Replay | None  # None once the log is found broken
     replay = Replay(ballot)
+    replay.tree = merkle.Frontier()  # the leaves hashed while the chain is read, once
+    kept_checkpoint = _kept_checkpoint(kept, log_key, manifest, report)
+    if kept_checkpoint is not None:
+        replay.roots_at[kept_checkpoint.size] = None
     try:
         replay.read(bundle)
         report.events = replay.events
@@ -133,6 +163,8 @@ def _verify(bundle: Bundle, report: Report, expect_head: str | None) -> None:
         else:
             message = f"the log ends at {head}, not at the head expected ({expect_head}): not the same record"
             report.add(BundleError(AUDIT_FILE, None, message), kind="audit head")
+    if replay is not None:
+        _check_checkpoints(bundle, replay, manifest, log_key, kept_checkpoint, report)
     counts = Counts()
     for vote in read_votes(bundle, ballot):
         counts.add(vote)
@@ -151,6 +183,89 @@ def _verify(bundle: Bundle, report: Report, expect_head: str | None) -> None:
         problems, held = decisions.check_runs(ballot, counts.cells)
         report.add(*problems, kind="decisions")
         report.held("decisions", held)
+
+
+# The signed checkpoints (with 2) --------------------------------------------------------------
+
+
+def _key_for(log_key: str | None, manifest: dict) -> tuple[str | None, str]:
+    if log_key is not None:
+        return log_key, "the pinned key"
+    named = manifest.get("log_key")
+    return (named, "the key manifest.json names, not pinned") if isinstance(named, str) else (None, "")
+
+
+def _kept_checkpoint(kept: bytes | None, log_key: str | None, manifest: dict, report: Report) -> Checkpoint | None:
+    """The checkpoint the observer kept, once its signature holds; None (and a problem) when it does not."""
+    if kept is None:
+        return None
+    key, _ = _key_for(log_key, manifest)
+    try:
+        if key is None:
+            raise NoteError("no key to check it with: give --log-key (manifest.json names none)")
+        return verify_checkpoint(kept, Verifier(key))
+    except NoteError as exc:
+        report.add(BundleError("the kept checkpoint", None, str(exc)), kind="checkpoint")
+        return None
+
+
+def _check_checkpoints(
+    bundle: Bundle, replay: "Replay", manifest: dict, log_key: str | None, kept: Checkpoint | None, report: Report
+) -> None:
+    assert replay.tree is not None
+    held = []
+
+    def fail(message: str, file: str = CHECKPOINT_FILE) -> None:
+        report.add(BundleError(file, None, message), kind="checkpoint")
+
+    origin_end = f"/audit/{replay.stream}"
+    if CHECKPOINT_FILE in bundle.names:
+        key, whose = _key_for(log_key, manifest)
+        try:
+            if key is None:
+                raise NoteError("manifest.json names no log_key to check it with")
+            with bundle.binary(CHECKPOINT_FILE) as stream:
+                content = stream.read(MAX_NOTE_BYTES + 1)
+            if len(content) > MAX_NOTE_BYTES:
+                raise NoteError(f"a signed checkpoint is at most {MAX_NOTE_BYTES} bytes")
+            verifier = Verifier(key)
+            signed = verify_checkpoint(content, verifier)
+        except NoteError as exc:
+            fail(str(exc))
+        else:
+            root = replay.tree.root()
+            if signed.size != replay.events:
+                fail(f"it covers {signed.size} events, but audit.jsonl holds {replay.events}")
+            elif signed.root != root:
+                fail(f"its root is {signed.root.hex()}, but audit.jsonl's events have root {root.hex()}")
+            if not signed.origin.endswith(origin_end):
+                fail(f"its origin {signed.origin} is not the log of {replay.stream}")
+            held.append(f"{signed.size} events, root {signed.root.hex()}, signed by {verifier.name} ({whose})")
+    elif log_key is not None:
+        fail("the bundle holds no checkpoint.txt to check against the pinned log key")
+    else:
+        held.append("none in this bundle: no signed checkpoint to check")
+    if kept is not None:
+        if kept.size > replay.events:
+            fail(
+                f"the kept checkpoint covers {kept.size} events, but the bundle's log holds only {replay.events}: "
+                "it was cut short, or is another history",
+                "the kept checkpoint",
+            )
+        else:
+            root = replay.roots_at.get(kept.size) or merkle.EMPTY_ROOT
+            if root == kept.root:
+                held.append(f"it extends the kept checkpoint of {kept.size} events (root {kept.root.hex()})")
+            else:
+                fail(
+                    f"the bundle's first {kept.size} events have root {root.hex()}, but the kept checkpoint signed "
+                    f"root {kept.root.hex()} for them: the log was rewritten since",
+                    "the kept checkpoint",
+                )
+        if not kept.origin.endswith(origin_end):
+            fail(f"its origin {kept.origin} is not the log of {replay.stream}", "the kept checkpoint")
+    if held:
+        report.held("checkpoint", "; ".join(held))
 
 
 # 1. The manifest -----------------------------------------------------------------------------
@@ -237,6 +352,8 @@ class Replay:
         self.roster_problems: list[BundleError] = []
         self._standing_selections: list | None = None  # once the log is read
         self.decisions = decisions.DecisionLog()  # the decisions on the record and the objections to them
+        self.tree: merkle.Frontier | None = None  # when set, each accepted event's leaf is appended to it
+        self.roots_at: dict[int, bytes | None] = {}  # tree sizes whose root is wanted, and the root once read
 
     def read(self, bundle: Bundle) -> None:
         broken = self.follow(self._events(bundle))
@@ -257,6 +374,10 @@ class Replay:
                 self.line = line
                 yield event
                 self._apply(line, event)  # runs once the chain has accepted the event
+                if self.tree is not None:
+                    self.tree.append(merkle.event_leaf(event["hash"]))
+                    if self.tree.size in self.roots_at:
+                        self.roots_at[self.tree.size] = self.tree.root()
 
         broken, _ = chain.verify(applied())
         return broken

@@ -135,3 +135,18 @@ def test_cosigning_refuses_a_bad_time_or_a_note_that_is_no_checkpoint(log_key, w
         cosigner.cosign(Signer(log_key).sign("hello\n"), 0)
     with pytest.raises(NoteError, match="em dash"):
         CosignatureVerifier(cosigner.verifier_key).verify(note, "not a line")
+
+
+def test_a_cosignature_signs_the_message_the_spec_spells_out(log_key, witness_key):
+    # No published Ed25519 cosignature vector comes with its key, so the signed bytes are checked
+    # with the bare Ed25519 primitive against c2sp.org/tlog-cosignature's "Ed25519 signed message".
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    cp = checkpoint()
+    cosigner = Cosigner(witness_key)
+    line = cosigner.cosign(checkpoints.sign_checkpoint(cp, Signer(log_key)), 1_679_315_147)
+    _, kid, raw = notes.parse_signature_line(line)
+    assert kid == cosigner.key_id and len(raw) == 8 + 64
+    assert raw[:8] == (1_679_315_147).to_bytes(8, "big")
+    public = Ed25519PublicKey.from_public_bytes(base64.b64decode(cosigner.verifier_key.split("+", 2)[2])[1:])
+    public.verify(raw[8:], ("cosignature/v1\ntime 1679315147\n" + cp.body()).encode())  # raises if not
