@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from plenary_tally import checkpoints, merkle, notes
+from plenary_tally import checkpoints, merkle, notes, receipts
 from plenary_tally.vocabulary import VOTE_ACTIONS
 
 from .logmodels import COSIGNATURES_PER_CHECKPOINT, Checkpoint, Cosignature
@@ -201,8 +201,6 @@ def receipts_for(events: list[AuditEvent]) -> list[dict[str, Any]]:
     checkpoint = current(stream)
     assert checkpoint is not None  # the stream holds these events
     tree = leaves(stream, checkpoint.size)
-    from plenary_tally import receipts  # TEMPORARY until tlog-core lands receipts.py
-
     return [receipts.make_receipt(e.canonical(), tree, checkpoint.size, checkpoint.note, log_key()) for e in events]
 
 

@@ -6,14 +6,17 @@ publishes; nobody else can download it; and if the operator later rewrites the h
 the tree re-rooted and re-signed with another key — the earlier receipt, and a witness's stored checkpoint, show it.
 """
 
+import json
 import re
+import zipfile
 
 from django.db import connection
 from django.urls import reverse
 
 from audit import guard
 from audit.models import AuditEvent, Checkpoint
-from plenary_tally import chain, notes, receipts
+from plenary_tally import chain, checkpoints, merkle, notes, receipts, verify
+from plenary_tally.__main__ import main
 from tests.client import HTMX
 from tests.votes.pages import ballot_url, cell
 
@@ -94,7 +97,7 @@ def test_nobody_downloads_another_person_s_receipt(client, ballot, bob, alice, o
     assert on_behalf.status_code == 200 and b"-receipt" not in on_behalf.content
 
 
-def _rewrite_history(stream: str, seq: int, choice: str) -> None:
+def _rewrite_history(stream: str, seq: int, choice: str, value: int) -> None:
     """What an operator with the database could do: change one vote event, re-chain every event after it,
     drop the checkpoints and the guard, so that the log agrees with itself again."""
     guard.uninstall(connection)  # rolled back with the test's transaction
@@ -102,14 +105,12 @@ def _rewrite_history(stream: str, seq: int, choice: str) -> None:
     prev = AuditEvent.objects.get(stream=stream, seq=seq - 1).hash
     for event in events:
         if event.seq == seq:
-            event.payload = chain.json_roundtrip(event.payload | {"choice": choice})
+            event.payload = chain.json_roundtrip(event.payload | {"choice": choice, "value": value})
         event.prev_hash = prev
         event.hash = event.compute_hash()
         with connection.cursor() as cursor:  # by hand, as `hash` is unique: a temporary value first
             cursor.execute("UPDATE audit_auditevent SET hash = %s WHERE id = %s", ["x" + event.hash[1:], event.pk])
-        AuditEvent.objects.filter(pk=event.pk).update(
-            payload=event.payload, prev_hash=event.prev_hash, hash=event.hash
-        )
+        AuditEvent.objects.filter(pk=event.pk).update(payload=event.payload, prev_hash=event.prev_hash, hash=event.hash)
         prev = event.hash
     Checkpoint.objects.filter(stream=stream).delete()
 
@@ -124,19 +125,49 @@ def test_a_history_rewritten_and_re_signed_is_caught_by_an_earlier_receipt_and_a
     _save(client, component="data")
     bobs = receipt["event"]["seq"]
 
-    _rewrite_history(STREAM, bobs, "abstain")  # bob's vote, now "abstain" in the log
+    _rewrite_history(STREAM, bobs, "abstain", 0)  # bob's vote, now "abstain" in the log and in the votes table
+    ballot.votes.filter(voter=bob).update(choice=ballot.choices.get(key="abstain"))
     settings.AUDIT_LOG_KEY = notes.generate_signer("127.0.0.1:8000")  # and a new key signs the new history
     rewritten = _bundle(client, tmp_path, "rewritten.zip")
     new_key = _published_key(client)
+    kept = tmp_path / "witnessed.txt"
+    kept.write_text(witnessed)
 
-    from plenary_tally import verify  # the rewritten bundle agrees with itself and with its own key
-
+    assert verify(str(rewritten), log_key=new_key).ok  # the new history agrees with itself and its new key
     assert new_key != receipt["log_key"]
     by_receipt = receipts.check_receipt(receipt, against=rewritten, log_key=receipt["log_key"])
-    assert not by_receipt.ok, by_receipt.lines()
-    by_the_new_key = receipts.check_receipt(receipt, against=rewritten, log_key=new_key)
-    assert not by_the_new_key.ok  # the receipt's checkpoint is not signed by the key now published
-    checkpoint_file = tmp_path / "witnessed.txt"
-    checkpoint_file.write_text(witnessed)
-    report = verify(str(rewritten), log_key=new_key, checkpoint=str(checkpoint_file))
-    assert not report.ok
+    assert not by_receipt.ok
+    assert any("evidence the operator signed another history" in line for line in by_receipt.lines())
+    assert not receipts.check_receipt(receipt, against=rewritten, log_key=new_key).ok
+    # The witness checks the new checkpoint against the one it kept, as `plenary_tally.witness` does: no proof holds.
+    old = checkpoints.verify_checkpoint(witnessed, notes.Verifier(receipt["log_key"]))
+    new = checkpoints.verify_checkpoint(
+        client.get(reverse("audit:checkpoint"), {"stream": STREAM}).content.decode(), notes.Verifier(new_key)
+    )
+    query = {"stream": STREAM, "from": old.size, "to": new.size}
+    proof = [bytes.fromhex(h) for h in client.get(reverse("audit:consistency-json"), query).json()["proof"]]
+    assert not merkle.verify_consistency(old.size, new.size, old.root, new.root, proof)
+    assert not verify(str(rewritten), log_key=new_key, checkpoint=str(kept)).ok
+
+
+def test_the_bundle_carries_the_checkpoint_of_exactly_its_log_which_verifies_with_the_published_key_only(
+    client, ballot, bob, alice, tmp_path, capsys
+):
+    client.force_login(bob)
+    _save(client)
+    client.force_login(alice)
+    _save(client, choice="abstain")
+    path = _bundle(client, tmp_path)
+    with zipfile.ZipFile(path) as bundle:
+        note, log = bundle.read("checkpoint.txt").decode(), bundle.read("audit.jsonl").decode()
+        manifest = json.loads(bundle.read("manifest.json"))
+    published = _published_key(client)
+    signed = checkpoints.verify_checkpoint(note, notes.Verifier(published))
+    hashes = [json.loads(line)["hash"] for line in log.splitlines()]
+    another = notes.verifier_of(notes.generate_signer("127.0.0.1:8000"))
+
+    assert manifest["log_key"] == published and "checkpoint.txt" in manifest["files"]
+    assert signed.size == len(hashes) and signed.root == merkle.root([merkle.event_leaf(h) for h in hashes])
+    assert main([str(path), "--verify", "--log-key", published]) == 0
+    assert main([str(path), "--verify", "--log-key", another]) == 1
+    assert "checkpoint: FAILED" in capsys.readouterr().out

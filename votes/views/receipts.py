@@ -12,6 +12,7 @@ from django.views.decorators.http import require_safe
 
 from audit import tlog
 from config.http import AuthenticatedHttpRequest
+from plenary_tally import receipts
 
 from ..access import get_ballot
 
@@ -43,7 +44,5 @@ def vote_receipts(request: AuthenticatedHttpRequest, slug: str, key: str) -> Htt
     events = tlog.vote_events(ballot.audit_stream, request.user.get_username())
     if not events:
         raise Http404("You have no vote on this ballot.")
-    from plenary_tally import receipts  # TEMPORARY until tlog-core lands receipts.py
-
     data = {"format": receipts.RECEIPT_FORMAT, "receipts": tlog.receipts_for(events)}
     return _download(data, f"{slug}-{key}-receipts.json")
