@@ -70,6 +70,7 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
         "SECRET_KEY": "a-long-random-production-secret-" + "k" * 40 + "-9f3a",
         "ALLOWED_HOSTS": "plenary.example.org",
+        "AUDIT_LOG_KEY": "PRIVATE+KEY+127.0.0.1:8000+9fddd7ef+AXIx0tEZIQ19HN3PLEeZ98WSBzJj27gV1P8jgl7OObkj",
     }
 
 

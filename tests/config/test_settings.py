@@ -50,6 +50,7 @@ def test_database_and_broker_urls_switch_to_postgresql_and_a_real_worker(tmp_pat
         "SECRET_KEY": "s" * 50,
         "ALLOWED_HOSTS": "plenary.example.org",
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+        "AUDIT_LOG_KEY_FILE": "/run/secrets/audit-log.key",
     }
     result = settings_with(env, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -58,3 +59,17 @@ def test_database_and_broker_urls_switch_to_postgresql_and_a_real_worker(tmp_pat
     assert seen["debug"] is False
     assert seen["eager"] is False and seen["broker"] == "redis://127.0.0.1:6379/0"
     assert seen["hosts"] == ["plenary.example.org"]
+
+
+def test_production_without_the_audit_log_s_key_fails_loudly_and_says_how_to_make_one(tmp_path):
+    env = {"DATABASE_URL": "postgres://u@127.0.0.1/x", "SECRET_KEY": "s" * 50, "ALLOWED_HOSTS": "example.org"}
+
+    missing = settings_with(env, tmp_path)
+    given = settings_with(env | {"AUDIT_LOG_KEY": "PRIVATE+KEY+example.org+00000000+AA"}, tmp_path)
+    debugging = settings_with(env | {"DEBUG": "true"}, tmp_path)
+
+    assert missing.returncode != 0
+    assert "The audit log needs its signing key: set AUDIT_LOG_KEY" in missing.stderr
+    assert "python manage.py make_log_key" in missing.stderr
+    assert given.returncode == 0, given.stderr
+    assert debugging.returncode == 0, debugging.stderr  # a key is then made into var/ on first use
