@@ -11,12 +11,14 @@ import time
 import pytest
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.test import Client
 from django.urls import reverse
 
 from audit import tlog
 from audit.models import AuditEvent, Checkpoint, Cosignature
 from config.test_settings import TEST_LOG_VERIFIER_KEY
 from plenary_tally import checkpoints, merkle, notes
+from plenary_tally.witness import run as witness_run
 
 STREAM = "ballot:osd/components"
 
@@ -49,7 +51,9 @@ def test_a_checkpoint_of_the_head_is_signed_after_events_and_verifies_with_the_p
     assert signed.size == AuditEvent.objects.filter(stream=STREAM).count()
     assert signed.root == merkle.root(_leaves())
     with pytest.raises(notes.NoteError):
-        checkpoints.verify_checkpoint(_checkpoint(client), notes.Verifier(notes.verifier_of(notes.generate_signer("x"))))
+        checkpoints.verify_checkpoint(
+            _checkpoint(client), notes.Verifier(notes.verifier_of(notes.generate_signer("x")))
+        )
 
 
 def test_checkpoints_json_gives_every_stream_s_latest_checkpoint(client, voted):
@@ -75,7 +79,9 @@ def test_later_events_get_a_checkpoint_that_provably_extends_the_earlier_one(cli
     assert new.size == old.size + 2 and new.root == merkle.root(_leaves())  # the stored frontier, extended
     assert proof["stream"] == STREAM and (proof["from"], proof["to"]) == (old.size, new.size)
     assert merkle.verify_consistency(old.size, new.size, old.root, new.root, [bytes.fromhex(h) for h in proof["proof"]])
-    assert not merkle.verify_consistency(old.size, new.size, new.root, new.root, [bytes.fromhex(h) for h in proof["proof"]])
+    assert not merkle.verify_consistency(
+        old.size, new.size, new.root, new.root, [bytes.fromhex(h) for h in proof["proof"]]
+    )
     # each checkpoint stays served at its own size
     assert checkpoints.verify_checkpoint(_checkpoint(client, size=old.size), key) == old
 
@@ -202,7 +208,9 @@ def test_a_cosignature_of_a_checkpoint_the_log_never_signed_is_refused_and_nothi
     parsed = checkpoints.Checkpoint.parse(body)
     other_root = checkpoints.Checkpoint(parsed.origin, parsed.size, b"\1" * 32)
     never_served = checkpoints.sign_checkpoint(other_root, tlog.signer())  # our key, a tree we never published
-    other_stream = checkpoints.sign_checkpoint(checkpoints.Checkpoint(parsed.origin + "x", 1, b"\1" * 32), tlog.signer())
+    other_stream = checkpoints.sign_checkpoint(
+        checkpoints.Checkpoint(parsed.origin + "x", 1, b"\1" * 32), tlog.signer()
+    )
 
     answers = [_post(client, _cosignature(client, witness, n)) for n in (by_another_key, never_served, other_stream)]
 
@@ -220,7 +228,9 @@ def test_a_cosignature_that_does_not_hold_for_the_given_key_is_refused(client, v
     impostor = checkpoints.Cosigner(checkpoints.generate_cosigner("witness.example.org"))
     posted = _cosignature(client, witness, note) | {"witness_key": impostor.verifier_key}
     tampered = _cosignature(client, witness, note)
-    tampered["cosignature"] = tampered["cosignature"][:-6] + ("AAAAA=" if not tampered["cosignature"].endswith("AAAAA=") else "BBBBB=")
+    tampered["cosignature"] = tampered["cosignature"][:-6] + (
+        "AAAAA=" if not tampered["cosignature"].endswith("AAAAA=") else "BBBBB="
+    )
 
     answers = [_post(client, posted), _post(client, tampered), _post(client, posted | {"witness_key": "nonsense"})]
 
@@ -262,7 +272,9 @@ def test_a_checkpoint_keeps_at_most_fifty_cosignatures(client, voted):
     assert Cosignature.objects.count() == 50
 
 
-def test_after_a_rotation_the_old_key_s_checkpoints_still_verify_and_take_cosignatures(client, voted, witness, settings):
+def test_after_a_rotation_the_old_key_s_checkpoints_still_verify_and_take_cosignatures(
+    client, voted, witness, settings
+):
     old_note = _checkpoint(client)
     new_key = notes.generate_signer("127.0.0.1:8000")
     settings.AUDIT_LOG_KEY = new_key
@@ -286,3 +298,24 @@ def test_embedded_a_key_is_made_on_first_use_for_the_site_and_kept(settings, tmp
     assert first == second and notes.Signer(first).name == "plenary.example.org"
     assert (tmp_path / "var" / "audit-log.key").stat().st_mode & 0o777 == 0o600
     assert settings.AUDIT_LOG_KEY_FILE.endswith("audit-log.key")
+
+
+def test_a_witness_run_against_the_live_site_cosigns_every_stream_and_its_cosignature_is_shown(
+    live_server, voted, cast, alice, tmp_path
+):
+    state = tmp_path / "witness"
+    first = witness_run(live_server.url, state, name="witness.example.net", publish=True, log_key=TEST_LOG_VERIFIER_KEY)
+    cast(alice, "code", "modify", "abstain")  # the stream grows: the witness now checks a consistency proof
+    second = witness_run(live_server.url, state, publish=True, log_key=TEST_LOG_VERIFIER_KEY)
+    page = Client().get(reverse("audit:checkpoints")).content.decode()
+
+    streams = AuditEvent.objects.values_list("stream", flat=True).distinct().count()
+    assert first.status == second.status == 0, first.lines + second.lines
+    assert first.cosigned == streams and second.cosigned >= 1
+    latest = Checkpoint.objects.latest_of(STREAM)
+    [cosignature] = latest.cosignatures.all()
+    assert (
+        cosignature.witness == "witness.example.net" and latest.size == AuditEvent.objects.filter(stream=STREAM).count()
+    )
+    assert Cosignature.objects.filter(witness="witness.example.net").count() == streams + second.cosigned
+    assert 'Cosigned by <strong class="witness">witness.example.net</strong>' in page
