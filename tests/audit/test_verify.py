@@ -1,6 +1,7 @@
 """The audit table refuses changes, and `verify_audit` finds any change made behind its back:
 in the log itself, and in the definitions, ballots and votes it records."""
 
+import re
 from io import StringIO
 
 import pytest
@@ -168,7 +169,8 @@ def test_flush_cannot_empty_the_audit_log(events):
     with pytest.raises(CommandError, match="couldn't be flushed") as refused:
         call_command("flush", interactive=False, verbosity=0)
 
-    assert "audit events are append-only" in str(refused.value.__cause__)
+    # the first guarded table the TRUNCATE meets refuses: the events', or that of their checkpoints (guard.py)
+    assert re.search(r"(audit events|checkpoints and cosignatures) are append-only", str(refused.value.__cause__))
     assert AuditEvent.objects.filter(stream="definition:chain").count() == 5
 
 

@@ -161,3 +161,24 @@ def test_sign_in_sign_up_and_admin_forms_need_the_token_too(name, db):
 
     assert refused.status_code == 403 and b"CSRF verification failed" in refused.content
     assert accepted.status_code != 403
+
+
+def test_a_witness_posts_a_cosignature_with_no_session_or_token_and_only_a_verified_one_is_stored(world):  # noqa: F811
+    from audit.models import Checkpoint, Cosignature
+    from plenary_tally import checkpoints
+
+    client = Client(enforce_csrf_checks=True)
+    note = Checkpoint.objects.latest_of("ballot:osd/components").note
+    witness = checkpoints.Cosigner(checkpoints.generate_cosigner("witness.example.org"))
+    other = checkpoints.Cosigner(checkpoints.generate_cosigner("witness.example.org"))
+    posted = {"stream": "ballot:osd/components", "checkpoint": note, "witness_key": witness.verifier_key}
+    path = reverse("audit:cosignatures")
+
+    def post(line: str):
+        return client.post(path, json.dumps(posted | {"cosignature": line}), content_type="application/json")
+
+    forged, real = post(other.cosign(note, 1_800_000_000)), post(witness.cosign(note, 1_800_000_000))
+
+    assert forged.status_code == 400 and b"CSRF" not in forged.content
+    assert real.status_code == 201
+    assert list(Cosignature.objects.values_list("witness_key", flat=True)) == [witness.verifier_key]
