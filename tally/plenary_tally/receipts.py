@@ -24,7 +24,7 @@ from . import chain, merkle
 from .checkpoints import Checkpoint, verify_checkpoint
 from .files import BundleError, open_bundle, parse_json
 from .formats import AUDIT_FILE
-from .notes import MAX_NOTE_BYTES, NoteError, Verifier
+from .notes import MAX_NOTE_BYTES, NoteError, Verifier, open_note
 
 RECEIPT_FORMAT = "plenary-receipt/1"
 MAX_RECEIPT_BYTES = 2 * MAX_NOTE_BYTES  # a receipt holds one note, one event and a proof
@@ -39,6 +39,8 @@ def make_receipt(
     index = int(event["seq"]) - 1
     if not 0 <= index < tree_size <= len(leaves):
         raise ValueError(f"event #{event['seq']} is not in a tree of {tree_size} leaves")
+    if Checkpoint.parse(open_note(checkpoint_note, ()).text).size != tree_size:
+        raise ValueError(f"the checkpoint given is not the one of {tree_size} leaves")
     return {
         "format": RECEIPT_FORMAT,
         "stream": event["stream"],

@@ -129,3 +129,11 @@ def test_the_command_checks_a_receipt_file(tmp_path, events, log_key, capsys):
     path.write_text("not json")
     assert main(["receipt", str(path), "--against", str(bundle)]) == 2
     assert "a receipt is a JSON object" in capsys.readouterr().err
+
+
+def test_the_server_cannot_make_a_receipt_for_an_event_outside_its_checkpoint(events, log_key):
+    note = tlog.signed(events, 5, Signer(log_key))
+    with pytest.raises(ValueError, match="not in a tree of 5 leaves"):
+        receipts.make_receipt(events[6], tlog.leaves(events), 5, note, notes.verifier_of(log_key))
+    with pytest.raises(ValueError, match="not the one of 6 leaves"):
+        receipts.make_receipt(events[2], tlog.leaves(events), 6, note, notes.verifier_of(log_key))

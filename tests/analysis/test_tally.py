@@ -334,6 +334,7 @@ def test_a_whole_bundle_verifies_with_one_line_per_kind_of_check(tmp_path):
         "files: 5, each with the SHA-256 manifest.json lists",
         f"audit log: 16 events in one unbroken hash chain, ending at {head}",
         f"audit head: {head}, the one expected",
+        "checkpoint: none in this bundle: no signed checkpoint to check",
         "ballot: its rules, status, roster, grants, disputes and conflicts are those the audit log recorded",
         "votes: 9 rows, exactly the votes the audit log leaves, disputed as it says",
         "outcomes: counts, scores, thresholds, outcomes, margins, flips and clusters recomputed identical",
