@@ -50,8 +50,16 @@ def main() -> int:
 
     def add(first: int, count: int) -> None:
         AuditEvent.objects.bulk_create(
-            AuditEvent(stream=stream, seq=seq, at=now, action="vote.cast", subject_type="votes.vote",
-                       subject_id=str(seq), prev_hash="0" * 64, hash=f"{seq:064x}")  # fmt: skip
+            AuditEvent(
+                stream=stream,
+                seq=seq,
+                at=now,
+                action="vote.cast",
+                subject_type="votes.vote",
+                subject_id=str(seq),
+                prev_hash="0" * 64,
+                hash=f"{seq:064x}",
+            )  # fmt: skip
             for seq in range(first, first + count)
         )
 

@@ -716,4 +716,3 @@ def test_a_vote_landing_while_the_bundle_is_written_is_in_none_of_its_files(reco
     assert "carol" not in {r["voter"] for r in csv_rows(files["votes.csv"])}
     assert json.loads(files["manifest.json"])["audit_head"] == events[-1]["hash"]
     assert events[-1]["hash"] != AuditEvent.objects.filter(stream=recorded.audit_stream).order_by("-seq")[0].hash
-

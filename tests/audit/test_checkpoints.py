@@ -9,16 +9,16 @@ import json
 import time
 
 import pytest
-from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.test import Client
 from django.urls import reverse
 
 from audit import tlog
-from audit.models import AuditEvent, Checkpoint, Cosignature
+from audit.models import AuditEvent, Checkpoint, Cosignature, seal
 from config.test_settings import TEST_LOG_VERIFIER_KEY
 from plenary_tally import checkpoints, merkle, notes
 from plenary_tally.witness import run as witness_run
+from votes.models import Ballot
 
 STREAM = "ballot:osd/components"
 
@@ -146,11 +146,7 @@ def test_checkpoints_and_cosignatures_are_append_only_in_the_database(voted):
 
 
 def test_a_sealed_stream_s_checkpoint_counts_no_more_than_its_public_log_shows(client, ballot, olga, cast, bob, dave):
-    from votes.models import Ballot
-
     Ballot.objects.filter(pk=ballot.pk).update(results_visibility=Ballot.Visibility.AFTER_CLOSE)
-    from audit.models import seal
-
     seal(STREAM)
     cast(bob)
     cast(dave, "data", "use", "abstain")
