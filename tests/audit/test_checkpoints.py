@@ -9,6 +9,8 @@ import json
 import time
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from django.db import DatabaseError, transaction
 from django.test import Client
 from django.urls import reverse
@@ -315,3 +317,15 @@ def test_a_witness_run_against_the_live_site_cosigns_every_stream_and_its_cosign
     )
     assert Cosignature.objects.filter(witness="witness.example.net").count() == streams + second.cosigned
     assert 'Cosigned by <strong class="witness">witness.example.net</strong>' in page
+
+
+def test_a_key_that_cannot_be_read_fails_the_start_up_checks_with_a_sentence(settings, tmp_path):
+    settings.AUDIT_LOG_KEY = "PRIVATE+KEY+127.0.0.1:8000+00000000+AA"
+    with pytest.raises(SystemCheckError, match="The audit log's signing key in AUDIT_LOG_KEY cannot be read"):
+        call_command("check")
+    settings.AUDIT_LOG_KEY = ""
+    settings.AUDIT_LOG_KEY_FILE = str(tmp_path / "missing.key")
+    settings.AUDIT_LOG_RETIRED_KEYS = ["not a key"]
+    with pytest.raises(SystemCheckError, match=r"AUDIT_LOG_KEY_FILE .*missing.key.* cannot be read") as failed:
+        call_command("check")
+    assert "AUDIT_LOG_RETIRED_KEYS holds 'not a key'" in str(failed.value)
