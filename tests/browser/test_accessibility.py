@@ -124,6 +124,7 @@ def test_what_observers_read_has_no_serious_accessibility_violation(page, world)
             "disputes": ballot_url("disputes"),
             "results": reverse("analysis:results", args=["osd", "components"]),
             "audit log": reverse("audit:log"),
+            "signed checkpoints": reverse("audit:checkpoints"),
             "sign in": reverse("account_login"),
             "sign up": reverse("account_signup"),
         },
