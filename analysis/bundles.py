@@ -69,7 +69,7 @@ def export_bundle(ballot: Ballot, out: str | os.PathLike | IO[bytes]) -> dict[st
                 write_votes(ballot, text)
             with bundle.open(formats.AUDIT_FILE) as text:
                 audit_head = write_audit(ballot, text)
-            audit_size = services.audit_position(ballot)
+            audit_size = tlog.head_size(ballot.audit_stream)  # the events audit.jsonl holds, queued ones aside
         bundle.write_json(formats.OUTCOMES_FILE, results)
         bundle.write_json(formats.DATAPACKAGE_FILE, datapackage(ballot))
         # The log's signed checkpoint of exactly the events in audit.jsonl (signed now, after the snapshot, if none
