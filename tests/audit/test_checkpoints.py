@@ -329,3 +329,16 @@ def test_a_key_that_cannot_be_read_fails_the_start_up_checks_with_a_sentence(set
     with pytest.raises(SystemCheckError, match=r"AUDIT_LOG_KEY_FILE .*missing.key.* cannot be read") as failed:
         call_command("check")
     assert "AUDIT_LOG_RETIRED_KEYS holds 'not a key'" in str(failed.value)
+
+
+def test_make_log_key_prints_a_new_key_for_the_site_and_its_verifier_key(capsys, settings):
+    settings.SITE_URL = "https://plenary.example.org"
+
+    call_command("make_log_key")
+    first = capsys.readouterr()
+    call_command("make_log_key", "other.example.org")
+    second = capsys.readouterr()
+
+    key = first.out.strip()
+    assert notes.Signer(key).name == "plenary.example.org" and notes.verifier_of(key) in first.err
+    assert notes.Signer(second.out.strip()).name == "other.example.org" and second.out != first.out
