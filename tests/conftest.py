@@ -14,6 +14,7 @@ from django.db import connection
 from audit import guard
 from deliberation.models import Membership
 
+from . import databases
 from .factories import (
     ComponentFactory,
     DefinitionFactory,
@@ -23,6 +24,43 @@ from .factories import (
     WorkingGroupFactory,
 )
 from .faults import every_row
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_use_migrations,
+    django_db_keepdb,
+    django_db_createdb,
+    django_db_modify_db_settings,
+):
+    """pytest-django's, except that SQLite in memory is filled from a database migrated once (tests/databases.py)."""
+    from django.test.utils import setup_databases, teardown_databases
+    from pytest_django.fixtures import _disable_migrations, _get_databases_for_setup
+
+    verbosity = request.config.option.verbose
+    aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
+    if not django_db_use_migrations:
+        _disable_migrations()
+    copied = django_db_use_migrations and aliases == {"default"} and databases.copied_in_memory()
+    with django_db_blocker.unblock():
+        if copied:
+            old_name = databases.create(verbosity, serialize="default" in serialized_aliases)
+        else:
+            keepdb = django_db_keepdb and not django_db_createdb
+            config = setup_databases(
+                verbosity, interactive=False, aliases=aliases, serialized_aliases=serialized_aliases, keepdb=keepdb
+            )
+    yield
+    if django_db_keepdb and not copied:
+        return
+    with django_db_blocker.unblock():
+        if copied:
+            databases.destroy(old_name, verbosity)
+        else:
+            teardown_databases(config, verbosity=verbosity)
 
 
 @pytest.fixture
