@@ -63,29 +63,77 @@ def django_db_setup(
             teardown_databases(config, verbosity=verbosity)
 
 
+PERSONAS = {
+    "olga": ("Olga", "Organizer"),
+    "alice": ("Alice", "Chair"),
+    "bob": ("Bob", "Member"),
+    "carol": ("Carol", "Outsider"),
+    "dave": ("Dave", "Elsewhere"),
+}
+
+
+def make_persona(username: str):
+    first_name, last_name = PERSONAS[username]
+    return UserFactory(username=username, first_name=first_name, last_name=last_name)
+
+
+def make_definition(olga):
+    definition = DefinitionFactory(slug="osd", title="Open System Definition")
+    definition.organizers.add(olga)
+    return definition
+
+
+def make_group(definition, alice, bob):
+    group = WorkingGroupFactory(definition=definition, key="weights", name="Weights")
+    MembershipFactory(group=group, user=alice, role=Membership.Role.CHAIR)
+    MembershipFactory(group=group, user=bob)
+    return group
+
+
+def make_other_group(definition, dave):
+    group = WorkingGroupFactory(definition=definition, key="corpora", name="Corpora")
+    MembershipFactory(group=group, user=dave)
+    return group
+
+
+def make_published(definition):
+    version = DraftVersionFactory(definition=definition, label="0.0.9")
+    ComponentFactory(version=version, key="code", title="Training code", category="Code")
+    data = ComponentFactory(version=version, key="data", title="Training data", category="Data")
+    agg = ComponentFactory(version=version, key="all-data", title="All data", category="Data", aggregate_rule="mean")
+    agg.parts.set([data])
+    return version
+
+
+def make_draft(olga, published):
+    from deliberation import services
+
+    return services.start_draft(definition=published.definition, label="0.0.10", based_on=published, acting_user=olga)
+
+
 @pytest.fixture
 def olga(db):
-    return UserFactory(username="olga", first_name="Olga", last_name="Organizer")
+    return make_persona("olga")
 
 
 @pytest.fixture
 def alice(db):
-    return UserFactory(username="alice", first_name="Alice", last_name="Chair")
+    return make_persona("alice")
 
 
 @pytest.fixture
 def bob(db):
-    return UserFactory(username="bob", first_name="Bob", last_name="Member")
+    return make_persona("bob")
 
 
 @pytest.fixture
 def carol(db):
-    return UserFactory(username="carol", first_name="Carol", last_name="Outsider")
+    return make_persona("carol")
 
 
 @pytest.fixture
 def dave(db):
-    return UserFactory(username="dave", first_name="Dave", last_name="Elsewhere")
+    return make_persona("dave")
 
 
 @pytest.fixture
@@ -98,43 +146,29 @@ def oscar(db):
 
 @pytest.fixture
 def definition(olga):
-    definition = DefinitionFactory(slug="osd", title="Open System Definition")
-    definition.organizers.add(olga)
-    return definition
+    return make_definition(olga)
 
 
 @pytest.fixture
 def group(definition, alice, bob):
-    group = WorkingGroupFactory(definition=definition, key="weights", name="Weights")
-    MembershipFactory(group=group, user=alice, role=Membership.Role.CHAIR)
-    MembershipFactory(group=group, user=bob)
-    return group
+    return make_group(definition, alice, bob)
 
 
 @pytest.fixture
 def other_group(definition, dave):
-    group = WorkingGroupFactory(definition=definition, key="corpora", name="Corpora")
-    MembershipFactory(group=group, user=dave)
-    return group
+    return make_other_group(definition, dave)
 
 
 @pytest.fixture
 def published(definition):
     """A published version with two leaf components and an aggregate of them."""
-    version = DraftVersionFactory(definition=definition, label="0.0.9")
-    ComponentFactory(version=version, key="code", title="Training code", category="Code")
-    data = ComponentFactory(version=version, key="data", title="Training data", category="Data")
-    agg = ComponentFactory(version=version, key="all-data", title="All data", category="Data", aggregate_rule="mean")
-    agg.parts.set([data])
-    return version
+    return make_published(definition)
 
 
 @pytest.fixture
 def draft(olga, published):
     """The next draft, started from `published` through the service, as an organizer would."""
-    from deliberation import services
-
-    return services.start_draft(definition=published.definition, label="0.0.10", based_on=published, acting_user=olga)
+    return make_draft(olga, published)
 
 
 @pytest.fixture
