@@ -139,6 +139,10 @@ def dave(db):
 @pytest.fixture
 def oscar(db):
     """An organizer of another definition: no power over `osd`."""
+    return make_oscar()
+
+
+def make_oscar():
     user = UserFactory(username="oscar", first_name="Oscar", last_name="Elsewhere")
     DefinitionFactory(slug="other", title="Another Definition").organizers.add(user)
     return user
