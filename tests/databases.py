@@ -77,6 +77,9 @@ def create(verbosity: int, serialize: bool) -> str:
                 connection.connection.backup(saved)
             saved.close()
             os.replace(partial, template)
+            for stale in TEMPLATES.glob("migrated-*.sqlite3"):  # copies of code since changed
+                if stale != template:
+                    stale.unlink(missing_ok=True)
         else:
             # create_test_db without the migrations: point the connection at the test database, then fill it
             connection.close()
