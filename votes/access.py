@@ -6,7 +6,7 @@ grid offers and what `services.cast_vote` enforces, with the same refusals.
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -39,47 +39,6 @@ def get_ballot(slug: str, key: str) -> Ballot:
 
         ballot = apply_schedule(ballot)
     return ballot
-
-
-@dataclass(frozen=True)
-class Scale:
-    """What a ballot's voters vote on: its criteria and choices in order, its version's components by key."""
-
-    criteria: list[Criterion]
-    choices: list[Choice]
-    components: dict[str, Component]
-
-    @cached_property
-    def leaves(self) -> int:
-        """The components voted on (aggregates are not)."""
-        return sum(not c.is_aggregate for c in self.components.values())
-
-
-def ballot_scale(ballot: Ballot) -> Scale:
-    """The ballot's criteria, choices and components: read once per process while it is open, else each time.
-
-    They change only while the ballot is scheduled (`services.update_ballot`), and its version is published,
-    so its components never change: once open, what was read stays true. The key holds when it opened, so a
-    ballot is never answered for another, even one given the same id after a rollback. Nothing read here may
-    be changed by its reader: every request of the process shares it.
-    """
-    if ballot.status != Ballot.Status.OPEN:
-        return _read_scale(ballot.pk, ballot.version_id)
-    return _open_scale(ballot.pk, ballot.version_id, ballot.created_at, ballot.opened_at)
-
-
-@lru_cache(maxsize=128)
-def _open_scale(ballot_id: int, version_id: int, created_at: datetime, opened_at: datetime | None) -> Scale:
-    return _read_scale(ballot_id, version_id)
-
-
-def _read_scale(ballot_id: int, version_id: int) -> Scale:
-    # ordered on their own columns: their default ordering joins the ballot and its definition
-    return Scale(
-        criteria=list(Criterion.objects.filter(ballot_id=ballot_id).order_by("position", "pk")),
-        choices=list(Choice.objects.filter(ballot_id=ballot_id).order_by("position", "pk")),
-        components={c.key: c for c in Component.objects.filter(version_id=version_id).order_by()},
-    )
 
 
 def eligible_memberships(ballot: Ballot) -> MembershipQuerySet:

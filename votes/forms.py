@@ -12,13 +12,13 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from deliberation.forms import RowsField
 from deliberation.models import Component, DraftVersion, WorkingGroup
 from plenary_tally import presets, rules
 
-from .access import Scale
 from .models import (
     DESCRIPTION_MAX_LENGTH,
     RATIONALE_MAX_LENGTH,
@@ -523,8 +523,8 @@ class CloseBallotForm(forms.Form):
 class CellForm(forms.Form):
     """One cell of the vote grid: a choice (empty to withdraw) and an optional rationale.
 
-    `cell` resolves what was posted against the ballot's `scale` (`votes.access.ballot_scale`, as the grid read
-    it): the component on its version, the criterion and the choice.
+    `cell` resolves what was posted against the ballot: the component on its version, the criterion and the
+    choice of its scale (`criteria` and `choices`, as the grid read them).
     """
 
     component = forms.SlugField()
@@ -534,18 +534,16 @@ class CellForm(forms.Form):
     group = forms.SlugField(required=False)
     withdraw = forms.BooleanField(required=False)
 
-    def __init__(self, *args, scale: Scale, **kwargs):
+    def __init__(self, *args, ballot: Ballot, criteria: list, choices: list, **kwargs):
         super().__init__(*args, **kwargs)
-        self.scale, self.criteria, self.choices = scale, scale.criteria, scale.choices
+        self.ballot, self.criteria, self.choices = ballot, criteria, choices
 
     def cell(self):
         """The component and criterion posted, None if the post names no cell; 404 for one the ballot has not."""
         data = self.cleaned_data
         if "component" not in data or "criterion" not in data:
             return None
-        component = self.scale.components.get(data["component"])
-        if component is None:
-            raise Http404("No such component on this ballot's version.")
+        component = get_object_or_404(self.ballot.version.components, key=data["component"])
         criterion = next((k for k in self.criteria if k.key == data["criterion"]), None)
         if criterion is None:
             raise Http404("No such criterion on this ballot.")

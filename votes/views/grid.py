@@ -23,7 +23,7 @@ from config.http import AuthenticatedHttpRequest
 from config.middleware import NOT_SAVED
 
 from .. import services
-from ..access import CHOOSE_GROUP, VotingRights, ballot_scale, check_on_behalf, get_ballot
+from ..access import CHOOSE_GROUP, VotingRights, check_on_behalf, get_ballot
 from ..forms import CellForm
 from ..models import Ballot, Vote
 from .ballots import ballot_context
@@ -44,8 +44,9 @@ class Grid:
         self.group = self.rights.choose_group(group_key)
         self.other_group = self.rights.other_group  # asked for a group the voter does not vote for
         self.voted_for = self.rights.voted_for  # the group their votes count for, once a member of several voted
-        self.scale = ballot_scale(ballot)
-        self.criteria, self.choices = self.scale.criteria, self.scale.choices
+        # ordered on their own columns: their default ordering joins the ballot and its definition
+        self.criteria = list(ballot.criteria.order_by("position", "pk"))
+        self.choices = list(ballot.choices.order_by("position", "pk"))
         self.one_cell = False
         self.cells_read: list = []
 
@@ -118,7 +119,8 @@ class Grid:
     def progress(self) -> tuple[int, int]:
         """(cells voted, cells to vote on): from the votes and components read, or two counts after a save."""
         if self.one_cell:
-            voted, leaves = self.ballot.votes.filter(voter=self.voter).count(), self.scale.leaves
+            voted = self.ballot.votes.filter(voter=self.voter).count()
+            leaves = self.ballot.version.components.leaves().count()
         else:
             voted, leaves = len(self.votes), sum(1 for c in self.components if not c.is_aggregate)
         return voted, leaves * len(self.criteria)
@@ -222,7 +224,7 @@ def vote_grid(request: AuthenticatedHttpRequest, slug: str, key: str, handle: st
     if "save-all" in request.POST:
         return _save_all(request, grid, handle)
 
-    form = CellForm(request.POST, scale=grid.scale)
+    form = CellForm(request.POST, ballot=ballot, criteria=grid.criteria, choices=grid.choices)
     form.is_valid()  # the fields that are valid are read even when another is refused
     if (posted := form.cell()) is None:
         return HttpResponseBadRequest("That is not a cell of this ballot.")
@@ -273,12 +275,12 @@ def _save_all(request: AuthenticatedHttpRequest, grid: Grid, handle: str | None)
     posted = [request.POST.getlist(name) for name in ("component", "criterion", "choice", "rationale")]
     if len({len(values) for values in posted}) != 1 or not posted[0]:
         return HttpResponseBadRequest("List each cell with its component, criterion, choice and rationale.")
-    if len(posted[0]) > len(grid.criteria) * grid.scale.leaves:
+    if len(posted[0]) > len(grid.criteria) * sum(not c.is_aggregate for c in grid.components):
         return HttpResponseBadRequest("More cells than this ballot has.")
     forms, seen = [], set()
     for component, criterion, choice, rationale in zip(*posted, strict=True):
         data = {"component": component, "criterion": criterion, "choice": choice, "rationale": rationale}
-        form = CellForm(data, scale=grid.scale)
+        form = CellForm(data, ballot=grid.ballot, criteria=grid.criteria, choices=grid.choices)
         form.is_valid()
         if (cell := form.cell()) is None:
             return HttpResponseBadRequest("That is not a cell of this ballot.")
@@ -335,7 +337,9 @@ def vote_withdraw(
 ) -> HttpResponse:
     """Asks before a vote is withdrawn, saying what follows; its form posts the withdrawal to the grid."""
     grid = _open_grid(request, slug, key, handle)
-    posted = CellForm({"component": component, "criterion": criterion}, scale=grid.scale)
+    posted = CellForm(
+        {"component": component, "criterion": criterion}, ballot=grid.ballot, criteria=grid.criteria, choices=[]
+    )
     posted.is_valid()
     cell = posted.cell()
     assert cell is not None  # the address holds both keys
