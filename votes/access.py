@@ -127,7 +127,7 @@ def eligible_roster(ballot: Ballot) -> dict[str, list[str]]:
 def voting_memberships(ballot: Ballot, user: "User") -> MembershipQuerySet:
     """The user's memberships that give a vote in the ballot (`eligible_memberships`), by group name."""
     # one per group: ordered by the group's name alone, not by Membership's ordering, which joins two more tables
-    return eligible_memberships(ballot).filter(user=user).select_related("group").order_by("group__name", "group")
+    return eligible_memberships(ballot).filter(user=user).select_related("group").order_by("group__name", "group_id")
 
 
 def joined_too_late(ballot: Ballot, user: "User | AnonymousUser") -> list[Membership]:
