@@ -5,6 +5,7 @@ the grid does on every change. The queries inside `cast_vote`'s transaction are 
 place in line, the vote, its audit event); the rest are counted here, one by one.
 """
 
+import html
 import re
 
 import pytest
@@ -54,12 +55,16 @@ def test_no_read_of_a_cell_orders_by_a_join_through_the_ballot(client, alice, vo
     client.force_login(alice)
     cast(alice, "code", "study", "abstain")
 
-    _, queries = _save(client, component="code", criterion="study", choice="required")
+    _, saved = _save(client, component="code", criterion="study", choice="required")
+    refused, queries = _save(client, component="code", criterion="study", choice="no-such-choice")
 
-    reads = [sql for sql in queries if re.search(rf'FROM "({"|".join(CELL_TABLES)})"', sql)]
-    assert reads
+    assert "That choice is not on this ballot's scale." in html.unescape(refused.content.decode())  # read as stored
+    reads = [sql for sql in saved + queries if re.search(rf'FROM "({"|".join(CELL_TABLES)})"', sql)]
+    assert any('FROM "votes_vote"' in sql for sql in queries)
     for sql in reads:
-        assert '"deliberation_definition"' not in sql and '"auth_user"' not in sql, sql
+        assert '"deliberation_definition"' not in sql, sql
+        ordering = sql.partition(" ORDER BY ")[2]
+        assert not re.search(r'"(votes_ballot|deliberation_definition|auth_user)"', ordering), sql
 
 
 def _cell(html: str, cell_id: str) -> str:
