@@ -7,8 +7,11 @@ loop: each client sends its next request as soon as the last one is answered, wh
 the most the server takes) or a `rate` in requests per second for all clients together (each
 client keeps to a schedule, and a request's latency counts from when it was due, so a server
 falling behind shows in the latencies instead of slowing the clients down). Each client signs
-its requests with the sessions it is given, cycling through them, and draws the form it posts.
-Only the standard library: the load generator should cost the server's two cores as little as
+its requests with the sessions it is given, cycling through them. It posts the plan's `form` when
+the plan has one (the first value of each field), else the next cell of the session's own walk
+(`Walk`): every post then changes the vote stored in that cell, so each one writes a vote event,
+as a member changing their mind does, never the no-op of re-sending a stored vote. Only the
+standard library: the load generator should cost the server's two cores as little as
 it can.
 """
 
@@ -45,6 +48,26 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 1)
 
 
+class Walk:
+    """One session's cells in an order of the run's own (`seed`), each post with a rationale no other has.
+
+    The k-th post goes to the k-th cell, round after round, with the next choice on each round: a change of
+    choice, and at the least of rationale (it names the run, the client and the post), whatever is stored.
+    """
+
+    def __init__(self, form: dict, seed: int, client: int):
+        self.cells = [(c, k) for c in form["component"] for k in form["criterion"]]
+        random.Random(seed * 1000 + client).shuffle(self.cells)
+        self.choices, self.seed, self.client, self.posts = form["choice"], seed, client, 0
+
+    def next(self) -> dict:
+        (component, criterion), k = self.cells[self.posts % len(self.cells)], self.posts
+        choice = self.choices[(k // len(self.cells) + self.seed) % len(self.choices)]
+        self.posts += 1
+        rationale = f"Bench run {self.seed}, client {self.client}, post {k}."
+        return {"component": component, "criterion": criterion, "choice": choice, "rationale": rationale}
+
+
 class Client(threading.Thread):
     def __init__(self, plan: dict, index: int, start_at: float, stop_at: float, interval: float | None):
         super().__init__(daemon=True)
@@ -53,6 +76,7 @@ class Client(threading.Thread):
         self.latencies: list[float] = []
         self.errors: dict[str, int] = {}
         self.random = random.Random(plan.get("seed", 1) * 1000 + index)
+        self.walks: dict[str, Walk] = {}
 
     def run(self) -> None:
         plan = self.plan
@@ -91,7 +115,11 @@ class Client(threading.Thread):
         }
         body = None
         if plan["method"] == "POST":
-            form = {name: self.random.choice(options) for name, options in session.get("form", plan["form"]).items()}
+            if plan.get("form"):
+                form = {name: options[0] for name, options in plan["form"].items()}
+            else:
+                walk = self.walks.setdefault(session["sessionid"], Walk(session["form"], plan["seed"], self.index))
+                form = walk.next()
             body = urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         try:

@@ -3,6 +3,7 @@
     make bench                                   # N = 10,000, 100,000 and 1,000,000 (about 20 minutes)
     python bench/run.py --quick                  # N = 10,000 and 100,000
     python bench/run.py --votes 1000000 --json var/bench.json
+    python bench/run.py --only casting           # the casting figures alone, at N = 10,000 (a few minutes)
 
 Needs PostgreSQL answering as in CI (`BENCH_DATABASE_URL`, default
 postgres://postgres@127.0.0.1:5432/plenary_bench; the database is dropped and created afresh
@@ -44,6 +45,7 @@ RATES = (POLIS_PEAK, 30)  # paced loads: the peak, and half of it
 WORKERS = int(os.environ.get("BENCH_WORKERS", 2 * (os.cpu_count() or 1) + 1))  # gunicorn's rule for sync workers
 REDIS = ("127.0.0.1", 6379)
 BENCH_REDIS_DB = 13
+FIGURES = ["recompute", "pages", "export", "casting"]
 TARGETS = {
     "recompute_ratio": 3.0,
     "cast_p95_ms": 100.0,
@@ -101,7 +103,8 @@ def purge_bench_queue() -> None:
     if not redis_answers():
         return
     with socket.create_connection(REDIS, timeout=2) as connection:
-        connection.sendall(f"SELECT {BENCH_REDIS_DB}\r\nDEL plenary-bench\r\n".encode())
+        queue = os.environ.get("BENCH_QUEUE", "plenary-bench")  # as bench/settings.py names it
+        connection.sendall(f"SELECT {BENCH_REDIS_DB}\r\nDEL {queue}\r\n".encode())
         connection.recv(64)
 
 
@@ -375,15 +378,83 @@ def measure_casting(port: int, ballot, sessions: list[dict], seconds: float, wor
         },
     }
     found = {}
-    for name, plan in plans.items():
+    run_seed = time.time_ns() % 1_000_000_007  # each run walks the cells in its own order, with its own rationales
+    for i, (name, plan) in enumerate(plans.items()):
         path = work / f"{name}.json"
-        path.write_text(json.dumps(plan))
+        path.write_text(json.dumps(plan | {"seed": run_seed + i}))
+        events_before = vote_events(ballot)
         _, _, output = run_child([PYTHON, "-m", "bench.load", str(path)])
         found[name] = json.loads(output)
+        if name != "trivial_insert":
+            found[name]["vote_events"] = vote_events(ballot) - events_before
+            log(
+                f"    {name}: {found[name]['requests']} requests answered 200, {found[name]['vote_events']} vote events"
+            )
+            if found[name]["vote_events"] != found[name]["requests"]:
+                raise RuntimeError(f"{name}: every cast answered 200 should write one vote event")
         log(f"    {name}: {found[name]}")
+    found["in_process"] = measure_request_cpu(ballot, sessions)
+    log(f"    in process: {found['in_process']}")
     found["service"] = measure_cast_service(ballot)
     found["throughput_share"] = round(found["cast"]["throughput"] / found["trivial_insert"]["throughput"], 2)
     found["p95_ratio"] = round(found["cast"]["p95_ms"] / found["trivial_insert"]["p95_ms"], 2)
+    return found
+
+
+def vote_events(ballot) -> int:
+    """The vote events in the ballot's audit stream: one per vote cast or changed."""
+    from audit.models import AuditEvent
+    from plenary_tally.vocabulary import SETS_THE_CELL
+
+    return AuditEvent.objects.filter(stream=ballot.audit_stream, action__in=SETS_THE_CELL).count()
+
+
+def measure_request_cpu(ballot, sessions: list[dict], requests: int = 200) -> dict:
+    """One htmx cast after another through Django's test client, in this process, beside the trivial insert.
+
+    The CPU this process spends per request (`time.process_time`: the middleware, the view, the ORM, the
+    template; PostgreSQL's own work is in its processes) and the queries each request sends, as ratios to
+    the trivial insert measured the same way; each cast changes the stored vote, as in `bench.load`.
+    """
+    from django.db import connection
+    from django.test import Client
+
+    from bench.load import Walk
+
+    cast_path = f"/d/{ballot.definition.slug}/ballots/{ballot.key}/vote/"
+    session = sessions[-1]
+    client = Client(enforce_csrf_checks=True, HTTP_HOST="127.0.0.1")
+    client.cookies["sessionid"], client.cookies["csrftoken"] = session["sessionid"], session["csrftoken"]
+    headers = {"X-CSRFToken": session["csrftoken"]}
+    walk = Walk(session["form"], time.time_ns() % 1_000_000_007, 0)
+
+    def insert():
+        return client.post("/bench/insert/", {"choice": "a"}, headers=headers), 204
+
+    def cast():
+        return client.post(cast_path, walk.next(), headers=headers | {"HX-Request": "true"}), 200
+
+    queries: list[str] = []
+
+    def counting(execute, sql, *args):  # as sent: the debug log of queries is emptied as each request starts
+        queries.append(sql)
+        return execute(sql, *args)
+
+    found: dict = {}
+    for name, post in (("trivial_insert", insert), ("cast", cast)):
+        for _ in range(20):  # warm: the first requests of a process import and compile what they need
+            post()
+        queries.clear()
+        with connection.execute_wrapper(counting):
+            response, status = post()
+        assert response.status_code == status, response.content[:300]
+        started = time.process_time()
+        for _ in range(requests):
+            post()
+        cpu = (time.process_time() - started) / requests
+        found[name] = {"cpu_ms": round(cpu * 1000, 2), "queries": len(queries)}
+    found["cpu_ratio"] = round(found["cast"]["cpu_ms"] / found["trivial_insert"]["cpu_ms"], 1)
+    found["requests"] = requests
     return found
 
 
@@ -529,9 +600,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=40, help="requests per page for its p95 (default 40)")
     parser.add_argument("--cast-seconds", type=float, default=20, help="seconds of each HTTP load (default 20)")
     parser.add_argument("--reuse", action="store_true", help="keep the bench database and the ballots it holds")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["recompute", "pages", "export", "casting"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=FIGURES)
+    parser.add_argument(
+        "--only", choices=FIGURES, help="these figures alone, by default at the smallest size (10,000 votes)"
+    )
     args = parser.parse_args(argv)
-    sizes = args.votes or (QUICK if args.quick else SIZES)
+    sizes = args.votes or (SIZES[:1] if args.only else QUICK if args.quick else SIZES)
+    if args.only:
+        args.skip = [figure for figure in FIGURES if figure != args.only]
 
     load_before = os.getloadavg()
     url = os.environ.setdefault("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)

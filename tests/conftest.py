@@ -14,6 +14,7 @@ from django.db import connection
 from audit import guard
 from deliberation.models import Membership
 
+from . import databases
 from .factories import (
     ComponentFactory,
     DefinitionFactory,
@@ -25,64 +26,77 @@ from .factories import (
 from .faults import every_row
 
 
-@pytest.fixture
-def olga(db):
-    return UserFactory(username="olga", first_name="Olga", last_name="Organizer")
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_use_migrations,
+    django_db_keepdb,
+    django_db_createdb,
+    django_db_modify_db_settings,
+):
+    """pytest-django's, except that SQLite in memory is filled from a database migrated once (tests/databases.py)."""
+    from django.test.utils import setup_databases, teardown_databases
+    from pytest_django.fixtures import _disable_migrations, _get_databases_for_setup
+
+    verbosity = request.config.option.verbose
+    aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
+    if not django_db_use_migrations:
+        _disable_migrations()
+    copied = django_db_use_migrations and aliases == {"default"} and databases.copied_in_memory()
+    with django_db_blocker.unblock():
+        if copied:
+            old_name = databases.create(verbosity, serialize="default" in serialized_aliases)
+        else:
+            keepdb = django_db_keepdb and not django_db_createdb
+            config = setup_databases(
+                verbosity, interactive=False, aliases=aliases, serialized_aliases=serialized_aliases, keepdb=keepdb
+            )
+    yield
+    if django_db_keepdb and not copied:
+        return
+    with django_db_blocker.unblock():
+        if copied:
+            databases.destroy(old_name, verbosity)
+        else:
+            teardown_databases(config, verbosity=verbosity)
 
 
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice", first_name="Alice", last_name="Chair")
+PERSONAS = {
+    "olga": ("Olga", "Organizer"),
+    "alice": ("Alice", "Chair"),
+    "bob": ("Bob", "Member"),
+    "carol": ("Carol", "Outsider"),
+    "dave": ("Dave", "Elsewhere"),
+}
 
 
-@pytest.fixture
-def bob(db):
-    return UserFactory(username="bob", first_name="Bob", last_name="Member")
+def make_persona(username: str):
+    first_name, last_name = PERSONAS[username]
+    return UserFactory(username=username, first_name=first_name, last_name=last_name)
 
 
-@pytest.fixture
-def carol(db):
-    return UserFactory(username="carol", first_name="Carol", last_name="Outsider")
-
-
-@pytest.fixture
-def dave(db):
-    return UserFactory(username="dave", first_name="Dave", last_name="Elsewhere")
-
-
-@pytest.fixture
-def oscar(db):
-    """An organizer of another definition: no power over `osd`."""
-    user = UserFactory(username="oscar", first_name="Oscar", last_name="Elsewhere")
-    DefinitionFactory(slug="other", title="Another Definition").organizers.add(user)
-    return user
-
-
-@pytest.fixture
-def definition(olga):
+def make_definition(olga):
     definition = DefinitionFactory(slug="osd", title="Open System Definition")
     definition.organizers.add(olga)
     return definition
 
 
-@pytest.fixture
-def group(definition, alice, bob):
+def make_group(definition, alice, bob):
     group = WorkingGroupFactory(definition=definition, key="weights", name="Weights")
     MembershipFactory(group=group, user=alice, role=Membership.Role.CHAIR)
     MembershipFactory(group=group, user=bob)
     return group
 
 
-@pytest.fixture
-def other_group(definition, dave):
+def make_other_group(definition, dave):
     group = WorkingGroupFactory(definition=definition, key="corpora", name="Corpora")
     MembershipFactory(group=group, user=dave)
     return group
 
 
-@pytest.fixture
-def published(definition):
-    """A published version with two leaf components and an aggregate of them."""
+def make_published(definition):
     version = DraftVersionFactory(definition=definition, label="0.0.9")
     ComponentFactory(version=version, key="code", title="Training code", category="Code")
     data = ComponentFactory(version=version, key="data", title="Training data", category="Data")
@@ -91,12 +105,74 @@ def published(definition):
     return version
 
 
-@pytest.fixture
-def draft(olga, published):
-    """The next draft, started from `published` through the service, as an organizer would."""
+def make_draft(olga, published):
     from deliberation import services
 
     return services.start_draft(definition=published.definition, label="0.0.10", based_on=published, acting_user=olga)
+
+
+@pytest.fixture
+def olga(db):
+    return make_persona("olga")
+
+
+@pytest.fixture
+def alice(db):
+    return make_persona("alice")
+
+
+@pytest.fixture
+def bob(db):
+    return make_persona("bob")
+
+
+@pytest.fixture
+def carol(db):
+    return make_persona("carol")
+
+
+@pytest.fixture
+def dave(db):
+    return make_persona("dave")
+
+
+@pytest.fixture
+def oscar(db):
+    """An organizer of another definition: no power over `osd`."""
+    return make_oscar()
+
+
+def make_oscar():
+    user = UserFactory(username="oscar", first_name="Oscar", last_name="Elsewhere")
+    DefinitionFactory(slug="other", title="Another Definition").organizers.add(user)
+    return user
+
+
+@pytest.fixture
+def definition(olga):
+    return make_definition(olga)
+
+
+@pytest.fixture
+def group(definition, alice, bob):
+    return make_group(definition, alice, bob)
+
+
+@pytest.fixture
+def other_group(definition, dave):
+    return make_other_group(definition, dave)
+
+
+@pytest.fixture
+def published(definition):
+    """A published version with two leaf components and an aggregate of them."""
+    return make_published(definition)
+
+
+@pytest.fixture
+def draft(olga, published):
+    """The next draft, started from `published` through the service, as an organizer would."""
+    return make_draft(olga, published)
 
 
 @pytest.fixture

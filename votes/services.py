@@ -916,13 +916,15 @@ def cast_vote(
     group: WorkingGroup | None = None,
     acting_user: "User | None" = None,
     cast_at: datetime | None = None,
+    memberships: list[Membership] | None = None,
 ) -> Vote:
     """Cast or change the voter's vote on one component and criterion.
 
     `cast_at` is for votes brought in from elsewhere (an imported tally); the audit event
-    still records when Plenary stored the vote.
+    still records when Plenary stored the vote. `memberships` are the voter's `voting_memberships`
+    when the caller has just read them (the vote grid), as this would before taking the ballot's place.
     """
-    rights = VotingRights(ballot, voter, acting_user)
+    rights = VotingRights(ballot, voter, acting_user, memberships)
     acting_user = acting_user or voter  # as `rights` has it
     # Rosters change in their definition's line, not the ballot's: read before taking the ballot's place in line,
     # which every query until the commit holds; the chosen membership is then held under it (`_hold_membership`).

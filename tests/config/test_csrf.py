@@ -19,6 +19,7 @@ from django.urls import reverse
 from tests.client import HTMX
 from tests.config.permission_table import LOGIN, PERSONAS, TABLE, Done
 from tests.config.test_permissions import (
+    _world_once,  # noqa: F401
     judge,
     routes,
     send,

@@ -1,21 +1,22 @@
 """Who may see and do what: every URL of Plenary, as seven personas, against the table in
 permission_table.py, where the rule, the personas and what each status promises are written.
 
-The world (built once per test by `world`): version 0.0.9 is published and 0.0.10 is a draft in
-progress, with a component and a discussion of its own; bob has commented on 0.0.9 and one of his
-comments is hidden. Ballot `components` is open with live results, a veto grant, votes and a
-dispute; `secret` is open and sealed until it closes; `closed` has closed, with its own grant and
-dispute; `scheduled` has not opened. Oscar's definition `other` has the same kinds of things, so
-that each id or key of his can be tried at an address of `osd`.
+The world (built once per module by `_world_once`; each test rolls back what it wrote): version 0.0.9 is
+published and 0.0.10 is a draft in progress, with a component and a discussion of its own; bob has
+commented on 0.0.9 and one of his comments is hidden. Ballot `components` is open with live results, a
+veto grant, votes and a dispute; `secret` is open and sealed until it closes; `closed` has closed, with
+its own grant and dispute; `scheduled` has not opened. Oscar's definition `other` has the same kinds of
+things, so that each id or key of his can be tried at an address of `osd`.
 
 Each request of the table is sent in a transaction that is rolled back (`send`), so every request
 meets the same world, and what it answered and wrote is judged against the table (`judge`).
 """
 
+import copy
 import io
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
@@ -25,7 +26,7 @@ from django.apps import apps
 from django.core import mail
 from django.db import connection, transaction
 from django.http import HttpResponse
-from django.test import Client
+from django.test import Client, TestCase
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from analysis import decisions
@@ -35,6 +36,7 @@ from audit.models import AuditEvent
 from deliberation import services as deliberation
 from notifications import services as notifications
 from tests.client import HTMX
+from tests.conftest import make_definition, make_draft, make_group, make_other_group, make_persona, make_published
 from tests.factories import (
     ComponentFactory,
     DefinitionFactory,
@@ -90,11 +92,27 @@ def _vote(ballot: Ballot, voter, component: str, choice: str, rationale: str = "
     )
 
 
+@pytest.fixture(scope="module")
+def _world_once(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]:
+    """The world, built once per module in a transaction that each test's own nests in and rolls back to
+    (as Django's TestCase.setUpTestData does); rolled back after the module's last test."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        olga, alice, bob, carol, dave = (make_persona(name) for name in ("olga", "alice", "bob", "carol", "dave"))
+        published = make_published(make_definition(olga))
+        draft = make_draft(olga, published)
+        group, other_group = make_group(published.definition, alice, bob), make_other_group(published.definition, dave)
+        yield _build_world(olga, alice, bob, carol, dave, published, draft, group, other_group)
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def world(
-    olga, alice, bob, carol, dave, published, draft, group, other_group, django_capture_on_commit_callbacks
-) -> SimpleNamespace:
-    """Everything the table visits; see the module's docstring."""
+def world(db, _world_once) -> SimpleNamespace:
+    """Everything the table visits; see the module's docstring. A copy per test, as setUpTestData's, so that
+    what one test changes in these objects (not in the database, which each test rolls back) no other sees."""
+    return copy.deepcopy(_world_once)
+
+
+def _build_world(olga, alice, bob, carol, dave, published, draft, group, other_group) -> SimpleNamespace:
     oscar = UserFactory(username="oscar", first_name="Oscar", last_name="Elsewhere")
     erin = UserFactory(username="erin", first_name="Erin", last_name="Former")
     w = SimpleNamespace(published=published, draft=draft, weights=group, corpora=other_group)
@@ -132,7 +150,7 @@ def world(
     )
     deliberation.decide_suggestion(suggestion=w.accepted_suggestion, accept=True, acting_user=olga)
     w.oscar = oscar
-    with django_capture_on_commit_callbacks(execute=True):  # the invitations' mails
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the invitations' mails
         w.invitation = deliberation.invite_member(
             group=group, email="someone@example.org", site_url="http://testserver", acting_user=alice
         )

@@ -16,7 +16,7 @@ import pytest
 
 from audit.models import AuditEvent
 from votes import services
-from votes.models import Ballot
+from votes.models import Ballot, Dispute, VetoGrant
 
 CRITERIA = [("use", "Use"), ("study", "Study"), ("modify", "Modify"), ("share", "Share")]
 CHOICES = [
@@ -30,6 +30,10 @@ CHOICES = [
 @pytest.fixture
 def scheduled(olga, published, group, other_group):
     """The ballot as created: scheduled, not yet open."""
+    return make_scheduled(olga, published, group, other_group)
+
+
+def make_scheduled(olga, published, group, other_group) -> Ballot:
     return services.create_ballot(
         version=published,
         key="components",
@@ -74,6 +78,10 @@ def ballot(scheduled, olga):
 def cast(ballot):
     """`cast(voter, "code", "use", "required", rationale=…)`: cast_vote on `ballot`, by keys."""
 
+    return make_cast(ballot)
+
+
+def make_cast(ballot: Ballot):
     def cast_by_keys(voter, component: str = "code", criterion: str = "use", choice: str = "required", **kwargs):
         return services.cast_vote(
             ballot=ballot,
@@ -95,9 +103,13 @@ def choice(ballot):
 @pytest.fixture
 def grant(ballot, olga, group, choice):
     """weights holds the veto power “Not necessary” on every component."""
+    return make_grant(ballot, olga, group)
+
+
+def make_grant(ballot: Ballot, olga, group) -> VetoGrant:
     return services.grant_veto(
         ballot=ballot,
-        choice=choice("not-necessary"),
+        choice=ballot.choices.get(key="not-necessary"),
         group=group,
         reason="Charter §3: model builders speak for the weights.",
         acting_user=olga,
@@ -107,6 +119,11 @@ def grant(ballot, olga, group, choice):
 @pytest.fixture
 def voted(ballot, grant, cast, alice, bob, dave):
     """A few votes: alice's undocumented veto on data/use among them."""
+    return make_voted(ballot, alice, bob, dave)
+
+
+def make_voted(ballot: Ballot, alice, bob, dave) -> Ballot:
+    cast = make_cast(ballot)
     cast(bob, "code", "use", "required", rationale="Nobody can study a model without its code.")
     cast(alice, "code", "use", "object", rationale="Too strict for small labs.")
     cast(alice, "data", "use", "not-necessary")
@@ -118,12 +135,16 @@ def voted(ballot, grant, cast, alice, bob, dave):
 @pytest.fixture
 def dispute(voted, bob, other_group, choice):
     """bob disputes corpora's abstentions."""
+    return make_dispute(voted, bob, other_group)
+
+
+def make_dispute(voted: Ballot, bob, other_group) -> Dispute:
     return services.raise_dispute(
         ballot=voted,
         raised_by=bob,
         reason="Abstaining on code is a veto in disguise.",
         group=other_group,
-        choice=choice("abstain"),
+        choice=voted.choices.get(key="abstain"),
     )
 
 

@@ -473,6 +473,7 @@ def test_the_close_form_closes_with_the_reason_or_says_why_not(client, olga, bal
             assert closed.close_reason == submitted(data).get("reason", "").strip()
 
 
+@pytest.mark.slow  # over three seconds on its own (about 3.5 s of CPU): thirty examples, each rescheduling a ballot
 @fuzz(30)
 @given(
     data=mutated(

@@ -5,15 +5,95 @@ a member of `corpora`; carol is signed in but belongs to nothing; oscar organize
 definition; an anonymous observer is not signed in. `ballot` is the open ballot `components` on
 version 0.0.9 (components code, data and the aggregate all-data) for weights and corpora.
 Ballots are public, so outsiders get 403 — never 404 — for what they may see but not do.
+All of it is built once per module (`_world_once`); each test rolls back what it wrote.
 """
 
+import copy
+from collections.abc import Iterator
+from types import SimpleNamespace
+
 import pytest
+from django.db import transaction
 from django.urls import reverse
 
 from audit.models import AuditEvent
 from tests.client import assert_sent_to_login, sign_in, text
+from tests.conftest import (
+    make_definition,
+    make_group,
+    make_oscar,
+    make_other_group,
+    make_persona,
+    make_published,
+)
+from tests.votes.conftest import make_dispute, make_grant, make_scheduled, make_voted
 from tests.votes.pages import NOT_ORGANIZERS, PERSONAS, ballot_rows, ballot_url, cell, url
+from votes import services
 from votes.models import Ballot, Dispute, VetoGrant
+
+# The world, built once per module ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def _world_once(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]:
+    """The personas and `dispute` (on `voted`, on `ballot`) as tests/conftest.py and tests/votes/conftest.py
+    build them, once per module in a transaction that each test's own nests in and rolls back to (as
+    Django's TestCase.setUpTestData does); rolled back after the module's last test."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        w = SimpleNamespace(**{name: make_persona(name) for name in ("olga", "alice", "bob", "carol", "dave")})
+        w.oscar = make_oscar()
+        published = make_published(make_definition(w.olga))
+        group, other_group = (
+            make_group(published.definition, w.alice, w.bob),
+            make_other_group(published.definition, w.dave),
+        )
+        ballot = services.open_ballot(ballot=make_scheduled(w.olga, published, group, other_group), acting_user=w.olga)
+        make_grant(ballot, w.olga, group)
+        w.dispute = make_dispute(make_voted(ballot, w.alice, w.bob, w.dave), w.bob, other_group)
+        yield w
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def _world(db, _world_once) -> SimpleNamespace:
+    """A copy per test, as setUpTestData's: what one test changes in these objects no other sees."""
+    return copy.deepcopy(_world_once)
+
+
+@pytest.fixture
+def olga(_world):
+    return _world.olga
+
+
+@pytest.fixture
+def alice(_world):
+    return _world.alice
+
+
+@pytest.fixture
+def bob(_world):
+    return _world.bob
+
+
+@pytest.fixture
+def carol(_world):
+    return _world.carol
+
+
+@pytest.fixture
+def dave(_world):
+    return _world.dave
+
+
+@pytest.fixture
+def oscar(_world):
+    return _world.oscar
+
+
+@pytest.fixture
+def dispute(_world):
+    return _world.dispute
+
 
 # Who gets what -------------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from config.middleware import NOT_SAVED
 from .. import services
 from ..access import CHOOSE_GROUP, VotingRights, check_on_behalf, get_ballot
 from ..forms import CellForm
-from ..models import Ballot
+from ..models import Ballot, Vote
 from .ballots import ballot_context
 
 if TYPE_CHECKING:
@@ -44,9 +44,11 @@ class Grid:
         self.group = self.rights.choose_group(group_key)
         self.other_group = self.rights.other_group  # asked for a group the voter does not vote for
         self.voted_for = self.rights.voted_for  # the group their votes count for, once a member of several voted
-        self.criteria = list(ballot.criteria.all())
-        self.choices = list(ballot.choices.all())
+        # ordered on their own columns: their default ordering joins the ballot and its definition
+        self.criteria = list(ballot.criteria.order_by("position", "pk"))
+        self.choices = list(ballot.choices.order_by("position", "pk"))
         self.one_cell = False
+        self.cells_read: list = []
 
     @property
     def must_choose(self) -> bool:
@@ -55,16 +57,27 @@ class Grid:
 
     @cached_property
     def votes(self) -> dict:
-        """The voter's votes by (component, criterion): all of them, or only the cells `read_cells` read."""
-        return self._votes(self.ballot.votes.filter(voter=self.voter))
+        """The voter's votes by (component, criterion): all of them, or only the cells named to `read_cells`."""
+        votes = self.ballot.votes.filter(voter=self.voter)
+        if self.one_cell:
+            query = Q(pk__in=[])
+            for component, criterion in self.cells_read:
+                query |= Q(component=component, criterion=criterion)
+            votes = votes.filter(query)
+        return self._votes(votes)
 
     def read_cells(self, cells) -> None:
-        """Read these cells' votes alone: a save answers with its cells, whatever else the voter cast."""
-        query = Q(pk__in=[])
-        for component, criterion in cells:
-            query |= Q(component=component, criterion=criterion)
-        self.votes = self._votes(self.ballot.votes.filter(query, voter=self.voter))
-        self.one_cell = True
+        """Read these cells' votes alone, once needed: a save answers with its cells, whatever else the voter cast."""
+        self.cells_read, self.one_cell = list(cells), True
+
+    def saved(self, component, criterion, vote: Vote | None) -> None:
+        """The cell as a save left it. A save of one cell answers with that cell alone: it need not be read before."""
+        if self.cells_read == [(component, criterion)] and "votes" not in self.__dict__:
+            self.votes = {}
+        if vote is None:
+            self.votes.pop((component.pk, criterion.pk), None)
+        else:
+            self.votes[(component.pk, criterion.pk)] = vote
 
     @property
     def conflicted(self) -> bool:
@@ -73,7 +86,8 @@ class Grid:
 
     @staticmethod
     def _votes(votes) -> dict:
-        votes = votes.with_conflict_flag().select_related("choice", "cast_by", "group")
+        # no ORDER BY: Vote's ordering would join the ballot and its definition for a dict
+        votes = votes.with_conflict_flag().select_related("choice", "cast_by", "group").order_by()
         return {(v.component_id, v.criterion_id): v for v in votes}
 
     def cell(self, component, criterion, error: str = "", confirm_withdraw: bool = False) -> dict:
@@ -149,7 +163,7 @@ def _save(request: AuthenticatedHttpRequest, grid: Grid, form: CellForm, compone
     try:
         if form.withdraws:
             services.withdraw_vote(**cell, acting_user=request.user)
-            grid.votes.pop((component.pk, criterion.pk), None)
+            grid.saved(component, criterion, None)
         else:
             vote = services.cast_vote(
                 **cell,
@@ -157,9 +171,10 @@ def _save(request: AuthenticatedHttpRequest, grid: Grid, form: CellForm, compone
                 rationale=form.cleaned_data["rationale"],
                 group=grid.group,
                 acting_user=request.user,
+                memberships=grid.memberships,  # as the grid read them: cast_vote reads them at this point too
             )
             vote.is_conflicted = ballot.conflicts.standing().covering(vote).exists()  # type: ignore[attr-defined]  # as `Grid._votes` annotates it
-            grid.votes[(component.pk, criterion.pk)] = vote
+            grid.saved(component, criterion, vote)
     except ValidationError as exc:
         return " ".join(exc.messages)
     except PermissionDenied as exc:
@@ -177,7 +192,7 @@ def _grid_url(grid: Grid, handle: str | None, cell_id: str = "") -> str:
     return f"{reverse(name, args=args)}{group}{'#' + cell_id if cell_id else ''}"
 
 
-def _open_grid(request: AuthenticatedHttpRequest, slug: str, key: str, handle: str | None) -> tuple[Grid, dict]:
+def _open_grid(request: AuthenticatedHttpRequest, slug: str, key: str, handle: str | None) -> Grid:
     ballot = get_ballot(slug, key)
     voter = _voter(request, ballot, handle)
     grid = Grid(ballot, voter, request.user, request.POST.get("group") or request.GET.get("group"))
@@ -187,21 +202,27 @@ def _open_grid(request: AuthenticatedHttpRequest, slug: str, key: str, handle: s
         raise PermissionDenied(
             grid.rights.frozen_out or f"{who} not a member of a working group enrolled in this ballot."
         )
-    context = ballot_context(request, ballot) | {"grid": grid, "voter": voter, "handle": handle}
-    return grid, context
+    return grid
+
+
+def _context(request: AuthenticatedHttpRequest, grid: Grid, handle: str | None) -> dict:
+    """What the grid's templates read: the grid, for its htmx parts (cells, progress); the ballot's too, for a page."""
+    context = {"ballot": grid.ballot, "grid": grid, "voter": grid.voter, "handle": handle}
+    return context if request.htmx else ballot_context(request, grid.ballot) | context
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def vote_grid(request: AuthenticatedHttpRequest, slug: str, key: str, handle: str | None = None) -> HttpResponse:
-    grid, context = _open_grid(request, slug, key, handle)
+    grid = _open_grid(request, slug, key, handle)
     ballot, voter = grid.ballot, grid.voter
     if request.method == "GET":
         if voter != request.user and not request.htmx and not grid.must_choose:
             services.read_sealed_votes(ballot=ballot, voter=voter, acting_user=request.user)
-        return render(request, "votes/ballot_vote.html#progress" if request.htmx else "votes/ballot_vote.html", context)
+        template = "votes/ballot_vote.html#progress" if request.htmx else "votes/ballot_vote.html"
+        return render(request, template, _context(request, grid, handle))
     if "save-all" in request.POST:
-        return _save_all(request, grid, context)
+        return _save_all(request, grid, handle)
 
     form = CellForm(request.POST, ballot=ballot, criteria=grid.criteria, choices=grid.choices)
     form.is_valid()  # the fields that are valid are read even when another is refused
@@ -217,15 +238,18 @@ def vote_grid(request: AuthenticatedHttpRequest, slug: str, key: str, handle: st
             if not request.htmx:
                 return redirect(_withdraw_url(grid, handle, component, criterion))
             cell = grid.cell(component, criterion, confirm_withdraw=True)
-            return render(request, "votes/ballot_vote.html#cell", context | {"cell": cell, "oob": False})
+            return render(request, "votes/ballot_vote.html#cell", _context(request, grid, handle) | {"cell": cell})
     if too_many := _over_the_vote_limit(request):
         if not request.htmx:
-            return render(request, "429.html", context | {"message": too_many}, status=429)
+            return render(request, "429.html", _context(request, grid, handle) | {"message": too_many}, status=429)
         cell = grid.cell(component, criterion, too_many)
-        return render(request, "votes/ballot_vote.html#cell", context | {"cell": cell}, status=429)
+        return render(
+            request, "votes/ballot_vote.html#cell", _context(request, grid, handle) | {"cell": cell}, status=429
+        )
     # A rationale too long, a choice not on the scale, another group's cell: said in the cell, nothing is saved.
     error = grid.refusal() or form.refusal() or _save(request, grid, form, component, criterion)
 
+    context = _context(request, grid, handle)
     if not request.htmx:
         if error:
             messages.error(request, f"{component.title}, {criterion.label}: {error} Nothing was changed.")
@@ -240,7 +264,7 @@ def vote_grid(request: AuthenticatedHttpRequest, slug: str, key: str, handle: st
     return response
 
 
-def _save_all(request: AuthenticatedHttpRequest, grid: Grid, context: dict) -> HttpResponse:
+def _save_all(request: AuthenticatedHttpRequest, grid: Grid, handle: str | None) -> HttpResponse:
     """Save every cell the “Save all changed” form lists, one after another, each as its own Save would.
 
     Each cell goes through `cast_vote` and writes its own audit event; each is accepted or refused on its own,
@@ -276,6 +300,7 @@ def _save_all(request: AuthenticatedHttpRequest, grid: Grid, context: dict) -> H
         saved += not error
         cells.append(grid.cell(component, criterion, error))
     summary = f"{saved} cell{'s' if saved != 1 else ''} saved" + (f", {len(refused)} refused." if refused else ".")
+    context = _context(request, grid, handle)
     if not request.htmx:
         if saved:
             messages.success(request, summary)
@@ -283,7 +308,7 @@ def _save_all(request: AuthenticatedHttpRequest, grid: Grid, context: dict) -> H
             messages.error(request, refusal)
         if grid.group is None or grid.other_group:
             return render(request, "votes/ballot_vote.html", context, status=400)
-        return redirect(_grid_url(grid, context["handle"]))
+        return redirect(_grid_url(grid, handle))
     response = render(
         request, "votes/ballot_vote.html#cell-saved", context | {"cells": cells, "oob": True, "summary": summary}
     )
@@ -311,7 +336,7 @@ def vote_withdraw(
     request: AuthenticatedHttpRequest, slug: str, key: str, component: str, criterion: str, handle: str | None = None
 ) -> HttpResponse:
     """Asks before a vote is withdrawn, saying what follows; its form posts the withdrawal to the grid."""
-    grid, context = _open_grid(request, slug, key, handle)
+    grid = _open_grid(request, slug, key, handle)
     posted = CellForm(
         {"component": component, "criterion": criterion}, ballot=grid.ballot, criteria=grid.criteria, choices=[]
     )
@@ -321,5 +346,7 @@ def vote_withdraw(
     grid.read_cells([cell])
     if grid.voter != request.user:
         services.read_sealed_votes(ballot=grid.ballot, voter=grid.voter, acting_user=request.user)
-    context |= {"cell": grid.cell(*cell), "back": _grid_url(grid, handle, f"cell-{component}-{criterion}")}
-    return render(request, "votes/vote_withdraw.html", context)
+    back = _grid_url(grid, handle, f"cell-{component}-{criterion}")
+    return render(
+        request, "votes/vote_withdraw.html", _context(request, grid, handle) | {"cell": grid.cell(*cell), "back": back}
+    )
