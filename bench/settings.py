@@ -24,6 +24,16 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 # The per-member limit on vote saves would refuse the bench's few hundred members casting as fast as they can:
 # lifted here, so the figures measure casting itself (each save still counts in the cache, as in production).
 os.environ["VOTE_RATE_LIMIT"] = "1000000/1m"
+# One signing key for the bench's processes (its own, in var/), as production reads one from a file.
+os.environ.setdefault(
+    "AUDIT_LOG_KEY_FILE", os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "bench-log.key")
+)
+if not os.path.exists(os.environ["AUDIT_LOG_KEY_FILE"]):
+    from plenary_tally import notes
+
+    os.makedirs(os.path.dirname(os.environ["AUDIT_LOG_KEY_FILE"]), exist_ok=True)
+    with open(os.environ["AUDIT_LOG_KEY_FILE"], "x") as key_file:
+        key_file.write(notes.generate_signer("bench.localhost") + "\n")
 
 from config.settings import *  # noqa: E402,F403
 from config.settings import DATABASES, STORAGES  # noqa: E402
