@@ -380,15 +380,16 @@ def record(
 
     `queued=True` is for votes (`plenary_tally.vocabulary.VOTE_ACTIONS`), whose service holds the stream
     shared and the vote's cell (`lock_stream(shared=True)`, `lock_cell`): in queue mode the event waits in
-    the queue and the sequencer is told at commit. Anything else, and a vote outside queue mode or under
-    an exclusive hold, is recorded in place: a barrier, after the queue is integrated.
+    the queue and the sequencer is told at commit. Anything else, and a vote outside queue mode, is
+    recorded in place: in queue mode a barrier, after the queue is integrated.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record() must run inside the transaction of the change it records")
     fields = _fields(stream, actor, action, subject, payload)
-    if queued and queue_mode() and _held().get(stream) != EXCLUSIVE:
-        lock_stream(stream, shared=True)
+    if queued and queue_mode():
+        lock_stream(stream, shared=True)  # nothing to take if the transaction holds it already, as a barrier
         event = QueuedEvent.objects.create(**fields)
+        _held().pop("settled:" + stream, None)  # a barrier later in this transaction integrates it first
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, stream])
         return event

@@ -45,10 +45,10 @@ def integrate(stream: str, *, batch: int = BATCH) -> int:
         return len(rows)
 
 
-def integrate_all(stream: str) -> int:
+def integrate_all(stream: str, *, batch: int = BATCH) -> int:
     """Integrate the stream's queue until it is empty (as a barrier does, under its exclusive hold): how many."""
     total = 0
-    while n := integrate(stream):
+    while n := integrate(stream, batch=batch):
         total += n
     return total
 
@@ -57,6 +57,6 @@ def queued_streams() -> list[str]:
     return sorted(QueuedEvent.objects.order_by().values_list("stream", flat=True).distinct())
 
 
-def drain() -> int:
+def drain(*, batch: int = BATCH) -> int:
     """Integrate every stream with queued events until none is left at the time of asking: how many events."""
-    return sum(integrate_all(stream) for stream in queued_streams())
+    return sum(integrate_all(stream, batch=batch) for stream in queued_streams())

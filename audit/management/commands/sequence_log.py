@@ -2,13 +2,14 @@ import select
 import signal
 from types import FrameType
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from audit import sequencer
 from audit.models import NOTIFY_CHANNEL, queue_mode
 
 POLL_SECONDS = 0.2
+MAX_BATCH = 100_000
 
 
 class Command(BaseCommand):
@@ -19,13 +20,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="Integrate what is queued now, then exit.")
+        parser.add_argument(
+            "--batch", type=int, default=sequencer.BATCH, help=f"Events per transaction (default {sequencer.BATCH})."
+        )
 
-    def handle(self, *args, once: bool = False, **options) -> None:
+    def handle(self, *args, once: bool = False, batch: int = sequencer.BATCH, **options) -> None:
+        if not 1 <= batch <= MAX_BATCH:
+            raise CommandError(f"--batch is a number of events from 1 to {MAX_BATCH:,}.")
         if connection.vendor != "postgresql":
             self.stdout.write("The queue is PostgreSQL's: on this database every event is recorded in place.")
             return
         if once:
-            self.stdout.write(f"integrated {sequencer.drain()} events")
+            self.stdout.write(f"integrated {sequencer.drain(batch=batch)} events")
             return
         if not queue_mode():
             self.stdout.write("AUDIT_QUEUE is off: draining what is queued, then listening all the same.")
@@ -44,7 +50,7 @@ class Command(BaseCommand):
         self.stdout.flush()
         try:
             while not stopping:
-                n = sequencer.drain()
+                n = sequencer.drain(batch=batch)
                 if n:
                     self.stdout.write(f"integrated {n} events")
                     self.stdout.flush()
