@@ -251,6 +251,12 @@ def lock_cell(stream: str, *cell: object) -> None:
         held[name] = EXCLUSIVE
 
 
+def notify_sequencer(stream: str) -> None:
+    """Tell the sequencer (`sequence_log`, which LISTENs) that the stream has queued events: at commit."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, stream])
+
+
 def lock_vote(stream: str, *cell: object) -> None:
     """A vote's hold: in queue mode the stream shared and the vote's cell exclusively, else the stream exclusively.
 
@@ -390,8 +396,7 @@ def record(
         lock_stream(stream, shared=True)  # nothing to take if the transaction holds it already, as a barrier
         event = QueuedEvent.objects.create(**fields)
         _held().pop("settled:" + stream, None)  # a barrier later in this transaction integrates it first
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, stream])
+        notify_sequencer(stream)
         return event
     if queue_mode():
         settle(stream)

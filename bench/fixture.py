@@ -353,7 +353,7 @@ def _copy_votes_and_events(ballot, plan: _Plan, cells, voters, groups, choices, 
                 prev = digest
         with cursor.copy(
             "COPY votes_vote (id, ballot_id, voter_id, group_id, component_id, criterion_id, choice_id, grant_id,"
-            " rationale, cast_at, cast_by_id) FROM STDIN"
+            " rationale, cast_at, cast_by_id, carried, outdated) FROM STDIN"
         ) as copy:
             for flat in range(choice_flat.size):
                 v, c = divmod(flat, n_cells)
@@ -364,7 +364,7 @@ def _copy_votes_and_events(ballot, plan: _Plan, cells, voters, groups, choices, 
                         first_id + flat, ballot.pk, voters[v].pk, groups[v % len(groups)].pk, component.pk,
                         criterion.pk, choice.pk, grant.pk if choice.requires_grant else None,
                         reasons[rationale_flat[flat]], at(final_event[flat]).isoformat(),
-                        organizer.pk if behalf_flat[flat] else voters[v].pk,
+                        organizer.pk if behalf_flat[flat] else voters[v].pk, False, False,
                     )
                 )  # fmt: skip
         cursor.execute("SET LOCAL session_replication_role = origin")
