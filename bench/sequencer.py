@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 
 
-def cast_for(mode: str, seconds: float, threads: int, seed: int) -> int:
+def cast_for(mode: str, seconds: float, threads: int, seed: int, ballot_id: int) -> int:
     """In this process: `threads` threads casting (or inserting, mode "baseline") for `seconds`; how many."""
     import django
 
@@ -40,12 +40,12 @@ def cast_for(mode: str, seconds: float, threads: int, seed: int) -> int:
     import audit.models
     from bench import fixture
     from votes import services
+    from votes.models import Ballot
 
     settings.AUDIT_QUEUE = mode != "inline"
     if mode == "queued-no-notify":
         audit.models.notify_sequencer = lambda stream: None  # the poll alone finds the votes
-    ballot = fixture.find(10_000)
-    assert ballot is not None
+    ballot = Ballot.objects.select_related("definition", "version").get(pk=ballot_id)
     User = get_user_model()
     voters = list(User.objects.filter(username__in=fixture.casters_of(ballot)))
     components = list(ballot.version.components.leaves())
@@ -93,6 +93,7 @@ def run_mode(mode: str, args) -> float:
         "--threads",
         str(args.threads),
     ]
+    command += ["--ballot", str(args.ballot)]
     children = [
         subprocess.Popen([*command, "--seed", str(n)], stdout=subprocess.PIPE, text=True) for n in range(args.processes)
     ]
@@ -109,9 +110,10 @@ def main() -> int:
     parser.add_argument("--json")
     parser.add_argument("--child")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ballot", type=int, default=0)
     args = parser.parse_args()
     if args.child:
-        print(cast_for(args.child, args.seconds, args.threads, args.seed))
+        print(cast_for(args.child, args.seconds, args.threads, args.seed, args.ballot))
         return 0
 
     import django
@@ -130,24 +132,30 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
     ballot = fixture.find(10_000) or fixture.build(10_000, log=lambda m: None).ballot
+    args.ballot = ballot.pk
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE IF NOT EXISTS bench_trivial (id bigserial PRIMARY KEY, n int)")
     report: dict = {"threads": args.threads, "processes": args.processes, "seconds": args.seconds}
     report["baseline"] = run_mode("baseline", args)
+    print("baseline", report["baseline"], flush=True)
     report["inline"] = run_mode("inline", args)
+    print("inline", report["inline"], flush=True)
     for mode in ("queued", "queued-no-notify"):
         env = os.environ | {"AUDIT_QUEUE": "true"}
         sequencer = subprocess.Popen(
             [sys.executable, "manage.py", "sequence_log"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
         )
-        assert sequencer.stdout is not None and "listening" in sequencer.stdout.readline()
-        report[mode] = run_mode(mode, args)
-        waited = time.monotonic()
-        while log_position(ballot.audit_stream)[1]:
-            time.sleep(0.005)
-        report[f"{mode}_placed_after_s"] = round(time.monotonic() - waited, 3)
-        sequencer.terminate()
-        sequencer.communicate(timeout=30)
+        try:
+            assert sequencer.stdout is not None and "listening" in sequencer.stdout.readline()
+            report[mode] = run_mode(mode, args)
+            print(mode, report[mode], flush=True)
+            waited = time.monotonic()
+            while log_position(ballot.audit_stream)[1]:
+                time.sleep(0.005)
+            report[f"{mode}_placed_after_s"] = round(time.monotonic() - waited, 3)
+        finally:
+            sequencer.terminate()
+            sequencer.communicate(timeout=30)
     for mode in ("inline", "queued", "queued-no-notify"):
         report[f"{mode}_to_baseline"] = round(report[mode] / report["baseline"], 2)
     report["queued_to_inline"] = round(report["queued"] / report["inline"], 2)
