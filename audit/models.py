@@ -263,11 +263,11 @@ def lock_vote(stream: str, *cell: object) -> None:
     Votes on other cells go on meanwhile; one on the same cell waits, so a cell has one current vote and its
     queued events are in commit order. Take it before reading the state the vote depends on.
     """
-    if queue_mode():
+    if not queue_mode():
+        lock_stream(stream)
+    elif _held().get(stream) != EXCLUSIVE:  # a barrier's transaction (an import) excludes every other vote already
         lock_stream(stream, shared=True)
         lock_cell(stream, *cell)
-    else:
-        lock_stream(stream)
 
 
 def lock_log(stream: str) -> None:

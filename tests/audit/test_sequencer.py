@@ -195,11 +195,11 @@ def start_sequencer(*args: str) -> subprocess.Popen:
     return process
 
 
-def wait_until(condition, timeout: float) -> float:
+def wait_until(condition, timeout: float, every: float = 0.01) -> float:
     started = time.monotonic()
     while not condition():
         assert time.monotonic() - started < timeout, "timed out"
-        time.sleep(0.01)
+        time.sleep(every)
     return time.monotonic() - started
 
 
@@ -250,12 +250,12 @@ def test_a_sequencer_killed_mid_batch_loses_and_doubles_nothing(ballot, group, c
                     for criterion in criteria:
                         cast(voter, component, criterion, ["required", "abstain"][round_ % 2])
     seq_before, total = log_position(ballot.audit_stream)
-    batch = 40
+    batch = 8  # many batches: the kill finds one in flight and more to come
     assert total > 3 * batch
 
     process = start_sequencer("--batch", str(batch))
     try:
-        wait_until(_the_sequencer_is_in_a_batch, timeout=10)
+        wait_until(_the_sequencer_is_in_a_batch, timeout=10, every=0.001)
         process.kill()
         process.wait(timeout=10)
         wait_until(_the_sequencer_is_gone, timeout=10)
@@ -305,3 +305,39 @@ def test_a_vote_committed_after_a_runs_snapshot_but_placed_before_a_vote_it_read
     assert [e["actor"] for e in log(ballot)[-2:]] == ["alice", "bob"]
     assert analysis.is_stale(ballot, run)
     assert_whole(ballot)
+
+
+def advisory_locks_held() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def test_votes_under_a_barrier_s_hold_take_no_lock_per_cell(ballot, cast, bob, alice, dave):
+    """An import votes under the ballot's exclusive hold (here the fixture's opening, in this test's transaction):
+    a lock per cell would add nothing, and 10⁵ of them would run out of PostgreSQL's lock slots."""
+    before = advisory_locks_held()
+    cast(bob, "code", "use", "required")
+    cast(alice, "code", "study", "required")
+    cast(dave, "data", "use", "required")
+    assert advisory_locks_held() == before
+    assert queued(ballot) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_vote_in_its_own_transaction_holds_the_stream_shared_and_its_cell(ballot, bob):
+    component, criterion = ballot.version.components.get(key="code"), ballot.criteria.get(key="use")
+    with transaction.atomic():
+        services.cast_vote(
+            ballot=ballot,
+            voter=bob,
+            component=component,
+            criterion=criterion,
+            choice=ballot.choices.get(key="required"),
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT mode FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() ORDER BY mode"
+            )
+            modes = [row[0] for row in cursor.fetchall()]
+    assert modes == ["ExclusiveLock", "ShareLock"]  # its cell; the ballot's stream
