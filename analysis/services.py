@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.models import AuditEvent, log_position, settled
+from audit.models import AuditEvent, log_position, queue_mode, settled
 from plenary_tally import outcomes
 from plenary_tally.digest import input_digest
 from plenary_tally.model import BallotSpec, Cell, Choice, Component, VoterMatrix
@@ -81,7 +81,7 @@ def is_stale(ballot: Ballot, run: OutcomeRun | None) -> bool:
     if run is None or run.results.get("engine") != outcomes.ENGINE:
         return True
     # The count first: a vote the run did not read is queued now, or in the log when the query below runs.
-    seq, queued = log_position(ballot.audit_stream)
+    seq, queued = log_position(ballot.audit_stream) if queue_mode() else (0, 0)
     if queued and seq + queued > run.audit_seq:
         return True  # votes wait in the queue (barriers empty it, so they came after any decision) that it did not read
     # In the log after the run's position: what came after it, or a vote it read queued that one committed after its
