@@ -9,15 +9,17 @@ import subprocess
 import sys
 import threading
 import time
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
 from analysis import bundles
 from analysis import services as analysis
-from audit import sequencer
+from audit import sequencer, tasks
 from audit.models import AuditEvent, QueuedEvent, head, log_position, record
 from plenary_tally import chain, verification
 from plenary_tally.vocabulary import Action
@@ -341,3 +343,24 @@ def test_a_vote_in_its_own_transaction_holds_the_stream_shared_and_its_cell(ball
             )
             modes = [row[0] for row in cursor.fetchall()]
     assert modes == ["ExclusiveLock", "ShareLock"]  # its cell; the ballot's stream
+
+
+def test_beat_s_task_integrates_every_queued_vote(ballot, cast, bob, alice):
+    cast(bob, "code", "use", "required")
+    cast(alice, "data", "use", "required")
+
+    assert tasks.sequence_log.delay().get() == 2
+
+    assert_whole(ballot)
+
+
+def test_sequence_log_once_drains_the_queue_and_refuses_a_batch_out_of_range(ballot, cast, bob):
+    cast(bob, "code", "use", "required")
+    with pytest.raises(CommandError, match="--batch is a number of events from 1 to 100,000"):
+        call_command("sequence_log", "--once", "--batch", "0")
+    out = StringIO()
+
+    call_command("sequence_log", "--once", stdout=out)
+
+    assert out.getvalue() == "integrated 1 event\n"
+    assert_whole(ballot)

@@ -12,6 +12,10 @@ POLL_SECONDS = 0.2
 MAX_BATCH = 100_000
 
 
+def _integrated(n: int) -> str:
+    return f"integrated {n:,} event{'' if n == 1 else 's'}"
+
+
 class Command(BaseCommand):
     help = (
         "Give queued vote events their places in the audit log: listen for votes, integrate every stream with "
@@ -31,7 +35,7 @@ class Command(BaseCommand):
             self.stdout.write("The queue is PostgreSQL's: on this database every event is recorded in place.")
             return
         if once:
-            self.stdout.write(f"integrated {sequencer.drain(batch=batch)} events")
+            self.stdout.write(_integrated(sequencer.drain(batch=batch)))
             return
         if not queue_mode():
             self.stdout.write("AUDIT_QUEUE is off: draining what is queued, then listening all the same.")
@@ -52,7 +56,7 @@ class Command(BaseCommand):
             while not stopping:
                 n = sequencer.drain(batch=batch)
                 if n:
-                    self.stdout.write(f"integrated {n} events")
+                    self.stdout.write(_integrated(n))
                     self.stdout.flush()
                     continue  # more may have come meanwhile
                 try:
