@@ -59,7 +59,8 @@ class StoredReplay(Replay):
 def verify_records(*, stream: str | None = None) -> Checked:
     """Check every stream (or the one named) and the definitions and ballots it records; raise RecordBroken."""
     checked = Checked()
-    with services.one_snapshot():
+    queues = [stream] if stream else [b.audit_stream for b in Ballot.objects.select_related("definition")]
+    with services.one_snapshot(settle=queues):  # every vote in the snapshot has its event in the log
         owners = _owners()
         ballots = {b.audit_stream: b for b in Ballot.objects.select_related("definition", "version")}
         events = AuditEvent.objects.in_chain_order()

@@ -61,7 +61,7 @@ def export_bundle(ballot: Ballot, out: str | os.PathLike | IO[bytes]) -> dict[st
     generated_at = timezone.now().replace(microsecond=0)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         bundle = _Bundle(archive, generated_at)
-        with services.one_snapshot():
+        with services.one_snapshot(settle=[ballot.audit_stream]):  # every queued vote in the log first
             ballot = Ballot.objects.select_related("definition", "version").get(pk=ballot.pk)
             results = _outcomes(ballot)
             bundle.write_json(formats.BALLOT_FILE, ballot_json(ballot))

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.models import AuditEvent
+from audit.models import AuditEvent, log_position, queue_mode, settled
 from plenary_tally import outcomes
 from plenary_tally.digest import input_digest
 from plenary_tally.model import BallotSpec, Cell, Choice, Component, VoterMatrix
@@ -63,10 +63,13 @@ def voter_values(ballot: Ballot) -> VoterMatrix:
 
 
 def audit_position(ballot: Ballot) -> int:
-    return (
-        AuditEvent.objects.filter(stream=ballot.audit_stream).order_by("-seq").values_list("seq", flat=True).first()
-        or 0
-    )
+    """How many events the ballot's stream holds: its last integrated seq plus its queued events.
+
+    A run stores it as its `audit_seq`. Events are only ever added, and each is either queued or in the log, so a
+    later position equal to it means exactly the events the run read, and a larger one, events it did not.
+    """
+    seq, queued = log_position(ballot.audit_stream)
+    return seq + queued
 
 
 # Events of a ballot's stream that no outcome reads: a decision and its objections rest on a run, they don't move it.
@@ -77,6 +80,12 @@ def is_stale(ballot: Ballot, run: OutcomeRun | None) -> bool:
     """Whether anything bearing on the outcomes was recorded since the run read it, or the computation changed."""
     if run is None or run.results.get("engine") != outcomes.ENGINE:
         return True
+    # The count first: a vote the run did not read is queued now, or in the log when the query below runs.
+    seq, queued = log_position(ballot.audit_stream) if queue_mode() else (0, 0)
+    if queued and seq + queued > run.audit_seq:
+        return True  # votes wait in the queue (barriers empty it, so they came after any decision) that it did not read
+    # In the log after the run's position: what came after it, or a vote it read queued that one committed after its
+    # snapshot but integrated first pushed past it. Either bears on the outcomes but a decision and its objections.
     later = AuditEvent.objects.filter(stream=ballot.audit_stream, seq__gt=run.audit_seq)
     return later.exclude(action__in=NO_BEARING).exists()
 
@@ -104,20 +113,23 @@ def digest(spec: BallotSpec, cells: list[Cell]) -> str:
 
 
 @contextmanager
-def one_snapshot() -> Iterator[None]:
+def one_snapshot(settle: Iterable[str] = ()) -> Iterator[None]:
     """A transaction in which every read sees the database as it was at its first read.
 
     PostgreSQL gives that at REPEATABLE READ; SQLite gives it to any read transaction in WAL
     mode, and a deferred one does not hold the write lock, so voting goes on meanwhile. Inside a
     transaction already begun (a test, a caller's atomic block) the isolation is the caller's.
+    With `settle` (audit streams), every vote in the snapshot has its event in those streams' log
+    (`audit.models.settled`): votes wait only while the queue is integrated, not while one reads.
     """
     if connection.in_atomic_block or connection.vendor not in ("postgresql", "sqlite"):
-        with transaction.atomic():
+        with transaction.atomic(), settled(settle):
             yield
     elif connection.vendor == "postgresql":
-        with transaction.atomic():
+        with settled(settle) as release, transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            release()  # its statement fixes the snapshot: the log holds every vote in it
             yield
     else:
         connection.ensure_connection()

@@ -3,13 +3,19 @@
 Rows are only ever inserted, through `record()`, and the database refuses UPDATE and
 DELETE on the table (see `guard.py`). Events form one chain per stream — a definition, a
 ballot — so each ballot's record can be downloaded and verified on its own (`chain.py`).
+
+With `settings.AUDIT_QUEUE` (PostgreSQL), a vote does not wait for its place in the chain: it is stored
+with its event in the queue (`QueuedEvent`), under a shared hold of its stream and a lock on its cell
+only, and the sequencer (`sequencer.py`) gives it its place. Every other event is a barrier: it holds
+its stream exclusively, integrates the queue, then takes the next place itself. `docs/audit-log.md`.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
 from plenary_tally import chain
@@ -144,41 +150,262 @@ def head(stream: str) -> str:
     return latest or GENESIS_HASH
 
 
-def lock_stream(stream: str) -> None:
-    """Take the stream's place in line for the rest of the transaction.
+class QueuedEvent(models.Model):
+    """A vote's event, stored with the vote and waiting for the sequencer to give it its place in the chain.
+
+    Not part of the log: no seq, no hashes, never shown on a page. The sequencer deletes each row in the
+    transaction that inserts its `AuditEvent`; until then readers count it (`queued_count`) and exports and
+    barriers integrate it first (`settle`).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    stream = models.CharField(max_length=200, db_index=True)
+    at = models.DateTimeField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    actor_handle = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=64)
+    subject_type = models.CharField(max_length=100)
+    subject_id = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.stream} queued #{self.pk} {self.action}"
+
+
+def log_position(stream: str) -> tuple[int, int]:
+    """The stream's last integrated seq and how many of its events are queued, read by one statement: in one
+    snapshot even outside a transaction, so an event the sequencer moves meanwhile is counted once."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT coalesce(max(seq), 0) FROM {AuditEvent._meta.db_table} WHERE stream = %s),"
+            f" (SELECT count(*) FROM {QueuedEvent._meta.db_table} WHERE stream = %s)",
+            [stream, stream],
+        )
+        seq, queued = cursor.fetchone()
+    return int(seq), int(queued)
+
+
+# Locks -----------------------------------------------------------------------------------------
+# Advisory transaction locks, keyed by a 64-bit hash of a name: the stream ("ballot:…"), the stream's log
+# ("log:ballot:…", which the sequencer and barriers take to append), and a vote's cell ("cell:…").
+SHARED, EXCLUSIVE = "shared", "exclusive"
+NOTIFY_CHANNEL = "audit_queue"
+
+
+def queue_mode() -> bool:
+    """Whether votes go through the queue: `settings.AUDIT_QUEUE`, on PostgreSQL only."""
+    return bool(getattr(settings, "AUDIT_QUEUE", False)) and connection.vendor == "postgresql"
+
+
+def _held() -> dict[str, str]:
+    """The locks this transaction holds (name -> mode), forgotten when it ends.
+
+    Kept beside the connection's list of on-commit callbacks, which Django replaces by a new list at every
+    commit, rollback and rollback to a savepoint (whose locks PostgreSQL releases too): a held list that is no
+    longer the connection's means a transaction that has ended, and its locks are gone.
+    """
+    if not connection.in_atomic_block:
+        return {}  # in autocommit a transaction lock ends with its statement: nothing is held
+    memo = getattr(connection, "_plenary_locks", None)
+    if memo is None or memo[0] is not connection.run_on_commit:
+        memo = (connection.run_on_commit, {})
+        connection._plenary_locks = memo  # type: ignore[attr-defined]  # our own attribute
+    return memo[1]
+
+
+def _advisory(name: str, *, shared: bool = False) -> None:
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(hashtextextended(%s, 0))", [name])
+
+
+def lock_stream(stream: str, shared: bool = False) -> None:
+    """Take the stream's place in line for the rest of the transaction; each lock once per transaction.
 
     Services that read state before changing it call this first, so the order of events in a
-    stream is the order in which their changes were committed. On SQLite every write
-    transaction is already exclusive (transaction_mode IMMEDIATE in settings).
+    stream is the order in which their changes were committed. A vote in queue mode holds it
+    SHARED (votes on other cells do not wait for it; `lock_cell` orders those on its cell), every
+    other change EXCLUSIVE, so it waits for the votes in flight and they for it. On SQLite every
+    write transaction is already exclusive (transaction_mode IMMEDIATE in settings).
     """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [stream])
+    if connection.vendor != "postgresql":
+        return
+    held = _held()
+    if held.get(stream) == EXCLUSIVE or (shared and held.get(stream) == SHARED):
+        return
+    _advisory(stream, shared=shared)
+    held[stream] = SHARED if shared else EXCLUSIVE
+
+
+def lock_cell(stream: str, *cell: object) -> None:
+    """Hold one cell of the stream (a ballot's voter, component and criterion) until the transaction ends."""
+    if connection.vendor != "postgresql":
+        return
+    name = "cell:" + stream + ":" + ":".join(str(part) for part in cell)
+    held = _held()
+    if name not in held:
+        _advisory(name)
+        held[name] = EXCLUSIVE
+
+
+def notify_sequencer(stream: str) -> None:
+    """Tell the sequencer (`sequence_log`, which LISTENs) that the stream has queued events: at commit."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, stream])
+
+
+def lock_vote(stream: str, *cell: object) -> None:
+    """A vote's hold: in queue mode the stream shared and the vote's cell exclusively, else the stream exclusively.
+
+    Votes on other cells go on meanwhile; one on the same cell waits, so a cell has one current vote and its
+    queued events are in commit order. Take it before reading the state the vote depends on.
+    """
+    if not queue_mode():
+        lock_stream(stream)
+    elif _held().get(stream) != EXCLUSIVE:  # a barrier's transaction (an import) excludes every other vote already
+        lock_stream(stream, shared=True)
+        lock_cell(stream, *cell)
+
+
+def lock_log(stream: str) -> None:
+    """The right to append to the stream's chain: the sequencer's, and a barrier's while it appends."""
+    if connection.vendor != "postgresql":
+        return
+    name = "log:" + stream
+    held = _held()
+    if name not in held:
+        _advisory(name)
+        held[name] = EXCLUSIVE
+
+
+def settle(stream: str) -> int:
+    """Hold the stream as a barrier does and integrate its queue: afterwards the log holds every event committed.
+
+    Call inside the transaction of a reader that must see the whole log (an export, a check). How many events
+    were integrated; nothing to do outside queue mode.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.settle() runs inside the transaction that reads the settled log")
+    if not queue_mode():
+        return 0
+    from . import sequencer  # it builds on this module
+
+    lock_stream(stream)
+    held = _held()
+    integrated = 0
+    if held.get("settled:" + stream) != EXCLUSIVE:
+        integrated = sequencer.integrate_all(stream)
+        held["settled:" + stream] = EXCLUSIVE  # under the exclusive lock nothing new can be queued
+    return integrated
+
+
+@contextmanager
+def settled(streams: Iterable[str]) -> Iterator[Callable[[], None]]:
+    """Settle each stream and keep it settled until the reader calls `release()`: outside a transaction.
+
+    For a reader that sees one snapshot (`analysis.services.one_snapshot`) and must find every vote of it in the
+    log: the streams are held exclusively for the session, which waits for the votes in flight and holds back
+    the next ones; their queues are integrated; the reader's first statement after that fixes its snapshot, and
+    `release()` (which is such a statement) lets votes go on while the reader reads. Inside a transaction
+    already begun (a test's) the streams are settled in it and stay held until it ends.
+    """
+    names = sorted(set(streams))
+    if not queue_mode() or not names:
+        yield lambda: None
+        return
+    if connection.in_atomic_block:
+        for stream in names:
+            settle(stream)
+        yield lambda: None
+        return
+    with connection.cursor() as cursor:
+        for stream in names:  # in one order, as every holder of several streams takes them
+            cursor.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [stream])
+    held = True
+
+    def release() -> None:
+        nonlocal held
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(pg_advisory_unlock(hashtextextended(s, 0))) FROM unnest(%s::text[]) AS s", [names]
+                )
+            held = False
+
+    try:
+        with transaction.atomic():
+            for stream in names:
+                settle(stream)
+        yield release
+    finally:  # the reader's transaction is over: released already, or now
+        try:
+            release()
+        except DatabaseError:
+            connection.close()  # a session that is gone holds no locks
+
+
+def _fields(
+    stream: str, actor: "User | None", action: str, subject: models.Model, payload: dict[str, Any] | None
+) -> dict[str, Any]:
+    return {
+        "stream": stream,
+        "at": timezone.now(),
+        "actor": actor,
+        "actor_handle": actor.get_username() if actor else "",
+        "action": action,
+        "subject_type": subject._meta.label_lower,
+        "subject_id": str(subject.pk),
+        "payload": chain.json_roundtrip(payload or {}),
+    }
+
+
+def append(fields: dict[str, Any], last: dict[str, Any] | None) -> AuditEvent:
+    """The event after `last` (the stream's latest seq and hash, or None), hashed; not yet saved."""
+    event = AuditEvent(seq=(last["seq"] + 1) if last else 1, prev_hash=last["hash"] if last else GENESIS_HASH, **fields)
+    event.hash = event.compute_hash()
+    return event
+
+
+def last_place(stream: str) -> dict[str, Any] | None:
+    return AuditEvent.objects.filter(stream=stream).order_by("-seq").values("seq", "hash").first()
 
 
 def record(
-    *, stream: str, actor: "User | None", action: str, subject: models.Model, payload: dict[str, Any] | None = None
-) -> AuditEvent:
-    """Append one event to `stream`. Call inside the transaction of the change it records."""
+    *,
+    stream: str,
+    actor: "User | None",
+    action: str,
+    subject: models.Model,
+    payload: dict[str, Any] | None = None,
+    queued: bool = False,
+) -> AuditEvent | QueuedEvent:
+    """Append one event to `stream`. Call inside the transaction of the change it records.
+
+    `queued=True` is for votes (`plenary_tally.vocabulary.VOTE_ACTIONS`), whose service holds the stream
+    shared and the vote's cell (`lock_stream(shared=True)`, `lock_cell`): in queue mode the event waits in
+    the queue and the sequencer is told at commit. Anything else, and a vote outside queue mode, is
+    recorded in place: in queue mode a barrier, after the queue is integrated.
+    """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record() must run inside the transaction of the change it records")
-    lock_stream(stream)
-    last = AuditEvent.objects.filter(stream=stream).order_by("-seq").values("seq", "hash").first()
-    event = AuditEvent(
-        stream=stream,
-        seq=(last["seq"] + 1) if last else 1,
-        at=timezone.now(),
-        actor=actor,
-        actor_handle=actor.get_username() if actor else "",
-        action=action,
-        subject_type=subject._meta.label_lower,
-        subject_id=str(subject.pk),
-        payload=chain.json_roundtrip(payload or {}),
-        prev_hash=last["hash"] if last else GENESIS_HASH,
-    )
-    event.hash = event.compute_hash()
-    event.save(force_insert=True)
-    return event
+    fields = _fields(stream, actor, action, subject, payload)
+    if queued and queue_mode():
+        lock_stream(stream, shared=True)  # nothing to take if the transaction holds it already, as a barrier
+        event = QueuedEvent.objects.create(**fields)
+        _held().pop("settled:" + stream, None)  # a barrier later in this transaction integrates it first
+        notify_sequencer(stream)
+        return event
+    if queue_mode():
+        settle(stream)
+        lock_log(stream)
+    else:
+        lock_stream(stream)
+    inline = append(fields, last_place(stream))
+    inline.save(force_insert=True)
+    return inline
 
 
 from .logmodels import Checkpoint, Cosignature  # noqa: E402, F401  # the log's checkpoints, in a module of their own

@@ -106,6 +106,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Votes wait in a queue for their place in the audit chain, which the sequencer gives them (`sequence_log`,
+# docs/audit-log.md), so votes on one ballot do not wait for each other. PostgreSQL only; SQLite records inline.
+AUDIT_QUEUE = env.bool("AUDIT_QUEUE", default=DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql")
 
 # Rate limits count in this cache: in production set CACHE_URL to Redis, so that every web worker shares the counts.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

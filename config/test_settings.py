@@ -21,5 +21,7 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
 SECURE_SSL_REDIRECT = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": None}  # in memory
+# Votes recorded inline, as on SQLite; the sequencer's tests turn the queue on (AUDIT_QUEUE_IN_TESTS=true: everywhere).
+AUDIT_QUEUE = os.environ.get("AUDIT_QUEUE_IN_TESTS", "").lower() in ("1", "true", "yes")
 WHITENOISE_USE_FINDERS = True  # serve static files straight from the apps, no collectstatic
 WHITENOISE_AUTOREFRESH = True

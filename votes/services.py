@@ -1,9 +1,10 @@
 """Every write in the votes app: one function per use case, each audited in its transaction.
 
-Vote-changing services first take the ballot's place in its audit stream
-(`audit.lock_stream`), so votes on one ballot are decided one after another and the order
-of the audit events is the order in which the votes were committed: replaying the ballot's
-audit stream gives exactly its current votes.
+Services first take the ballot's place in its audit stream (`audit.lock_stream`), so the
+order of the audit events is the order in which the changes were committed: replaying the
+ballot's audit stream gives exactly its current votes. A vote takes it shared, with its cell
+(`audit.lock_vote`): in queue mode votes on other cells go on meanwhile, and their events
+wait for the sequencer; every other change is a barrier that waits for them (docs/audit-log.md).
 """
 
 import secrets
@@ -19,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from analysis import tasks
-from audit.models import lock_stream, record, seal, unseal
+from audit.models import lock_stream, lock_vote, record, seal, unseal
 from deliberation.markdown import render_markdown
 from deliberation.models import Component, Definition, DraftVersion, Membership, WorkingGroup
 from notifications.models import Kind, followers
@@ -53,9 +54,15 @@ def _require_organizer(ballot_or_definition: Ballot | Definition, user: "User") 
         raise PermissionDenied("Only the definition's organizers can do this.")
 
 
-def _locked(ballot: Ballot) -> Ballot:
-    """Take the ballot's place in its audit stream, then read its current state."""
-    lock_stream(ballot.audit_stream)
+def _locked(ballot: Ballot, *cell: object) -> Ballot:
+    """Take the ballot's place in its audit stream, then read its current state.
+
+    With a cell (voter, component and criterion ids), a vote's hold: the stream shared, the cell alone exclusively.
+    """
+    if cell:
+        lock_vote(ballot.audit_stream, *cell)
+    else:
+        lock_stream(ballot.audit_stream)
     return Ballot.objects.select_related("definition", "version").get(pk=ballot.pk)
 
 
@@ -409,7 +416,8 @@ def carry_votes(ballot: Ballot, acting_user: "User | None") -> int:
 def _record_carried(ballot: Ballot, vote: Vote, carried_from: str, acting_user: "User | None") -> None:
     carry = {"carried_from": carried_from, "outdated": vote.outdated}
     payload = _vote_payload(ballot, vote, None, vote.cast_by) | carry
-    record(stream=ballot.audit_stream, actor=acting_user, action=Action.VOTE_CARRIED, subject=vote, payload=payload)
+    stream = ballot.audit_stream
+    record(stream=stream, actor=acting_user, action=Action.VOTE_CARRIED, subject=vote, payload=payload, queued=True)
 
 
 def _notify_carried(ballot: Ballot, carried: dict[int, int]) -> None:
@@ -451,7 +459,7 @@ def import_carried_vote(
     """A carried vote of an imported bundle, recorded as it was carried (`vote.carried`): the ballot it came
     from is not in this Plenary, so its votes cannot be carried again. For `analysis.imports` only."""
     _require_organizer(ballot, acting_user)
-    ballot = _locked(ballot)
+    ballot = _locked(ballot, voter.pk, component.pk, criterion.pk)
     if ballot.status != Ballot.Status.OPEN or ballot.carry_rule == Ballot.CarryRule.NONE:
         raise ValidationError("Carried votes are brought into an open ballot that carries votes only.")
     if not voting_memberships(ballot, voter).filter(group=group).exists():
@@ -929,7 +937,7 @@ def cast_vote(
     # Rosters change in their definition's line, not the ballot's: read before taking the ballot's place in line,
     # which every query until the commit holds; the chosen membership is then held under it (`_hold_membership`).
     rights.memberships  # noqa: B018
-    ballot = rights.ballot = _locked(ballot)
+    ballot = rights.ballot = _locked(ballot, voter.pk, component.pk, criterion.pk)
     _check_window_and_actor(ballot, rights)
     membership = rights.membership(group)
     _hold_membership(membership, voter)
@@ -967,6 +975,7 @@ def cast_vote(
         action=action,
         subject=vote,
         payload=_vote_payload(ballot, vote, previous, acting_user),
+        queued=True,
     )
     tasks.enqueue_recompute(ballot.pk)
     return vote
@@ -978,7 +987,7 @@ def withdraw_vote(
 ) -> None:
     rights = VotingRights(ballot, voter, acting_user)
     acting_user = acting_user or voter  # as `rights` has it
-    ballot = rights.ballot = _locked(ballot)
+    ballot = rights.ballot = _locked(ballot, voter.pk, component.pk, criterion.pk)
     _check_window_and_actor(ballot, rights)
     vote = (
         Vote.objects.filter(ballot=ballot, voter=voter, component=component, criterion=criterion)
@@ -989,7 +998,14 @@ def withdraw_vote(
     if vote is None:
         raise ValidationError("There is no vote to withdraw here.")
     payload = _vote_payload(ballot, vote, None, acting_user)
-    record(stream=ballot.audit_stream, actor=acting_user, action=Action.VOTE_WITHDRAWN, subject=vote, payload=payload)
+    record(
+        stream=ballot.audit_stream,
+        actor=acting_user,
+        action=Action.VOTE_WITHDRAWN,
+        subject=vote,
+        payload=payload,
+        queued=True,
+    )
     vote.delete()
     tasks.enqueue_recompute(ballot.pk)
 
