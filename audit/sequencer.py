@@ -10,6 +10,7 @@ again is always safe: an event is either still queued or in the log, never both,
 
 from django.db import connection, transaction
 
+from . import tlog
 from .models import AuditEvent, QueuedEvent, append, last_place, lock_log
 
 BATCH = 5000
@@ -17,11 +18,10 @@ FIELDS = ("stream", "at", "actor_id", "actor_handle", "action", "subject_type", 
 
 
 def after_batch(stream: str) -> None:
-    """Called in the batch's transaction once its events are in the log, before it commits.
-
-    The place to sign a checkpoint of the stream's log (its size and head, a Merkle root) that
-    commits or rolls back with the events it covers. Nothing to do yet.
-    """
+    """Called in the batch's transaction once its events are in the log, before it commits: the stream's
+    checkpoint (its size and Merkle root, signed) is signed here, and commits or rolls back with the
+    events it covers, so each batch pays for one signature and one extension of the tree."""
+    tlog.sign_checkpoint(stream)
 
 
 def integrate(stream: str, *, batch: int = BATCH) -> int:

@@ -19,9 +19,9 @@ from django.db import connection, transaction
 
 from analysis import bundles
 from analysis import services as analysis
-from audit import sequencer, tasks
-from audit.models import AuditEvent, QueuedEvent, head, log_position, record
-from plenary_tally import chain, verification
+from audit import sequencer, tasks, tlog
+from audit.models import AuditEvent, Checkpoint, QueuedEvent, head, log_position, record
+from plenary_tally import chain, checkpoints, merkle, notes, verification
 from plenary_tally.vocabulary import Action
 from tests.factories import MembershipFactory, UserFactory
 from votes import services
@@ -364,3 +364,15 @@ def test_sequence_log_once_drains_the_queue_and_refuses_a_batch_out_of_range(bal
 
     assert out.getvalue() == "integrated 1 event\n"
     assert_whole(ballot)
+
+
+def test_each_batch_signs_a_checkpoint_of_the_log_it_leaves(ballot, cast, bob, alice):
+    cast(bob, "code", "use", "required")
+    cast(alice, "code", "use", "object", rationale="Too strict.")
+
+    assert sequencer.integrate(ballot.audit_stream) == 2
+
+    size = tlog.head_size(ballot.audit_stream)
+    signed = Checkpoint.objects.get(stream=ballot.audit_stream, size=size)  # in the batch's own transaction
+    checkpoint = checkpoints.verify_checkpoint(signed.note, notes.Verifier(tlog.log_key()))
+    assert checkpoint.root == merkle.root([merkle.event_leaf(e["hash"]) for e in log(ballot)])
