@@ -8,6 +8,7 @@ same version and groups, open, built for each test that asks for it.
 
 import copy
 import json
+import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -381,6 +382,28 @@ def test_answers_are_refused_without_reasons_twice_or_by_members(closed, olga, b
 
 @pytest.fixture
 def decided(closed, olga, bob, dave, code):
+    return decide(closed, olga, bob, dave, code)
+
+
+@pytest.fixture(scope="module")
+def _decided_once(_world_once, tmp_path_factory, django_db_blocker) -> Path:
+    """`exported(decided)`, built once per module in a transaction of its own that is rolled back: only the
+    folder is left, for the tests that read the bundle and nothing else."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        w = copy.deepcopy(_world_once)
+        decided = decide(w.closed, w.olga, w.bob, w.dave, w.closed.version.components.get(key="code"))
+        folder = exported(decided, tmp_path_factory.mktemp("decided"))
+        transaction.set_rollback(True)
+    return folder
+
+
+@pytest.fixture
+def decided_bundle(_decided_once, tmp_path) -> Path:
+    """The unzipped bundle of `decided`, a copy per test to edit; its decisions are not in the database."""
+    return Path(shutil.copytree(_decided_once, tmp_path / "bundle"))
+
+
+def decide(closed, olga, bob, dave, code):
     """Decision 1 on code, objected to by bob (upheld: decision 2 revises it) and by dave (overruled);
     decision 3 on the whole ballot, with an objection of bob's still open."""
     first = record(closed, olga, code)
@@ -433,8 +456,8 @@ def test_ballot_json_carries_every_decision_with_its_run_and_objections(decided,
     }
 
 
-def test_a_bundle_carrying_decisions_verifies_offline(decided, tmp_path):
-    report = verify(exported(decided, tmp_path))
+def test_a_bundle_carrying_decisions_verifies_offline(decided_bundle):
+    report = verify(decided_bundle)
 
     assert report.ok, report.lines()
     assert any(
@@ -456,8 +479,8 @@ def _edit(path: Path, change) -> Path:
     return handmade.rehash(path)
 
 
-def test_a_decision_citing_another_digest_is_refused_naming_it(decided, tmp_path):
-    path = exported(decided, tmp_path)
+def test_a_decision_citing_another_digest_is_refused_naming_it(decided_bundle):
+    path = decided_bundle
     _edit(path, lambda data: data["decisions"][2]["run"].update(input_digest="ab" * 32))
 
     report = verify(path)
@@ -474,8 +497,8 @@ def test_a_decision_citing_another_digest_is_refused_naming_it(decided, tmp_path
     assert "decisions: FAILED, 1 problem" in report.lines()
 
 
-def test_an_edited_objection_is_refused_naming_it(decided, tmp_path):
-    path = exported(decided, tmp_path)
+def test_an_edited_objection_is_refused_naming_it(decided_bundle):
+    path = decided_bundle
     _edit(path, lambda data: data["decisions"][0]["objections"][1].update(reasoning="Corpora agreed."))
 
     report = verify(path)
@@ -498,8 +521,8 @@ def test_an_edited_objection_is_refused_naming_it(decided, tmp_path):
         ),
     ],
 )
-def test_other_edits_of_the_record_are_refused(decided, tmp_path, change, problem):
-    path = exported(decided, tmp_path)
+def test_other_edits_of_the_record_are_refused(decided_bundle, change, problem):
+    path = decided_bundle
     _edit(path, change)
 
     report = verify(path)
@@ -533,8 +556,8 @@ def test_a_standing_decision_whose_run_the_votes_moved_past_is_reported(decided,
         (lambda d: d["objections"][0].update(member="not a handle"), "decisions[0].objections[0].member:"),
     ],
 )
-def test_the_reader_refuses_decisions_of_the_wrong_shape_naming_the_place(decided, tmp_path, change, problem):
-    path = exported(decided, tmp_path)
+def test_the_reader_refuses_decisions_of_the_wrong_shape_naming_the_place(decided_bundle, change, problem):
+    path = decided_bundle
     _edit(path, lambda data: change(data["decisions"][0]))
 
     report = verify(path)
