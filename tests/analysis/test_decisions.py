@@ -1,12 +1,22 @@
 """The decision on the record and formal objections: who may record, object and answer, what each writes in the
-ballot's audit stream, and how a tally bundle carries them for `plenary-tally --verify` to check."""
+ballot's audit stream, and how a tally bundle carries them for `plenary-tally --verify` to check.
 
+`closed` is the ballot `components` of tests/votes/conftest.py, voted on and closed, with its outcomes computed:
+built once per module (`_world_once`), each test rolling back what it wrote. `ballot` is another ballot of the
+same version and groups, open, built for each test that asks for it.
+"""
+
+import copy
 import json
+import shutil
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.urls import reverse
 
 from analysis import bundles, decisions, services
@@ -15,19 +25,104 @@ from audit.models import AuditEvent
 from plenary_tally import verify
 from plenary_tally.vocabulary import Action
 from tests.analysis import handmade
+from tests.conftest import make_definition, make_group, make_other_group, make_persona, make_published
 from tests.factories import UserFactory
+from tests.votes.conftest import make_cast, make_scheduled, new_ballot
 from votes import services as votes
+from votes.models import Ballot
+
+# The world, built once per module ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def closed(ballot, cast, olga, alice, bob, dave):
+@pytest.fixture(scope="module")
+def _world_once(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]:
+    """The personas, `published`, its groups and `closed`, as tests/conftest.py and tests/votes/conftest.py build
+    them, once per module in a transaction that each test's own nests in and rolls back to (as Django's
+    TestCase.setUpTestData does); rolled back after the module's last test."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        w = SimpleNamespace(**{name: make_persona(name) for name in ("olga", "alice", "bob", "carol", "dave")})
+        w.published = make_published(make_definition(w.olga))
+        w.group = make_group(w.published.definition, w.alice, w.bob)
+        w.other_group = make_other_group(w.published.definition, w.dave)
+        ballot = make_scheduled(w.olga, w.published, w.group, w.other_group)
+        w.closed = _closed(votes.open_ballot(ballot=ballot, acting_user=w.olga), w.olga, w.alice, w.bob, w.dave)
+        yield w
+        transaction.set_rollback(True)
+
+
+def _closed(ballot: Ballot, olga, alice, bob, dave) -> Ballot:
     """The ballot, voted on and closed, with its outcomes computed from the final votes."""
+    cast = make_cast(ballot)
     cast(alice, "code", "use", "required")
     cast(bob, "code", "use", "required")
     cast(dave, "data", "use", "abstain")
     ballot = votes.close_ballot(ballot=ballot, acting_user=olga)
     services.recompute(ballot)
     return ballot
+
+
+@pytest.fixture
+def _world(db, _world_once) -> SimpleNamespace:
+    """A copy per test, as setUpTestData's: what one test changes in these objects no other sees."""
+    return copy.deepcopy(_world_once)
+
+
+@pytest.fixture
+def olga(_world):
+    return _world.olga
+
+
+@pytest.fixture
+def alice(_world):
+    return _world.alice
+
+
+@pytest.fixture
+def bob(_world):
+    return _world.bob
+
+
+@pytest.fixture
+def carol(_world):
+    return _world.carol
+
+
+@pytest.fixture
+def dave(_world):
+    return _world.dave
+
+
+@pytest.fixture
+def published(_world):
+    return _world.published
+
+
+@pytest.fixture
+def definition(_world):
+    return _world.published.definition
+
+
+@pytest.fixture
+def group(_world):
+    return _world.group
+
+
+@pytest.fixture
+def other_group(_world):
+    return _world.other_group
+
+
+@pytest.fixture
+def closed(_world):
+    """The ballot `components`, voted on and closed, with its outcomes computed from the final votes."""
+    return _world.closed
+
+
+@pytest.fixture
+def ballot(published, olga, group, other_group):
+    """An open ballot of the same version and groups as `closed`, without votes."""
+    scheduled = new_ballot(published, olga, [group, other_group], key="open", eligibility=Ballot.Eligibility.LIVE)
+    return votes.open_ballot(ballot=scheduled, acting_user=olga)
 
 
 @pytest.fixture
@@ -287,6 +382,28 @@ def test_answers_are_refused_without_reasons_twice_or_by_members(closed, olga, b
 
 @pytest.fixture
 def decided(closed, olga, bob, dave, code):
+    return decide(closed, olga, bob, dave, code)
+
+
+@pytest.fixture(scope="module")
+def _decided_once(_world_once, tmp_path_factory, django_db_blocker) -> Path:
+    """`exported(decided)`, built once per module in a transaction of its own that is rolled back: only the
+    folder is left, for the tests that read the bundle and nothing else."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        w = copy.deepcopy(_world_once)
+        decided = decide(w.closed, w.olga, w.bob, w.dave, w.closed.version.components.get(key="code"))
+        folder = exported(decided, tmp_path_factory.mktemp("decided"))
+        transaction.set_rollback(True)
+    return folder
+
+
+@pytest.fixture
+def decided_bundle(_decided_once, tmp_path) -> Path:
+    """The unzipped bundle of `decided`, a copy per test to edit; its decisions are not in the database."""
+    return Path(shutil.copytree(_decided_once, tmp_path / "bundle"))
+
+
+def decide(closed, olga, bob, dave, code):
     """Decision 1 on code, objected to by bob (upheld: decision 2 revises it) and by dave (overruled);
     decision 3 on the whole ballot, with an objection of bob's still open."""
     first = record(closed, olga, code)
@@ -339,8 +456,8 @@ def test_ballot_json_carries_every_decision_with_its_run_and_objections(decided,
     }
 
 
-def test_a_bundle_carrying_decisions_verifies_offline(decided, tmp_path):
-    report = verify(exported(decided, tmp_path))
+def test_a_bundle_carrying_decisions_verifies_offline(decided_bundle):
+    report = verify(decided_bundle)
 
     assert report.ok, report.lines()
     assert any(
@@ -362,8 +479,8 @@ def _edit(path: Path, change) -> Path:
     return handmade.rehash(path)
 
 
-def test_a_decision_citing_another_digest_is_refused_naming_it(decided, tmp_path):
-    path = exported(decided, tmp_path)
+def test_a_decision_citing_another_digest_is_refused_naming_it(decided_bundle):
+    path = decided_bundle
     _edit(path, lambda data: data["decisions"][2]["run"].update(input_digest="ab" * 32))
 
     report = verify(path)
@@ -380,8 +497,8 @@ def test_a_decision_citing_another_digest_is_refused_naming_it(decided, tmp_path
     assert "decisions: FAILED, 1 problem" in report.lines()
 
 
-def test_an_edited_objection_is_refused_naming_it(decided, tmp_path):
-    path = exported(decided, tmp_path)
+def test_an_edited_objection_is_refused_naming_it(decided_bundle):
+    path = decided_bundle
     _edit(path, lambda data: data["decisions"][0]["objections"][1].update(reasoning="Corpora agreed."))
 
     report = verify(path)
@@ -404,8 +521,8 @@ def test_an_edited_objection_is_refused_naming_it(decided, tmp_path):
         ),
     ],
 )
-def test_other_edits_of_the_record_are_refused(decided, tmp_path, change, problem):
-    path = exported(decided, tmp_path)
+def test_other_edits_of_the_record_are_refused(decided_bundle, change, problem):
+    path = decided_bundle
     _edit(path, change)
 
     report = verify(path)
@@ -439,8 +556,8 @@ def test_a_standing_decision_whose_run_the_votes_moved_past_is_reported(decided,
         (lambda d: d["objections"][0].update(member="not a handle"), "decisions[0].objections[0].member:"),
     ],
 )
-def test_the_reader_refuses_decisions_of_the_wrong_shape_naming_the_place(decided, tmp_path, change, problem):
-    path = exported(decided, tmp_path)
+def test_the_reader_refuses_decisions_of_the_wrong_shape_naming_the_place(decided_bundle, change, problem):
+    path = decided_bundle
     _edit(path, lambda data: change(data["decisions"][0]))
 
     report = verify(path)

@@ -4,15 +4,18 @@ Every refusal is checked to leave every table as it was.
 """
 
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
 from io import StringIO
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
+from django.db import transaction
 
 import plenary_tally as tally
 from analysis import bundles
@@ -20,8 +23,10 @@ from audit.models import AuditEvent
 from deliberation import services as deliberation
 from deliberation.models import Definition, Membership
 from plenary_tally.__main__ import main as tally_command
+from tests.conftest import make_definition, make_group, make_other_group, make_persona, make_published
 from tests.factories import DefinitionFactory, UserFactory
 from tests.faults import audit_chain_holds, every_table, the_database_fails
+from tests.votes.conftest import make_cast, make_scheduled
 from votes import services as votes
 from votes.models import Ballot, Dispute, VetoGrant
 
@@ -292,9 +297,51 @@ def test_import_export_verify_and_the_outcomes_are_those_of_the_imported_files(d
         assert json.loads(archive.read("outcomes.json")) == tally.recompute(source)
 
 
+def built_once(tmp_path_factory, django_db_blocker, export) -> Path:
+    """The bundle `export(ballot, path, people)` writes of the ballot `components` of tests/votes/conftest.py, with
+    the personas and groups of tests/conftest.py; what it wrote in the database is rolled back, so that only the
+    file is left, for a module's tests to read."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        people = SimpleNamespace(**{name: make_persona(name) for name in ("olga", "alice", "bob", "carol", "dave")})
+        published = make_published(make_definition(people.olga))
+        people.group = make_group(published.definition, people.alice, people.bob)
+        people.other_group = make_other_group(published.definition, people.dave)
+        scheduled = make_scheduled(people.olga, published, people.group, people.other_group)
+        ballot = votes.open_ballot(ballot=scheduled, acting_user=people.olga)
+        bundle = export(ballot, tmp_path_factory.mktemp("bundle") / "bundle.zip", people)
+        transaction.set_rollback(True)
+    return bundle
+
+
+@pytest.fixture(scope="module")
+def _exported_once(tmp_path_factory, django_db_setup, django_db_blocker) -> Path:
+    return built_once(tmp_path_factory, django_db_blocker, export_closed)
+
+
 @pytest.fixture
-def exported(tmp_path, ballot, cast, olga, alice, bob, dave, group, other_group) -> Path:
+def exported(_exported_once, tmp_path) -> Path:
+    """The bundle of `export_closed`, built once per module: a copy per test, its ballot not in the database."""
+    return Path(shutil.copy(_exported_once, tmp_path / "bundle.zip"))
+
+
+@pytest.fixture
+def exported_and_kept(tmp_path, ballot, olga, alice, bob, dave, group, other_group) -> Path:
+    """The bundle of `export_closed`, its ballot and people kept in the database."""
+    people = SimpleNamespace(olga=olga, alice=alice, bob=bob, dave=dave, group=group, other_group=other_group)
+    return export_closed(ballot, tmp_path / "bundle.zip", people)
+
+
+def export_closed(ballot: Ballot, bundle: Path, people: SimpleNamespace) -> Path:
     """A closed ballot: grants used and revoked, votes changed, withdrawn and on behalf, disputes, a hostile handle."""
+    olga, alice, bob, dave, group, other_group = (
+        people.olga,
+        people.alice,
+        people.bob,
+        people.dave,
+        people.group,
+        people.other_group,
+    )
+    cast = make_cast(ballot)
     mallory = UserFactory(username="-1+1")
     deliberation.add_member(group=group, user=mallory, acting_user=olga)  # joins the open ballot's roster, on record
     not_necessary = ballot.choices.get(key="not-necessary")
@@ -317,12 +364,12 @@ def exported(tmp_path, ballot, cast, olga, alice, bob, dave, group, other_group)
     dismissed = votes.raise_dispute(ballot=ballot, raised_by=alice, reason="Really?", voter=bob)
     votes.resolve_dispute(dispute=dismissed, status="dismissed", resolution="Bob said so.", acting_user=olga)
     votes.close_ballot(ballot=ballot, acting_user=olga)
-    bundle = tmp_path / "bundle.zip"
     bundles.export_bundle(ballot, bundle)
     return bundle
 
 
-def test_an_exported_ballot_imports_under_another_slug_and_round_trips(exported, tmp_path):
+def test_an_exported_ballot_imports_under_another_slug_and_round_trips(exported_and_kept, tmp_path):
+    exported = exported_and_kept
     source = unzip(exported, tmp_path / "source")
     (source / "manifest.json").unlink()  # the bundle is edited: its manifest no longer holds
     ballot = json.loads((source / "ballot.json").read_text())
@@ -475,15 +522,26 @@ ROSTER_FORGERIES = {
 FORGERIES |= {name: ROSTER_FORGERIES[name] for name in ROSTER_FORGERIES if name != "a former member shown as a member"}
 
 
+@pytest.fixture(scope="module")
+def _exported_open_once(tmp_path_factory, django_db_setup, django_db_blocker) -> Path:
+    return built_once(tmp_path_factory, django_db_blocker, export_open)
+
+
 @pytest.fixture
-def exported_open(tmp_path, ballot, cast, olga, alice, bob, carol, dave, group) -> Path:
+def exported_open(_exported_open_once, tmp_path) -> Path:
+    """The bundle of `export_open`, built once per module: a copy per test, its ballot not in the database."""
+    return Path(shutil.copy(_exported_open_once, tmp_path / "open.zip"))
+
+
+def export_open(ballot: Ballot, bundle: Path, people: SimpleNamespace) -> Path:
     """An open ballot whose roster changed while it ran: carol joined, voted and left; bob joined another group."""
+    olga, bob, carol, dave, group = people.olga, people.bob, people.carol, people.dave, people.group
+    cast = make_cast(ballot)
     joined = deliberation.add_member(group=group, user=carol, acting_user=olga)
     cast(carol, "code", "use", "required")
     deliberation.remove_member(membership=joined, acting_user=olga)  # her vote stands: a former member
     cast(bob, "code", "use", "abstain")
     cast(dave, "data", "study", "required")
-    bundle = tmp_path / "open.zip"
     bundles.export_bundle(ballot, bundle)
     return bundle
 

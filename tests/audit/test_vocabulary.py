@@ -2,11 +2,16 @@
 
 Every service records an action named there, in a stream named there, and together they use every
 name; the server and the offline verifier agree on which actions set a voter's cell and which clear it.
+The personas and `everything` are built once per module (`_world_once`); each test rolls back what it wrote.
 """
 
+import copy
+from collections.abc import Iterator
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from analysis import decisions
@@ -23,6 +28,7 @@ from plenary_tally.vocabulary import (
     ballot_stream,
     definition_stream,
 )
+from tests.conftest import make_persona
 from tests.factories import UserFactory
 from tests.votes.conftest import CHOICES, CRITERIA, edit_ballot
 from tests.votes.replay import replay, stored
@@ -34,8 +40,50 @@ def _fields(key: str) -> dict:
     return {"key": key, "title": key.title(), "category": "Code", "description": "", "aggregate_rule": ""}
 
 
+@pytest.fixture(scope="module")
+def _world_once(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]:
+    """The personas as tests/conftest.py builds them and `everything`, once per module in a transaction that each
+    test's own nests in and rolls back to (as Django's TestCase.setUpTestData does); rolled back after the
+    module's last test."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        w = SimpleNamespace(**{name: make_persona(name) for name in ("olga", "alice", "bob", "dave")})
+        w.everything = make_everything(w.olga, w.alice, w.bob, w.dave)
+        yield w
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def everything(olga, alice, bob, dave):
+def _world(db, _world_once) -> SimpleNamespace:
+    """A copy per test, as setUpTestData's: what one test changes in these objects no other sees."""
+    return copy.deepcopy(_world_once)
+
+
+@pytest.fixture
+def olga(_world):
+    return _world.olga
+
+
+@pytest.fixture
+def alice(_world):
+    return _world.alice
+
+
+@pytest.fixture
+def bob(_world):
+    return _world.bob
+
+
+@pytest.fixture
+def dave(_world):
+    return _world.dave
+
+
+@pytest.fixture
+def everything(_world):
+    return _world.everything
+
+
+def make_everything(olga, alice, bob, dave) -> Ballot:
     """One call of every audited service: a definition's life, then a sealed ballot's from creation to disputes
     (a conflict of interest declared and withdrawn on the way), and the ballot on the next version that carries
     its votes."""

@@ -6,13 +6,83 @@ signed in but belongs to nothing; an anonymous observer is not signed in. `publi
 (components code, data, and all-data = mean of data); `draft` is 0.0.10, started from it.
 Outsiders get 404 for what they may not see and 403 for what they may see but not do. Every URL of Plenary
 as every persona is in tests/config/test_permissions.py; these are the deliberation pages' own cases.
+The personas, `published` and `group` are built once per module (`_world_once`); each test rolls back what it
+wrote.
 """
 
+import copy
+from collections.abc import Iterator
+from types import SimpleNamespace
+
 import pytest
+from django.db import transaction
 
 from audit.models import AuditEvent
 from tests.client import assert_sent_to_login, sign_in
+from tests.conftest import make_definition, make_group, make_persona, make_published
 from tests.deliberation.pages import ORGANIZER_PAGES, url
+
+# The world, built once per module ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def _world_once(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]:
+    """The personas, `published` and `group` as tests/conftest.py builds them, once per module in a transaction
+    that each test's own nests in and rolls back to (as Django's TestCase.setUpTestData does); rolled back after
+    the module's last test."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        w = SimpleNamespace(**{name: make_persona(name) for name in ("olga", "alice", "bob", "carol", "dave")})
+        w.published = make_published(make_definition(w.olga))
+        w.group = make_group(w.published.definition, w.alice, w.bob)
+        yield w
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def _world(db, _world_once) -> SimpleNamespace:
+    """A copy per test, as setUpTestData's: what one test changes in these objects no other sees."""
+    return copy.deepcopy(_world_once)
+
+
+@pytest.fixture
+def olga(_world):
+    return _world.olga
+
+
+@pytest.fixture
+def alice(_world):
+    return _world.alice
+
+
+@pytest.fixture
+def bob(_world):
+    return _world.bob
+
+
+@pytest.fixture
+def carol(_world):
+    return _world.carol
+
+
+@pytest.fixture
+def dave(_world):
+    return _world.dave
+
+
+@pytest.fixture
+def published(_world):
+    return _world.published
+
+
+@pytest.fixture
+def definition(_world):
+    return _world.published.definition
+
+
+@pytest.fixture
+def group(_world):
+    return _world.group
+
 
 # Who sees what ---------------------------------------------------------------------------------
 

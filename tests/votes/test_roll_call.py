@@ -5,17 +5,87 @@ a member of `corpora`; carol is signed in but belongs to nothing; oscar organize
 definition; an anonymous observer is not signed in. `ballot` is the open ballot `components` on
 version 0.0.9 (components code, data and the aggregate all-data) for weights and corpora.
 Ballots are public, so outsiders get 403 — never 404 — for what they may see but not do.
+`dispute` (on `voted`, on `ballot`) is built once per module (`_world_once`); each test rolls back what it wrote.
 """
 
+import copy
 import html
 import re
+from collections.abc import Iterator
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import pytest
+from django.db import transaction
 
 from tests.client import sign_in, table_rows
+from tests.conftest import make_definition, make_group, make_other_group, make_persona, make_published
+from tests.votes.conftest import make_dispute, make_grant, make_scheduled, make_voted
 from tests.votes.pages import assert_same_queries_when_the_data_grows, ballot_url, more_votes, roll_call
 from votes import rollcall, services
+
+# The world, built once per module ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def _world_once(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]:
+    """The personas, their groups and `dispute` (on `voted`, on `ballot`) as tests/conftest.py and
+    tests/votes/conftest.py build them, once per module in a transaction that each test's own nests in and rolls
+    back to (as Django's TestCase.setUpTestData does); rolled back after the module's last test."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        w = SimpleNamespace(**{name: make_persona(name) for name in ("olga", "alice", "bob", "carol", "dave")})
+        published = make_published(make_definition(w.olga))
+        w.group = make_group(published.definition, w.alice, w.bob)
+        other_group = make_other_group(published.definition, w.dave)
+        ballot = services.open_ballot(
+            ballot=make_scheduled(w.olga, published, w.group, other_group), acting_user=w.olga
+        )
+        make_grant(ballot, w.olga, w.group)
+        w.dispute = make_dispute(make_voted(ballot, w.alice, w.bob, w.dave), w.bob, other_group)
+        yield w
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def _world(db, _world_once) -> SimpleNamespace:
+    """A copy per test, as setUpTestData's: what one test changes in these objects no other sees."""
+    return copy.deepcopy(_world_once)
+
+
+@pytest.fixture
+def olga(_world):
+    return _world.olga
+
+
+@pytest.fixture
+def alice(_world):
+    return _world.alice
+
+
+@pytest.fixture
+def bob(_world):
+    return _world.bob
+
+
+@pytest.fixture
+def carol(_world):
+    return _world.carol
+
+
+@pytest.fixture
+def dave(_world):
+    return _world.dave
+
+
+@pytest.fixture
+def group(_world):
+    return _world.group
+
+
+@pytest.fixture
+def dispute(_world):
+    return _world.dispute
+
 
 # The roll call -------------------------------------------------------------------------------
 

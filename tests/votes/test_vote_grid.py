@@ -5,19 +5,27 @@ a member of `corpora`; carol is signed in but belongs to nothing; oscar organize
 definition; an anonymous observer is not signed in. `ballot` is the open ballot `components` on
 version 0.0.9 (components code, data and the aggregate all-data) for weights and corpora.
 Ballots are public, so outsiders get 403 — never 404 — for what they may see but not do.
+The personas, their groups and `scheduled` are built once per module (`_world_once`); `ballot` opens it in each
+test that asks for it, and each test rolls back what it wrote.
 """
 
+import copy
 import html
 import json
 import re
+from collections.abc import Iterator
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from audit.models import AuditEvent
 from tests.client import HTMX, page_messages, sign_in, table_rows, text
+from tests.conftest import make_definition, make_group, make_other_group, make_persona, make_published
 from tests.factories import MembershipFactory, UserFactory, WorkingGroupFactory
+from tests.votes.conftest import make_scheduled
 from tests.votes.pages import (
     MEMBERS,
     NOT_MEMBERS,
@@ -30,6 +38,80 @@ from tests.votes.pages import (
 )
 from votes import services
 from votes.models import Ballot, Vote
+
+# The world, built once per module ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def _world_once(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]:
+    """The personas, `published`, its groups and `scheduled`, as tests/conftest.py and tests/votes/conftest.py
+    build them, once per module in a transaction that each test's own nests in and rolls back to (as Django's
+    TestCase.setUpTestData does); rolled back after the module's last test."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        w = SimpleNamespace(**{name: make_persona(name) for name in ("olga", "alice", "bob", "carol", "dave")})
+        w.published = make_published(make_definition(w.olga))
+        w.group = make_group(w.published.definition, w.alice, w.bob)
+        w.other_group = make_other_group(w.published.definition, w.dave)
+        w.scheduled = make_scheduled(w.olga, w.published, w.group, w.other_group)
+        yield w
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def _world(db, _world_once) -> SimpleNamespace:
+    """A copy per test, as setUpTestData's: what one test changes in these objects no other sees."""
+    return copy.deepcopy(_world_once)
+
+
+@pytest.fixture
+def olga(_world):
+    return _world.olga
+
+
+@pytest.fixture
+def alice(_world):
+    return _world.alice
+
+
+@pytest.fixture
+def bob(_world):
+    return _world.bob
+
+
+@pytest.fixture
+def carol(_world):
+    return _world.carol
+
+
+@pytest.fixture
+def dave(_world):
+    return _world.dave
+
+
+@pytest.fixture
+def published(_world):
+    return _world.published
+
+
+@pytest.fixture
+def definition(_world):
+    return _world.published.definition
+
+
+@pytest.fixture
+def group(_world):
+    return _world.group
+
+
+@pytest.fixture
+def other_group(_world):
+    return _world.other_group
+
+
+@pytest.fixture
+def scheduled(_world):
+    return _world.scheduled
+
 
 # The vote grid -------------------------------------------------------------------------------
 
