@@ -260,7 +260,8 @@ def measure_export(ballot, runs: int, work: Path) -> dict:
     from bench.child import AUDIT_JSON, VOTES_CSV
 
     def copy(query: str, out: Path) -> tuple[float, float]:
-        sql = " ".join(query.format(ballot=ballot.pk).split())
+        stream = "'" + ballot.audit_stream.replace("'", "''") + "'"  # a literal: COPY takes no parameters
+        sql = " ".join(query.format(ballot=ballot.pk, stream=stream).split())
         with open(out, "wb") as file:
             if shutil.which("psql"):
                 elapsed, rss, _ = run_child(
@@ -310,7 +311,7 @@ def measure_verify(bundle: str, runs: int) -> dict:
         elapsed, peak, output = run_child([PYTHON, "-m", "analysis.tally", bundle, "--verify"])
         times.append(elapsed)
         rss.append(peak)
-        line = output.strip()
+        line = output.strip().splitlines()[-1]  # the summary, after a line per check that held
     if not line.startswith("verified:"):
         raise RuntimeError(f"the bundle did not verify: {line}")
     return {
