@@ -9,10 +9,13 @@ Needs PostgreSQL answering as in CI (`BENCH_DATABASE_URL`, default
 postgres://postgres@127.0.0.1:5432/plenary_bench; the database is dropped and created afresh
 unless --reuse). Uses Redis on 127.0.0.1:6379 as the broker when it answers (nothing drains the
 recomputes that votes queue), and starts gunicorn on a free port for the HTTP figures; stops it
-when done. docs/performance.md explains each figure and holds the table of a full run.
+when done. For the casting figures it also starts the audit log's sequencer (`manage.py
+sequence_log`) when votes are queued (`AUDIT_QUEUE`, on by default with PostgreSQL), and stops it
+after. docs/performance.md explains each figure and holds the table of a full run.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -41,7 +44,7 @@ SIZES = (10_000, 100_000, 1_000_000)
 QUICK = (10_000, 100_000)
 CLIENTS = 50
 POLIS_PEAK = 65  # votes per second: the busiest Pol.is conversation's peak
-RATES = (POLIS_PEAK, 30)  # paced loads: the peak, and half of it
+RATES = (POLIS_PEAK, 150)  # paced loads: the peak, and more than twice it
 WORKERS = int(os.environ.get("BENCH_WORKERS", 2 * (os.cpu_count() or 1) + 1))  # gunicorn's rule for sync workers
 REDIS = ("127.0.0.1", 6379)
 BENCH_REDIS_DB = 13
@@ -141,6 +144,90 @@ class Server:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=30)
+
+
+class Sequencer:
+    """`manage.py sequence_log` with the bench's settings, beside gunicorn: started once it listens, stopped by
+    SIGTERM (its clean stop), which it must answer by exiting 0. Its output goes to a file, never a pipe that
+    nobody reads (a full pipe would stop it writing, and integrating)."""
+
+    def __init__(self, env: dict, work: Path):
+        self.env, self.output_path = env, work / "sequencer.log"
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "Sequencer":
+        self.output = open(self.output_path, "w")
+        command = [PYTHON, "manage.py", "sequence_log"]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.output, stderr=subprocess.STDOUT)
+        for _ in range(300):
+            if "sequencer listening" in self.output_path.read_text():
+                return self
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        self.__exit__()
+        raise RuntimeError(f"the sequencer did not start listening: {self.output_path.read_text()[-2000:]}")
+
+    def cpu_seconds(self) -> float:
+        """Its process's CPU so far, user and system (/proc/PID/stat, fields 14 and 15)."""
+        assert self.process is not None
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def __exit__(self, *exc) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            code = self.process.wait(timeout=60)
+        finally:
+            self.output.close()
+        said = self.output_path.read_text()
+        if not exc or exc[0] is None:
+            if code != 0 or "sequencer stopped" not in said:
+                raise RuntimeError(f"the sequencer did not stop cleanly (exit {code}): {said[-2000:]}")
+
+
+def wait_drained(ballot, timeout: float = 300) -> float:
+    """Seconds until none of the ballot's events is queued any more (the sequencer has placed them all)."""
+    from audit.models import log_position
+
+    started = time.perf_counter()
+    while log_position(ballot.audit_stream)[1]:
+        if time.perf_counter() - started > timeout:
+            raise RuntimeError(f"the sequencer left events queued {timeout:.0f} s after the load")
+        time.sleep(0.01)
+    return round(time.perf_counter() - started, 3)
+
+
+def sequencer_lag(ballot, after: int, upto: int) -> dict:
+    """For each vote event of seq in (after, upto]: from its `at` (taken in the vote's transaction) to the
+    `signed_at` of the first checkpoint of the stream covering it (signed in the batch that placed it)."""
+    from django.db import connection
+
+    from audit.models import AuditEvent, Checkpoint
+    from plenary_tally.vocabulary import SETS_THE_CELL
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXTRACT(EPOCH FROM c.signed_at - e.at) FROM {AuditEvent._meta.db_table} e"
+            f" LEFT JOIN LATERAL (SELECT signed_at FROM {Checkpoint._meta.db_table} k"
+            "   WHERE k.stream = e.stream AND k.size >= e.seq ORDER BY k.size LIMIT 1) c ON true"
+            " WHERE e.stream = %s AND e.seq > %s AND e.seq <= %s AND e.action = ANY(%s)",
+            [ballot.audit_stream, after, upto, [str(action) for action in SETS_THE_CELL]],
+        )
+        lags = [row[0] for row in cursor.fetchall()]
+    if any(lag is None for lag in lags):
+        raise RuntimeError("a vote event placed by the sequencer has no checkpoint covering it")
+    from bench.load import percentile
+
+    lags = [float(lag) for lag in lags]
+    return {
+        "events": len(lags),
+        "lag_p50_ms": ms(percentile(lags, 50)) if lags else None,
+        "lag_p95_ms": ms(percentile(lags, 95)) if lags else None,
+        "lag_max_ms": ms(max(lags)) if lags else None,
+    }
 
 
 # The figures ---------------------------------------------------------------------------------
@@ -377,36 +464,58 @@ def measure_casting(port: int, ballot, sessions: list[dict], seconds: float, wor
             for rate in RATES
         },
     }
-    found = {}
+    from audit.models import log_position, queue_mode
+
+    found: dict = {"queued": queue_mode()}
     run_seed = time.time_ns() % 1_000_000_007  # each run walks the cells in its own order, with its own rationales
-    for i, (name, plan) in enumerate(plans.items()):
-        path = work / f"{name}.json"
-        path.write_text(json.dumps(plan | {"seed": run_seed + i}))
-        events_before = vote_events(ballot)
-        _, _, output = run_child([PYTHON, "-m", "bench.load", str(path)])
-        found[name] = json.loads(output)
-        if name != "trivial_insert":
-            found[name]["vote_events"] = vote_events(ballot) - events_before
-            log(
-                f"    {name}: {found[name]['requests']} requests answered 200, {found[name]['vote_events']} vote events"
-            )
-            if found[name]["vote_events"] != found[name]["requests"]:
-                raise RuntimeError(f"{name}: every cast answered 200 should write one vote event")
-        log(f"    {name}: {found[name]}")
-    found["in_process"] = measure_request_cpu(ballot, sessions)
-    log(f"    in process: {found['in_process']}")
-    found["service"] = measure_cast_service(ballot)
+    with Sequencer(dict(os.environ), work) if found["queued"] else contextlib.nullcontext() as sequencer:
+        for i, (name, plan) in enumerate(plans.items()):
+            path = work / f"{name}.json"
+            path.write_text(json.dumps(plan | {"seed": run_seed + i}))
+            events_before, (seq_before, _) = vote_events(ballot), log_position(ballot.audit_stream)
+            cpu_before = sequencer.cpu_seconds() if sequencer else 0.0
+            _, _, output = run_child([PYTHON, "-m", "bench.load", str(path)])
+            found[name] = json.loads(output)
+            if sequencer:
+                found[name]["drained_after_s"] = wait_drained(ballot)
+            if name != "trivial_insert":
+                found[name]["vote_events"] = vote_events(ballot) - events_before
+                log(
+                    f"    {name}: {found[name]['requests']} requests answered 200,"
+                    f" {found[name]['vote_events']} vote events"
+                )
+                if found[name]["vote_events"] != found[name]["requests"]:
+                    raise RuntimeError(f"{name}: every cast answered 200 should write one vote event")
+                if sequencer:
+                    seq_after, queued = log_position(ballot.audit_stream)
+                    if queued:
+                        raise RuntimeError(f"{name}: {queued} events left queued once the queue drained")
+                    figures = sequencer_lag(ballot, seq_before, seq_after)
+                    placed = seq_after - seq_before
+                    cpu = sequencer.cpu_seconds() - cpu_before
+                    figures |= {"placed": placed, "cpu_ms": ms(cpu), "cpu_ms_per_event": round(cpu * 1000 / placed, 3)}
+                    if figures["events"] != found[name]["vote_events"]:
+                        raise RuntimeError(f"{name}: the sequencer placed {figures['events']} of the load's votes")
+                    found[name]["sequencer"] = figures
+            log(f"    {name}: {found[name]}")
+        found["in_process"] = measure_request_cpu(ballot, sessions)
+        log(f"    in process: {found['in_process']}")
+        found["service"] = measure_cast_service(ballot)
+        if sequencer:
+            wait_drained(ballot)
     found["throughput_share"] = round(found["cast"]["throughput"] / found["trivial_insert"]["throughput"], 2)
     found["p95_ratio"] = round(found["cast"]["p95_ms"] / found["trivial_insert"]["p95_ms"], 2)
     return found
 
 
 def vote_events(ballot) -> int:
-    """The vote events in the ballot's audit stream: one per vote cast or changed."""
-    from audit.models import AuditEvent
+    """The vote events of the ballot's audit stream, in its log or queued: one per vote cast or changed."""
+    from audit.models import AuditEvent, QueuedEvent
     from plenary_tally.vocabulary import SETS_THE_CELL
 
-    return AuditEvent.objects.filter(stream=ballot.audit_stream, action__in=SETS_THE_CELL).count()
+    stream, actions = ballot.audit_stream, SETS_THE_CELL
+    in_log = AuditEvent.objects.filter(stream=stream, action__in=actions).count()
+    return in_log + QueuedEvent.objects.filter(stream=stream, action__in=actions).count()
 
 
 def measure_request_cpu(ballot, sessions: list[dict], requests: int = 200) -> dict:
@@ -536,6 +645,16 @@ def table(report: dict) -> str:
     def latency(name: str):
         return lambda s: f"{s['casting'][name]['p50_ms']:.0f} / {s['casting'][name]['p95_ms']:.0f} ms"
 
+    def lag(name: str):
+        def cell(s: dict) -> str:
+            figures = s["casting"][name]["sequencer"]
+            return f"{figures['lag_p50_ms']:.0f} / {figures['lag_p95_ms']:.0f} / {figures['lag_max_ms']:.0f} ms"
+
+        return cell
+
+    def sequencer_cpu(name: str):
+        return lambda s: f"{s['casting'][name]['sequencer']['cpu_ms_per_event']:.2f} ms"
+
     def seconds(figure: str, key: str):
         return lambda s: f"{s[figure][key] / 1000:.2f} s"
 
@@ -554,6 +673,14 @@ def table(report: dict) -> str:
         row("  cast p50 / p95, saturated", latency("cast")),
         row("  baseline p50 / p95, saturated", latency("trivial_insert")),
         *(row(f"  cast p50 / p95 paced at {r}/s", latency(f"cast_at_{r}_per_second")) for r in RATES),
+        *(
+            row(f"  sequencer lag p50 / p95 / max, {label}", lag(load))
+            for label, load in (("saturated", "cast"), *((f"at {r}/s", f"cast_at_{r}_per_second") for r in RATES))
+        ),
+        *(
+            row(f"  sequencer CPU per event, {label}", sequencer_cpu(load))
+            for label, load in (("saturated", "cast"), *((f"at {r}/s", f"cast_at_{r}_per_second") for r in RATES))
+        ),
         row(
             "  `cast_vote` alone p50 / p95 (the ballot's line)",
             lambda s: f"{s[casting]['service']['p50_ms']:.0f} / {s[casting]['service']['p95_ms']:.0f} ms",
