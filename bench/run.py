@@ -188,48 +188,6 @@ class Sequencer:
                 raise RuntimeError(f"the sequencer did not stop cleanly (exit {code}): {said[-2000:]}")
 
 
-def wait_drained(ballot, timeout: float = 300) -> float:
-    """Seconds until none of the ballot's events is queued any more (the sequencer has placed them all)."""
-    from audit.models import log_position
-
-    started = time.perf_counter()
-    while log_position(ballot.audit_stream)[1]:
-        if time.perf_counter() - started > timeout:
-            raise RuntimeError(f"the sequencer left events queued {timeout:.0f} s after the load")
-        time.sleep(0.01)
-    return round(time.perf_counter() - started, 3)
-
-
-def sequencer_lag(ballot, after: int, upto: int) -> dict:
-    """For each vote event of seq in (after, upto]: from its `at` (taken in the vote's transaction) to the
-    `signed_at` of the first checkpoint of the stream covering it (signed in the batch that placed it)."""
-    from django.db import connection
-
-    from audit.models import AuditEvent, Checkpoint
-    from plenary_tally.vocabulary import SETS_THE_CELL
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT EXTRACT(EPOCH FROM c.signed_at - e.at) FROM {AuditEvent._meta.db_table} e"
-            f" LEFT JOIN LATERAL (SELECT signed_at FROM {Checkpoint._meta.db_table} k"
-            "   WHERE k.stream = e.stream AND k.size >= e.seq ORDER BY k.size LIMIT 1) c ON true"
-            " WHERE e.stream = %s AND e.seq > %s AND e.seq <= %s AND e.action = ANY(%s)",
-            [ballot.audit_stream, after, upto, [str(action) for action in SETS_THE_CELL]],
-        )
-        lags = [row[0] for row in cursor.fetchall()]
-    if any(lag is None for lag in lags):
-        raise RuntimeError("a vote event placed by the sequencer has no checkpoint covering it")
-    from bench.load import percentile
-
-    lags = [float(lag) for lag in lags]
-    return {
-        "events": len(lags),
-        "lag_p50_ms": ms(percentile(lags, 50)) if lags else None,
-        "lag_p95_ms": ms(percentile(lags, 95)) if lags else None,
-        "lag_max_ms": ms(max(lags)) if lags else None,
-    }
-
-
 # The figures ---------------------------------------------------------------------------------
 
 
@@ -440,7 +398,11 @@ def sessions_for(ballot, handles: list[str]) -> list[dict]:
 
 
 def measure_casting(port: int, ballot, sessions: list[dict], seconds: float, work: Path) -> dict:
-    """Votes cast over HTTP by 50 clients against gunicorn, beside a view that inserts one row."""
+    """Votes cast over HTTP by 50 clients against gunicorn, beside a view that inserts one row.
+
+    With votes queued, the sequencer runs beside gunicorn: after each load the bench waits for the queue to
+    drain, checks that every vote answered 200 is in the log, and reads each one's lag (`bench/placing.py`)
+    and the sequencer's CPU per event placed (its process's, over the load and the drain)."""
     cast_path = f"/d/{ballot.definition.slug}/ballots/{ballot.key}/vote/"
     common = {"host": "127.0.0.1", "port": port, "clients": CLIENTS, "seconds": seconds, "sessions": sessions}
     plans = {
@@ -465,6 +427,7 @@ def measure_casting(port: int, ballot, sessions: list[dict], seconds: float, wor
         },
     }
     from audit.models import log_position, queue_mode
+    from bench import placing
 
     found: dict = {"queued": queue_mode()}
     run_seed = time.time_ns() % 1_000_000_007  # each run walks the cells in its own order, with its own rationales
@@ -477,7 +440,10 @@ def measure_casting(port: int, ballot, sessions: list[dict], seconds: float, wor
             _, _, output = run_child([PYTHON, "-m", "bench.load", str(path)])
             found[name] = json.loads(output)
             if sequencer:
-                found[name]["drained_after_s"] = wait_drained(ballot)
+                found[name]["drained_after_s"] = placing.wait_drained(ballot.audit_stream)
+                if name == "trivial_insert":  # no vote: what listening and polling cost the sequencer
+                    idle = (sequencer.cpu_seconds() - cpu_before) / found[name]["seconds"]
+                    found["sequencer_idle_cpu_ms_per_second"] = ms(idle)
             if name != "trivial_insert":
                 found[name]["vote_events"] = vote_events(ballot) - events_before
                 log(
@@ -490,10 +456,11 @@ def measure_casting(port: int, ballot, sessions: list[dict], seconds: float, wor
                     seq_after, queued = log_position(ballot.audit_stream)
                     if queued:
                         raise RuntimeError(f"{name}: {queued} events left queued once the queue drained")
-                    figures = sequencer_lag(ballot, seq_before, seq_after)
+                    figures = placing.lag_figures(placing.lags(ballot.audit_stream, seq_before, seq_after))
                     placed = seq_after - seq_before
                     cpu = sequencer.cpu_seconds() - cpu_before
-                    figures |= {"placed": placed, "cpu_ms": ms(cpu), "cpu_ms_per_event": round(cpu * 1000 / placed, 3)}
+                    per_event = round(cpu * 1000 / placed, 3) if placed else None
+                    figures |= {"placed": placed, "cpu_ms": ms(cpu), "cpu_ms_per_event": per_event}
                     if figures["events"] != found[name]["vote_events"]:
                         raise RuntimeError(f"{name}: the sequencer placed {figures['events']} of the load's votes")
                     found[name]["sequencer"] = figures
@@ -502,7 +469,7 @@ def measure_casting(port: int, ballot, sessions: list[dict], seconds: float, wor
         log(f"    in process: {found['in_process']}")
         found["service"] = measure_cast_service(ballot)
         if sequencer:
-            wait_drained(ballot)
+            placing.wait_drained(ballot.audit_stream)
     found["throughput_share"] = round(found["cast"]["throughput"] / found["trivial_insert"]["throughput"], 2)
     found["p95_ratio"] = round(found["cast"]["p95_ms"] / found["trivial_insert"]["p95_ms"], 2)
     return found
@@ -680,6 +647,10 @@ def table(report: dict) -> str:
         *(
             row(f"  sequencer CPU per event, {label}", sequencer_cpu(load))
             for label, load in (("saturated", "cast"), *((f"at {r}/s", f"cast_at_{r}_per_second") for r in RATES))
+        ),
+        row(
+            "  sequencer CPU when idle (listening, polling)",
+            lambda s: f"{s[casting]['sequencer_idle_cpu_ms_per_second']:.0f} ms/s",
         ),
         row(
             "  `cast_vote` alone p50 / p95 (the ballot's line)",
