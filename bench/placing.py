@@ -55,3 +55,8 @@ def lag_figures(found: list[float]) -> dict:
         "lag_p95_ms": ms(percentile(found, 95)) if found else None,
         "lag_max_ms": ms(max(found)) if found else None,
     }
+
+
+def batches(stream: str, after: int, upto: int) -> int:
+    """The checkpoints signed for the events with seq in (after, upto]: one per batch that placed them."""
+    return Checkpoint.objects.filter(stream=stream, size__gt=after, size__lte=upto).count()

@@ -461,6 +461,7 @@ def measure_casting(port: int, ballot, sessions: list[dict], seconds: float, wor
                     cpu = sequencer.cpu_seconds() - cpu_before
                     per_event = round(cpu * 1000 / placed, 3) if placed else None
                     figures |= {"placed": placed, "cpu_ms": ms(cpu), "cpu_ms_per_event": per_event}
+                    figures["batches"] = placing.batches(ballot.audit_stream, seq_before, seq_after)
                     if figures["events"] != found[name]["vote_events"]:
                         raise RuntimeError(f"{name}: the sequencer placed {figures['events']} of the load's votes")
                     found[name]["sequencer"] = figures
@@ -620,7 +621,11 @@ def table(report: dict) -> str:
         return cell
 
     def sequencer_cpu(name: str):
-        return lambda s: f"{s['casting'][name]['sequencer']['cpu_ms_per_event']:.2f} ms"
+        def cell(s: dict) -> str:
+            figures = s["casting"][name]["sequencer"]
+            return f"{figures['cpu_ms_per_event']:.2f} ms ({figures['placed'] / figures['batches']:.1f} per batch)"
+
+        return cell
 
     def seconds(figure: str, key: str):
         return lambda s: f"{s[figure][key] / 1000:.2f} s"
@@ -645,7 +650,7 @@ def table(report: dict) -> str:
             for label, load in (("saturated", "cast"), *((f"at {r}/s", f"cast_at_{r}_per_second") for r in RATES))
         ),
         *(
-            row(f"  sequencer CPU per event, {label}", sequencer_cpu(load))
+            row(f"  sequencer CPU per event (events per batch), {label}", sequencer_cpu(load))
             for label, load in (("saturated", "cast"), *((f"at {r}/s", f"cast_at_{r}_per_second") for r in RATES))
         ),
         row(

@@ -41,6 +41,7 @@ def test_each_vote_lags_until_the_checkpoint_of_the_batch_that_placed_it(ballot,
     expected = [((first if e.seq <= first.size else second).signed_at - e.at).total_seconds() for e in events]
     assert found == pytest.approx(expected, abs=1e-6)
     assert found[0] < 0.3 <= found[2]
+    assert placing.batches(stream, start, upto) == 2
     figures = placing.lag_figures(found)
     assert figures["events"] == 3
     assert figures["lag_max_ms"] == pytest.approx(max(expected) * 1000, abs=0.1)
