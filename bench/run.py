@@ -165,7 +165,7 @@ class Sequencer:
             if self.process.poll() is not None:
                 break
             time.sleep(0.1)
-        self.__exit__()
+        self._stop()
         raise RuntimeError(f"the sequencer did not start listening: {self.output_path.read_text()[-2000:]}")
 
     def cpu_seconds(self) -> float:
@@ -174,18 +174,20 @@ class Sequencer:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def __exit__(self, *exc) -> None:
+    def _stop(self) -> int | None:
+        """SIGTERM, then its exit code once it has stopped."""
         if self.process is None:
-            return
+            return None
         self.process.terminate()
         try:
-            code = self.process.wait(timeout=60)
+            return self.process.wait(timeout=60)
         finally:
             self.output.close()
-        said = self.output_path.read_text()
-        if not exc or exc[0] is None:
-            if code != 0 or "sequencer stopped" not in said:
-                raise RuntimeError(f"the sequencer did not stop cleanly (exit {code}): {said[-2000:]}")
+
+    def __exit__(self, exc_type, *exc) -> None:
+        code, said = self._stop(), self.output_path.read_text()
+        if exc_type is None and (code != 0 or "sequencer stopped" not in said):
+            raise RuntimeError(f"the sequencer did not stop cleanly (exit {code}): {said[-2000:]}")
 
 
 # The figures ---------------------------------------------------------------------------------
