@@ -192,7 +192,6 @@ def log_position(stream: str) -> tuple[int, int]:
 # Advisory transaction locks, keyed by a 64-bit hash of a name: the stream ("ballot:…"), the stream's log
 # ("log:ballot:…", which the sequencer and barriers take to append), and a vote's cell ("cell:…").
 SHARED, EXCLUSIVE = "shared", "exclusive"
-NOTIFY_CHANNEL = "audit_queue"
 
 
 def queue_mode() -> bool:
@@ -244,17 +243,15 @@ def lock_cell(stream: str, *cell: object) -> None:
     """Hold one cell of the stream (a ballot's voter, component and criterion) until the transaction ends."""
     if connection.vendor != "postgresql":
         return
-    name = "cell:" + stream + ":" + ":".join(str(part) for part in cell)
+    name = _cell(stream, *cell)
     held = _held()
     if name not in held:
         _advisory(name)
         held[name] = EXCLUSIVE
 
 
-def notify_sequencer(stream: str) -> None:
-    """Tell the sequencer (`sequence_log`, which LISTENs) that the stream has queued events: at commit."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, stream])
+def _cell(stream: str, *cell: object) -> str:
+    return "cell:" + stream + ":" + ":".join(str(part) for part in cell)
 
 
 def lock_vote(stream: str, *cell: object) -> None:
@@ -263,10 +260,19 @@ def lock_vote(stream: str, *cell: object) -> None:
     Votes on other cells go on meanwhile; one on the same cell waits, so a cell has one current vote and its
     queued events are in commit order. Take it before reading the state the vote depends on.
     """
+    held = _held()
     if not queue_mode():
         lock_stream(stream)
-    elif _held().get(stream) != EXCLUSIVE:  # a barrier's transaction (an import) excludes every other vote already
-        lock_stream(stream, shared=True)
+    elif stream not in held:  # both in one round trip, in this order: the stream's line, then the cell's
+        name = _cell(stream, *cell)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0)), "
+                "pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [stream, name],
+            )
+        held[stream], held[name] = SHARED, EXCLUSIVE
+    elif held[stream] != EXCLUSIVE:  # a barrier's transaction (an import) excludes every other vote already
         lock_cell(stream, *cell)
 
 
@@ -386,7 +392,7 @@ def record(
 
     `queued=True` is for votes (`plenary_tally.vocabulary.VOTE_ACTIONS`), whose service holds the stream
     shared and the vote's cell (`lock_stream(shared=True)`, `lock_cell`): in queue mode the event waits in
-    the queue and the sequencer is told at commit. Anything else, and a vote outside queue mode, is
+    the queue, where the sequencer finds it within 100 ms. Anything else, and a vote outside queue mode, is
     recorded in place: in queue mode a barrier, after the queue is integrated.
     """
     if not transaction.get_connection().in_atomic_block:
@@ -396,7 +402,6 @@ def record(
         lock_stream(stream, shared=True)  # nothing to take if the transaction holds it already, as a barrier
         event = QueuedEvent.objects.create(**fields)
         _held().pop("settled:" + stream, None)  # a barrier later in this transaction integrates it first
-        notify_sequencer(stream)
         return event
     if queue_mode():
         settle(stream)

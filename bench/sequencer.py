@@ -37,14 +37,11 @@ def cast_for(mode: str, seconds: float, threads: int, seed: int, ballot_id: int)
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    import audit.models
     from bench import fixture
     from votes import services
     from votes.models import Ballot
 
     settings.AUDIT_QUEUE = mode != "inline"
-    if mode == "queued-no-notify":
-        audit.models.notify_sequencer = lambda stream: None  # the poll alone finds the votes
     ballot = Ballot.objects.select_related("definition", "version").get(pk=ballot_id)
     User = get_user_model()
     voters = list(User.objects.filter(username__in=fixture.casters_of(ballot)))
@@ -140,13 +137,13 @@ def main() -> int:
     print("baseline", report["baseline"], flush=True)
     report["inline"] = run_mode("inline", args)
     print("inline", report["inline"], flush=True)
-    for mode in ("queued", "queued-no-notify"):
+    for mode in ("queued",):
         env = os.environ | {"AUDIT_QUEUE": "true"}
         sequencer = subprocess.Popen(
             [sys.executable, "manage.py", "sequence_log"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
         )
         try:
-            assert sequencer.stdout is not None and "listening" in sequencer.stdout.readline()
+            assert sequencer.stdout is not None and "running" in sequencer.stdout.readline()
             report[mode] = run_mode(mode, args)
             print(mode, report[mode], flush=True)
             waited = time.monotonic()
@@ -156,7 +153,7 @@ def main() -> int:
         finally:
             sequencer.terminate()
             sequencer.communicate(timeout=30)
-    for mode in ("inline", "queued", "queued-no-notify"):
+    for mode in ("inline", "queued"):
         report[f"{mode}_to_baseline"] = round(report[mode] / report["baseline"], 2)
     report["queued_to_inline"] = round(report["queued"] / report["inline"], 2)
     report = {

@@ -193,7 +193,7 @@ def start_sequencer(*args: str) -> subprocess.Popen:
     if not args or "--once" not in args:
         assert process.stdout is not None
         line = process.stdout.readline()
-        assert "sequencer listening" in line, line + process.stdout.read()
+        assert "sequencer running" in line, line + process.stdout.read()
     return process
 
 
