@@ -147,7 +147,7 @@ class Server:
 
 
 class Sequencer:
-    """`manage.py sequence_log` with the bench's settings, beside gunicorn: started once it listens, stopped by
+    """`manage.py sequence_log` with the bench's settings, beside gunicorn: started once it runs, stopped by
     SIGTERM (its clean stop), which it must answer by exiting 0. Its output goes to a file, never a pipe that
     nobody reads (a full pipe would stop it writing, and integrating)."""
 
@@ -160,13 +160,13 @@ class Sequencer:
         command = [PYTHON, "manage.py", "sequence_log"]
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.output, stderr=subprocess.STDOUT)
         for _ in range(300):
-            if "sequencer listening" in self.output_path.read_text():
+            if "sequencer running" in self.output_path.read_text():
                 return self
             if self.process.poll() is not None:
                 break
             time.sleep(0.1)
         self._stop()
-        raise RuntimeError(f"the sequencer did not start listening: {self.output_path.read_text()[-2000:]}")
+        raise RuntimeError(f"the sequencer did not start: {self.output_path.read_text()[-2000:]}")
 
     def cpu_seconds(self) -> float:
         """Its process's CPU so far, user and system (/proc/PID/stat, fields 14 and 15)."""
@@ -443,7 +443,7 @@ def measure_casting(port: int, ballot, sessions: list[dict], seconds: float, wor
             found[name] = json.loads(output)
             if sequencer:
                 found[name]["drained_after_s"] = placing.wait_drained(ballot.audit_stream)
-                if name == "trivial_insert":  # no vote: what listening and polling cost the sequencer
+                if name == "trivial_insert":  # no vote: what looking at the queue costs the sequencer
                     idle = (sequencer.cpu_seconds() - cpu_before) / found[name]["seconds"]
                     found["sequencer_idle_cpu_ms_per_second"] = ms(idle)
             if name != "trivial_insert":
@@ -656,7 +656,7 @@ def table(report: dict) -> str:
             for label, load in (("saturated", "cast"), *((f"at {r}/s", f"cast_at_{r}_per_second") for r in RATES))
         ),
         row(
-            "  sequencer CPU when idle (listening, polling)",
+            "  sequencer CPU when idle (looking at the queue)",
             lambda s: f"{s[casting]['sequencer_idle_cpu_ms_per_second']:.0f} ms/s",
         ),
         row(
