@@ -9,10 +9,13 @@ Needs PostgreSQL answering as in CI (`BENCH_DATABASE_URL`, default
 postgres://postgres@127.0.0.1:5432/plenary_bench; the database is dropped and created afresh
 unless --reuse). Uses Redis on 127.0.0.1:6379 as the broker when it answers (nothing drains the
 recomputes that votes queue), and starts gunicorn on a free port for the HTTP figures; stops it
-when done. docs/performance.md explains each figure and holds the table of a full run.
+when done. For the casting figures it also starts the audit log's sequencer (`manage.py
+sequence_log`) when votes are queued (`AUDIT_QUEUE`, on by default with PostgreSQL), and stops it
+after. docs/performance.md explains each figure and holds the table of a full run.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -41,7 +44,7 @@ SIZES = (10_000, 100_000, 1_000_000)
 QUICK = (10_000, 100_000)
 CLIENTS = 50
 POLIS_PEAK = 65  # votes per second: the busiest Pol.is conversation's peak
-RATES = (POLIS_PEAK, 30)  # paced loads: the peak, and half of it
+RATES = (POLIS_PEAK, 150)  # paced loads: the peak, and more than twice it
 WORKERS = int(os.environ.get("BENCH_WORKERS", 2 * (os.cpu_count() or 1) + 1))  # gunicorn's rule for sync workers
 REDIS = ("127.0.0.1", 6379)
 BENCH_REDIS_DB = 13
@@ -141,6 +144,50 @@ class Server:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=30)
+
+
+class Sequencer:
+    """`manage.py sequence_log` with the bench's settings, beside gunicorn: started once it runs, stopped by
+    SIGTERM (its clean stop), which it must answer by exiting 0. Its output goes to a file, never a pipe that
+    nobody reads (a full pipe would stop it writing, and integrating)."""
+
+    def __init__(self, env: dict, work: Path):
+        self.env, self.output_path = env, work / "sequencer.log"
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "Sequencer":
+        self.output = open(self.output_path, "w")
+        command = [PYTHON, "manage.py", "sequence_log"]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.output, stderr=subprocess.STDOUT)
+        for _ in range(300):
+            if "sequencer running" in self.output_path.read_text():
+                return self
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        self._stop()
+        raise RuntimeError(f"the sequencer did not start: {self.output_path.read_text()[-2000:]}")
+
+    def cpu_seconds(self) -> float:
+        """Its process's CPU so far, user and system (/proc/PID/stat, fields 14 and 15)."""
+        assert self.process is not None
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def _stop(self) -> int | None:
+        """SIGTERM, then its exit code once it has stopped."""
+        if self.process is None:
+            return None
+        self.process.terminate()
+        try:
+            return self.process.wait(timeout=60)
+        finally:
+            self.output.close()
+
+    def __exit__(self, exc_type, *exc) -> None:
+        code, said = self._stop(), self.output_path.read_text()
+        if exc_type is None and (code != 0 or "sequencer stopped" not in said):
+            raise RuntimeError(f"the sequencer did not stop cleanly (exit {code}): {said[-2000:]}")
 
 
 # The figures ---------------------------------------------------------------------------------
@@ -354,7 +401,11 @@ def sessions_for(ballot, handles: list[str]) -> list[dict]:
 
 
 def measure_casting(port: int, ballot, sessions: list[dict], seconds: float, work: Path) -> dict:
-    """Votes cast over HTTP by 50 clients against gunicorn, beside a view that inserts one row."""
+    """Votes cast over HTTP by 50 clients against gunicorn, beside a view that inserts one row.
+
+    With votes queued, the sequencer runs beside gunicorn: after each load the bench waits for the queue to
+    drain, checks that every vote answered 200 is in the log, and reads each one's lag (`bench/placing.py`)
+    and the sequencer's CPU per event placed (its process's, over the load and the drain)."""
     cast_path = f"/d/{ballot.definition.slug}/ballots/{ballot.key}/vote/"
     common = {"host": "127.0.0.1", "port": port, "clients": CLIENTS, "seconds": seconds, "sessions": sessions}
     plans = {
@@ -378,36 +429,64 @@ def measure_casting(port: int, ballot, sessions: list[dict], seconds: float, wor
             for rate in RATES
         },
     }
-    found = {}
+    from audit.models import log_position, queue_mode
+    from bench import placing
+
+    found: dict = {"queued": queue_mode()}
     run_seed = time.time_ns() % 1_000_000_007  # each run walks the cells in its own order, with its own rationales
-    for i, (name, plan) in enumerate(plans.items()):
-        path = work / f"{name}.json"
-        path.write_text(json.dumps(plan | {"seed": run_seed + i}))
-        events_before = vote_events(ballot)
-        _, _, output = run_child([PYTHON, "-m", "bench.load", str(path)])
-        found[name] = json.loads(output)
-        if name != "trivial_insert":
-            found[name]["vote_events"] = vote_events(ballot) - events_before
-            log(
-                f"    {name}: {found[name]['requests']} requests answered 200, {found[name]['vote_events']} vote events"
-            )
-            if found[name]["vote_events"] != found[name]["requests"]:
-                raise RuntimeError(f"{name}: every cast answered 200 should write one vote event")
-        log(f"    {name}: {found[name]}")
-    found["in_process"] = measure_request_cpu(ballot, sessions)
-    log(f"    in process: {found['in_process']}")
-    found["service"] = measure_cast_service(ballot)
+    with Sequencer(dict(os.environ), work) if found["queued"] else contextlib.nullcontext() as sequencer:
+        for i, (name, plan) in enumerate(plans.items()):
+            path = work / f"{name}.json"
+            path.write_text(json.dumps(plan | {"seed": run_seed + i}))
+            events_before, (seq_before, _) = vote_events(ballot), log_position(ballot.audit_stream)
+            cpu_before = sequencer.cpu_seconds() if sequencer else 0.0
+            _, _, output = run_child([PYTHON, "-m", "bench.load", str(path)])
+            found[name] = json.loads(output)
+            if sequencer:
+                found[name]["drained_after_s"] = placing.wait_drained(ballot.audit_stream)
+                if name == "trivial_insert":  # no vote: what looking at the queue costs the sequencer
+                    idle = (sequencer.cpu_seconds() - cpu_before) / found[name]["seconds"]
+                    found["sequencer_idle_cpu_ms_per_second"] = ms(idle)
+            if name != "trivial_insert":
+                found[name]["vote_events"] = vote_events(ballot) - events_before
+                log(
+                    f"    {name}: {found[name]['requests']} requests answered 200,"
+                    f" {found[name]['vote_events']} vote events"
+                )
+                if found[name]["vote_events"] != found[name]["requests"]:
+                    raise RuntimeError(f"{name}: every cast answered 200 should write one vote event")
+                if sequencer:
+                    seq_after, queued = log_position(ballot.audit_stream)
+                    if queued:
+                        raise RuntimeError(f"{name}: {queued} events left queued once the queue drained")
+                    figures = placing.lag_figures(placing.lags(ballot.audit_stream, seq_before, seq_after))
+                    placed = seq_after - seq_before
+                    cpu = sequencer.cpu_seconds() - cpu_before
+                    per_event = round(cpu * 1000 / placed, 3) if placed else None
+                    figures |= {"placed": placed, "cpu_ms": ms(cpu), "cpu_ms_per_event": per_event}
+                    figures["batches"] = placing.batches(ballot.audit_stream, seq_before, seq_after)
+                    if figures["events"] != found[name]["vote_events"]:
+                        raise RuntimeError(f"{name}: the sequencer placed {figures['events']} of the load's votes")
+                    found[name]["sequencer"] = figures
+            log(f"    {name}: {found[name]}")
+        found["in_process"] = measure_request_cpu(ballot, sessions)
+        log(f"    in process: {found['in_process']}")
+        found["service"] = measure_cast_service(ballot)
+        if sequencer:
+            placing.wait_drained(ballot.audit_stream)
     found["throughput_share"] = round(found["cast"]["throughput"] / found["trivial_insert"]["throughput"], 2)
     found["p95_ratio"] = round(found["cast"]["p95_ms"] / found["trivial_insert"]["p95_ms"], 2)
     return found
 
 
 def vote_events(ballot) -> int:
-    """The vote events in the ballot's audit stream: one per vote cast or changed."""
-    from audit.models import AuditEvent
+    """The vote events of the ballot's audit stream, in its log or queued: one per vote cast or changed."""
+    from audit.models import AuditEvent, QueuedEvent
     from plenary_tally.vocabulary import SETS_THE_CELL
 
-    return AuditEvent.objects.filter(stream=ballot.audit_stream, action__in=SETS_THE_CELL).count()
+    stream, actions = ballot.audit_stream, SETS_THE_CELL
+    in_log = AuditEvent.objects.filter(stream=stream, action__in=actions).count()
+    return in_log + QueuedEvent.objects.filter(stream=stream, action__in=actions).count()
 
 
 def measure_request_cpu(ballot, sessions: list[dict], requests: int = 200) -> dict:
@@ -537,6 +616,20 @@ def table(report: dict) -> str:
     def latency(name: str):
         return lambda s: f"{s['casting'][name]['p50_ms']:.0f} / {s['casting'][name]['p95_ms']:.0f} ms"
 
+    def lag(name: str):
+        def cell(s: dict) -> str:
+            figures = s["casting"][name]["sequencer"]
+            return f"{figures['lag_p50_ms']:.0f} / {figures['lag_p95_ms']:.0f} / {figures['lag_max_ms']:.0f} ms"
+
+        return cell
+
+    def sequencer_cpu(name: str):
+        def cell(s: dict) -> str:
+            figures = s["casting"][name]["sequencer"]
+            return f"{figures['cpu_ms_per_event']:.2f} ms ({figures['placed'] / figures['batches']:.1f} per batch)"
+
+        return cell
+
     def seconds(figure: str, key: str):
         return lambda s: f"{s[figure][key] / 1000:.2f} s"
 
@@ -555,6 +648,18 @@ def table(report: dict) -> str:
         row("  cast p50 / p95, saturated", latency("cast")),
         row("  baseline p50 / p95, saturated", latency("trivial_insert")),
         *(row(f"  cast p50 / p95 paced at {r}/s", latency(f"cast_at_{r}_per_second")) for r in RATES),
+        *(
+            row(f"  sequencer lag p50 / p95 / max, {label}", lag(load))
+            for label, load in (("saturated", "cast"), *((f"at {r}/s", f"cast_at_{r}_per_second") for r in RATES))
+        ),
+        *(
+            row(f"  sequencer CPU per event (events per batch), {label}", sequencer_cpu(load))
+            for label, load in (("saturated", "cast"), *((f"at {r}/s", f"cast_at_{r}_per_second") for r in RATES))
+        ),
+        row(
+            "  sequencer CPU when idle (looking at the queue)",
+            lambda s: f"{s[casting]['sequencer_idle_cpu_ms_per_second']:.0f} ms/s",
+        ),
         row(
             "  `cast_vote` alone p50 / p95 (the ballot's line)",
             lambda s: f"{s[casting]['service']['p50_ms']:.0f} / {s[casting]['service']['p95_ms']:.0f} ms",
