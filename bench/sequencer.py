@@ -7,7 +7,7 @@ Each mode casts through `votes.services.cast_vote` (random members, random cells
 10,000-vote ballot, `bench/fixture.py`) from `--processes` processes of `--threads` threads each,
 for `--seconds`: inline (`AUDIT_QUEUE` off: each vote holds the ballot's lock until its commit is
 flushed), queued (the ballot's lock shared, the cell's exclusive; `manage.py sequence_log`
-running), and queued without NOTIFY (to see what the notification costs at commit). The baseline
+running). The baseline
 is the same threads committing one trivial row each. It reports votes/s, the ratio to the
 baseline and to inline, and how long after the last vote the sequencer had placed every one.
 Needs PostgreSQL (`BENCH_DATABASE_URL`, default plenary_bench; built afresh unless --reuse).
