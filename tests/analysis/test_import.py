@@ -292,7 +292,7 @@ def test_import_export_verify_and_the_outcomes_are_those_of_the_imported_files(d
     verified = verify_in_a_subprocess(bundle)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     events = 14 if close else 13  # created, granted, opened, 9 votes, the dispute; closed
-    assert verified.stdout.splitlines()[-1] == f"verified: 5 files, {events} audit events, 9 votes, outcomes match"
+    assert verified.stdout.splitlines()[-1] == f"verified: 6 files, {events} audit events, 9 votes, outcomes match"
     with zipfile.ZipFile(bundle) as archive:
         assert json.loads(archive.read("outcomes.json")) == tally.recompute(source)
 
@@ -650,7 +650,7 @@ def test_the_demo_ballot_round_trips(db, tmp_path):
     verified = verify_in_a_subprocess(tmp_path / "demo.zip")
     assert verified.returncode == 0, verified.stdout
     verdict = verified.stdout.splitlines()[-1]
-    assert verdict.startswith("verified: 5 files, ") and verdict.endswith("outcomes match")
+    assert verdict.startswith("verified: 6 files, ") and verdict.endswith("outcomes match")
 
     source = unzip(tmp_path / "demo.zip", tmp_path / "source")
     (source / "manifest.json").unlink()
