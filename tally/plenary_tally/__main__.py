@@ -75,7 +75,7 @@ def bundle_main(argv: list[str]) -> int:
 
 
 def receipt_main(argv: list[str]) -> int:
-    from .receipts import check_receipt, read_receipt
+    from .receipts import check_receipts, read_receipts
 
     parser = argparse.ArgumentParser(
         prog="plenary-tally receipt",
@@ -83,20 +83,29 @@ def receipt_main(argv: list[str]) -> int:
         "with --against, also that a later bundle or checkpoint holds the same history.",
         epilog="Exit status: 0 when everything holds, 1 when not, 2 when a file cannot be read.",
     )
-    parser.add_argument("receipt", help="the receipt's JSON file")
+    parser.add_argument("receipt", help="the receipt's JSON file, or the file of your receipts on a ballot")
     parser.add_argument("--against", metavar="BUNDLE_OR_CHECKPOINT", help="a later bundle, or a later checkpoint")
     parser.add_argument("--log-key", metavar="VKEY", help="the log's verifier key you trust (else the receipt's own)")
     parser.add_argument("--proof", metavar="FILE", help="the server's consistency proof JSON, for a later checkpoint")
     args = parser.parse_args(argv)
     try:
-        receipt = read_receipt(args.receipt)
+        found = read_receipts(args.receipt)
         proof = read_receipt_proof(args.proof) if args.proof else None
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    report = check_receipt(receipt, against=args.against, log_key=args.log_key, proof=proof)
-    print("\n".join(report.lines()))
-    return 0 if report.ok else 1
+    reports = check_receipts(found, against=args.against, log_key=args.log_key, proof=proof)
+    if len(reports) == 1:
+        print("\n".join(reports[0].lines()))
+        return 0 if reports[0].ok else 1
+    for n, (receipt, report) in enumerate(zip(found, reports, strict=True), 1):
+        event = receipt.get("event") if isinstance(receipt, dict) else None
+        seq = event.get("seq", "?") if isinstance(event, dict) else "?"
+        print(f"receipt {n} (event #{seq}):")
+        print("\n".join(f"  {line}" for line in report.lines()))
+    failed = sum(not report.ok for report in reports)
+    print(f"{len(reports)} receipts verified" if not failed else f"{failed} of {len(reports)} receipts not verified")
+    return 0 if not failed else 1
 
 
 def read_receipt_proof(path: str) -> dict:

@@ -28,6 +28,8 @@ from .notes import MAX_NOTE_BYTES, NoteError, Verifier, open_note
 
 RECEIPT_FORMAT = "plenary-receipt/1"
 MAX_RECEIPT_BYTES = 2 * MAX_NOTE_BYTES  # a receipt holds one note, one event and a proof
+MAX_RECEIPTS_BYTES = 64 * 2**20  # a voter's receipts on one ballot: a few kilobytes for each vote they cast
+MAX_RECEIPTS = 100_000
 RECEIPT_KEYS = ("format", "stream", "event", "leaf_index", "tree_size", "proof", "checkpoint", "log_key")
 
 
@@ -94,19 +96,27 @@ def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def read_receipt(path: str | Path) -> dict[str, Any]:
-    """A receipt file, read within its size limit; `ValueError` says what is wrong with it."""
+def read_receipts(path: str | Path) -> list[dict[str, Any]]:
+    """One receipt, or the file of a voter's receipts on a ballot ({"format": ..., "receipts": [...]}),
+    read within its size limit; `ValueError` says what is wrong with it."""
     with open(path, "rb") as stream:
-        content = stream.read(MAX_RECEIPT_BYTES + 1)
-    if len(content) > MAX_RECEIPT_BYTES:
-        raise ValueError(f"a receipt is at most {MAX_RECEIPT_BYTES} bytes")
+        content = stream.read(MAX_RECEIPTS_BYTES + 1)
+    if len(content) > MAX_RECEIPTS_BYTES:
+        raise ValueError(f"a file of receipts is at most {MAX_RECEIPTS_BYTES} bytes")
     try:
         data = json.loads(content.decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"a receipt is a JSON object ({exc})") from None
     if not isinstance(data, dict):
         raise ValueError("a receipt is a JSON object")
-    return data
+    if "receipts" not in data:
+        if len(content) > MAX_RECEIPT_BYTES:
+            raise ValueError(f"a receipt is at most {MAX_RECEIPT_BYTES} bytes")
+        return [data]
+    found = data["receipts"]
+    if data.get("format") != RECEIPT_FORMAT or not isinstance(found, list) or not 0 < len(found) <= MAX_RECEIPTS:
+        raise ValueError(f"a file of receipts is {{'format': {RECEIPT_FORMAT!r}, 'receipts': [1 to {MAX_RECEIPTS}]}}")
+    return found
 
 
 def check_receipt(
@@ -118,11 +128,41 @@ def check_receipt(
 ) -> ReceiptReport:
     """Check `receipt` alone, then, with `against`, against a later bundle (zip or directory) or a
     later signed checkpoint (larger: with `proof`, the server's consistency proof JSON)."""
+    report, checkpoint, verifier = _check_alone(receipt, log_key)
+    if checkpoint is not None and verifier is not None and against is not None:
+        _check_against(report, receipt, checkpoint, verifier, Path(against), proof)
+    return report
+
+
+def check_receipts(
+    receipts: Sequence[dict],
+    *,
+    against: str | Path | None = None,
+    log_key: str | None = None,
+    proof: dict | None = None,
+) -> list[ReceiptReport]:
+    """Check each of a voter's receipts as `check_receipt` does; a bundle given as `against` is read once."""
+    path = Path(against) if against is not None else None
+    if path is None or not path.exists() or not _is_bundle(path):
+        return [check_receipt(r, against=against, log_key=log_key, proof=proof) for r in receipts]
+    checked = [(receipt, *_check_alone(receipt, log_key)) for receipt in receipts]
+    covered = [(receipt, report, cp) for receipt, report, cp, _ in checked if cp is not None]
+    if covered:
+        most = max(receipt["tree_size"] for receipt, _, _ in covered)
+        log = _BundleLog(path, covered[0][0]["stream"], most)
+        roots = log.roots({receipt["tree_size"] for receipt, _, _ in covered})
+        for receipt, report, checkpoint in covered:
+            _against_log(report, receipt, checkpoint, log, roots)
+    return [report for _, report, _, _ in checked]
+
+
+def _check_alone(receipt: dict, log_key: str | None) -> tuple[ReceiptReport, Checkpoint | None, Verifier | None]:
+    """The receipt's own checks; its checkpoint and the key that verified it, unless it stopped before them."""
     report = ReceiptReport()
     shape = _shape_problem(receipt)
     if shape:
         report.failed(f"the receipt's shape: {shape}")
-        return report
+        return report, None, None
     event, index, size = receipt["event"], receipt["leaf_index"], receipt["tree_size"]
     if chain.event_hash(event) == event["hash"]:
         report.held(f"event #{event['seq']} of {receipt['stream']} has its chain hash {event['hash']}")
@@ -141,7 +181,7 @@ def check_receipt(
         checkpoint = verify_checkpoint(receipt["checkpoint"], verifier)
     except NoteError as exc:
         report.failed(f"the checkpoint's signature: {exc}")
-        return report
+        return report, None, None
     report.held(f"the checkpoint is signed by {verifier.name} ({verifier.verifier_key})")
     if checkpoint.size != size:
         report.failed(f"the checkpoint covers {checkpoint.size} events, the receipt says {size}")
@@ -152,9 +192,7 @@ def check_receipt(
         report.held(f"the inclusion proof leads from the event to the checkpoint's root {checkpoint.root.hex()}")
     else:
         report.failed("the inclusion proof does not lead from the event to the checkpoint's root")
-    if against is not None:
-        _check_against(report, receipt, checkpoint, verifier, Path(against), proof)
-    return report
+    return report, checkpoint, verifier
 
 
 def _shape_problem(receipt: Any) -> str | None:
@@ -202,38 +240,62 @@ def _check_against(
 
 
 def _against_bundle(report: ReceiptReport, receipt: dict, checkpoint: Checkpoint, path: Path) -> None:
+    log = _BundleLog(path, receipt["stream"], receipt["tree_size"])
+    _against_log(report, receipt, checkpoint, log, log.roots({receipt["tree_size"]}))
+
+
+class _BundleLog:
+    """A bundle's audit log, read once up to `most` events: their hashes in order, each checked against its
+    content, or the sentence that says why it cannot be read."""
+
+    def __init__(self, path: Path, stream: str, most: int) -> None:
+        self.stream, self.error = stream, ""
+        self.hashes: list[str] = []
+        try:
+            with open_bundle(path) as bundle, bundle.lines(AUDIT_FILE) as lines:
+                for line, text in enumerate(lines, 1):
+                    event = parse_json(AUDIT_FILE, text, line)
+                    if not isinstance(event, dict) or not isinstance(event.get("hash"), str):
+                        raise BundleError(AUDIT_FILE, line, "not an audit event with a hash")
+                    if event.get("stream") != stream:
+                        raise BundleError(AUDIT_FILE, line, f"an event of {event.get('stream')}, not of the receipt's")
+                    if chain.event_hash(event) != event["hash"]:
+                        raise BundleError(AUDIT_FILE, line, "its content does not match its hash: it was changed")
+                    self.hashes.append(event["hash"])
+                    if len(self.hashes) == most:
+                        break
+        except (BundleError, ValueError) as exc:
+            self.error = f"the bundle's audit log cannot be read: {exc}"
+
+    def roots(self, sizes: set[int]) -> dict[int, bytes]:
+        """The root of the log's first n events for each n of `sizes` it holds: one pass over the log."""
+        frontier, found = merkle.Frontier(), {}
+        for event_hash in self.hashes:
+            frontier.append(merkle.event_leaf(event_hash))
+            if frontier.size in sizes:
+                found[frontier.size] = frontier.root()
+        return found
+
+
+def _against_log(
+    report: ReceiptReport, receipt: dict, checkpoint: Checkpoint, log: _BundleLog, roots: dict[int, bytes]
+) -> None:
     index, size, event_hash = receipt["leaf_index"], receipt["tree_size"], receipt["event"]["hash"]
-    frontier = merkle.Frontier()
-    found: str | None = None
-    try:
-        with open_bundle(path) as bundle, bundle.lines(AUDIT_FILE) as lines:
-            for line, text in enumerate(lines, 1):
-                event = parse_json(AUDIT_FILE, text, line)
-                if not isinstance(event, dict) or not isinstance(event.get("hash"), str):
-                    raise BundleError(AUDIT_FILE, line, "not an audit event with a hash")
-                if event.get("stream") != receipt["stream"]:
-                    raise BundleError(AUDIT_FILE, line, f"an event of {event.get('stream')}, not of the receipt's")
-                if chain.event_hash(event) != event["hash"]:
-                    raise BundleError(AUDIT_FILE, line, "its content does not match its hash: it was changed")
-                if line - 1 == index:
-                    found = event["hash"]
-                frontier.append(merkle.event_leaf(event["hash"]))
-                if frontier.size == size:
-                    break
-    except (BundleError, ValueError) as exc:
-        report.failed(f"the bundle's audit log cannot be read: {exc}")
+    if log.error or receipt["stream"] != log.stream:
+        report.failed(log.error or f"the receipt is of {receipt['stream']}, the bundle's log of {log.stream}")
         return
-    if frontier.size < size:
+    if len(log.hashes) < size:
         report.failed(
-            f"the bundle's log holds {frontier.size} events, fewer than the {size} the receipt's checkpoint "
+            f"the bundle's log holds {len(log.hashes)} events, fewer than the {size} the receipt's checkpoint "
             "covers: the log was cut short after the operator signed it"
         )
         return
+    found = log.hashes[index]
     if found == event_hash:
         report.held(f"the bundle's log holds the event at its place, #{index + 1}, with the same hash")
     else:
         report.failed(f"the bundle's event #{index + 1} has hash {found}, not the receipt's {event_hash}")
-    bundle_root = frontier.root()
+    bundle_root = roots[size]
     if bundle_root == checkpoint.root:
         report.held(f"the bundle's first {size} events have the checkpoint's root {bundle_root.hex()}")
     else:

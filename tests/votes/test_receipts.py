@@ -80,6 +80,30 @@ def test_the_ballot_page_gives_a_voter_all_their_receipts_as_one_file(client, ba
         assert report.ok, report.lines()
 
 
+def test_the_file_of_a_voter_s_receipts_checks_on_the_command_line_each_receipt_named(
+    client, ballot, bob, tmp_path, capsys
+):
+    client.force_login(bob)
+    _save(client)
+    _save(client, component="data", criterion="study")
+    page = client.get(ballot_url("ballot")).content.decode()
+    mine = tmp_path / "receipts.json"
+    mine.write_bytes(client.get(re.search(r'id="receipts-download" href="([^"]+)"', page).group(1)).content)
+    bundle = _bundle(client, tmp_path)
+    key = _published_key(client)
+
+    assert main(["receipt", str(mine), "--against", str(bundle), "--log-key", key]) == 0
+    assert capsys.readouterr().out.endswith("\n2 receipts verified\n")
+
+    data = json.loads(mine.read_text())
+    data["receipts"][1]["event"]["payload"]["choice"] = "abstain"  # a receipt changed after it was handed out
+    mine.write_text(json.dumps(data))
+    assert main(["receipt", str(mine), "--against", str(bundle), "--log-key", key]) == 1
+    out = capsys.readouterr().out
+    assert "receipt 2 (event #" in out and "content does not match its hash" in out
+    assert out.endswith("\n1 of 2 receipts not verified\n")
+
+
 def test_nobody_downloads_another_person_s_receipt(client, ballot, bob, alice, olga, dave):
     client.force_login(bob)
     _save(client, rationale="Mine alone.")
