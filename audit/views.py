@@ -87,8 +87,16 @@ def checkpoint(request: HttpRequest) -> HttpResponse:
     return _text(found.note)
 
 
+def _too_many_proofs(request: HttpRequest) -> JsonResponse | None:
+    """Count this proof against the address's PROOF_RATE_LIMIT; once it is spent, the refusal."""
+    too_many = ratelimits.spent_by_address(request, group="audit.proofs", rate=settings.PROOF_RATE_LIMIT, what="proofs")
+    return JsonResponse({"detail": too_many}, status=429) if too_many else None
+
+
 @require_safe
 def consistency_json(request: HttpRequest) -> JsonResponse:
+    if refused := _too_many_proofs(request):
+        return refused
     try:
         stream, old, new = _stream(request), _whole(request, "from"), _whole(request, "to")
         proof = tlog.consistency(stream, old, new)
@@ -99,6 +107,8 @@ def consistency_json(request: HttpRequest) -> JsonResponse:
 
 @require_safe
 def inclusion_json(request: HttpRequest) -> JsonResponse:
+    if refused := _too_many_proofs(request):
+        return refused
     try:
         stream, seq, size = _stream(request), _whole(request, "seq"), _whole(request, "size")
         proof = tlog.inclusion(stream, seq, size)

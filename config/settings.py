@@ -176,6 +176,11 @@ if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", COSIGNATURE_RATE_LIMIT):
     raise ImproperlyConfigured(
         f"COSIGNATURE_RATE_LIMIT={COSIGNATURE_RATE_LIMIT!r}: expected amount/period, such as 300/10m"
     )
+# Inclusion and consistency proofs asked of /audit/log/ per client address: each reads the stream's event hashes
+# up to the size asked (a second for a million), so a witness or a voter's checks fit, a flood does not.
+PROOF_RATE_LIMIT = env("PROOF_RATE_LIMIT", default="600/10m")
+if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", PROOF_RATE_LIMIT):
+    raise ImproperlyConfigured(f"PROOF_RATE_LIMIT={PROOF_RATE_LIMIT!r}: expected amount/period, such as 600/10m")
 
 # Who may start a definition in the browser (and so become its first organizer): "verified", any account with a
 # verified e-mail address; or "allowed", only the accounts an admin has given the permission "Can add definition"

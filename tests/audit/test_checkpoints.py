@@ -260,6 +260,18 @@ def test_cosignatures_are_limited_per_address(client, voted, witness, settings):
     assert statuses == [201, 200, 429] and elsewhere.status_code == 200
 
 
+def test_proofs_are_limited_per_address_with_a_sentence(client, voted, settings):
+    settings.PROOF_RATE_LIMIT = "2/m"
+    query = {"stream": STREAM, "seq": "1", "size": "2"}
+
+    answers = [client.get(reverse("audit:inclusion-json"), query) for _ in range(2)]
+    consistency = client.get(reverse("audit:consistency-json"), {"stream": STREAM, "from": "1", "to": "2"})
+    elsewhere = client.get(reverse("audit:inclusion-json"), query, REMOTE_ADDR="10.0.0.9")
+
+    assert [a.status_code for a in answers] == [200, 200] and elsewhere.status_code == 200
+    assert consistency.status_code == 429 and "proofs" in consistency.json()["detail"]
+
+
 def test_a_checkpoint_keeps_at_most_fifty_cosignatures(client, voted):
     note = _checkpoint(client)
     witnesses = [checkpoints.Cosigner(checkpoints.generate_cosigner(f"w{i}.example.org")) for i in range(51)]
