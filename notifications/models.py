@@ -22,6 +22,7 @@ class Kind(models.TextChoices):
 
     BALLOT_OPENED = "ballot.opened", "A ballot of your group opens"
     BALLOT_CLOSING = "ballot.closing", "A ballot closes soon and you have cells without a vote"
+    BALLOT_CLOSED = "ballot.closed", "A ballot you voted in closes: your receipts"
     REPLY = "comment.reply", "A reply to your comment"
     MENTION = "comment.mention", "A mention of you (@handle)"
     DISPUTE = "dispute", "A dispute raised or resolved over your votes"

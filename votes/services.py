@@ -652,7 +652,27 @@ def close_ballot(*, ballot: Ballot, acting_user: "User | None", reason: str = ""
         subject=ballot,
         payload={"votes": ballot.votes.count(), "roster": ballot.roster_at_close} | payload,
     )
+    _notify_closed(ballot)
     return ballot
+
+
+def _notify_closed(ballot: Ballot) -> None:
+    """Everyone with a vote on the closed ballot is told where their receipts are, and how to check them.
+
+    Sent once the votes are unsealed, in the closing's transaction; it says nothing of anyone's votes."""
+    message = Message(
+        kind=Kind.BALLOT_CLOSED,
+        key=f"ballot-closed:{ballot.pk}",
+        subject=f"Voting closed: {ballot.title}",
+        body=(
+            f"Voting on “{ballot.title}” ({ballot.definition.title} {ballot.version.label}) has closed. "
+            "Your receipts prove that each vote you cast is in the ballot's signed record: download them from "
+            "the ballot's page and check them against its tally bundle, with no server, by running "
+            "python -m analysis.tally receipt RECEIPTS --against BUNDLE."
+        ),
+        path=ballot.get_absolute_url(),
+    )
+    announce(ballot.votes.order_by().values_list("voter_id", flat=True).distinct(), message)
 
 
 def apply_schedule(ballot: Ballot) -> Ballot:

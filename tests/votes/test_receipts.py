@@ -15,10 +15,12 @@ from django.urls import reverse
 
 from audit import guard
 from audit.models import AuditEvent, Checkpoint
+from notifications.models import Kind, Notification
 from plenary_tally import chain, checkpoints, merkle, notes, receipts, verify
 from plenary_tally.__main__ import main
 from tests.client import HTMX
 from tests.votes.pages import ballot_url, cell
+from votes import services
 
 STREAM = "ballot:osd/components"
 
@@ -195,3 +197,14 @@ def test_the_bundle_carries_the_checkpoint_of_exactly_its_log_which_verifies_wit
     assert main([str(path), "--verify", "--log-key", published]) == 0
     assert main([str(path), "--verify", "--log-key", another]) == 1
     assert "checkpoint: FAILED" in capsys.readouterr().out
+
+
+def test_closing_tells_each_voter_where_their_receipts_are_and_no_one_else(client, ballot, bob, alice, olga):
+    client.force_login(bob)
+    _save(client)
+
+    services.close_ballot(ballot=ballot, acting_user=olga)
+
+    told = Notification.objects.filter(kind=Kind.BALLOT_CLOSED)
+    assert [n.recipient for n in told] == [bob]  # alice, a member who cast no vote, and olga are not told
+    assert told[0].path == ballot.get_absolute_url() and "analysis.tally receipt" in told[0].body
