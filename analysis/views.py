@@ -7,6 +7,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from audit import tlog
 from audit.models import head
 from config.http import HtmxHttpRequest
 from deliberation.markdown import render_markdown
@@ -34,7 +35,7 @@ def _published(slug: str, key: str) -> Ballot:
 
 def results(request: HtmxHttpRequest, slug: str, key: str) -> HttpResponse:
     ballot = get_ballot(slug, key)
-    context = ballot_context(request, ballot) | {"audit_head": head(ballot.audit_stream)}
+    context = ballot_context(request, ballot) | {"audit_head": head(ballot.audit_stream), "log_key": tlog.log_key()}
     if not ballot.results_public:
         return render(request, "analysis/results.html", context | {"hidden": True})
     run, stale = OutcomeRun.objects.current_for(ballot)

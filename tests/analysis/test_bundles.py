@@ -619,7 +619,9 @@ def test_the_ballot_and_results_pages_offer_the_bundle_only_when_results_are_pub
     hidden = client.get(reverse(page, args=["osd", sealed.key])).content.decode()
 
     assert f'href="{tally_url(recorded)}">Download the tally bundle</a>' in public
-    assert f"plenary-tally osd-components-tally.zip --verify --expect-head {head(recorded.audit_stream)}" in public
+    command = f"plenary-tally osd-components-tally.zip --verify --expect-head {head(recorded.audit_stream)}"
+    published_key = client.get(reverse("audit:key")).content.decode().splitlines()[0]
+    assert f"{command} --log-key '{published_key}'" in public  # the key to pin, as /audit/log/key gives it
     assert "Download the tally bundle" not in hidden and "plenary-tally" not in hidden
 
 

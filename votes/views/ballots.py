@@ -176,6 +176,7 @@ def ballot(request: HttpRequest, slug: str, key: str) -> HttpResponse:
             "grant_count": ballot.grants.active().count(),
             "open_disputes": ballot.disputes.filter(status="open").count(),
             "audit_head": head(ballot.audit_stream),
+            "log_key": tlog.log_key(),
             "has_receipts": request.user.is_authenticated
             and tlog.has_vote_events(ballot.audit_stream, request.user.get_username()),
             "voters": voters,
