@@ -44,7 +44,8 @@ test-fast: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n 2 -m 'not browser and not slow' $(PYTEST_ARGS)
 
 ## The verifier alone (plenary-tally) in a second environment with the oldest numpy it allows, checking bundles
-## written with the newest: 500 random ballots and the demo ballot as the server exports it.
+## written with the newest: 500 random ballots, and the demo ballot as the server exports it with its checkpoint checked
+## against the key that signed it.
 OLDEST := var/oldest
 test-oldest: $(VENV)/.installed-test
 	rm -rf $(OLDEST) && mkdir -p $(OLDEST)
@@ -60,10 +61,13 @@ test-oldest: $(VENV)/.installed-test
 	    env -i PATH=/usr/bin:/bin OPENBLAS_NUM_THREADS=$$threads $(OLDEST)/venv/bin/python \
 	        tests/analysis/randomballots.py digests $(OLDEST)/bundles | cmp - $(OLDEST)/newest.txt || exit 1; \
 	done
+	$(BIN)/python -c "from plenary_tally import notes; print(notes.generate_signer('oldest.localhost'))" > $(OLDEST)/log.key
 	DATABASE_URL=sqlite:///$(abspath $(OLDEST))/demo.sqlite3 SECRET_KEY=oldest-check ALLOWED_HOSTS=localhost \
+	    AUDIT_LOG_KEY_FILE=$(abspath $(OLDEST))/log.key \
 	    sh -c '$(BIN)/python manage.py migrate -v0 && $(BIN)/python manage.py seed_demo >/dev/null && \
 	    $(BIN)/python manage.py export_tally open-model/components-0-0-9 --out $(OLDEST)/demo.zip'
-	env -i PATH=/usr/bin:/bin $(OLDEST)/venv/bin/plenary-tally $(OLDEST)/demo.zip --verify
+	env -i PATH=/usr/bin:/bin $(OLDEST)/venv/bin/plenary-tally $(OLDEST)/demo.zip --verify \
+	    --log-key "$$($(BIN)/python -c "from plenary_tally import notes; print(notes.verifier_of(open('$(OLDEST)/log.key').read().strip()))")"
 
 ## Benchmarks at 10,000, 100,000 and 1,000,000 votes, each figure beside its baseline (about 20 minutes).
 ## Needs PostgreSQL on 127.0.0.1:5432 as CI starts it; BENCH_ARGS="--quick" for 10,000 and 100,000 only.
