@@ -7,7 +7,7 @@ from plenary_tally import notes
 
 from . import tlog
 
-HINT = "Make a key with `python manage.py make_log_key` (docs/audit-log.md, “The log's key”)."
+HINT = "Make a key with `python -m analysis.tally keygen HOST` (docs/audit-log.md, “The log's key”)."
 
 
 @register()

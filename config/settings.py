@@ -193,8 +193,8 @@ SITE_NAME = env.str("SITE_NAME", default="Plenary")
 # The scheme and host of the site, for the links of e-mails written away from a request (a worker's).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # The audit log's signing key (docs/audit-log.md): a note signer key, "PRIVATE+KEY+<host>+<id>+<key>", made with
-# `python manage.py make_log_key`, either in AUDIT_LOG_KEY or in the file AUDIT_LOG_KEY_FILE names. Embedded, with
-# neither, one is made into var/audit-log.key on first use, like the development SECRET_KEY; in production (a
+# `python -m analysis.tally keygen HOST`, either in AUDIT_LOG_KEY or in the file AUDIT_LOG_KEY_FILE names. Embedded,
+# with neither, one is made into var/audit-log.key on first use, like the development SECRET_KEY; in production (a
 # DATABASE_URL and DEBUG off) one is required. AUDIT_LOG_RETIRED_KEYS: the verifier keys of earlier signing keys,
 # comma-separated, so that the checkpoints they signed still verify after a rotation.
 AUDIT_LOG_KEY = env.str("AUDIT_LOG_KEY", default="")
@@ -204,7 +204,7 @@ AUDIT_LOG_KEY_GENERATED = not (AUDIT_LOG_KEY or AUDIT_LOG_KEY_FILE)  # made on f
 if AUDIT_LOG_KEY_GENERATED and not EMBEDDED and not DEBUG:
     raise ImproperlyConfigured(
         "The audit log needs its signing key: set AUDIT_LOG_KEY, or AUDIT_LOG_KEY_FILE to the file that holds it. "
-        "Make one with `python manage.py make_log_key` (docs/audit-log.md, “The log's key”)."
+        "Make one with `python -m analysis.tally keygen HOST` (docs/audit-log.md, “The log's key”)."
     )
 if AUDIT_LOG_KEY_GENERATED:
     AUDIT_LOG_KEY_FILE = str(VAR_DIR / "audit-log.key")

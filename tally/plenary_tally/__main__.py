@@ -3,6 +3,7 @@
 plenary-tally PATH [--verify [--expect-head HASH] [--log-key VKEY] [--checkpoint FILE]]
 plenary-tally receipt RECEIPT [--against BUNDLE_OR_CHECKPOINT] [--log-key VKEY] [--proof FILE]
 plenary-tally witness URL --state DIR [--key FILE] [--name NAME] [--publish] [--log-key VKEY]
+plenary-tally keygen NAME
 """
 
 import argparse
@@ -16,11 +17,37 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "receipt":
         return receipt_main(argv[1:])
+    if argv and argv[0] == "keygen":
+        return keygen_main(argv[1:])
     if argv and argv[0] == "witness":
         from .witness import main as witness_main
 
         return witness_main(argv[1:])
     return bundle_main(argv)
+
+
+def keygen_main(argv: list[str]) -> int:
+    """A new signing key for a site's audit log: the key on stdout (for AUDIT_LOG_KEY or its file), its public
+    verifier key on stderr. Needs no server and no settings, so it runs where the site will run."""
+    from .notes import NoteError, generate_signer, verifier_of
+
+    parser = argparse.ArgumentParser(
+        prog="plenary-tally keygen",
+        description="Print a new signing key for a Plenary site's audit log, and its verifier key (on stderr).",
+    )
+    parser.add_argument("name", help="the key's name: the site's host, such as plenary.example.org")
+    args = parser.parse_args(argv)
+    try:
+        key = generate_signer(args.name)
+    except NoteError as exc:
+        parser.error(str(exc))
+    print(key)
+    print(
+        f"Verifier key (public; after a rotation, the one it replaces goes into AUDIT_LOG_RETIRED_KEYS): "
+        f"{verifier_of(key)}",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def bundle_main(argv: list[str]) -> int:

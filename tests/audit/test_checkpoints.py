@@ -19,6 +19,7 @@ from audit import tlog
 from audit.models import AuditEvent, Checkpoint, Cosignature, seal
 from config.test_settings import TEST_LOG_VERIFIER_KEY
 from plenary_tally import checkpoints, merkle, notes
+from plenary_tally.__main__ import main
 from plenary_tally.witness import run as witness_run
 from votes.models import Ballot
 
@@ -343,14 +344,16 @@ def test_a_key_that_cannot_be_read_fails_the_start_up_checks_with_a_sentence(set
     assert "AUDIT_LOG_RETIRED_KEYS holds 'not a key'" in str(failed.value)
 
 
-def test_make_log_key_prints_a_new_key_for_the_site_and_its_verifier_key(capsys, settings):
-    settings.SITE_URL = "https://plenary.example.org"
-
-    call_command("make_log_key")
+def test_keygen_prints_a_new_key_that_signs_checkpoints_and_its_verifier_key(capsys):
+    assert main(["keygen", "plenary.example.org"]) == 0
     first = capsys.readouterr()
-    call_command("make_log_key", "other.example.org")
+    assert main(["keygen", "plenary.example.org"]) == 0
     second = capsys.readouterr()
 
     key = first.out.strip()
+    signed = checkpoints.sign_checkpoint(
+        checkpoints.Checkpoint("plenary.example.org/audit/x", 1, b"r" * 32), notes.Signer(key)
+    )
     assert notes.Signer(key).name == "plenary.example.org" and notes.verifier_of(key) in first.err
-    assert notes.Signer(second.out.strip()).name == "other.example.org" and second.out != first.out
+    assert checkpoints.verify_checkpoint(signed, notes.Verifier(notes.verifier_of(key))).size == 1
+    assert second.out != first.out  # a new key each time

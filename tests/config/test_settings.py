@@ -70,6 +70,6 @@ def test_production_without_the_audit_log_s_key_fails_loudly_and_says_how_to_mak
 
     assert missing.returncode != 0
     assert "The audit log needs its signing key: set AUDIT_LOG_KEY" in missing.stderr
-    assert "python manage.py make_log_key" in missing.stderr
+    assert "python -m analysis.tally keygen HOST" in missing.stderr
     assert given.returncode == 0, given.stderr
     assert debugging.returncode == 0, debugging.stderr  # a key is then made into var/ on first use
