@@ -5,7 +5,9 @@ dave is a member of another group; carol is signed in but belongs to nothing; os
 another definition.
 """
 
+import copy
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
@@ -233,3 +235,29 @@ def smtp_server(settings):
         yield inbox
     finally:
         controller.stop()
+
+
+# A world built once per module ------------------------------------------------------------------------------------
+# A module whose tests read one shared world defines `_world_once` (module-scoped: the world built in a transaction
+# that each test's own nests in and rolls back to, as Django's TestCase.setUpTestData does) and takes its objects with
+# `from_world`; each test gets its own copy of them.
+
+
+@pytest.fixture
+def _world(db, _world_once) -> SimpleNamespace:
+    """A copy per test, as setUpTestData's: what one test changes in these objects no other sees."""
+    return copy.deepcopy(_world_once)
+
+
+def from_world(*names: str) -> tuple:
+    """Fixtures named `names`, each the object of that name in the module's world, in place of the shared ones."""
+
+    def fixture(name: str):
+        @pytest.fixture(name=name)
+        def from_the_world(_world):
+            """The object of this name in the module's world (`_world_once`), copied for this test."""
+            return getattr(_world, name)
+
+        return from_the_world
+
+    return tuple(fixture(name) for name in names)

@@ -25,7 +25,7 @@ from audit.models import AuditEvent
 from plenary_tally import verify
 from plenary_tally.vocabulary import Action
 from tests.analysis import handmade
-from tests.conftest import make_definition, make_group, make_other_group, make_persona, make_published
+from tests.conftest import from_world, make_definition, make_group, make_other_group, make_persona, make_published
 from tests.factories import UserFactory
 from tests.votes.conftest import make_cast, make_scheduled, new_ballot
 from votes import services as votes
@@ -61,55 +61,14 @@ def _closed(ballot: Ballot, olga, alice, bob, dave) -> Ballot:
     return ballot
 
 
-@pytest.fixture
-def _world(db, _world_once) -> SimpleNamespace:
-    """A copy per test, as setUpTestData's: what one test changes in these objects no other sees."""
-    return copy.deepcopy(_world_once)
-
-
-@pytest.fixture
-def olga(_world):
-    return _world.olga
-
-
-@pytest.fixture
-def alice(_world):
-    return _world.alice
-
-
-@pytest.fixture
-def bob(_world):
-    return _world.bob
-
-
-@pytest.fixture
-def carol(_world):
-    return _world.carol
-
-
-@pytest.fixture
-def dave(_world):
-    return _world.dave
-
-
-@pytest.fixture
-def published(_world):
-    return _world.published
+olga, alice, bob, carol, dave, published, group, other_group = from_world(
+    "olga", "alice", "bob", "carol", "dave", "published", "group", "other_group"
+)
 
 
 @pytest.fixture
 def definition(_world):
     return _world.published.definition
-
-
-@pytest.fixture
-def group(_world):
-    return _world.group
-
-
-@pytest.fixture
-def other_group(_world):
-    return _world.other_group
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ name; the server and the offline verifier agree on which actions set a voter's c
 The personas and `everything` are built once per module (`_world_once`); each test rolls back what it wrote.
 """
 
-import copy
 from collections.abc import Iterator
 from datetime import timedelta
 from types import SimpleNamespace
@@ -28,7 +27,7 @@ from plenary_tally.vocabulary import (
     ballot_stream,
     definition_stream,
 )
-from tests.conftest import make_persona
+from tests.conftest import from_world, make_persona
 from tests.factories import UserFactory
 from tests.votes.conftest import CHOICES, CRITERIA, edit_ballot
 from tests.votes.replay import replay, stored
@@ -52,35 +51,7 @@ def _world_once(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]
         transaction.set_rollback(True)
 
 
-@pytest.fixture
-def _world(db, _world_once) -> SimpleNamespace:
-    """A copy per test, as setUpTestData's: what one test changes in these objects no other sees."""
-    return copy.deepcopy(_world_once)
-
-
-@pytest.fixture
-def olga(_world):
-    return _world.olga
-
-
-@pytest.fixture
-def alice(_world):
-    return _world.alice
-
-
-@pytest.fixture
-def bob(_world):
-    return _world.bob
-
-
-@pytest.fixture
-def dave(_world):
-    return _world.dave
-
-
-@pytest.fixture
-def everything(_world):
-    return _world.everything
+olga, alice, bob, dave, everything = from_world("olga", "alice", "bob", "dave", "everything")
 
 
 def make_everything(olga, alice, bob, dave) -> Ballot:

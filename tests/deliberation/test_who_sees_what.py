@@ -10,7 +10,6 @@ The personas, `published` and `group` are built once per module (`_world_once`);
 wrote.
 """
 
-import copy
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -19,7 +18,7 @@ from django.db import transaction
 
 from audit.models import AuditEvent
 from tests.client import assert_sent_to_login, sign_in
-from tests.conftest import make_definition, make_group, make_persona, make_published
+from tests.conftest import from_world, make_definition, make_group, make_persona, make_published
 from tests.deliberation.pages import ORGANIZER_PAGES, url
 
 # The world, built once per module ------------------------------------------------------------------
@@ -38,50 +37,14 @@ def _world_once(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]
         transaction.set_rollback(True)
 
 
-@pytest.fixture
-def _world(db, _world_once) -> SimpleNamespace:
-    """A copy per test, as setUpTestData's: what one test changes in these objects no other sees."""
-    return copy.deepcopy(_world_once)
-
-
-@pytest.fixture
-def olga(_world):
-    return _world.olga
-
-
-@pytest.fixture
-def alice(_world):
-    return _world.alice
-
-
-@pytest.fixture
-def bob(_world):
-    return _world.bob
-
-
-@pytest.fixture
-def carol(_world):
-    return _world.carol
-
-
-@pytest.fixture
-def dave(_world):
-    return _world.dave
-
-
-@pytest.fixture
-def published(_world):
-    return _world.published
+olga, alice, bob, carol, dave, published, group = from_world(
+    "olga", "alice", "bob", "carol", "dave", "published", "group"
+)
 
 
 @pytest.fixture
 def definition(_world):
     return _world.published.definition
-
-
-@pytest.fixture
-def group(_world):
-    return _world.group
 
 
 # Who sees what ---------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ Ballots are public, so outsiders get 403 — never 404 — for what they may see
 `dispute` (on `voted`, on `ballot`) is built once per module (`_world_once`); each test rolls back what it wrote.
 """
 
-import copy
 import html
 import re
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ import pytest
 from django.db import transaction
 
 from tests.client import sign_in, table_rows
-from tests.conftest import make_definition, make_group, make_other_group, make_persona, make_published
+from tests.conftest import from_world, make_definition, make_group, make_other_group, make_persona, make_published
 from tests.votes.conftest import make_dispute, make_grant, make_scheduled, make_voted
 from tests.votes.pages import assert_same_queries_when_the_data_grows, ballot_url, more_votes, roll_call
 from votes import rollcall, services
@@ -46,45 +45,7 @@ def _world_once(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]
         transaction.set_rollback(True)
 
 
-@pytest.fixture
-def _world(db, _world_once) -> SimpleNamespace:
-    """A copy per test, as setUpTestData's: what one test changes in these objects no other sees."""
-    return copy.deepcopy(_world_once)
-
-
-@pytest.fixture
-def olga(_world):
-    return _world.olga
-
-
-@pytest.fixture
-def alice(_world):
-    return _world.alice
-
-
-@pytest.fixture
-def bob(_world):
-    return _world.bob
-
-
-@pytest.fixture
-def carol(_world):
-    return _world.carol
-
-
-@pytest.fixture
-def dave(_world):
-    return _world.dave
-
-
-@pytest.fixture
-def group(_world):
-    return _world.group
-
-
-@pytest.fixture
-def dispute(_world):
-    return _world.dispute
+olga, alice, bob, carol, dave, group, dispute = from_world("olga", "alice", "bob", "carol", "dave", "group", "dispute")
 
 
 # The roll call -------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ The personas, their groups and `scheduled` are built once per module (`_world_on
 test that asks for it, and each test rolls back what it wrote.
 """
 
-import copy
 import html
 import json
 import re
@@ -23,7 +22,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from tests.client import HTMX, page_messages, sign_in, table_rows, text
-from tests.conftest import make_definition, make_group, make_other_group, make_persona, make_published
+from tests.conftest import from_world, make_definition, make_group, make_other_group, make_persona, make_published
 from tests.factories import MembershipFactory, UserFactory, WorkingGroupFactory
 from tests.votes.conftest import make_scheduled
 from tests.votes.pages import (
@@ -57,60 +56,14 @@ def _world_once(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]
         transaction.set_rollback(True)
 
 
-@pytest.fixture
-def _world(db, _world_once) -> SimpleNamespace:
-    """A copy per test, as setUpTestData's: what one test changes in these objects no other sees."""
-    return copy.deepcopy(_world_once)
-
-
-@pytest.fixture
-def olga(_world):
-    return _world.olga
-
-
-@pytest.fixture
-def alice(_world):
-    return _world.alice
-
-
-@pytest.fixture
-def bob(_world):
-    return _world.bob
-
-
-@pytest.fixture
-def carol(_world):
-    return _world.carol
-
-
-@pytest.fixture
-def dave(_world):
-    return _world.dave
-
-
-@pytest.fixture
-def published(_world):
-    return _world.published
+olga, alice, bob, carol, dave, published, group, other_group, scheduled = from_world(
+    "olga", "alice", "bob", "carol", "dave", "published", "group", "other_group", "scheduled"
+)
 
 
 @pytest.fixture
 def definition(_world):
     return _world.published.definition
-
-
-@pytest.fixture
-def group(_world):
-    return _world.group
-
-
-@pytest.fixture
-def other_group(_world):
-    return _world.other_group
-
-
-@pytest.fixture
-def scheduled(_world):
-    return _world.scheduled
 
 
 # The vote grid -------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ Ballots are public, so outsiders get 403 — never 404 — for what they may see
 All of it is built once per module (`_world_once`); each test rolls back what it wrote.
 """
 
-import copy
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -19,6 +18,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from tests.client import assert_sent_to_login, sign_in, text
 from tests.conftest import (
+    from_world,
     make_definition,
     make_group,
     make_oscar,
@@ -54,45 +54,7 @@ def _world_once(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]
         transaction.set_rollback(True)
 
 
-@pytest.fixture
-def _world(db, _world_once) -> SimpleNamespace:
-    """A copy per test, as setUpTestData's: what one test changes in these objects no other sees."""
-    return copy.deepcopy(_world_once)
-
-
-@pytest.fixture
-def olga(_world):
-    return _world.olga
-
-
-@pytest.fixture
-def alice(_world):
-    return _world.alice
-
-
-@pytest.fixture
-def bob(_world):
-    return _world.bob
-
-
-@pytest.fixture
-def carol(_world):
-    return _world.carol
-
-
-@pytest.fixture
-def dave(_world):
-    return _world.dave
-
-
-@pytest.fixture
-def oscar(_world):
-    return _world.oscar
-
-
-@pytest.fixture
-def dispute(_world):
-    return _world.dispute
+olga, alice, bob, carol, dave, oscar, dispute = from_world("olga", "alice", "bob", "carol", "dave", "oscar", "dispute")
 
 
 # Who gets what -------------------------------------------------------------------------------
