@@ -13,6 +13,7 @@ A number in `ballot.json` (a band's `min`, a majority threshold) is read as the 
 written as: `0.667` is 667/1000, not the binary float nearest to it.
 """
 
+import functools
 from fractions import Fraction
 from typing import Any
 
@@ -21,15 +22,23 @@ PLACES = 6  # the decimals of a rounded number
 
 def exact(value: Any) -> Fraction:
     """The rational a JSON value stands for: an integer, a `"p/q"` string, or a decimal as written."""
+    if type(value) is Fraction:
+        return value  # immutable: no copy needed
     if isinstance(value, bool):
         raise TypeError(f"{value!r} is not a number")
     if isinstance(value, int | Fraction):
         return Fraction(value)
+    if isinstance(value, float | str):
+        return _parsed(value)
+    raise TypeError(f"{value!r} is not a number")
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _parsed(value: float | str) -> Fraction:
+    """A decimal or `"p/q"` read once: a methodology's thresholds are read for every score a tally compares."""
     if isinstance(value, float):
         return Fraction(repr(value))  # the shortest decimal that reads back as this float: the one written
-    if isinstance(value, str):
-        return Fraction(value)
-    raise TypeError(f"{value!r} is not a number")
+    return Fraction(value)
 
 
 def written(value: Fraction | int) -> int | str:

@@ -207,7 +207,14 @@ def brute_force_margin(spec: BallotSpec, cells: list[Cell], key: str, outcome_of
 
 
 def bands_outcome(spec: BallotSpec, key: str, baseline_mu: float | None = None):
-    return lambda cells: methodologies.mean_bands(spec, cells, baseline_mu=baseline_mu)[1][key].outcome
+    """The component's band for some votes, by the rule alone (a score against μ), without any margin."""
+
+    def outcome(cells: list[Cell]) -> str:
+        leaves = methodologies.leaf_scores(spec, cells)
+        mu = methodologies.mean_score(leaves) if baseline_mu is None else baseline_mu
+        return methodologies.band(methodologies.all_scores(spec, leaves)[key], mu, spec.methodology)
+
+    return outcome
 
 
 def majority_outcome(spec: BallotSpec, key: str):

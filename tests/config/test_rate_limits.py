@@ -4,20 +4,18 @@ The numbers are the ones config/settings.py documents, written out here so that 
 Counts live in the cache, which tests/conftest.py clears before each test; the test client comes from 127.0.0.1.
 """
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+import re
 
+import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
+from tests.config.settings_read import settings_with
 from tests.factories import PASSWORD, UserFactory
 
-ROOT = Path(__file__).resolve().parents[2]
 TOO_MANY_PAGE = "<h1>Too many requests</h1>"
 TOO_MANY_FAILURES = "Too many failed login attempts. Try again later."
 WRONG = "The username and/or password you specified are not correct."
@@ -96,52 +94,31 @@ def test_a_right_password_does_not_count_against_the_account(client, db):
         client.logout()
 
 
-# The settings module, read in a fresh interpreter with exactly the environment given -----------------------------
-
-PROBE = (
-    "import json, django; from django.conf import settings; django.setup(); "
-    "print(json.dumps({'votes': settings.VOTE_RATE_LIMIT, 'proxies': settings.TRUSTED_PROXY_COUNT}))"
-)
+# The settings module, read with exactly the environment given ---------------------------------------------------
 
 
-def settings_with(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
-    base = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"}
-    return subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=ROOT, env=base | env, capture_output=True, text=True, timeout=60
-    )
+def test_votes_are_limited_to_400_saves_in_10_minutes_unless_the_environment_says_otherwise():
+    assert settings_with({}).VOTE_RATE_LIMIT == "400/10m"
+    assert settings_with({"VOTE_RATE_LIMIT": "900/h"}).VOTE_RATE_LIMIT == "900/h"
 
 
-def test_votes_are_limited_to_400_saves_in_10_minutes_unless_the_environment_says_otherwise(tmp_path):
-    default = settings_with({}, tmp_path)
-    assert default.returncode == 0, default.stderr
-    assert json.loads(default.stdout)["votes"] == "400/10m"
-
-    chosen = settings_with({"VOTE_RATE_LIMIT": "900/h"}, tmp_path)
-    assert chosen.returncode == 0, chosen.stderr
-    assert json.loads(chosen.stdout)["votes"] == "900/h"
+def test_a_malformed_vote_limit_fails_at_start_up():
+    with pytest.raises(ImproperlyConfigured, match=re.escape("VOTE_RATE_LIMIT='lots': expected amount/period")):
+        settings_with({"VOTE_RATE_LIMIT": "lots"})
 
 
-def test_a_malformed_vote_limit_fails_at_start_up(tmp_path):
-    result = settings_with({"VOTE_RATE_LIMIT": "lots"}, tmp_path)
-    assert result.returncode != 0
-    assert "VOTE_RATE_LIMIT='lots': expected amount/period" in result.stderr
-
-
-def test_x_forwarded_for_is_trusted_only_from_as_many_proxies_as_the_environment_says(tmp_path):
-    assert json.loads(settings_with({}, tmp_path).stdout)["proxies"] == 0
+def test_x_forwarded_for_is_trusted_only_from_as_many_proxies_as_the_environment_says():
+    assert settings_with({}).TRUSTED_PROXY_COUNT == 0
     behind = {"BEHIND_TLS_PROXY": "true", "TRUSTED_PROXY_COUNT": "1"}
-    assert json.loads(settings_with(behind, tmp_path).stdout)["proxies"] == 1
-    assert json.loads(settings_with(behind | {"TRUSTED_PROXY_COUNT": "0"}, tmp_path).stdout)["proxies"] == 0
+    assert settings_with(behind).TRUSTED_PROXY_COUNT == 1
+    assert settings_with(behind | {"TRUSTED_PROXY_COUNT": "0"}).TRUSTED_PROXY_COUNT == 0
 
 
-def test_behind_a_tls_proxy_the_number_of_trusted_proxies_must_be_said_or_start_up_fails(tmp_path):
-    unsaid = settings_with({"BEHIND_TLS_PROXY": "true"}, tmp_path)
-    assert unsaid.returncode != 0
-    assert "BEHIND_TLS_PROXY is set: set TRUSTED_PROXY_COUNT too" in unsaid.stderr
-
-    malformed = settings_with({"TRUSTED_PROXY_COUNT": "one"}, tmp_path)
-    assert malformed.returncode != 0
-    assert "TRUSTED_PROXY_COUNT='one': expected a number of proxies" in malformed.stderr
+def test_behind_a_tls_proxy_the_number_of_trusted_proxies_must_be_said_or_start_up_fails():
+    with pytest.raises(ImproperlyConfigured, match="BEHIND_TLS_PROXY is set: set TRUSTED_PROXY_COUNT too"):
+        settings_with({"BEHIND_TLS_PROXY": "true"})
+    with pytest.raises(ImproperlyConfigured, match="TRUSTED_PROXY_COUNT='one': expected a number of proxies"):
+        settings_with({"TRUSTED_PROXY_COUNT": "one"})
 
 
 # Whose address the sign-in limits count ------------------------------------------------------------------------
@@ -186,17 +163,8 @@ def test_a_request_that_skipped_the_outer_proxy_is_counted_by_the_hop_the_inner_
     assert sign_in_from(client, "198.51.100.1", "bob", PASSWORD).status_code == 302
 
 
-def test_comments_are_limited_to_20_in_10_minutes_and_a_malformed_limit_fails_at_start_up(tmp_path):
-    probe = "import django; from django.conf import settings; django.setup(); print(settings.COMMENT_RATE_LIMIT)"
-    base = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"}
-
-    def read(env: dict[str, str]) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-c", probe], cwd=ROOT, env=base | env, capture_output=True, text=True, timeout=60
-        )
-
-    assert read({}).stdout.strip() == "20/10m"
-    assert read({"COMMENT_RATE_LIMIT": "5/h"}).stdout.strip() == "5/h"
-    malformed = read({"COMMENT_RATE_LIMIT": "lots"})
-    assert malformed.returncode != 0
-    assert "COMMENT_RATE_LIMIT='lots': expected amount/period" in malformed.stderr
+def test_comments_are_limited_to_20_in_10_minutes_and_a_malformed_limit_fails_at_start_up():
+    assert settings_with({}).COMMENT_RATE_LIMIT == "20/10m"
+    assert settings_with({"COMMENT_RATE_LIMIT": "5/h"}).COMMENT_RATE_LIMIT == "5/h"
+    with pytest.raises(ImproperlyConfigured, match=re.escape("COMMENT_RATE_LIMIT='lots': expected amount/period")):
+        settings_with({"COMMENT_RATE_LIMIT": "lots"})
