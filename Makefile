@@ -39,9 +39,10 @@ test test-fast: export PYTHONDONTWRITEBYTECODE =
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
-## The fast lane while you work: everything but the browser tests and the tests marked slow (over 3 s each).
+## The fast lane while you work: everything but the browser tests and the tests marked slow (over 3 s each), and
+## at most 8 drawn examples of each fuzzed form or address (tests/fuzzing.py) besides its explicit ones.
 test-fast: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -n 2 -m 'not browser and not slow' $(PYTEST_ARGS)
+	FUZZ_AT_MOST=8 $(BIN)/python -m pytest -n 2 -m 'not browser and not slow' $(PYTEST_ARGS)
 
 ## The verifier alone (plenary-tally) in a second environment with the oldest numpy it allows, checking bundles
 ## written with the newest: 500 random ballots, and the demo ballot as the server exports it with its checkpoint checked

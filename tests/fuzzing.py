@@ -8,7 +8,9 @@ extra field), so both answers are exercised. Each example runs in a transaction 
 is rolled back (`rolled_back`), so examples never see each other's writes.
 
 `FUZZ_EXPLORE=500` runs that many random examples per test instead of the fixed, derandomized
-ones, to hunt for new problems; add what it finds as an explicit `@example`.
+ones, to hunt for new problems; add what it finds as an explicit `@example`. `FUZZ_AT_MOST=8` (the
+fast lane, `make test-fast`) runs at most that many of the drawn ones, and every explicit `@example`;
+`make test` runs them all.
 """
 
 import os
@@ -31,11 +33,12 @@ from tests.client import HTMX
 from tests.faults import rows_of
 
 EXPLORE = int(os.environ.get("FUZZ_EXPLORE", "0"))
+AT_MOST = int(os.environ.get("FUZZ_AT_MOST", "0"))
 
 
 def fuzz(examples: int = 25) -> settings:
     return settings(
-        max_examples=EXPLORE or examples,
+        max_examples=EXPLORE or (min(examples, AT_MOST) if AT_MOST else examples),
         derandomize=not EXPLORE,
         deadline=None,
         database=None,

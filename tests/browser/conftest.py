@@ -32,6 +32,16 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 15_000  # generous for a loaded CI machine; waits end as soon as the condition holds
 
 expect.set_options(timeout=TIMEOUT_MS)
+HERE = Path(__file__).parent
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every test of this folder is a browser test, marked so whether or not its module says it (before `-m`
+    deselects): the fast lane leaves them all out."""
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")

@@ -2,12 +2,15 @@
 
 import time
 
+import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from audit import tlog
 from plenary_tally import checkpoints
 from tests.votes.conftest import ballot, cast, choice, grant, scheduled, voted  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_the_checkpoints_page_with_a_witness_fits_a_phone(page: Page, voted):  # noqa: F811
