@@ -66,7 +66,9 @@ def check_url(url: str) -> str:
     if not url:
         raise ValidationError("Give the address to POST the events to.")
     if len(url) > WEBHOOK_URL_MAX_LENGTH:
-        raise ValidationError(f"An address can be at most {WEBHOOK_URL_MAX_LENGTH} characters long; this has {len(url)}.")
+        raise ValidationError(
+            f"An address can be at most {WEBHOOK_URL_MAX_LENGTH} characters long; this has {len(url)}."
+        )
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -115,11 +117,23 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     host_header = parts.netloc.rsplit("@", 1)[-1]
     timeout = urllib3.Timeout(connect=settings.WEBHOOK_CONNECT_TIMEOUT, read=settings.WEBHOOK_READ_TIMEOUT)
-    pool_class = urllib3.HTTPSConnectionPool if https else urllib3.HTTPConnectionPool
-    tls = {"server_hostname": host, "assert_hostname": host, "cert_reqs": "CERT_REQUIRED"} if https else {}
+    pool: urllib3.HTTPConnectionPool
+    if https:  # to the address checked, TLS verified against the host name
+        pool = urllib3.HTTPSConnectionPool(
+            address,
+            port,
+            timeout=timeout,
+            retries=False,
+            maxsize=1,
+            server_hostname=host,
+            assert_hostname=host,
+            cert_reqs="CERT_REQUIRED",
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1)
     deadline = started + settings.WEBHOOK_CONNECT_TIMEOUT + settings.WEBHOOK_READ_TIMEOUT
     try:
-        with pool_class(address, port, timeout=timeout, retries=False, maxsize=1, **tls) as pool:
+        with pool:
             response = pool.urlopen(
                 "POST",
                 target,

@@ -23,9 +23,8 @@ from analysis import tasks
 from audit.models import lock_stream, lock_vote, record, seal, unseal
 from deliberation.markdown import render_markdown
 from deliberation.models import Component, Definition, DraftVersion, Membership, WorkingGroup
-from notifications.models import Kind, followers
 from notifications import webhooks
-from notifications.models import Event
+from notifications.models import Event, Kind, followers
 from notifications.services import Message, announce, notify
 from plenary_tally import rules
 from plenary_tally.vocabulary import Action

@@ -7,74 +7,152 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deliberation', '0007_passages_and_suggestions'),
-        ('notifications', '0004_ballot_closed_kind'),
+        ("deliberation", "0007_passages_and_suggestions"),
+        ("notifications", "0004_ballot_closed_kind"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Webhook',
+            name="Webhook",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.URLField(help_text='Where each event is POSTed (http or https).', max_length=500)),
-                ('events', models.JSONField(help_text='The events wanted, as a list of `Event` values.')),
-                ('active', models.BooleanField(default=True)),
-                ('secret', models.CharField(editable=False, max_length=100)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('secret_rotated_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('definition', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='webhooks', to='deliberation.definition')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("url", models.URLField(help_text="Where each event is POSTed (http or https).", max_length=500)),
+                ("events", models.JSONField(help_text="The events wanted, as a list of `Event` values.")),
+                ("active", models.BooleanField(default=True)),
+                ("secret", models.CharField(editable=False, max_length=100)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("secret_rotated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "definition",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="webhooks",
+                        to="deliberation.definition",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['definition', 'pk'],
+                "ordering": ["definition", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='WebhookDelivery',
+            name="WebhookDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event', models.CharField(choices=[('ballot.opened', 'A ballot opens'), ('ballot.closed', 'A ballot closes (its votes are public from then)'), ('release.published', 'A release is published'), ('decision.recorded', 'A decision is recorded on a closed ballot')], max_length=32)),
-                ('event_id', models.UUIDField(help_text="The event's id, sent as Plenary-Event-Id: the same on a redelivery.")),
-                ('delivery_id', models.UUIDField(help_text='Sent as Plenary-Delivery: the same on every retry.', unique=True)),
-                ('body', models.TextField(help_text='The JSON sent, exactly.')),
-                ('status', models.CharField(choices=[('pending', 'Waiting to be sent'), ('delivered', 'Delivered'), ('failed', 'Failed: no more attempts')], default='pending', max_length=16)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(blank=True, help_text='When a worker may try it (again).', null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('redelivery_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='redeliveries', to='notifications.webhookdelivery')),
-                ('requested_by', models.ForeignKey(blank=True, help_text='Who redelivered.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('webhook', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='notifications.webhook')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "event",
+                    models.CharField(
+                        choices=[
+                            ("ballot.opened", "A ballot opens"),
+                            ("ballot.closed", "A ballot closes (its votes are public from then)"),
+                            ("release.published", "A release is published"),
+                            ("decision.recorded", "A decision is recorded on a closed ballot"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "event_id",
+                    models.UUIDField(help_text="The event's id, sent as Plenary-Event-Id: the same on a redelivery."),
+                ),
+                (
+                    "delivery_id",
+                    models.UUIDField(help_text="Sent as Plenary-Delivery: the same on every retry.", unique=True),
+                ),
+                ("body", models.TextField(help_text="The JSON sent, exactly.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting to be sent"),
+                            ("delivered", "Delivered"),
+                            ("failed", "Failed: no more attempts"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "next_attempt_at",
+                    models.DateTimeField(blank=True, help_text="When a worker may try it (again).", null=True),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "redelivery_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="redeliveries",
+                        to="notifications.webhookdelivery",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Who redelivered.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "webhook",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="notifications.webhook",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='WebhookAttempt',
+            name="WebhookAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField()),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('duration_ms', models.PositiveIntegerField(default=0)),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('error', models.CharField(blank=True, max_length=500)),
-                ('response', models.TextField(blank=True, help_text='The start of the answer, at most 2000.')),
-                ('delivery', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempt_log', to='notifications.webhookdelivery')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveSmallIntegerField()),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("duration_ms", models.PositiveIntegerField(default=0)),
+                ("status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("error", models.CharField(blank=True, max_length=500)),
+                ("response", models.TextField(blank=True, help_text="The start of the answer, at most 2000.")),
+                (
+                    "delivery",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempt_log",
+                        to="notifications.webhookdelivery",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['delivery', 'number'],
+                "ordering": ["delivery", "number"],
             },
         ),
         migrations.AddIndex(
-            model_name='webhookdelivery',
-            index=models.Index(fields=['status', 'next_attempt_at'], name='notificatio_status_d418df_idx'),
+            model_name="webhookdelivery",
+            index=models.Index(fields=["status", "next_attempt_at"], name="notificatio_status_d418df_idx"),
         ),
         migrations.AddConstraint(
-            model_name='webhookattempt',
-            constraint=models.UniqueConstraint(fields=('delivery', 'number'), name='one_attempt_per_number'),
+            model_name="webhookattempt",
+            constraint=models.UniqueConstraint(fields=("delivery", "number"), name="one_attempt_per_number"),
         ),
     ]

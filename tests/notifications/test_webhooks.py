@@ -257,12 +257,12 @@ def test_the_send_command_sends_what_is_due(local, receiver, scheduled, olga, ca
 
 def test_a_redirect_is_not_followed(local, receiver, scheduled, olga, django_capture_on_commit_callbacks):
     hook = add(scheduled.definition, receiver, olga)
-    receiver.answers = [302]
-    receiver.headers = {"Location": "http://127.0.0.1:9/elsewhere"}
+    receiver.answers = [307]
+    receiver.headers = {"Location": f"http://127.0.0.1:{receiver.port}/elsewhere"}  # followed, it would POST again
     with django_capture_on_commit_callbacks(execute=True):
         votes.open_ballot(ballot=scheduled, acting_user=olga)
     delivery = delivery_of(hook, "ballot.opened")
-    assert delivery.attempt_log.get().status_code == 302
+    assert delivery.attempt_log.get().status_code == 307
     assert delivery.status == WebhookDelivery.Status.PENDING  # not delivered: tried again later
     assert len(receiver.received) == 1
 
@@ -347,7 +347,9 @@ def test_egress_reads_no_more_than_its_cap_of_an_endless_answer(local):
 # Who sees what -----------------------------------------------------------------------------------------------
 
 
-def test_carol_and_oscar_can_neither_see_nor_manage_the_webhooks(client, local, receiver, definition, olga, carol, oscar):
+def test_carol_and_oscar_can_neither_see_nor_manage_the_webhooks(
+    client, local, receiver, definition, olga, carol, oscar
+):
     hook = add(definition, receiver, olga)
     for outsider in (carol, oscar):
         client.force_login(outsider)
@@ -429,3 +431,28 @@ def test_a_worker_process_delivers_a_closed_ballot_through_redis(start_worker, m
     [post] = receiver.received
     assert post.signed_with(hook.secret) and post.json["type"] == "ballot.closed"
     assert "notifications.tasks.deliver_webhook" in worker.output()
+
+
+def test_an_https_receiver_whose_certificate_is_not_trusted_is_not_sent_to(local, tmp_path):
+    """TLS is verified against the host name even though the connection goes to the address checked."""
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"]
+        + ["-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    server, receiver = receivers.start()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    try:
+        answer = egress.post(f"https://localhost:{receiver.port}/", b"{}", {})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answer.status is None and "CERTIFICATE_VERIFY_FAILED" in answer.error
+    assert receiver.received == []
