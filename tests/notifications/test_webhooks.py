@@ -12,6 +12,8 @@ import time
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from analysis import decisions
@@ -456,3 +458,20 @@ def test_an_https_receiver_whose_certificate_is_not_trusted_is_not_sent_to(local
         server.server_close()
     assert answer.status is None and "CERTIFICATE_VERIFY_FAILED" in answer.error
     assert receiver.received == []
+
+
+def test_the_delivery_log_reads_in_the_same_queries_however_long(client, local, receiver, definition, olga):
+    hook = add(definition, receiver, olga)
+    client.force_login(olga)
+    path = reverse("deliberation:webhook", args=["osd", hook.pk])
+
+    def queries_with(deliveries: int) -> int:
+        for _ in range(deliveries):
+            webhooks.emit(definition, Event.BALLOT_OPENED, {"ballot": None})
+        for pk in webhooks.due():
+            webhooks.send(pk)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(path).status_code == 200
+        return len(captured)
+
+    assert queries_with(2) == queries_with(5)
