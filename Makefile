@@ -25,9 +25,11 @@ seed: migrate
 	$(BIN)/python manage.py seed_demo
 
 ## Serve the demo on http://$(HOST) (SQLite, tasks run in-process unless CELERY_BROKER_URL is set), with
-## ballots opening and closing at their times (apply_schedules, every 10 s, stopped with the server).
+## ballots opening and closing at their times (apply_schedules, every 10 s) and webhook retries sent when due
+## (send_webhooks, every 30 s), both stopped with the server.
 run: seed
-	$(BIN)/python manage.py apply_schedules --every 10 & pid=$$!; trap 'kill $$pid' EXIT INT TERM; \
+	$(BIN)/python manage.py apply_schedules --every 10 & pid=$$!; \
+	$(BIN)/python manage.py send_webhooks --every 30 & hooks=$$!; trap 'kill $$pid $$hooks' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST)
 
 # The tests keep bytecode even where the environment says not to (PYTHONDONTWRITEBYTECODE): without it every run,

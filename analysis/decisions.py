@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from audit.models import AuditEvent, lock_stream, record
 from deliberation.models import Component, Membership
+from notifications import webhooks
+from notifications.models import Event
 from plenary_tally.vocabulary import Action
 from votes.models import Ballot
 
@@ -150,6 +152,8 @@ def _record(
         subject=decision,
         payload=decision.as_recorded(),
     )
+    recorded = decision.as_recorded() | {"recorded_by": acting_user.get_username()}
+    webhooks.emit(ballot.definition, Event.DECISION_RECORDED, {"ballot": ballot.as_announced(), "decision": recorded})
     return decision
 
 

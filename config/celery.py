@@ -19,6 +19,7 @@ app.conf.beat_schedule = {
     "apply-ballot-schedules": {"task": "votes.tasks.apply_schedules", "schedule": 15.0},
     "remind-ballots-closing": {"task": "votes.tasks.remind_closing", "schedule": 60.0},
     "send-waiting-notifications": {"task": "notifications.tasks.send_waiting", "schedule": 60.0},
+    "send-due-webhooks": {"task": "notifications.tasks.send_due_webhooks", "schedule": 30.0},  # retries, the swept
     "sequence-audit-log": {"task": "audit.tasks.sequence_log", "schedule": 1.0},  # beside the `sequencer` service
     "send-daily-digests": {"task": "notifications.tasks.send_digests", "schedule": crontab(hour=7, minute=0)},
 }

@@ -216,6 +216,13 @@ NOTIFICATION_ANNOUNCE_FROM = env.int("NOTIFICATION_ANNOUNCE_FROM", default=200)
 # A mail server that refuses is tried again after about this many seconds, then twice as long each time (≤ 5 min).
 NOTIFICATION_RETRY_BACKOFF_SECONDS = env.int("NOTIFICATION_RETRY_BACKOFF_SECONDS", default=5)
 
+# Webhooks (docs/webhooks.md): an address that resolves to a loopback, private, link-local or otherwise non-public
+# address is refused, when it is saved and again at each send, unless this is on (a receiver on the same network).
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
+# Seconds a delivery may take to connect, and to answer (in all, however slowly a receiver trickles its answer).
+WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.0)
+WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
+
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Plenary <plenary@localhost>")

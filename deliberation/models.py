@@ -139,6 +139,18 @@ class DraftVersion(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("deliberation:version", args=[self.definition.slug, self.label])
 
+    def as_announced(self) -> dict:
+        """A release as a webhook tells of it (docs/webhooks.md): published only, so nothing of a draft in progress."""
+        assert self.is_published and self.published_at is not None, "only a release is told of"
+        return {
+            "label": self.label,
+            "url": settings.SITE_URL.rstrip("/") + self.get_absolute_url(),
+            "published_at": self.published_at.isoformat(),
+            "published_by": self.published_by.get_username() if self.published_by else None,
+            "release_notes": self.release_notes,
+            "components": self.components.count(),
+        }
+
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED

@@ -21,7 +21,8 @@ from django.utils.http import urlencode
 from django.utils.text import slugify
 
 from audit.models import canonical_json, lock_stream, record
-from notifications.models import Kind, followers
+from notifications import webhooks
+from notifications.models import Event, Kind, followers
 from notifications.services import Message, notify, notify_address, rewrite_body
 from plenary_tally.vocabulary import Action
 
@@ -392,6 +393,8 @@ def publish_version(
             version.get_absolute_url(),
         ),
     )
+    release = version.as_announced() | {"digest": version_digest(version)}
+    webhooks.emit(definition, Event.RELEASE_PUBLISHED, {"release": release})
     return version
 
 

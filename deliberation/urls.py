@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import calendars, comments, definitions, groups, joining, suggestions, versions
+from .views import calendars, comments, definitions, groups, joining, suggestions, versions, webhooks
 
 app_name = "deliberation"
 
@@ -48,6 +48,21 @@ urlpatterns = [
         "d/<slug:slug>/groups/<slug:key>/invitations/<int:pk>/revoke/",
         joining.invitation_revoke,
         name="invitation-revoke",
+    ),
+    path("d/<slug:slug>/webhooks/", webhooks.webhook_list, name="webhook-list"),
+    path("d/<slug:slug>/webhooks/new/", webhooks.webhook_create, name="webhook-create"),
+    path("d/<slug:slug>/webhooks/<int:pk>/", webhooks.webhook, name="webhook"),
+    path("d/<slug:slug>/webhooks/<int:pk>/rotate/", webhooks.webhook_rotate, name="webhook-rotate"),
+    path("d/<slug:slug>/webhooks/<int:pk>/delete/", webhooks.webhook_delete, name="webhook-delete"),
+    path(
+        "d/<slug:slug>/webhooks/<int:pk>/deliveries/<int:delivery>/",
+        webhooks.webhook_delivery,
+        name="webhook-delivery",
+    ),
+    path(
+        "d/<slug:slug>/webhooks/<int:pk>/deliveries/<int:delivery>/redeliver/",
+        webhooks.webhook_redeliver,
+        name="webhook-redeliver",
     ),
     path("calendar/", calendars.calendar, name="calendar"),
     path("calendar/new/", calendars.calendar_create, name="calendar-create"),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Notification, Preference
+from .models import Notification, Preference, Webhook
 
 
 @admin.register(Notification)
@@ -21,3 +21,17 @@ class NotificationAdmin(admin.ModelAdmin):
 @admin.register(Preference)
 class PreferenceAdmin(admin.ModelAdmin):
     list_display = ("user", "kind", "mode")
+
+
+@admin.register(Webhook)
+class WebhookAdmin(admin.ModelAdmin):
+    """Read-only, and without the secret: webhooks are managed by the definition's organizers, on its pages."""
+
+    list_display = ("definition", "host", "active", "created_at")
+    exclude = ("secret",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import FIXED, Kind, Mode, modes_of
+from .models import FIXED, WEBHOOK_URL_MAX_LENGTH, Event, Kind, Mode, modes_of
 
 
 class SettingsForm(forms.Form):
@@ -22,3 +22,18 @@ class NameForm(forms.Form):
 
     first_name = forms.CharField(max_length=150, required=False, label="First name")
     last_name = forms.CharField(max_length=150, required=False, label="Last name")
+
+
+class WebhookForm(forms.Form):
+    """The shape of a webhook; whether Plenary will call the address is the service's to say (`egress.check_url`)."""
+
+    url = forms.CharField(
+        max_length=WEBHOOK_URL_MAX_LENGTH,
+        label="Payload address",
+        help_text="Plenary POSTs each event here as JSON (https://… or http://…, a public address).",
+        widget=forms.URLInput(attrs={"size": 80}),
+    )
+    events = forms.MultipleChoiceField(
+        choices=Event.choices, widget=forms.CheckboxSelectMultiple, label="Events", initial=Event.values
+    )
+    active = forms.BooleanField(required=False, initial=True, label="Active (deliver events)")

@@ -5,6 +5,7 @@ worker after the commit (`tasks.deliver`). Its `delivery` says where that stands
 """
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -192,3 +193,138 @@ def followers(definition) -> models.QuerySet:
     chosen = Q(pk__in=said.filter(following=True).values("user"))
     declined = Q(pk__in=said.filter(following=False).values("user"))
     return get_user_model().objects.filter(chosen | (by_default & ~declined), is_active=True).distinct()
+
+
+# Webhooks: what Plenary tells other systems ------------------------------------------------------------------------
+
+WEBHOOK_URL_MAX_LENGTH = 500
+WEBHOOKS_PER_DEFINITION = 10
+WEBHOOK_RESPONSE_KEPT = 2_000  # characters of a receiver's answer kept in the delivery log
+# After the first attempt fails, the next attempts wait this long after the one before; then the delivery has failed.
+WEBHOOK_RETRY_AFTER = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=12),
+)
+WEBHOOK_ATTEMPTS = 1 + len(WEBHOOK_RETRY_AFTER)
+
+
+class Event(models.TextChoices):
+    """What a webhook can be told of: only what is public on the site the moment it happens."""
+
+    BALLOT_OPENED = "ballot.opened", "A ballot opens"
+    BALLOT_CLOSED = "ballot.closed", "A ballot closes (its votes are public from then)"
+    RELEASE_PUBLISHED = "release.published", "A release is published"
+    DECISION_RECORDED = "decision.recorded", "A decision is recorded on a closed ballot"
+
+
+class WebhookQuerySet(models.QuerySet):
+    def active(self) -> "WebhookQuerySet":
+        return self.filter(active=True)
+
+
+class Webhook(models.Model):
+    """An address a definition's organizers want told of some of its events, by a signed POST.
+
+    The secret signs each delivery (docs/webhooks.md); the page shows it once, when it is made. It is kept as it is,
+    not as a digest like the calendar's token, because signing needs it; no page, log or file shows it again.
+    """
+
+    definition = models.ForeignKey("deliberation.Definition", models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=WEBHOOK_URL_MAX_LENGTH, help_text="Where each event is POSTed (http or https).")
+    events = models.JSONField(help_text="The events wanted, as a list of `Event` values.")
+    active = models.BooleanField(default=True)
+    secret = models.CharField(max_length=100, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WebhookQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["definition", "pk"]
+
+    def __str__(self) -> str:
+        return f"Webhook {self.pk} of {self.definition_id} to {self.host}"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    def wants(self, event: str) -> bool:
+        return self.active and event in self.events
+
+    def as_recorded(self) -> dict:
+        """The webhook as the public audit log records it: its host, not its address, whose path or query may
+        carry a receiver's own token (as chat services' incoming-webhook addresses do), and never the secret."""
+        return {"webhook": self.pk, "host": self.host, "events": sorted(self.events), "active": self.active}
+
+
+class WebhookDeliveryQuerySet(models.QuerySet):
+    def due(self, now=None) -> "WebhookDeliveryQuerySet":
+        """Waiting, and its time has come: new, a retry whose wait is over, or one a killed worker left."""
+        return self.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now or timezone.now())
+
+
+class WebhookDelivery(models.Model):
+    """One event for one webhook: the body as it is sent (the same on every attempt), and where it stands."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed: no more attempts"
+
+    webhook = models.ForeignKey(Webhook, models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=32, choices=Event.choices)
+    event_id = models.UUIDField(help_text="The event's id, sent as Plenary-Event-Id: the same on a redelivery.")
+    delivery_id = models.UUIDField(unique=True, help_text="Sent as Plenary-Delivery: the same on every retry.")
+    body = models.TextField(help_text="The JSON sent, exactly.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When a worker may try it (again).")
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    redelivery_of = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="redeliveries")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", help_text="Who redelivered."
+    )
+
+    objects = WebhookDeliveryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event} to webhook {self.webhook_id}: {self.status}"
+
+    @property
+    def last_attempt(self) -> "WebhookAttempt | None":
+        """The latest attempt, from the prefetched log when there is one (the delivery log lists many)."""
+        attempts = list(self.attempt_log.all())
+        return attempts[-1] if attempts else None
+
+
+class WebhookAttempt(models.Model):
+    """One POST of a delivery, as the receiver answered it (or why it could not be sent)."""
+
+    delivery = models.ForeignKey(WebhookDelivery, models.CASCADE, related_name="attempt_log")
+    number = models.PositiveSmallIntegerField()
+    at = models.DateTimeField(default=timezone.now)
+    duration_ms = models.PositiveIntegerField(default=0)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    response = models.TextField(blank=True, help_text=f"The start of the answer, at most {WEBHOOK_RESPONSE_KEPT}.")
+
+    class Meta:
+        ordering = ["delivery", "number"]
+        constraints = [models.UniqueConstraint(fields=["delivery", "number"], name="one_attempt_per_number")]
+
+    def __str__(self) -> str:
+        return f"Attempt {self.number} of {self.delivery_id}: {self.status_code or self.error}"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300

@@ -7,7 +7,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
 
-from . import services
+from . import services, webhooks
 
 
 @shared_task(
@@ -46,4 +46,19 @@ def send_digests() -> int:
     """Once a day (Celery beat): each person's digest of what they asked to get that way."""
     ids = services.gather_digests()
     services.queue(ids)
+    return len(ids)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
+def deliver_webhook(delivery_id: int) -> bool:
+    """One attempt of a webhook delivery (`webhooks.send`); the next, if it fails, waits in the database for the
+    sweep, so that a worker restart loses no retry. Safe to run twice: a delivery not due is left alone."""
+    return webhooks.send(delivery_id) is not None
+
+
+@shared_task(acks_late=True)
+def send_due_webhooks() -> int:
+    """Every 30 s (Celery beat): the webhook deliveries whose next attempt is due, handed to the workers."""
+    ids = webhooks.due()
+    webhooks.queue(ids)
     return len(ids)

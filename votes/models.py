@@ -207,6 +207,27 @@ class Ballot(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("votes:ballot", args=[self.definition.slug, self.key])
 
+    def as_announced(self) -> dict:
+        """The ballot as a webhook tells of it (docs/webhooks.md): what its public page says of its phase, never a
+        vote, a tally or a rationale (of a sealed ballot, nothing of its votes is public until it closes)."""
+        site = settings.SITE_URL.rstrip("/")
+
+        def when(at: datetime | None) -> str | None:
+            return at.isoformat() if at is not None else None
+
+        return {
+            "key": self.key,
+            "title": self.title,
+            "url": site + self.get_absolute_url(),
+            "version": {"label": self.version.label, "url": site + self.version.get_absolute_url()},
+            "status": self.status,
+            "results_visibility": self.results_visibility,
+            "opens_at": when(self.opens_at),
+            "closes_at": when(self.closes_at),
+            "opened_at": when(self.opened_at),
+            "closed_at": when(self.closed_at),
+        }
+
     @property
     def audit_stream(self) -> str:
         """Every vote, grant, dispute and phase change of this ballot forms one chain."""

@@ -23,7 +23,8 @@ from analysis import tasks
 from audit.models import lock_stream, lock_vote, record, seal, unseal
 from deliberation.markdown import render_markdown
 from deliberation.models import Component, Definition, DraftVersion, Membership, WorkingGroup
-from notifications.models import Kind, followers
+from notifications import webhooks
+from notifications.models import Event, Kind, followers
 from notifications.services import Message, announce, notify
 from plenary_tally import rules
 from plenary_tally.vocabulary import Action
@@ -609,6 +610,7 @@ def open_ballot(*, ballot: Ballot, acting_user: "User | None", scheduled: bool =
     record(stream=ballot.audit_stream, actor=acting_user, action=Action.BALLOT_OPENED, subject=ballot, payload=payload)
     carry_votes(ballot, acting_user)
     _notify_opened(ballot)
+    webhooks.emit(ballot.definition, Event.BALLOT_OPENED, {"ballot": ballot.as_announced()})
     return ballot
 
 
@@ -653,7 +655,19 @@ def close_ballot(*, ballot: Ballot, acting_user: "User | None", reason: str = ""
         payload={"votes": ballot.votes.count(), "roster": ballot.roster_at_close} | payload,
     )
     _notify_closed(ballot)
+    _announce_closed(ballot)
     return ballot
+
+
+def _announce_closed(ballot: Ballot) -> None:
+    """The ballot's webhooks are told it closed: its votes are public from now, so how many and where to get them."""
+    args = [ballot.definition.slug, ballot.key]
+    data = ballot.as_announced() | {
+        "votes": ballot.votes.count(),
+        "results_url": webhooks.absolute(reverse("analysis:results", args=args)),
+        "tally_url": webhooks.absolute(reverse("analysis:tally-download", args=args)),
+    }
+    webhooks.emit(ballot.definition, Event.BALLOT_CLOSED, {"ballot": data})
 
 
 def _notify_closed(ballot: Ballot) -> None:

@@ -39,6 +39,10 @@ class Action(StrEnum):
     SUGGESTION_DECLINED = "suggestion.declined"
     SUGGESTIONS_CONSOLIDATED = "suggestions.consolidated"
     SUGGESTIONS_CARRIED = "suggestions.carried"
+    WEBHOOK_ADDED = "webhook.added"
+    WEBHOOK_CHANGED = "webhook.changed"
+    WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated"
+    WEBHOOK_REMOVED = "webhook.removed"
     # In the definition's stream and in that of each ballot not yet closed that enrolls the group.
     MEMBERSHIP_JOINED = "membership.joined"
     MEMBERSHIP_LEFT = "membership.left"

@@ -19,6 +19,7 @@ from analysis.auditing import verify_records
 from audit.models import AuditEvent
 from deliberation import services as deliberation
 from deliberation.models import Membership
+from notifications import webhooks
 from plenary_tally.vocabulary import (
     CLEARS_THE_CELL,
     SETS_THE_CELL,
@@ -98,6 +99,12 @@ def make_everything(olga, alice, bob, dave) -> Ballot:
     deliberation.revoke_invitation(invitation=revoked, acting_user=olga)
     invitation = deliberation.invite_member(group=group, email=erin.email, site_url=site, acting_user=alice)
     deliberation.accept_invitation(invitation=invitation, user=erin)
+    hook = webhooks.add_webhook(
+        definition=definition, url="https://93.184.215.14/hook", events=["ballot.closed"], acting_user=olga
+    )
+    hook = webhooks.change_webhook(webhook=hook, url=hook.url, events=hook.events, active=False, acting_user=olga)
+    hook = webhooks.rotate_webhook_secret(webhook=hook, acting_user=olga)
+    webhooks.remove_webhook(webhook=hook, acting_user=olga)
     comment = deliberation.post_comment(author=bob, version=draft, body="A remark.")
     deliberation.edit_comment(comment=comment, body="A better remark.", acting_user=bob)
     deliberation.hide_comment(comment=comment, reason="Off topic.", acting_user=olga)

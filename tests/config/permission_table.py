@@ -47,6 +47,9 @@ DRAFT_COMMENT = "A note on the draft for the organizers"
 HIDDEN_COMMENT = "Off topic remark that was hidden"
 SEALED_RATIONALE = "Sealed rationale of dave"
 OTHER_DRAFT_TEXT = "Unpublished wording of the other definition"
+WEBHOOK_SECRET = "whsec_olgas-webhook-secret-shown-once-only"
+WEBHOOK_TOKEN = "receivers-own-token-in-the-address"
+WEBHOOK_URL = f"https://93.184.215.14/hooks/plenary?token={WEBHOOK_TOKEN}"  # a public address, no DNS needed
 SECRETS = {
     DRAFT_TEXT: {"olga"},
     DRAFT_COMPONENT: {"olga"},
@@ -54,6 +57,8 @@ SECRETS = {
     HIDDEN_COMMENT: {"olga"},  # the moderation page still shows it to the organizers
     SEALED_RATIONALE: {"dave"},  # on his own grid, until the ballot closes
     OTHER_DRAFT_TEXT: {"oscar"},
+    WEBHOOK_SECRET: set(),  # shown on the answer that made it, never again, to anyone
+    WEBHOOK_TOKEN: {"olga"},  # the webhook's address, on its organizers' pages only (the audit log names its host)
 }
 
 
@@ -94,6 +99,12 @@ VOTERS_DO = (LOGIN, 403, DONE, DONE, DONE, 403, 403)
 # A person's own setting (following a definition): carried out, but no event of the public log, and kept in a
 # table of the notifications app, which `snapshot` does not watch.
 SIGNED_IN_OWN = (LOGIN,) + (SAVED,) * 6  # a setting of their own: saved, not audited
+# A definition's webhooks: the list and the form at the public definition's address refuse (403); a webhook itself
+# and its deliveries are not to be seen (404). A new secret is shown on the answer that makes it (200, no redirect).
+# A redelivery changes nothing of the definition, so it is queued, not audited: the delivery log says who asked.
+SECRET_SHOWN = Done(200)
+WEBHOOK_SHOWN_DO = (LOGIN, 404, 404, 404, 404, 404, SECRET_SHOWN)
+QUEUED = Done(302, audited=False)
 
 
 @dataclass(frozen=True)
@@ -602,6 +613,48 @@ TABLE: list[Case] = [
     Case(at(D + "calendar"), SIGNED_IN),
     Case(at(D + "calendar-create"), POST_ONLY, (LOGIN,) + (SAVED_SHOWN,) * 6),
     Case(at(D + "calendar-revoke"), POST_ONLY, (LOGIN, 302, 302, SAVED, 302, 302, 302)),  # nothing to revoke but bob's
+    # A definition's webhooks: olga's, with a failed delivery; oscar's, of his definition, tried at osd's addresses.
+    Case(at(D + "webhook-list", "osd"), ORGANIZERS),
+    Case(at(D + "webhook-list", "nope"), GONE_FORM, what="of no definition", guessed=True),
+    Case(
+        at(D + "webhook-create", "osd"),
+        ORGANIZERS,
+        (LOGIN, 403, 403, 403, 403, 403, SECRET_SHOWN),
+        data={"url": "https://93.184.215.14/another", "events": ["ballot.closed"], "active": "on"},
+    ),
+    Case(
+        at(D + "webhook", "osd", pk("webhook")),
+        HIDDEN_FORM,
+        HIDDEN_DO,
+        data={"url": WEBHOOK_URL, "events": ["ballot.closed"]},  # turned off, and told of closings only
+        what="olga's",
+    ),
+    Case(at(D + "webhook", "osd", pk("other_webhook")), GONE_FORM, GONE_FORM, what="oscar's", guessed=True),
+    Case(at(D + "webhook", "osd", NO_SUCH_ID), GONE_FORM, what="of nothing", guessed=True),
+    Case(at(D + "webhook-rotate", "osd", pk("webhook")), POST_ONLY, WEBHOOK_SHOWN_DO, what="olga's"),
+    Case(at(D + "webhook-rotate", "osd", pk("other_webhook")), None, GONE_FORM, what="oscar's", guessed=True),
+    Case(at(D + "webhook-delete", "osd", pk("webhook")), HIDDEN_FORM, HIDDEN_DO, what="olga's"),
+    Case(at(D + "webhook-delete", "osd", pk("other_webhook")), GONE_FORM, GONE_FORM, what="oscar's", guessed=True),
+    Case(at(D + "webhook-delivery", "osd", pk("webhook"), pk("delivery")), HIDDEN_FORM, what="olga's"),
+    Case(
+        at(D + "webhook-delivery", "osd", pk("webhook"), pk("other_delivery")),
+        GONE_FORM,
+        what="oscar's, at olga's webhook",
+        guessed=True,
+    ),
+    Case(
+        at(D + "webhook-redeliver", "osd", pk("webhook"), pk("delivery")),
+        POST_ONLY,
+        (LOGIN, 404, 404, 404, 404, 404, QUEUED),
+        what="olga's, failed",
+    ),
+    Case(
+        at(D + "webhook-redeliver", "osd", pk("webhook"), pk("other_delivery")),
+        None,
+        GONE_FORM,
+        what="oscar's, at olga's webhook",
+        guessed=True,
+    ),
     # Feeds and calendars: public, like the pages they follow; a person's calendar, to whoever has its address.
     Case(at(D + "discussion-feed", "osd"), EVERYONE),
     Case(at(D + "discussion-feed", "nope"), GONE, what="of no definition", guessed=True),

@@ -35,6 +35,8 @@ from audit import tlog
 from audit.models import AuditEvent
 from deliberation import services as deliberation
 from notifications import services as notifications
+from notifications import webhooks
+from notifications.models import Event, Webhook, WebhookDelivery
 from tests.client import HTMX
 from tests.conftest import make_definition, make_draft, make_group, make_other_group, make_persona, make_published
 from tests.factories import (
@@ -61,6 +63,8 @@ from .permission_table import (
     SEALED_RATIONALE,
     SECRETS,
     TABLE,
+    WEBHOOK_SECRET,
+    WEBHOOK_URL,
     Case,
     Done,
 )
@@ -164,6 +168,12 @@ def _build_world(olga, alice, bob, carol, dave, published, draft, group, other_g
     # Bob's calendar address, made twice: the first no longer works.
     w.bobs_old_calendar = deliberation.create_calendar_token(user=bob)
     w.bobs_calendar = deliberation.create_calendar_token(user=bob)
+
+    # Olga's webhook, told of every event from here on; its secret and the token in its address are hers alone.
+    w.webhook = webhooks.add_webhook(
+        definition=group.definition, url=WEBHOOK_URL, events=list(Event.values), acting_user=olga
+    )
+    Webhook.objects.filter(pk=w.webhook.pk).update(secret=WEBHOOK_SECRET)
 
     # Ballots: open and live, sealed, closed, scheduled.
     w.components = votes.open_ballot(
@@ -269,6 +279,13 @@ def _build_world(olga, alice, bob, carol, dave, published, draft, group, other_g
     _vote(elsewhere, erin, "code", "required")
     w.other_dispute = votes.raise_dispute(ballot=elsewhere, raised_by=erin, reason="Mine.", voter=erin)
     w.other_conflict = votes.declare_conflict(ballot=elsewhere, member=erin, statement="Theirs.")
+    w.other_webhook = webhooks.add_webhook(
+        definition=other, url="https://93.184.215.14/theirs", events=list(Event.values), acting_user=oscar
+    )
+    w.other_delivery = webhooks.emit(other, Event.BALLOT_OPENED, {"ballot": elsewhere.as_announced()})[0]
+    # The webhook's first delivery (of the `components` ballot opening), as it stands after its last attempt failed.
+    w.delivery = w.webhook.deliveries.order_by("pk").first()
+    WebhookDelivery.objects.filter(pk=w.delivery.pk).update(status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
 
     # The log signs each stream's head, as the sequencer does after each batch: reading a checkpoint writes nothing.
     for stream in AuditEvent.objects.values_list("stream", flat=True).distinct():
