@@ -266,7 +266,9 @@ class RequiredProviderForm(forms.Form):
 
     def __init__(self, *args, offered: dict[str, str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        choices = [("", "any account of this site")] + [(pid, f"a linked {name} account") for pid, name in offered.items()]
+        choices = [("", "any account of this site")] + [
+            (pid, f"a linked {name} account") for pid, name in offered.items()
+        ]
         cast(forms.ChoiceField, self.fields["provider"]).choices = choices
 
 

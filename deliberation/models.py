@@ -316,7 +316,9 @@ class MembershipQuerySet(models.QuerySet):
         """Each membership with `identified`: whether its member has linked an account of the sign-in provider their
         group requires (docs/sign-in.md), True where it requires none."""
         linked = SocialAccount.objects.filter(user=OuterRef("user"), provider=OuterRef("group__required_provider"))
-        return self.annotate(identified=ExpressionWrapper(Q(group__required_provider="") | Exists(linked), BooleanField()))
+        return self.annotate(
+            identified=ExpressionWrapper(Q(group__required_provider="") | Exists(linked), BooleanField())
+        )
 
 
 class Membership(models.Model):

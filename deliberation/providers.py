@@ -10,7 +10,7 @@ from allauth.socialaccount.adapter import get_adapter
 
 def configured() -> dict[str, str]:
     """Each configured provider's id -> its name, by name."""
-    providers = get_adapter().list_providers(None)  # type: ignore[arg-type]  # apps from the settings need none
+    providers = get_adapter().list_providers(None)  # apps from the settings need no request
     return dict(sorted(((p.sub_id, p.name) for p in providers), key=lambda item: item[1].casefold()))
 
 

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('deliberation', '0007_passages_and_suggestions'),
+        ("deliberation", "0007_passages_and_suggestions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='workinggroup',
-            name='required_provider',
+            model_name="workinggroup",
+            name="required_provider",
             field=models.CharField(blank=True, max_length=30),
         ),
     ]

@@ -1,5 +1,6 @@
 from datetime import datetime, time
 
+from allauth.socialaccount.models import SocialAccount
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -81,7 +82,7 @@ def group(request: HttpRequest, slug: str, key: str) -> HttpResponse:
             "provider_offered": group.required_provider in offered,
             "provider_linked": is_member
             and group.required_provider
-            and user.socialaccount_set.filter(provider=group.required_provider).exists(),
+            and SocialAccount.objects.filter(user=user, provider=group.required_provider).exists(),
             "provider_form": provider_form,
         },
     )

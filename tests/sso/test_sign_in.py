@@ -18,7 +18,7 @@ from django.urls import reverse
 from config.sso import providers_from_env
 from tests.factories import UserFactory
 
-from .conftest import PROVIDER_ID, through_provider
+from .idp import PROVIDER_ID, through_provider
 
 User = get_user_model()
 

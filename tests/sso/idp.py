@@ -1,5 +1,7 @@
 """A real OpenID Connect provider for the sign-in tests, and Plenary configured to sign in through it.
 
+The fixtures are shared from tests/conftest.py, so one provider serves the whole run (the browser tests too).
+
 `idp` starts the provider of tests/sso/provider/ (django-oauth-toolkit) as a process of its own on a free port,
 once per run; `sso` configures Plenary as OIDC_PROVIDERS would (config/sso.py), with the provider's id "idp".
 `through_provider` goes through a whole sign-in with Django's test client on Plenary's side and a plain HTTP
