@@ -80,7 +80,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_auto_signup_allowed(self, request: HttpRequest, sociallogin) -> bool:
         """An account is made at once only with the handle the provider suggests, if our rules let a new account take
         it (`AccountAdapter.clean_username`: free, not a look-alike); otherwise the sign-up form asks for one, the
-        suggestion filled in, and says why it will not do. A handle is public and stays in the audit log."""
+        suggestion filled in, and says on posting why one will not do. A handle is public and stays in the audit log."""
         if not super().is_auto_signup_allowed(request, sociallogin):
             return False
         try:
