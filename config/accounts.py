@@ -1,13 +1,17 @@
 """allauth's hooks into Plenary: which handles a new account may take, whose address a sign-in counts against, and
-the site its e-mails speak for (`SITE_NAME`, links to `SITE_URL`), not the host a request happened to name."""
+the site its e-mails speak for (`SITE_NAME`, links to `SITE_URL`), not the host a request happened to name; and for
+single sign-on (docs/sign-in.md), the providers of the settings only, and the handle a provider suggests."""
 
 from types import SimpleNamespace
 from urllib.parse import quote, urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.utils import user_username
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter, _build_apps_from_settings
+from allauth.socialaccount.models import SocialApp
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.urls import reverse
 
 from deliberation import handles
@@ -50,3 +54,37 @@ class AccountAdapter(DefaultAccountAdapter):
 
 def _absolute(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def list_apps(self, request: HttpRequest | None, provider=None, client_id=None) -> list:
+        """The providers configured in the environment (config/sso.py) alone, read with no query: a SocialApp row in
+        the database is never used, so the admin cannot add a provider the deployment's configuration does not show.
+        (allauth's own reader of the settings, as its list_apps calls it after reading the database.)"""
+        by_provider = _build_apps_from_settings(provider=provider, client_id=client_id)
+        return [app for apps in by_provider.values() for app in apps]
+
+    def get_app(self, request: HttpRequest, provider, client_id=None):
+        """A provider this site does not offer is a page that does not exist (404), not an error of the server."""
+        try:
+            return super().get_app(request, provider, client_id=client_id)
+        except SocialApp.DoesNotExist:
+            raise Http404("This site offers no such sign-in provider.") from None
+
+    def populate_user(self, request: HttpRequest, sociallogin, data: dict):
+        """The provider's handle (GitHub's login, GitLab's username, OIDC's preferred_username) in our stored form."""
+        user = super().populate_user(request, sociallogin, data)
+        user_username(user, handles.normalize(user_username(user) or ""))
+        return user
+
+    def is_auto_signup_allowed(self, request: HttpRequest, sociallogin) -> bool:
+        """An account is made at once only with the handle the provider suggests, if our rules let a new account take
+        it (`AccountAdapter.clean_username`: free, not a look-alike); otherwise the sign-up form asks for one, the
+        suggestion filled in, and says on posting why one will not do. A handle is public and stays in the audit log."""
+        if not super().is_auto_signup_allowed(request, sociallogin):
+            return False
+        try:
+            AccountAdapter(request).clean_username(user_username(sociallogin.user) or "")
+        except ValidationError:
+            return False
+        return True

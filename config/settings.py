@@ -13,6 +13,8 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
+from config.sso import providers_from_env
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -51,6 +53,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.gitlab",
     "django_htmx",
     "template_partials",
     "audit",
@@ -141,6 +147,18 @@ ACCOUNT_RATE_LIMITS = {
     "signup": "10/10m/ip",
 }
 ACCOUNT_ADAPTER = "config.accounts.AccountAdapter"  # handles (deliberation/handles.py) and the client's address
+# Single sign-on (docs/sign-in.md): OpenID Connect providers (OIDC_PROVIDERS), GitHub and GitLab, each offered only
+# when configured here from the environment (config/sso.py); apps stored in the database are not used.
+SOCIALACCOUNT_PROVIDERS, SSO_ORIGINS = providers_from_env(env)
+SOCIALACCOUNT_ADAPTER = "config.accounts.SocialAccountAdapter"  # handles from the provider, through our rules
+# A provider's address signs in to the existing account that holds it only when the provider says it verified it
+# (OIDC's email_verified, GitHub's verified flag; GitLab says nothing, so never); that account is then linked.
+# An unverified address that an account holds gets no account: allauth mails that address that it is taken.
+# An OIDC provider whose word on addresses is not to be relied on is configured with "email_authentication": false.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_LOGIN_ON_GET = False  # a sign-in starts from a form we post (CSRF-protected), never from a link
+SOCIALACCOUNT_STORE_TOKENS = False  # we read who someone is once, and keep no access to their account elsewhere
 # The client's address for those limits (config/proxy.py): the connection's, unless TRUSTED_PROXY_COUNT says how many
 # proxies of ours append to X-Forwarded-For; then the hop the outermost of them appended. Behind a TLS proxy the
 # number must be said: a header anyone can write is never trusted by default.
@@ -276,7 +294,7 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
         "connect-src": [SELF],
-        "form-action": [SELF],
+        "form-action": [SELF, *SSO_ORIGINS],  # a sign-in form is redirected on to its provider
         "frame-ancestors": [NONE],
         "base-uri": [SELF],
         "object-src": [NONE],

@@ -1,4 +1,5 @@
 from allauth.account.decorators import secure_admin_login
+from allauth.socialaccount.models import SocialApp, SocialToken
 from django.contrib import admin
 from django.urls import include, path
 
@@ -6,6 +7,10 @@ from .api import api
 
 # The admin's own sign-in would skip allauth's rate limits: staff sign in on the site's page, like everyone.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]  # allauth's documented recipe
+# Sign-in providers come from the environment alone (config/sso.py), and no provider's tokens are stored: the admin
+# offers neither. The linked accounts ("Social accounts") stay, for a superuser to see who linked what.
+admin.site.unregister(SocialApp)
+admin.site.unregister(SocialToken)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -259,6 +259,19 @@ class AddMemberForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
 
 
+class RequiredProviderForm(forms.Form):
+    """An organizer chooses the sign-in provider a group's members vote with, among those the site offers."""
+
+    provider = forms.ChoiceField(label="Members vote with", required=False)
+
+    def __init__(self, *args, offered: dict[str, str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "any account of this site")] + [
+            (pid, f"a linked {name} account") for pid, name in offered.items()
+        ]
+        cast(forms.ChoiceField, self.fields["provider"]).choices = choices
+
+
 class DefinitionForm(forms.ModelForm):
     class Meta:
         model = Definition

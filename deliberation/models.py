@@ -3,10 +3,11 @@
 import hashlib
 import secrets
 
+from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -281,12 +282,18 @@ class Component(models.Model):
         return bool(self.aggregate_rule)
 
 
+PROVIDER_ID_MAX_LENGTH = 30  # a provider's id (allauth's `SocialAccount.provider`): github, gitlab, an OIDC id
+
+
 class WorkingGroup(models.Model):
     definition = models.ForeignKey(Definition, models.CASCADE, related_name="working_groups")
     key = models.SlugField(max_length=64)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The sign-in provider its members vote with (docs/sign-in.md): a member votes in its ballots only with an
+    # account of that provider linked to theirs (`MembershipQuerySet.identified`). "" for none: any account votes.
+    required_provider = models.CharField(max_length=PROVIDER_ID_MAX_LENGTH, blank=True)
 
     class Meta:
         ordering = ["definition", "name"]
@@ -316,6 +323,14 @@ class MembershipQuerySet(models.QuerySet):
     def at(self, moment) -> "MembershipQuerySet":
         """The roster as it stood at `moment`."""
         return self.filter(Q(joined_at__lte=moment), Q(left_at__isnull=True) | Q(left_at__gt=moment))
+
+    def annotate_identified(self) -> "MembershipQuerySet":
+        """Each membership with `identified`: whether its member has linked an account of the sign-in provider their
+        group requires (docs/sign-in.md), True where it requires none."""
+        linked = SocialAccount.objects.filter(user=OuterRef("user"), provider=OuterRef("group__required_provider"))
+        return self.annotate(
+            identified=ExpressionWrapper(Q(group__required_provider="") | Exists(linked), BooleanField())
+        )
 
 
 class Membership(models.Model):

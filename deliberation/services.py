@@ -26,7 +26,7 @@ from notifications.models import Event, Kind, followers
 from notifications.services import Message, notify, notify_address, rewrite_body
 from plenary_tally.vocabulary import Action
 
-from . import access, lines
+from . import access, lines, providers
 from .markdown import mentions, render_markdown
 from .models import (
     BULK_LINES_MAX,
@@ -525,6 +525,37 @@ def create_group(
         subject=group,
         payload={"key": key, "name": name},
     )
+    return group
+
+
+@transaction.atomic
+def require_provider(*, group: WorkingGroup, provider: str, acting_user: "User") -> WorkingGroup:
+    """Require of the group's members who vote an account of `provider` linked to theirs ("" requires none).
+
+    Organizers decide it. Recorded in the definition's stream and in each ballot not yet closed that enrolls the
+    group, as a roster change is, since it changes who votes there from now on; votes already cast stand.
+    """
+    _require_organizer(group.definition, acting_user)
+    provider = provider.strip()
+    offered = providers.configured()
+    if provider and provider not in offered:
+        known = ", ".join(offered) or "none is configured"
+        raise ValidationError(f"“{provider[:40]}” is not a sign-in provider of this site ({known}).")
+    streams = _rosters_in_line(group)
+    group = WorkingGroup.objects.select_for_update().get(pk=group.pk)
+    previous = group.required_provider
+    if provider == previous:
+        return group
+    group.required_provider = provider
+    group.save(update_fields=["required_provider"])
+    for stream in [group.definition.audit_stream, *streams]:
+        record(
+            stream=stream,
+            actor=acting_user,
+            action=Action.GROUP_PROVIDER_CHANGED,
+            subject=group,
+            payload={"group": group.key, "provider": provider, "previous": previous},
+        )
     return group
 
 

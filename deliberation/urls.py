@@ -38,6 +38,7 @@ urlpatterns = [
     ),
     path("d/<slug:slug>/groups/new/", groups.group_create, name="group-create"),
     path("d/<slug:slug>/groups/<slug:key>/", groups.group, name="group"),
+    path("d/<slug:slug>/groups/<slug:key>/provider/", groups.group_provider, name="group-provider"),
     path("d/<slug:slug>/groups/<slug:key>/members/", groups.member_add, name="member-add"),
     path("d/<slug:slug>/groups/<slug:key>/members/<int:pk>/leave/", groups.member_remove, name="member-remove"),
     path("d/<slug:slug>/groups/<slug:key>/members/many/", joining.members_bulk, name="members-bulk"),

@@ -26,6 +26,7 @@ from .factories import (
     WorkingGroupFactory,
 )
 from .faults import every_row
+from .sso.idp import idp, sso  # noqa: F401  # a real OpenID Connect provider, one per run (tests/sso/)
 
 
 @pytest.fixture(scope="session")

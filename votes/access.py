@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, IntegerField, Value
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
+from deliberation import providers
 from deliberation.models import Component, Membership, MembershipQuerySet, WorkingGroup
 
 from .models import Ballot, Choice, Criterion, VetoGrant, Vote
@@ -195,10 +197,37 @@ class VotingRights:
         self.other_group = ""  # a group asked for that the voter does not vote for
 
     @cached_property
-    def memberships(self) -> list[Membership]:
+    def _memberships(self) -> tuple[list[Membership], list[Membership]]:
+        """The voter's `voting_memberships`, in one query: those they vote through, and those they would but for
+        the sign-in provider's account their group requires and they have not linked (docs/sign-in.md)."""
         if not self.voter.is_authenticated:
-            return []
-        return list(voting_memberships(self.ballot, self.voter))
+            return [], []
+        found = list(voting_memberships(self.ballot, self.voter).annotate_identified())
+        return [m for m in found if m.identified], [m for m in found if not m.identified]
+
+    @cached_property
+    def memberships(self) -> list[Membership]:
+        """The memberships through which the voter votes."""
+        return self._memberships[0]
+
+    @property
+    def unidentified(self) -> list[Membership]:
+        """The voter's memberships that would give a vote, but for the provider account their group requires."""
+        return self._memberships[1]  # read again only to explain a refusal, where the caller gave `memberships`
+
+    @cached_property
+    def identity_missing(self) -> str:
+        """Why the voter does not vote for some of their groups (a provider account not linked), and how to, or ""."""
+        if not self.unidentified:
+            return ""
+        names = {m.group.required_provider: providers.name(m.group.required_provider) for m in self.unidentified}
+        groups = " and ".join(m.group.name for m in self.unidentified)
+        accounts = " or ".join(f"a linked {n} account" for n in names.values())
+        whose = "your" if self.who == "You" else f"{self.who}'s"
+        return (
+            f"{groups} requires its members to vote with {accounts}, and {whose} account has none: link it on "
+            f"{whose} account's connections page ({reverse('socialaccount_connections')}), then vote."
+        )
 
     @property
     def can_vote(self) -> bool:
@@ -270,6 +299,8 @@ class VotingRights:
         if not self.memberships:
             if self.frozen_out:  # a member added after opening, under a frozen roster
                 raise PermissionDenied(self.frozen_out)
+            if self.identity_missing:  # a member of a group requiring a provider account they have not linked
+                raise PermissionDenied(self.identity_missing)
             raise PermissionDenied(f"@{handle} is not a member of a working group enrolled in this ballot.")
         membership: Membership | None
         if group is None:
@@ -278,6 +309,8 @@ class VotingRights:
             membership = self.voted_for or self.memberships[0]
         else:
             membership = next((m for m in self.memberships if m.group == group), None)
+            if membership is None and any(m.group == group for m in self.unidentified):
+                raise PermissionDenied(self.identity_missing)
             if membership is None:
                 raise PermissionDenied(self.not_voting_for(group.name))
             if self.voted_for is not None and self.voted_for != membership:

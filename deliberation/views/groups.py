@@ -1,5 +1,6 @@
 from datetime import datetime, time
 
+from allauth.socialaccount.models import SocialAccount
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,8 +12,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from config.http import AuthenticatedHttpRequest
 
-from .. import services
-from ..forms import AddMemberForm, InvitationForm, JoinDecisionForm, JoinRequestForm, WorkingGroupForm
+from .. import providers, services
+from ..forms import (
+    AddMemberForm,
+    InvitationForm,
+    JoinDecisionForm,
+    JoinRequestForm,
+    RequiredProviderForm,
+    WorkingGroupForm,
+)
 from ..models import Definition, WorkingGroup
 
 
@@ -47,6 +55,10 @@ def group(request: HttpRequest, slug: str, key: str) -> HttpResponse:
         group.join_requests.filter(user=user).order_by("-created_at", "-pk").first() if user.is_authenticated else None
     )
     may_ask = user.is_authenticated and not is_member and not (my_request and my_request.status == "pending")
+    offered = providers.configured()
+    provider_form = None
+    if is_organizer and (offered or group.required_provider):
+        provider_form = RequiredProviderForm(initial={"provider": group.required_provider}, offered=offered)
     return render(
         request,
         "deliberation/group.html",
@@ -66,8 +78,38 @@ def group(request: HttpRequest, slug: str, key: str) -> HttpResponse:
             "decision_form": JoinDecisionForm() if can_manage else None,
             "pending": group.join_requests.pending().select_related("user") if can_manage else [],
             "invitations": group.invitations.select_related("invited_by")[:50] if can_manage else [],
+            "required_provider": offered.get(group.required_provider, group.required_provider),
+            "provider_offered": group.required_provider in offered,
+            "provider_linked": is_member
+            and group.required_provider
+            and SocialAccount.objects.filter(user=user, provider=group.required_provider).exists(),
+            "provider_form": provider_form,
         },
     )
+
+
+@login_required
+@require_POST
+def group_provider(request: AuthenticatedHttpRequest, slug: str, key: str) -> HttpResponse:
+    """An organizer sets the sign-in provider the group's members vote with (or none)."""
+    group = get_group(slug, key)
+    if not group.definition.is_organizer(request.user):
+        raise PermissionDenied("Only the definition's organizers choose how a group's members sign in to vote.")
+    form = RequiredProviderForm(request.POST, offered=providers.configured())
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect(group)
+    try:
+        group = services.require_provider(group=group, provider=form.cleaned_data["provider"], acting_user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if group.required_provider:
+            name = providers.name(group.required_provider)
+            messages.success(request, f"Members of {group.name} now vote with a linked {name} account.")
+        else:
+            messages.success(request, f"Members of {group.name} now vote with any account.")
+    return redirect(group)
 
 
 @login_required

@@ -46,6 +46,7 @@ class Action(StrEnum):
     # In the definition's stream and in that of each ballot not yet closed that enrolls the group.
     MEMBERSHIP_JOINED = "membership.joined"
     MEMBERSHIP_LEFT = "membership.left"
+    GROUP_PROVIDER_CHANGED = "group.provider_changed"  # the sign-in provider its members vote with
     # In the ballot's stream.
     BALLOT_CREATED = "ballot.created"
     BALLOT_UPDATED = "ballot.updated"

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.db import transaction
+from django.test import override_settings
 from django.utils import timezone
 
 from analysis import decisions
@@ -146,6 +147,9 @@ def make_everything(olga, alice, bob, dave) -> Ballot:
     declared = services.declare_conflict(ballot=ballot, member=bob, component=code, statement="I sell code.")
     services.withdraw_conflict(declaration=declared, acting_user=bob, reason="Not any more.")
     deliberation.remove_member(membership=group.memberships.get(user=dave), acting_user=olga)
+    with override_settings(SOCIALACCOUNT_PROVIDERS={"github": {"APPS": [{"client_id": "id", "secret": "s"}]}}):
+        deliberation.require_provider(group=group, provider="github", acting_user=olga)
+        deliberation.require_provider(group=group, provider="", acting_user=olga)
     ballot = services.close_ballot(ballot=ballot, reason="Every member has voted", acting_user=olga)
     dispute = services.raise_dispute(ballot=ballot, raised_by=bob, voter=alice, reason="Cast for her")
     services.resolve_dispute(

@@ -24,3 +24,10 @@ def open_ballot(published, group, olga):
     )
     analysis.compute_run(ballot)
     return ballot
+
+
+@pytest.fixture(autouse=True)
+def _github_offered(settings):
+    """GitHub configured as a sign-in provider, as GITHUB_CLIENT_ID would (no request ever reaches it), so that the
+    permission table can set it as a group's provider (deliberation:group-provider)."""
+    settings.SOCIALACCOUNT_PROVIDERS = {"github": {"APPS": [{"client_id": "plenary-test", "secret": "s"}]}}

@@ -482,6 +482,20 @@ TABLE: list[Case] = [
         data={"key": "evals", "name": "Evaluations", "description": ""},
     ),
     Case(
+        at(D + "group-provider", "osd", "weights"),
+        POST_ONLY,
+        ORGANIZERS_DO,  # the sign-in provider its members vote with (tests/config/conftest.py offers GitHub)
+        data={"provider": "github"},
+    ),
+    Case(
+        at(D + "group-provider", "osd", "others"),
+        None,
+        GONE_FORM,
+        data={"provider": "github"},
+        what="of another definition's group",
+        guessed=True,
+    ),
+    Case(
         at(D + "member-add", "osd", "weights"),
         POST_ONLY,
         (LOGIN, 403, 403, 403, DONE, 403, DONE),  # its chair and the organizers

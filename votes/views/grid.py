@@ -200,7 +200,9 @@ def _open_grid(request: AuthenticatedHttpRequest, slug: str, key: str, handle: s
         who = "You are" if voter == request.user else f"@{voter.get_username()} is"
         # a member added after a frozen roster's opening is told so (VotingRights.frozen_out), anyone else this
         raise PermissionDenied(
-            grid.rights.frozen_out or f"{who} not a member of a working group enrolled in this ballot."
+            grid.rights.frozen_out
+            or grid.rights.identity_missing  # a provider account their group requires, not linked
+            or f"{who} not a member of a working group enrolled in this ballot."
         )
     return grid
 
