@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "votes",
     "analysis",
     "notifications",
+    "search",
     "home",
 ]
 
