@@ -2,6 +2,7 @@
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
+from ninja.errors import HttpError
 
 from config.pagination import MAX_OFFSET
 
@@ -60,5 +61,5 @@ def search(
     try:
         results = engine.search(request.user, q)
     except QueryRefused as refused:
-        return 400, {"detail": str(refused)}
+        raise HttpError(400, str(refused)) from refused
     return {"query": results.query, "count": results.count(), "items": [_out(h) for h in results[offset : offset + limit]]}

@@ -182,9 +182,8 @@ class _PostgreSQL(_Backend):
         columns = index.TEXT_COLUMNS[kind]
         text = F(columns[0]) if len(columns) == 1 else Concat(*_between(columns, Value("\n")))
         options = {"config": index.CONFIG, "start_sel": START, "stop_sel": STOP}
-        snippet = SearchHeadline(
-            text, query, max_words=35, min_words=15, max_fragments=2, fragment_delimiter=f" {ELLIPSIS} ", **options
-        )
+        # One excerpt around the best match, as SQLite's snippet() gives (fragment mode starts a fragment at its match)
+        snippet = SearchHeadline(text, query, max_words=35, min_words=15, **options)
         title_column = index.TITLE_COLUMNS.get(kind)
         title = SearchHeadline(title_column, query, highlight_all=True, **options) if title_column else Value("")
         rows = MODELS[kind].objects.filter(pk__in=pks).annotate(marked_title=title, marked_text=snippet)
