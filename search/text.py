@@ -18,8 +18,9 @@ class QueryRefused(ValueError):
 
 
 def check_query(text: str) -> str:
-    """The query as it is searched for (trimmed); refused if longer than QUERY_MAX_LENGTH."""
-    text = text.strip()
+    """The query as it is searched for (trimmed, a NUL a space: no database takes one); refused if longer than
+    QUERY_MAX_LENGTH."""
+    text = text.replace("\x00", " ").strip()
     if len(text) > QUERY_MAX_LENGTH:
         raise QueryRefused(
             f"A search can be at most {QUERY_MAX_LENGTH} characters long; this one has {len(text)}. "

@@ -106,12 +106,10 @@ def test_a_hidden_comment_is_found_by_nobody(client, published, bob, olga):
 
 
 def test_a_title_match_ranks_above_a_mention_in_passing(client, published, draft, olga, bob):
-    long = " ".join(["The working group met and discussed the components at length."] * 20)
-    services.post_comment(author=bob, version=published, body=f"{long} Provenance came up once. {long}")
-    component = published.components.get(key="data")
-    component.description = "Where each item came from."  # a factory's component: no service edits a release
-    component.save()
-    published.components.filter(key="code").update(title="Provenance records")
+    filler = "The working group met on Tuesday and went through every item of the list in turn."
+    services.post_comment(author=bob, version=published, body=f"{filler} Provenance came up at the end.")
+    # The same text, but the word in the title: a factory's component, as no service edits a release.
+    published.components.filter(key="code").update(title="Provenance", description=f"{filler} It came up at the end.")
 
     kinds = [h["kind"] for h in found(client, "provenance")["items"]]
 
