@@ -62,4 +62,8 @@ def search(
         results = engine.search(request.user, q)
     except QueryRefused as refused:
         raise HttpError(400, str(refused)) from refused
-    return {"query": results.query, "count": results.count(), "items": [_out(h) for h in results[offset : offset + limit]]}
+    return {
+        "query": results.query,
+        "count": results.count(),
+        "items": [_out(h) for h in results[offset : offset + limit]],
+    }

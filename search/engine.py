@@ -91,7 +91,8 @@ class Results:
     def __getitem__(self, window: slice) -> list[Hit]:
         if not isinstance(window, slice) or not self.backend:
             return []
-        start, stop = window.start or 0, window.stop if window.stop is not None else start + PAGE_SIZE
+        start = window.start or 0
+        stop = window.stop if window.stop is not None else start + PAGE_SIZE
         if stop <= start:
             return []
         return self.backend.hits(start, stop - start)
@@ -134,7 +135,7 @@ class _Backend:
             by_kind.setdefault(kind, []).append(pk)
         found, marks = {}, {}
         for kind, pks in by_kind.items():
-            found[kind] = MODELS[kind].objects.select_related(*RELATED[kind]).in_bulk(pks)
+            found[kind] = MODELS[kind]._default_manager.select_related(*RELATED[kind]).in_bulk(pks)
             marks[kind] = self.marked(kind, pks)
         return [
             _hit(kind, found[kind][pk], rank, *marks[kind].get(pk, ("", "")))
@@ -152,7 +153,7 @@ class _PostgreSQL(_Backend):
         visible = VISIBLE[kind](self.user).order_by().values("pk")
         return (
             MODELS[kind]
-            .objects.filter(pk__in=visible)
+            ._default_manager.filter(pk__in=visible)
             .annotate(document=index.VECTORS[kind])
             .filter(document=self._search_query())
         )
@@ -181,12 +182,17 @@ class _PostgreSQL(_Backend):
         query = self._search_query()
         columns = index.TEXT_COLUMNS[kind]
         text = F(columns[0]) if len(columns) == 1 else Concat(*_between(columns, Value("\n")))
-        options = {"config": index.CONFIG, "start_sel": START, "stop_sel": STOP}
         # One excerpt around the best match, as SQLite's snippet() gives (fragment mode starts a fragment at its match)
-        snippet = SearchHeadline(text, query, max_words=35, min_words=15, **options)
+        snippet = SearchHeadline(
+            text, query, config=index.CONFIG, start_sel=START, stop_sel=STOP, max_words=35, min_words=15
+        )
         title_column = index.TITLE_COLUMNS.get(kind)
-        title = SearchHeadline(title_column, query, highlight_all=True, **options) if title_column else Value("")
-        rows = MODELS[kind].objects.filter(pk__in=pks).annotate(marked_title=title, marked_text=snippet)
+        title = (
+            SearchHeadline(title_column, query, config=index.CONFIG, start_sel=START, stop_sel=STOP, highlight_all=True)
+            if title_column
+            else Value("")
+        )
+        rows = MODELS[kind]._default_manager.filter(pk__in=pks).annotate(marked_title=title, marked_text=snippet)
         return {pk: (t, s) for pk, t, s in rows.values_list("pk", "marked_title", "marked_text")}
 
 
@@ -232,9 +238,10 @@ class _SQLite(_Backend):
     def marked(self, kind: str, pks: list[int]) -> dict[int, tuple[str, str]]:
         rowids = [index.rowid(kind, pk) for pk in pks]
         marks = f"'{START}', '{STOP}'"
+        title, snippet = f"highlight(search_index, 0, {marks})", f"snippet(search_index, 1, {marks}, '{ELLIPSIS}', 30)"
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT rowid, highlight(search_index, 0, {marks}), snippet(search_index, 1, {marks}, '{ELLIPSIS}', 30) "
+                f"SELECT rowid, {title}, {snippet} "
                 f"FROM search_index WHERE search_index MATCH %s AND rowid IN ({', '.join(['%s'] * len(rowids))})",
                 [self.query, *rowids],
             )

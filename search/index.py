@@ -23,9 +23,10 @@ until it is).
 """
 
 from django.contrib.postgres.indexes import GinIndex
-from django.contrib.postgres.search import SearchVector, SearchVectorCombinable
+from django.contrib.postgres.search import SearchVector
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.models import Expression
 
 CONFIG = "english"  # PostgreSQL's text search configuration: English stemming and stop words
 KINDS = ("definition", "version", "component", "comment", "suggestion")
@@ -38,9 +39,10 @@ MODELS = {
 }
 
 
-def _vector(*weighted: tuple[str, str]) -> SearchVectorCombinable:
+def _vector(*weighted: tuple[str, str]) -> Expression:
+    """The columns' vectors, each with its weight, joined (`||`)."""
     vectors = [SearchVector(column, weight=weight, config=CONFIG) for column, weight in weighted]
-    combined = vectors[0]
+    combined: Expression = vectors[0]
     for vector in vectors[1:]:
         combined = combined + vector
     return combined

@@ -2,7 +2,7 @@
 
 from urllib.parse import urlencode
 
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -19,6 +19,8 @@ def search(request: HttpRequest) -> HttpResponse:
     except QueryRefused as refused:
         return render(request, "search/search.html", context | {"refusal": str(refused)})
     if results.query:
-        page = Paginator(results, engine.PAGE_SIZE).get_page(request.GET.get("page"))
+        # Results is lazy as a QuerySet is: the paginator counts it and takes one slice
+        paginator: Paginator[engine.Hit] = Paginator(results, engine.PAGE_SIZE)  # type: ignore[arg-type]
+        page: Page = paginator.get_page(request.GET.get("page"))
         context |= {"page": page, "query": urlencode({"q": results.query})}
     return render(request, "search/search.html", context)

@@ -30,7 +30,7 @@ def test_a_search_from_the_header_on_a_phone_leads_to_the_line_it_found(browser,
     box.fill('"training pipeline"')
     box.press("Enter")
 
-    expect(page.locator("main [role=status]")).to_have_text("1 result for “\"training pipeline\"”")
+    expect(page.locator("main [role=status]")).to_have_text('1 result for “"training pipeline"”')
     expect(page.locator(".search-result mark").first).to_contain_text("training")  # the phrase, or each word
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.locator(".search-result a").first.click()

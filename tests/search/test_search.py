@@ -171,7 +171,9 @@ def test_results_come_twenty_a_page(client, published, bob):
     assert "Page 2 of 2 (25)" in text(second)
     api = found(client, "zeppelin", limit=10, offset=20)
     assert (api["count"], len(api["items"])) == (25, 5)
-    everything = {h["url"] for offset in (0, 10, 20) for h in found(client, "zeppelin", limit=10, offset=offset)["items"]}
+    everything = {
+        h["url"] for offset in (0, 10, 20) for h in found(client, "zeppelin", limit=10, offset=offset)["items"]
+    }
     assert len(everything) == 25  # the pages neither repeat nor skip a hit
     assert client.get(reverse("api:search"), {"q": "zeppelin", "limit": 51}).status_code == 422
 

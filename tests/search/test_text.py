@@ -20,7 +20,7 @@ from search.text import QUERY_MAX_LENGTH, START, STOP, QueryRefused, check_query
         ("code or weights", '("code") OR ("weights")'),
         ("a OR b c", '("a") OR ("b" AND "c")'),
         ('say "it', '("say" AND "it")'),  # an unclosed quote closes at the end
-        ('title:x NEAR(a b) c*', '("title:x" AND "NEAR(a" AND "b)" AND "c*")'),  # FTS5's syntax is only text here
+        ("title:x NEAR(a b) c*", '("title:x" AND "NEAR(a" AND "b)" AND "c*")'),  # FTS5's syntax is only text here
         ('it"s', '("it""s")'),  # a quote inside a word is doubled, as FTS5 escapes it
         ("-data", ""),  # nothing wanted
         ("- ! ?", ""),
