@@ -17,13 +17,15 @@ class Refused(Schema):
 
 
 class HitOut(Schema):
+    """One hit, in the order of rank. The rank itself is not given: on SQLite, bm25() weighs a word by how many rows
+    of the whole index hold it, drafts in progress too, so its value would tell an outsider about them."""
+
     kind: str = Field(description="definition, version, component, comment or suggestion")
     title: str
     url: str = Field(description="The page of the passage: a version's line (`#L12`), a comment's anchor, …")
     definition: str
     version: str | None
     line: int | None = Field(description="The line of the version's text the hit is on, where it is on one.")
-    rank: float = Field(description="Higher is better; comparable within one answer only.")
     snippet: str = Field(description="Plain text around the matches, never HTML.")
     highlights: list[tuple[int, int]] = Field(description="Where each match starts and ends in `snippet`.")
 
@@ -43,7 +45,6 @@ def _out(hit: engine.Hit) -> dict:
         "definition": hit.definition,
         "version": hit.version,
         "line": hit.line,
-        "rank": hit.rank,
         "snippet": snippet,
         "highlights": highlights,
     }
