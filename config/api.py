@@ -10,13 +10,14 @@ from ninja import NinjaAPI
 from analysis.api import router as analysis
 from audit.api import router as audit
 from deliberation.api import router as deliberation
+from search.api import router as search
 from votes.api import router as votes
 
 api = NinjaAPI(
     title="Plenary",
     version="1",
     description="Read-only: definitions, versions, components, working groups, comments, ballots, votes, "
-    "veto grants, disputes, audit events and outcomes, with the same visibility as the pages. "
+    "veto grants, disputes, audit events and outcomes, with the same visibility as the pages; and search over them. "
     "Lists are paged with `limit` (at most 500) and `offset`, and give the total `count`.",
     urls_namespace="api",
     openapi_url="/openapi.json",
@@ -26,3 +27,4 @@ api.add_router("", deliberation)
 api.add_router("", votes)
 api.add_router("", analysis)
 api.add_router("", audit)
+api.add_router("", search)

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "votes",
     "analysis",
     "notifications",
+    "search",
     "home",
 ]
 

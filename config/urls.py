@@ -21,5 +21,6 @@ urlpatterns = [
     path("", include("votes.urls")),
     path("", include("analysis.urls")),
     path("", include("notifications.urls")),
+    path("", include("search.urls")),
     path("", include("deliberation.urls")),
 ]

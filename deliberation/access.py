@@ -33,9 +33,7 @@ def get_version(request: HttpRequest, slug: str, label: str) -> DraftVersion:
 def get_comment(request: HttpRequest, pk: int) -> Comment:
     """A comment is visible wherever its version is."""
     return get_object_or_404(
-        Comment.objects.select_related("version__definition", "component", "author").filter(
-            version__in=DraftVersion.objects.visible_to(request.user)
-        ),
+        Comment.objects.visible_to(request.user).select_related("version__definition", "component", "author"),
         pk=pk,
     )
 
@@ -43,9 +41,9 @@ def get_comment(request: HttpRequest, pk: int) -> Comment:
 def get_suggestion(request: HttpRequest, slug: str, pk: int) -> Suggestion:
     """A suggestion is visible wherever its version is, at an address of its own definition."""
     return get_object_or_404(
-        Suggestion.objects.select_related("version__definition", "author", "decided_by").filter(
-            version__in=DraftVersion.objects.visible_to(request.user), version__definition__slug=slug
-        ),
+        Suggestion.objects.visible_to(request.user)
+        .select_related("version__definition", "author", "decided_by")
+        .filter(version__definition__slug=slug),
         pk=pk,
     )
 

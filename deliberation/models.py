@@ -211,6 +211,10 @@ def tidy_category(name: str) -> str:
 
 
 class ComponentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "ComponentQuerySet":
+        """A component is visible wherever its version is."""
+        return self.filter(version__in=DraftVersion.objects.visible_to(user))
+
     def categories(self) -> list[str]:
         """The distinct categories of these components, sorted without regard to case."""
         names = self.order_by().values_list("category", flat=True).distinct()
@@ -375,6 +379,14 @@ class Membership(models.Model):
 
 
 class CommentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "CommentQuerySet":
+        """A comment is visible wherever its version is (hidden or not: a hidden one shows its reason)."""
+        return self.filter(version__in=DraftVersion.objects.visible_to(user))
+
+    def shown(self) -> "CommentQuerySet":
+        """Not hidden: those whose text the pages show."""
+        return self.filter(hidden_at__isnull=True)
+
     def public(self) -> "CommentQuerySet":
         """What anyone may read, body and all: comments on published versions that were not hidden."""
         return self.filter(version__status=DraftVersion.Status.PUBLISHED, hidden_at__isnull=True)
@@ -593,6 +605,10 @@ suggestion_reason_length = MaxLengthValidator(
 
 
 class SuggestionQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "SuggestionQuerySet":
+        """A suggestion is visible wherever its version is."""
+        return self.filter(version__in=DraftVersion.objects.visible_to(user))
+
     def pending(self) -> "SuggestionQuerySet":
         return self.filter(status=Suggestion.Status.PENDING)
 

@@ -25,7 +25,7 @@ from django.db.migrations.loader import MigrationLoader
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "var" / "test-databases"
-PROJECT = ["config", "audit", "deliberation", "votes", "analysis", "notifications", "home"]
+PROJECT = ["config", "audit", "deliberation", "votes", "analysis", "notifications", "home", "search"]
 
 
 def copied_in_memory() -> bool:

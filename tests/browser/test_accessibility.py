@@ -127,6 +127,9 @@ def test_what_observers_read_has_no_serious_accessibility_violation(page, world)
             "signed checkpoints": reverse("audit:checkpoints"),
             "sign in": reverse("account_login"),
             "sign up": reverse("account_signup"),
+            "search": reverse("search:search"),
+            "search results": reverse("search:search") + "?q=training",
+            "search refused": reverse("search:search") + "?q=" + "x" * 201,
         },
     )
 

@@ -26,6 +26,7 @@ is a 404, never a 403, 200 or 500 (`guessed` cases; every route that takes an in
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from urllib.parse import urlencode
 
 from django.urls import reverse
 
@@ -60,6 +61,8 @@ SECRETS = {
     WEBHOOK_SECRET: set(),  # shown on the answer that made it, never again, to anyone
     WEBHOOK_TOKEN: {"olga"},  # the webhook's address, on its organizers' pages only (the audit log names its host)
 }
+# The query string that searches for each secret by its words, all of them, last first.
+SEARCH_FOR = {secret: urlencode({"q": " ".join(reversed(secret.split()))}) for secret in SECRETS}
 
 
 @dataclass(frozen=True)
@@ -1054,6 +1057,12 @@ TABLE: list[Case] = [
     # A witness posts JSON with no session (tests/audit/test_checkpoints.py); a form is refused, nothing stored.
     Case(at("audit:cosignatures"), (405,) * 7, (400,) * 7, data={"stream": "ballot:osd/components"}, what="a form"),
     Case(at("audit:key"), EVERYONE),
+    # Search: anyone searches what they may read. Each secret is searched for by its own words (in reverse, so that the
+    # query the page repeats is not the secret), and no one who may not read it finds it, in a snippet or a title
+    # (`judge` reads them with the <mark> of each match taken out).
+    Case(at("search:search"), EVERYONE, what="with no query", says="Search the definitions"),
+    *(Case(Address("search:search", query=SEARCH_FOR[secret]), EVERYONE, what="for a secret") for secret in SECRETS),
+    Case(Address("search:search", query="q=" + "x" * 201), EVERYONE, what="too long", says="at most 200 characters"),
     # The JSON API, read-only, with the pages' visibility ---------------------------------------
     Case(api("api-root"), GONE),  # no docs page: it would load scripts from a CDN
     Case(api("openapi-json"), EVERYONE),
@@ -1097,4 +1106,6 @@ TABLE: list[Case] = [
     Case(api("outcomes", slug="osd", key="components"), EVERYONE, what="open"),
     Case(api("outcomes", slug="osd", key="secret"), SEALED, what="sealed"),
     Case(api("event_list"), EVERYONE),
+    *(Case(Address("api:search", query=SEARCH_FOR[secret]), EVERYONE, what="for a secret") for secret in SECRETS),
+    Case(Address("api:search", query="q=" + "x" * 201), (400,) * 7, what="too long"),
 ]

@@ -404,8 +404,9 @@ def judge(sent: Sent, expected, where: str, persona: str, says: str = "") -> lis
     content = body_of(response)
     if says and response.status_code == 200 and says not in content:
         problems.append(f"{where}: does not say {says!r}")
+    shown = re.sub(r"</?mark>", "", content)  # a search's snippet marks each match: the text is read without them
     for text, readers in SECRETS.items():
-        if persona not in readers and text in content:
+        if persona not in readers and text in shown:
             problems.append(f"{where}: shows {text!r}, which only {', '.join(sorted(readers))} may read")
     return problems
 
