@@ -10,11 +10,10 @@ A comment is posted through `services.post_comment`, with the page's rate limit 
 from datetime import datetime
 from typing import Literal
 
-from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, P, PathEx, Query, Router, Schema
+from ninja import Field, P, PathEx, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 
@@ -324,11 +323,11 @@ def post_comment(request: HttpRequest, slug: Slug, label: Label, comment: Commen
     parent = None
     if comment.parent is not None:
         parent = version.comments.filter(pk=comment.parent).first()
-        if parent is None:
-            raise ValidationError("The comment you reply to is not part of this discussion.")
+        if parent is None:  # another version's, or no comment: a 404, as any id that is not this address's
+            raise HttpError(404, "The comment you reply to is not part of this discussion.")
     if too_many := ratelimits.comment_saves(request):
         raise HttpError(429, too_many)
     posted = services.post_comment(
         author=request.user, version=version, component=component, parent=parent, body=comment.body
     )
-    return 201, posted
+    return Status(201, posted)

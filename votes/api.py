@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 
@@ -505,7 +505,7 @@ def withdraw_vote(request: HttpRequest, slug: Slug, key: Key, cell: CellIn):
         criterion=criterion,
         acting_user=request.user,  # type: ignore[arg-type]  # as above
     )
-    return 204, None
+    return Status(204, None)
 
 
 def _selected(ballot: Ballot, name: str, queryset, value: str | None):
@@ -541,4 +541,4 @@ def raise_dispute(request: HttpRequest, slug: Slug, key: Key, dispute: DisputeIn
         component=_selected(ballot, "component", ballot.version.components.leaves(), dispute.component),
         criterion=_selected(ballot, "criterion", ballot.criteria.all(), dispute.criterion),
     )
-    return 201, raised
+    return Status(201, raised)
