@@ -306,7 +306,7 @@ def group(request: HttpRequest, slug: Slug, key: Key):
 
 
 class CommentIn(Schema):
-    body: str = Field(min_length=1, max_length=COMMENT_MAX_LENGTH, description="Markdown.")
+    body: str = Field(min_length=1, max_length=COMMENT_MAX_LENGTH, description="Markdown.", examples=["Agreed."])
     component: str | None = Field(None, pattern=SLUG, max_length=64, description="On this component (its key).")
     parent: int | None = Field(None, ge=1, le=2**63 - 1, description="In reply to this comment (its id).")
 
@@ -315,6 +315,7 @@ class CommentIn(Schema):
     "/definitions/{slug}/versions/{label}/comments",
     auth=write(Scope.COMMENT),
     response={201: CommentOut, 400: Refused, 401: Refused, 403: Refused, 404: NotFound, 429: Refused},
+    openapi_extra={"requestBody": {"content": {"application/json": {"example": {"body": "Agreed: *code* first."}}}}},
 )
 def post_comment(request: HttpRequest, slug: Slug, label: Label, comment: CommentIn):
     """Comment on the version or one of its components, or reply to a comment, as the page does. Scope `comment`."""

@@ -31,7 +31,7 @@ from tokens.models import Scope
 
 from . import rollcall, services
 from .access import get_ballot, get_voter
-from .models import REASON_MAX_LENGTH, RATIONALE_MAX_LENGTH, Ballot, Dispute, VetoGrant, Vote
+from .models import RATIONALE_MAX_LENGTH, REASON_MAX_LENGTH, Ballot, Dispute, VetoGrant, Vote
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -368,16 +368,18 @@ WRITE_ERRORS = {400: Refused, 401: Refused, 403: Refused, 404: NotFound, 429: Re
 
 
 class CellIn(Schema):
-    component: str = Field(pattern=SLUG, max_length=64, description="A leaf component's key.")
-    criterion: str = Field(pattern=SLUG, max_length=32, description="A criterion's key.")
+    component: str = Field(pattern=SLUG, max_length=64, description="A leaf component's key.", examples=["code"])
+    criterion: str = Field(pattern=SLUG, max_length=32, description="A criterion's key.", examples=["use"])
     voter: str | None = Field(
         None, pattern=HANDLE, max_length=150, description="Organizers only: the member whose vote this is (a handle)."
     )
 
 
 class CastIn(CellIn):
-    choice: str = Field(pattern=SLUG, max_length=32, description="A choice's key on the ballot's scale.")
-    rationale: str = Field("", max_length=RATIONALE_MAX_LENGTH)
+    choice: str = Field(
+        pattern=SLUG, max_length=32, description="A choice's key on the ballot's scale.", examples=["required"]
+    )
+    rationale: str = Field("", max_length=RATIONALE_MAX_LENGTH, examples=["Nobody studies a model without its code."])
     group: str | None = Field(
         None,
         pattern=SLUG,
@@ -436,12 +438,17 @@ class CastOut(Schema):
 class DisputeIn(Schema):
     """Which current votes are disputed: all that match every selector given (at least one), and why."""
 
-    reason: str = Field(min_length=1, max_length=REASON_MAX_LENGTH, description="Public.")
-    voter: str | None = Field(None, pattern=HANDLE, max_length=150, description="A voter's handle.")
+    reason: str = Field(min_length=1, max_length=REASON_MAX_LENGTH, description="Public.", examples=["No rationale."])
+    voter: str | None = Field(None, pattern=HANDLE, max_length=150, description="A voter's handle.", examples=["alice"])
     group: str | None = Field(None, pattern=SLUG, max_length=64)
     choice: str | None = Field(None, pattern=SLUG, max_length=32)
     component: str | None = Field(None, pattern=SLUG, max_length=64)
     criterion: str | None = Field(None, pattern=SLUG, max_length=32)
+
+
+def _example(body: dict) -> dict:
+    """A request body to show in the docs (and to try first: schemathesis sends it)."""
+    return {"requestBody": {"content": {"application/json": {"example": body}}}}
 
 
 def _cell(ballot: Ballot, cell: CellIn):
@@ -460,6 +467,7 @@ def _check_vote_limit(request: HttpRequest) -> None:
     "/definitions/{slug}/ballots/{key}/votes",
     auth=write(Scope.VOTE),
     response={200: CastOut} | WRITE_ERRORS,
+    openapi_extra=_example({"component": "code", "criterion": "use", "choice": "required", "rationale": "Code first."}),
 )
 def cast_vote(request: HttpRequest, slug: Slug, key: Key, cell: CastIn):
     """Cast or change a vote on one cell (component × criterion), as the vote grid's Save does. Scope `vote`."""
@@ -491,6 +499,7 @@ def cast_vote(request: HttpRequest, slug: Slug, key: Key, cell: CastIn):
     "/definitions/{slug}/ballots/{key}/votes/withdraw",
     auth=write(Scope.VOTE),
     response={204: None} | WRITE_ERRORS,
+    openapi_extra=_example({"component": "code", "criterion": "use"}),
 )
 def withdraw_vote(request: HttpRequest, slug: Slug, key: Key, cell: CellIn):
     """Withdraw the vote on one cell, as choosing “— no vote —” on the grid does. Scope `vote`."""
@@ -521,6 +530,7 @@ def _selected(ballot: Ballot, name: str, queryset, value: str | None):
     "/definitions/{slug}/ballots/{key}/disputes",
     auth=write(Scope.DISPUTE),
     response={201: DisputeOut} | WRITE_ERRORS,
+    openapi_extra=_example({"voter": "alice", "choice": "not-necessary", "reason": "A veto with no rationale."}),
 )
 def raise_dispute(request: HttpRequest, slug: Slug, key: Key, dispute: DisputeIn):
     """Dispute every current vote matching all the selectors given, as the disputes page does. Scope `dispute`."""

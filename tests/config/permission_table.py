@@ -1013,7 +1013,7 @@ TABLE: list[Case] = [
     # The JSON API, with the pages' visibility; its docs and schema ------------------------------------
     Case(at("api-index"), EVERYONE),  # where the docs and the schema are, as JSON
     Case(api("api-root"), EVERYONE, what="the same address as api-index, which answers it"),
-    Case(at("api-not-found", "nope"), GONE, (404,) * 7, what="of no endpoint: JSON"),
+    Case(at("api-not-found", "nope"), GONE, what="of no endpoint: JSON, and for a POST too (test_csrf.py)"),
     Case(api("openapi-view"), EVERYONE),  # the docs page, from our own static files
     Case(api("openapi-json"), EVERYONE),
     Case(api("definition_list"), EVERYONE),

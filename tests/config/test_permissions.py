@@ -20,10 +20,9 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
-
-from datetime import timedelta
 
 import pytest
 from django.apps import apps

@@ -82,7 +82,11 @@ def test_a_token_is_its_person_with_the_scopes_it_holds(persona, world):  # noqa
 
 @pytest.mark.parametrize(
     ("token", "says"),
-    [("revoked_api_token", "was revoked on"), ("expired_api_token", "expired on"), ("unknown_api_token", "not a token")],
+    [
+        ("revoked_api_token", "was revoked on"),
+        ("expired_api_token", "expired on"),
+        ("unknown_api_token", "not a token"),
+    ],
     ids=["revoked", "expired", "unknown"],
 )
 def test_a_token_that_lets_nobody_in_is_a_401_on_every_route_and_never_the_publics_view(token, says, world):  # noqa: F811
