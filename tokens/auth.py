@@ -10,6 +10,8 @@ its scope, or a signed-in session, which ninja's `SessionAuth` checks for the CS
 token comes in a header no other site can make a browser send, so a request carrying one needs no CSRF token.
 """
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.http import HttpRequest
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError
@@ -54,8 +56,9 @@ def anyone(request: HttpRequest):
     return request.user
 
 
-READ = [TokenAuth(), anyone]
+READ: list[Callable] = [TokenAuth(), anyone]
 
 
-def write(scope: Scope) -> list:
+def write(scope: Scope) -> list[Callable]:
+    """A write's ways in: a token holding `scope`, or a signed-in session that sent its CSRF token."""
     return [TokenAuth(scope), SessionAuth()]

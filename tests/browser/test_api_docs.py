@@ -27,7 +27,7 @@ def test_the_docs_page_lists_every_endpoint_with_nothing_refused_or_fetched_else
     assert refused == [] and elsewhere == []
 
 
-def test_try_it_out_with_a_token_casts_a_vote(page: Page, live_server, bob, ballot):
+def test_try_it_out_with_a_token_casts_a_vote(page: Page, live_server, bob, ballot):  # noqa: F811
     secret = tokens.create_token(user=bob, name="docs", scopes=["vote"])[1]
     page.goto(live_server.url + "/api/docs")
 
