@@ -24,6 +24,7 @@ from .access import TokenRefused, token_for
 from .models import AccessToken, Scope
 
 SIGN_IN = "Sign in, or send a personal access token: Authorization: Bearer plenary_…"
+NOT_BEARER = "Plenary reads a personal access token from Authorization: Bearer plenary_…, and no other kind."
 
 
 def missing_scope(scope: Scope) -> str:
@@ -36,6 +37,13 @@ class TokenAuth(HttpBearer):
     def __init__(self, scope: Scope | None = None) -> None:
         self.scope = scope
         super().__init__()
+
+    def __call__(self, request: HttpRequest):
+        """An Authorization header of another kind (`Token …`, `Basic …`) is refused too, not read as no header."""
+        header = request.headers.get(self.header, "")
+        if header and header.split(" ", 1)[0].lower() != self.openapi_scheme:
+            raise AuthenticationError(message=NOT_BEARER)
+        return super().__call__(request)
 
     def authenticate(self, request: HttpRequest, token: str) -> AccessToken:
         try:

@@ -80,8 +80,10 @@ def test_an_expired_or_unknown_token_is_a_401_never_the_publics_view(client, bob
     expired = get(client, "/api/definitions/osd", secret)
     unknown = get(client, "/api/definitions/osd", secret[:-1] + ("A" if secret[-1] != "A" else "B"))
     malformed = client.get("/api/definitions/osd", headers={"Authorization": "Bearer " + "x" * 5000})
+    other_kind = client.get("/api/definitions/osd", headers={"Authorization": f"Token {secret}"})
 
-    assert (expired.status_code, unknown.status_code, malformed.status_code) == (401, 401, 401)
+    assert (expired.status_code, unknown.status_code, malformed.status_code, other_kind.status_code) == (401,) * 4
+    assert "and no other kind" in other_kind.json()["detail"]
     assert "expired on" in expired.json()["detail"]
     assert "not a token Plenary made" in unknown.json()["detail"]
 
