@@ -5,6 +5,7 @@ them (allauth.core.ratelimit) is marked in its source for deprecation. The count
 (`CACHE_URL`), so a limit holds across every web worker.
 """
 
+from django.conf import settings
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 
@@ -21,6 +22,16 @@ def spent(request: HttpRequest, *, group: str, rate: str, what: str) -> str:
     )
 
 
+def vote_saves(request: HttpRequest) -> str:
+    """Count a vote save (cast, change or withdraw, from the grid or the API) against VOTE_RATE_LIMIT."""
+    return spent(request, group="votes.save", rate=settings.VOTE_RATE_LIMIT, what="vote saves")
+
+
+def comment_saves(request: HttpRequest) -> str:
+    """Count a comment posted or edited (on the pages or through the API) against COMMENT_RATE_LIMIT."""
+    return spent(request, group="comments.save", rate=settings.COMMENT_RATE_LIMIT, what="comments and edits")
+
+
 def spent_by_address(request: HttpRequest, *, group: str, rate: str, what: str) -> str:
     """As `spent`, counted per client address (`config.proxy.client_address`): for what anyone may post unsigned in."""
     usage = get_usage(request, group=group, key="ip", rate=rate, increment=True)
@@ -30,4 +41,16 @@ def spent_by_address(request: HttpRequest, *, group: str, rate: str, what: str) 
     return (
         f"Plenary takes at most {usage['limit']} {what} from one address in a short time. "
         f"This one was not taken; try again in {minutes} minute{'s' if minutes > 1 else ''}."
+    )
+
+
+def spent_by_token(request: HttpRequest, *, token_key: str, rate: str) -> str:
+    """As `spent`, counted per personal access token (its public key): every API request made with it counts."""
+    usage = get_usage(request, group="api.token", key=lambda group, request: token_key, rate=rate, increment=True)
+    if usage is None or not usage["should_limit"]:
+        return ""
+    minutes = max(1, -(-usage["time_left"] // 60))
+    return (
+        f"Plenary answers at most {usage['limit']} requests made with one token in a short time. "
+        f"This one was not answered; try again in {minutes} minute{'s' if minutes > 1 else ''}."
     )

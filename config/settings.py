@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "analysis",
     "notifications",
     "search",
+    "tokens",
     "home",
 ]
 
@@ -187,6 +188,15 @@ if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", VOTE_RATE_LIMIT):
 COMMENT_RATE_LIMIT = env("COMMENT_RATE_LIMIT", default="20/10m")
 if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", COMMENT_RATE_LIMIT):
     raise ImproperlyConfigured(f"COMMENT_RATE_LIMIT={COMMENT_RATE_LIMIT!r}: expected amount/period, such as 20/10m")
+
+# Requests made with one personal access token, the same way: every API request it authenticates, reads too. 600 in
+# 10 minutes is one a second, more than an integration that mirrors a ballot needs; the writes count against the
+# person's own limits above as well, exactly as on the pages.
+API_TOKEN_RATE_LIMIT = env("API_TOKEN_RATE_LIMIT", default="600/10m")
+if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", API_TOKEN_RATE_LIMIT):
+    raise ImproperlyConfigured(
+        f"API_TOKEN_RATE_LIMIT={API_TOKEN_RATE_LIMIT!r}: expected amount/period, such as 600/10m"
+    )
 
 # Witness cosignatures posted to /audit/log/cosignatures.json per client address, the same way. A witness posts one
 # per new checkpoint of each stream it follows: 300 in 10 minutes is a checkpoint of 30 streams every minute.

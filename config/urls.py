@@ -3,6 +3,7 @@ from allauth.socialaccount.models import SocialApp, SocialToken
 from django.contrib import admin
 from django.urls import include, path
 
+from . import api as api_views
 from .api import api
 
 # The admin's own sign-in would skip allauth's rate limits: staff sign in on the site's page, like everyone.
@@ -15,7 +16,10 @@ admin.site.unregister(SocialToken)
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("api/", api_views.index, name="api-index"),  # before ninja's own root, which is an HTML 404
     path("api/", api.urls),
+    path("api/<path:rest>", api_views.not_found, name="api-not-found"),  # after every endpoint: a JSON 404
+    path("", include("tokens.urls")),
     path("", include("home.urls")),
     path("", include("audit.urls")),
     path("", include("votes.urls")),

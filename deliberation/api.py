@@ -1,8 +1,10 @@
-"""The read-only JSON API of definitions, their versions and components, working groups and comments.
+"""The JSON API of definitions, their versions and components, working groups and comments; and its one write here,
+posting a comment or a reply.
 
 Each endpoint reads through the same access gates as the pages: a draft in progress is seen
 by its definition's organizers only and is a 404 for everyone else, like its page; comments
 are visible where their version is, and a hidden comment shows its reason, not its text.
+A comment is posted through `services.post_comment`, with the page's rate limit and refusals.
 """
 
 from datetime import datetime
@@ -11,14 +13,21 @@ from typing import Literal
 from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import P, PathEx, Query, Router, Schema
+from ninja import Field, P, PathEx, Query, Router, Schema, Status
+from ninja.errors import HttpError
 from ninja.pagination import paginate
 
+from config import ratelimits
+from tokens.auth import write
+from tokens.models import Scope
+
+from . import services
 from .access import get_definition, get_version
-from .models import Comment, Definition, DraftVersion, Membership, Suggestion, WorkingGroup
+from .models import COMMENT_MAX_LENGTH, Comment, Definition, DraftVersion, Membership, Suggestion, WorkingGroup
 
 SLUG = r"^[-a-zA-Z0-9_]+$"
 LABEL = r"^[0-9A-Za-z][0-9A-Za-z.+\-]*$"
+HANDLE = r"^@?[^\x00\s]+$"
 
 # Path parameters: what the pages' URLs accept, so a malformed one never reaches the database.
 Slug = PathEx[str, P(pattern=SLUG, description="A definition's slug, such as `osd`.")]
@@ -29,6 +38,12 @@ router = Router(tags=["deliberation"])
 
 
 class NotFound(Schema):
+    detail: str
+
+
+class Refused(Schema):
+    """Why a request was refused: the sentence the page would show, or what is wrong with the token."""
+
     detail: str
 
 
@@ -288,3 +303,32 @@ def group(request: HttpRequest, slug: Slug, key: Key):
         definition__slug=slug,
         key=key,
     )
+
+
+class CommentIn(Schema):
+    body: str = Field(min_length=1, max_length=COMMENT_MAX_LENGTH, description="Markdown.", examples=["Agreed."])
+    component: str | None = Field(None, pattern=SLUG, max_length=64, description="On this component (its key).")
+    parent: int | None = Field(None, ge=1, le=2**63 - 1, description="In reply to this comment (its id).")
+
+
+@router.post(
+    "/definitions/{slug}/versions/{label}/comments",
+    auth=write(Scope.COMMENT),
+    response={201: CommentOut, 400: Refused, 401: Refused, 403: Refused, 404: NotFound, 429: Refused},
+    openapi_extra={"requestBody": {"content": {"application/json": {"example": {"body": "Agreed: *code* first."}}}}},
+)
+def post_comment(request: HttpRequest, slug: Slug, label: Label, comment: CommentIn):
+    """Comment on the version or one of its components, or reply to a comment, as the page does. Scope `comment`."""
+    version = get_version(request, slug, label)
+    component = get_object_or_404(version.components, key=comment.component) if comment.component else None
+    parent = None
+    if comment.parent is not None:
+        parent = version.comments.filter(pk=comment.parent).first()
+        if parent is None:  # another version's, or no comment: a 404, as any id that is not this address's
+            raise HttpError(404, "The comment you reply to is not part of this discussion.")
+    if too_many := ratelimits.comment_saves(request):
+        raise HttpError(429, too_many)
+    posted = services.post_comment(
+        author=request.user, version=version, component=component, parent=parent, body=comment.body
+    )
+    return Status(201, posted)

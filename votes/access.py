@@ -9,6 +9,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, IntegerField, Value
 from django.shortcuts import get_object_or_404
@@ -172,6 +173,15 @@ def check_on_behalf(ballot: Ballot, acting_user: "User | AnonymousUser") -> None
     """Only the definition's organizers act for another member; asked before the member is looked up."""
     if not ballot.definition.is_organizer(acting_user):
         raise PermissionDenied(ON_BEHALF_REFUSED)
+
+
+def get_voter(ballot: Ballot, acting_user: "User", handle: str | None) -> "User":
+    """Whose vote the acting user saves: their own (no handle, or their own), or, for an organizer, the member's
+    with that handle (a 404 for no one); anyone else is refused before any member is looked up."""
+    if handle is None or handle == acting_user.get_username():
+        return acting_user
+    check_on_behalf(ballot, acting_user)
+    return get_object_or_404(get_user_model(), username=handle)
 
 
 class VotingRights:

@@ -1067,6 +1067,10 @@ def raise_dispute(
         raise ValidationError("The votes on this ballot are sealed until it closes; disputes can be raised then.")
     if not reason.strip():
         raise ValidationError("Say why you dispute these votes; the reason is public.")
+    if len(reason.strip()) > REASON_MAX_LENGTH:
+        raise ValidationError(
+            f"A reason can be at most {REASON_MAX_LENGTH} characters long; this one has {len(reason.strip())}."
+        )
     if not any((voter, group, choice, component, criterion)):
         raise ValidationError("Say which votes you dispute: a voter, a group, a choice, a component or a criterion.")
     if group is not None and not ballot.groups.filter(pk=group.pk).exists():

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,11 +15,6 @@ from ..forms import CommentEditForm, CommentForm, HideCommentForm
 from .versions import comments_context
 
 
-def _over_the_comment_limit(request: HttpRequest) -> str:
-    """Count this save against the author's COMMENT_RATE_LIMIT; once it is spent, the sentence that says so."""
-    return ratelimits.spent(request, group="comments.save", rate=settings.COMMENT_RATE_LIMIT, what="comments and edits")
-
-
 @login_required
 @require_POST
 def comment_create(request: AuthenticatedHttpRequest, slug: str, label: str, key: str | None = None) -> HttpResponse:
@@ -28,7 +22,7 @@ def comment_create(request: AuthenticatedHttpRequest, slug: str, label: str, key
     component = get_object_or_404(version.components, key=key) if key else None
     form = CommentForm(request.POST, version=version)
     comment = None
-    if too_many := _over_the_comment_limit(request):
+    if too_many := ratelimits.comment_saves(request):
         if not request.htmx:
             return render(request, "429.html", {"message": too_many}, status=429)
         form.is_valid()
@@ -76,7 +70,7 @@ def comment_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if comment.is_hidden:
         raise PermissionDenied("A hidden comment can no longer be edited.")
     form = CommentEditForm(request.POST if request.method == "POST" else None, initial={"body": comment.body})
-    if request.method == "POST" and (too_many := _over_the_comment_limit(request)):
+    if request.method == "POST" and (too_many := ratelimits.comment_saves(request)):
         return render(request, "429.html", {"message": too_many}, status=429)
     if form.is_valid():
         try:

@@ -16,7 +16,7 @@ and, where the route changes anything, on POST of data that the allowed persona'
 What each status promises: a GET never writes; a refused POST (sent to sign in, 403, 404, 405, or
 a form shown again with its error) writes nothing at all; DONE is a POST that was carried out and
 recorded in the audit log; SAVED, one carried out that changes only the persona's own setting (their
-calendar address), which the audit log does not record, as it records no account's settings. No page,
+calendar address, their API tokens), which the audit log does not record, as it records no account's settings. No page,
 file or API answer shows a persona a text it may not read (SECRETS). An id or key that belongs to
 another definition, ballot or group, to a draft in progress the persona cannot see, or to nothing,
 is a 404, never a 403, 200 or 500 (`guessed` cases; every route that takes an integer id has some).
@@ -108,6 +108,13 @@ SIGNED_IN_OWN = (LOGIN,) + (SAVED,) * 6  # a setting of their own: saved, not au
 SECRET_SHOWN = Done(200)
 WEBHOOK_SHOWN_DO = (LOGIN, 404, 404, 404, 404, 404, SECRET_SHOWN)
 QUEUED = Done(302, audited=False)
+# The JSON API's writes, with the browser's session (test_token_permissions.py sends each with tokens): nobody is
+# sent to sign in, the anonymous are a 401; what is done answers 200 (a vote), 201 (what is created) or 204.
+UNSIGNED = 401
+API_DONE, API_MADE, API_GONE = Done(200), Done(201), Done(204)
+API_VOTERS_DO = (UNSIGNED, 403, API_DONE, API_DONE, API_DONE, 403, 403)
+API_SIGNED_IN_DO = (UNSIGNED,) + (API_MADE,) * 6
+API_NOT_ALLOWED = (405,) * 7  # a write's address, asked with GET
 
 
 @dataclass(frozen=True)
@@ -1063,8 +1070,27 @@ TABLE: list[Case] = [
     Case(at("search:search"), EVERYONE, what="with no query", says="Search the definitions"),
     *(Case(Address("search:search", query=SEARCH_FOR[secret]), EVERYONE, what="for a secret") for secret in SECRETS),
     Case(Address("search:search", query="q=" + "x" * 201), EVERYONE, what="too long", says="at most 200 characters"),
-    # The JSON API, read-only, with the pages' visibility ---------------------------------------
-    Case(api("api-root"), GONE),  # no docs page: it would load scripts from a CDN
+    # A person's API tokens: bob's read-only token `api_token`; oscar's is another person's -------------------
+    Case(
+        at("tokens:token-list"),
+        SIGNED_IN,
+        (LOGIN,) + (SAVED_SHOWN,) * 6,  # the new token's secret is shown on the answer, never redirected to
+        data={"name": "Group sync", "scopes": ["vote", "comment"], "lifetime": "30"},
+    ),
+    Case(
+        at("tokens:token-list"),
+        None,
+        (LOGIN,) + (200,) * 6,  # shown again with the refusal; nothing written
+        data={"name": "x" * 101, "lifetime": "30"},
+        what="with a name too long",
+    ),
+    Case(at("tokens:token-revoke", pk("api_token")), POST_ONLY, (LOGIN, 404, 404, SAVED, 404, 404, 404), what="bob's"),
+    Case(at("tokens:token-revoke", NO_SUCH_ID), None, GONE_FORM, what="of no token", guessed=True),
+    # The JSON API, with the pages' visibility; its docs and schema ------------------------------------
+    Case(at("api-index"), EVERYONE),  # where the docs and the schema are, as JSON
+    Case(api("api-root"), EVERYONE, what="the same address as api-index, which answers it"),
+    Case(at("api-not-found", "nope"), GONE, what="of no endpoint: JSON, and for a POST too (test_csrf.py)"),
+    Case(api("openapi-view"), EVERYONE),  # the docs page, from our own static files
     Case(api("openapi-json"), EVERYONE),
     Case(api("definition_list"), EVERYONE),
     Case(api("definition", slug="osd"), EVERYONE),
@@ -1075,8 +1101,37 @@ TABLE: list[Case] = [
     Case(api("version", slug="osd", label="2.0"), GONE, what="of another definition", guessed=True),
     Case(api("component_list", slug="osd", label="0.0.9"), EVERYONE, what="published"),
     Case(api("component_list", slug="osd", label="0.0.10"), HIDDEN, what="draft"),
+    Case(
+        api("post_comment", slug="osd", label="0.0.9"),  # the address of comment_list, posted to
+        EVERYONE,
+        API_SIGNED_IN_DO,
+        data={"body": "Agreed, through the API."},
+        what="published",
+    ),
+    Case(
+        api("post_comment", slug="osd", label="0.0.9"),
+        None,
+        API_SIGNED_IN_DO,
+        data=lambda w: {"body": "Replying.", "parent": w.comment.pk, "component": None},
+        what="a reply",
+    ),
+    Case(
+        api("post_comment", slug="osd", label="0.0.9"),
+        None,
+        (UNSIGNED,) + (404,) * 6,
+        data=lambda w: {"body": "Peek.", "parent": w.draft_comment.pk},
+        what="a reply to a comment on the draft",
+        guessed=True,
+    ),
     Case(api("comment_list", slug="osd", label="0.0.9"), EVERYONE, what="published"),
     Case(api("comment_list", slug="osd", label="0.0.10"), HIDDEN, what="draft"),
+    Case(
+        api("post_comment", slug="osd", label="0.0.10"),
+        HIDDEN,
+        (UNSIGNED, 404, 404, 404, 404, 404, API_MADE),
+        data={"body": "Peek."},
+        what="draft",
+    ),
     Case(
         api("comment_list", slug="other", label="2.1"),
         (404, 404, 404, 404, 404, 200, 404),
@@ -1100,9 +1155,64 @@ TABLE: list[Case] = [
     Case(api("ballot", slug="osd", key="elsewhere"), GONE, what="of another definition", guessed=True),
     Case(api("vote_list", slug="osd", key="components"), EVERYONE, what="open"),
     Case(api("vote_list", slug="osd", key="secret"), SEALED, what="sealed"),
+    # the address of vote_list, posted to: the GET is the roll call
+    Case(api("cast_vote", slug="osd", key="components"), EVERYONE, API_VOTERS_DO, data=CELL, what="open"),
+    Case(
+        api("cast_vote", slug="osd", key="components"),
+        None,
+        (UNSIGNED, 403, 403, API_DONE, 403, 403, API_DONE),  # only organizers vote on a member's behalf
+        data=CELL | {"voter": "bob"},
+        what="for bob",
+    ),
+    Case(
+        api("cast_vote", slug="osd", key="components"),
+        None,
+        (UNSIGNED,) + (404,) * 6,
+        data=CELL | {"component": "draft-only"},
+        what="on a component of the draft",
+        guessed=True,
+    ),
+    Case(api("cast_vote", slug="osd", key="secret"), SEALED, API_VOTERS_DO, data=CELL, what="sealed"),
+    Case(api("cast_vote", slug="osd", key="closed"), EVERYONE, (UNSIGNED,) + (400,) * 6, data=CELL, what="closed"),
+    Case(
+        api("withdraw_vote", slug="osd", key="components"),
+        API_NOT_ALLOWED,
+        (UNSIGNED, 400, API_GONE, API_GONE, 400, 400, 400),  # dave's and bob's votes; nobody else has one here
+        data={"component": "code", "criterion": "use"},
+        what="open",
+    ),
+    Case(
+        api("withdraw_vote", slug="osd", key="components"),
+        None,
+        (UNSIGNED, 403, 403, API_GONE, 403, 403, API_GONE),  # bob's own, or an organizer's for him
+        data={"component": "code", "criterion": "use", "voter": "bob"},
+        what="for bob",
+    ),
+    Case(
+        api("withdraw_vote", slug="osd", key="elsewhere"),
+        None,
+        (UNSIGNED,) + (404,) * 6,
+        data={"component": "code", "criterion": "use"},
+        what="of another definition",
+        guessed=True,
+    ),
     Case(api("grant_list", slug="osd", key="components"), EVERYONE, what="open"),
     Case(api("grant_list", slug="osd", key="secret"), EVERYONE, what="sealed"),
     Case(api("dispute_list", slug="osd", key="components"), EVERYONE),
+    Case(
+        api("raise_dispute", slug="osd", key="components"),  # the address of dispute_list, posted to
+        EVERYONE,
+        (UNSIGNED, 403, API_MADE, API_MADE, API_MADE, 403, API_MADE),  # as the page
+        data={"voter": "bob", "reason": "Cast by mistake."},
+        what="open",
+    ),
+    Case(
+        api("raise_dispute", slug="osd", key="secret"),
+        EVERYONE,
+        (UNSIGNED, 403, 400, 400, 400, 403, 400),  # told to wait until the votes are published
+        data={"voter": "dave", "reason": "Why?"},
+        what="sealed",
+    ),
     Case(api("outcomes", slug="osd", key="components"), EVERYONE, what="open"),
     Case(api("outcomes", slug="osd", key="secret"), SEALED, what="sealed"),
     Case(api("event_list"), EVERYONE),

@@ -13,11 +13,14 @@ meets the same world, and what it answered and wrote is judged against the table
 """
 
 import copy
+import functools
 import io
+import json
 import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,6 +31,7 @@ from django.db import connection, transaction
 from django.http import HttpResponse
 from django.test import Client, TestCase
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from analysis import decisions
 from analysis import services as analysis
@@ -48,6 +52,8 @@ from tests.factories import (
     WorkingGroupFactory,
 )
 from tests.votes.conftest import CHOICES, CRITERIA
+from tokens import services as tokens
+from tokens.models import AccessToken, Scope
 from votes import services as votes
 from votes.models import Ballot
 
@@ -63,6 +69,7 @@ from .permission_table import (
     SEALED_RATIONALE,
     SECRETS,
     TABLE,
+    UNSIGNED,
     WEBHOOK_SECRET,
     WEBHOOK_URL,
     Case,
@@ -168,6 +175,7 @@ def _build_world(olga, alice, bob, carol, dave, published, draft, group, other_g
     # Bob's calendar address, made twice: the first no longer works.
     w.bobs_old_calendar = deliberation.create_calendar_token(user=bob)
     w.bobs_calendar = deliberation.create_calendar_token(user=bob)
+    _make_api_tokens(w)
 
     # Olga's webhook, told of every event from here on; its secret and the token in its address are hers alone.
     w.webhook = webhooks.add_webhook(
@@ -294,6 +302,27 @@ def _build_world(olga, alice, bob, carol, dave, published, draft, group, other_g
     return w
 
 
+def _make_api_tokens(w: SimpleNamespace) -> None:
+    """Each persona's API tokens, by what they may write: `read` (nothing), `all` (every scope), and for each scope
+    a token with every scope but that one (`but-vote`, …); bob's read-only one is `api_token`. And tokens that let
+    nobody in: bob's revoked one, his expired one, and one Plenary never made."""
+    w.api_tokens = {}
+    for persona, user in w.users.items():
+        kinds = {"read": [], "all": Scope.values} | {f"but-{s}": [o for o in Scope.values if o != s] for s in Scope}
+        w.api_tokens[persona] = {
+            kind: tokens.create_token(user=user, name=f"{persona} {kind}", scopes=scopes)[1]
+            for kind, scopes in kinds.items()
+        }
+    w.api_token = AccessToken.objects.get(name="bob read")
+    revoked, w.revoked_api_token = tokens.create_token(user=w.users["bob"], name="revoked", scopes=Scope.values)
+    tokens.revoke_token(token=revoked, acting_user=w.users["bob"])
+    expired, w.expired_api_token = tokens.create_token(
+        user=w.users["bob"], name="expired", scopes=Scope.values, expires_at=timezone.now() + timedelta(days=1)
+    )
+    AccessToken.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    w.unknown_api_token = "plenary_0123456789ab_" + "A" * 43
+
+
 def _token(message) -> str:
     """The token of the invitation link an e-mail carries."""
     return re.search(r"/invitations/([^/\s]+)/", message.body).group(1)
@@ -303,19 +332,31 @@ def _token(message) -> str:
 
 WATCHED_TABLES = sorted(
     model._meta.db_table
-    for label in ("audit", "deliberation", "votes", "analysis", "notifications", "auth", "account")
+    for label in ("audit", "deliberation", "votes", "analysis", "notifications", "tokens", "auth", "account")
     for model in apps.get_app_config(label).get_models(include_auto_created=True)
 )
 
 
-def snapshot() -> dict[str, list[tuple]]:
-    """Every row Plenary keeps (sessions aside), to compare before and after a request."""
+def snapshot(ignore: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
+    """Every row Plenary keeps (sessions aside), to compare before and after a request; `ignore`: columns
+    (table.column) left out, such as when a token was last used, which every request made with it may note."""
     rows = {}
     with connection.cursor() as cursor:
         for table in WATCHED_TABLES:
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)} ORDER BY 1")
+            cursor.execute(f"SELECT {_columns(table, ignore)} FROM {connection.ops.quote_name(table)} ORDER BY 1")
             rows[table] = cursor.fetchall()
     return rows
+
+
+@functools.cache
+def _columns(table: str, ignore: tuple[str, ...]) -> str:
+    """The table's columns but those ignored, for a SELECT; `*` when none is."""
+    ignored = {column for name in ignore for t, column in [name.split(".")] if t == table}
+    if not ignored:
+        return "*"
+    with connection.cursor() as cursor:
+        described = connection.introspection.get_table_description(cursor, table)
+    return ", ".join(connection.ops.quote_name(c.name) for c in described if c.name not in ignored)
 
 
 def body_of(response) -> str:
@@ -356,8 +397,16 @@ def changes() -> int:
         return int(cursor.fetchone()[0])
 
 
-def send(client: Client, method: str, path: str, data: dict | None = None, headers: dict | None = None) -> Sent:
-    """Send one request and undo whatever it did, so that every request meets the same world.
+def send(
+    client: Client,
+    method: str,
+    path: str,
+    data: dict | None = None,
+    headers: dict | None = None,
+    ignore: tuple[str, ...] = (),
+) -> Sent:
+    """Send one request and undo whatever it did, so that every request meets the same world. The JSON API is
+    posted JSON, the pages a form.
 
     What it wrote is found by comparing every watched row after it with every row once it is undone; a request
     that touched no row at all (the database's own count of changes says so) needs no comparison.
@@ -369,15 +418,17 @@ def send(client: Client, method: str, path: str, data: dict | None = None, heade
         try:
             if method == "GET":
                 response = client.get(path, headers=headers)
+            elif path.startswith("/api/"):
+                response = client.post(path, json.dumps(data or {}), content_type="application/json", headers=headers)
             else:
                 response = client.post(path, data or {}, headers=headers)
         except Exception as exc:  # noqa: BLE001 - a 500 is a finding like any other
             error = exc
         written, audited = [], 0
         if error is None and changes() != counted:
-            after = snapshot()
+            after = snapshot(ignore)
             transaction.savepoint_rollback(before_request)
-            before = snapshot()
+            before = snapshot(ignore)
             written = sorted(table for table in before if before[table] != after[table])
             audit = AuditEvent._meta.db_table
             audited = len(after[audit]) - len(before[audit])
@@ -474,7 +525,7 @@ def test_a_guessed_id_or_key_is_404_to_all_but_the_organizers_it_belongs_to():
     for case in (c for c in TABLE if c.guessed):
         for expected in (case.get, case.post):
             if expected is not None:
-                allowed = {p for p, e in zip(PERSONAS, expected, strict=True) if e not in (404, LOGIN)}
+                allowed = {p for p, e in zip(PERSONAS, expected, strict=True) if e not in (404, LOGIN, UNSIGNED)}
                 assert allowed <= {"olga"} or allowed <= {"oscar"}, case
 
 

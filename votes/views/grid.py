@@ -5,15 +5,13 @@ from functools import cached_property
 from itertools import groupby
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 from django_htmx.http import trigger_client_event
@@ -23,7 +21,7 @@ from config.http import AuthenticatedHttpRequest
 from config.middleware import NOT_SAVED
 
 from .. import services
-from ..access import CHOOSE_GROUP, VotingRights, check_on_behalf, get_ballot
+from ..access import CHOOSE_GROUP, VotingRights, get_ballot, get_voter
 from ..forms import CellForm
 from ..models import Ballot, Vote
 from .ballots import ballot_context
@@ -144,18 +142,6 @@ class Grid:
         return self.rights.refusal()
 
 
-def _voter(request: AuthenticatedHttpRequest, ballot: Ballot, handle: str | None) -> "User":
-    if handle is None or handle == request.user.get_username():
-        return request.user
-    check_on_behalf(ballot, request.user)
-    return get_object_or_404(get_user_model(), username=handle)
-
-
-def _over_the_vote_limit(request: HttpRequest) -> str:
-    """Count this save against the author's VOTE_RATE_LIMIT; once it is spent, the sentence that says so."""
-    return ratelimits.spent(request, group="votes.save", rate=settings.VOTE_RATE_LIMIT, what="vote saves")
-
-
 def _save(request: AuthenticatedHttpRequest, grid: Grid, form: CellForm, component, criterion) -> str:
     """Cast or withdraw the cell's vote as the form says; the refusal, if any, in one sentence for the cell."""
     ballot, voter = grid.ballot, grid.voter
@@ -194,7 +180,7 @@ def _grid_url(grid: Grid, handle: str | None, cell_id: str = "") -> str:
 
 def _open_grid(request: AuthenticatedHttpRequest, slug: str, key: str, handle: str | None) -> Grid:
     ballot = get_ballot(slug, key)
-    voter = _voter(request, ballot, handle)
+    voter = get_voter(ballot, request.user, handle)
     grid = Grid(ballot, voter, request.user, request.POST.get("group") or request.GET.get("group"))
     if not grid.memberships:
         who = "You are" if voter == request.user else f"@{voter.get_username()} is"
@@ -241,7 +227,7 @@ def vote_grid(request: AuthenticatedHttpRequest, slug: str, key: str, handle: st
                 return redirect(_withdraw_url(grid, handle, component, criterion))
             cell = grid.cell(component, criterion, confirm_withdraw=True)
             return render(request, "votes/ballot_vote.html#cell", _context(request, grid, handle) | {"cell": cell})
-    if too_many := _over_the_vote_limit(request):
+    if too_many := ratelimits.vote_saves(request):
         if not request.htmx:
             return render(request, "429.html", _context(request, grid, handle) | {"message": too_many}, status=429)
         cell = grid.cell(component, criterion, too_many)
@@ -295,7 +281,7 @@ def _save_all(request: AuthenticatedHttpRequest, grid: Grid, handle: str | None)
         if form.chosen is None and not form.refusal():
             error = WITHDRAW_ON_ITS_OWN
         else:
-            error = _over_the_vote_limit(request) or grid.refusal() or form.refusal()
+            error = ratelimits.vote_saves(request) or grid.refusal() or form.refusal()
             error = error or _save(request, grid, form, component, criterion)
         if error:
             refused.append(f"{component.title}, {criterion.label}: {error} Nothing was changed.")
