@@ -66,10 +66,10 @@ api = PlenaryAPI(
     title="Plenary",
     version="1",
     description="Definitions, versions, components, working groups, comments, ballots, votes, veto grants, disputes, "
-    "audit events and outcomes, with the same visibility as the pages; and, with a personal access token of the "
-    "right scope (or the browser's session), casting and withdrawing votes, commenting and raising disputes, "
-    "through the same rules as the pages; and search over what the person may read. Lists are paged with `limit` (at most 500) and `offset`, and give the "
-    "total `count`. See docs/api.md.",
+    "audit events and outcomes, with the same visibility as the pages, and search over them; and, with a personal "
+    "access token of the right scope (or the browser's session), casting and withdrawing votes, commenting and "
+    "raising disputes, through the same rules as the pages. Lists are paged with `limit` (at most 500) and "
+    "`offset`, and give the total `count`. See docs/api.md.",
     urls_namespace="api",
     openapi_url="/openapi.json",
     docs=Docs(),
