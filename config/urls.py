@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the footer's language switcher posts here
     path("", include("home.urls")),
     path("", include("audit.urls")),
     path("", include("votes.urls")),

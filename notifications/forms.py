@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .models import FIXED, Kind, Mode, modes_of
 
@@ -20,5 +21,5 @@ class SettingsForm(forms.Form):
 class NameForm(forms.Form):
     """How Plenary names the person in e-mails ("Hello Ada Lovelace,") and on rosters; empty: by @handle."""
 
-    first_name = forms.CharField(max_length=150, required=False, label="First name")
-    last_name = forms.CharField(max_length=150, required=False, label="Last name")
+    first_name = forms.CharField(max_length=150, required=False, label=_("First name"))
+    last_name = forms.CharField(max_length=150, required=False, label=_("Last name"))

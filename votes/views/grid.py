@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 from django_htmx.http import trigger_client_event
 
@@ -153,7 +154,7 @@ def _voter(request: AuthenticatedHttpRequest, ballot: Ballot, handle: str | None
 
 def _over_the_vote_limit(request: HttpRequest) -> str:
     """Count this save against the author's VOTE_RATE_LIMIT; once it is spent, the sentence that says so."""
-    return ratelimits.spent(request, group="votes.save", rate=settings.VOTE_RATE_LIMIT, what="vote saves")
+    return ratelimits.spent(request, group="votes.save", rate=settings.VOTE_RATE_LIMIT, what=_("vote saves"))
 
 
 def _save(request: AuthenticatedHttpRequest, grid: Grid, form: CellForm, component, criterion) -> str:
@@ -252,7 +253,11 @@ def vote_grid(request: AuthenticatedHttpRequest, slug: str, key: str, handle: st
     context = _context(request, grid, handle)
     if not request.htmx:
         if error:
-            messages.error(request, f"{component.title}, {criterion.label}: {error} Nothing was changed.")
+            messages.error(
+                request,
+                _("%(title)s, %(label)s: %(error)s Nothing was changed.")
+                % {"title": component.title, "label": criterion.label, "error": error},
+            )
         if grid.group is None or grid.other_group:
             return render(request, "votes/ballot_vote.html", context, status=400)
         return redirect(_grid_url(grid, handle, cell_id))
@@ -287,7 +292,7 @@ def _save_all(request: AuthenticatedHttpRequest, grid: Grid, handle: str | None)
         if cell not in seen:  # a cell listed twice is saved once, as first listed
             seen.add(cell)
             forms.append((form, *cell))
-    grid.read_cells([(component, criterion) for _, component, criterion in forms])
+    grid.read_cells([(component, criterion) for _form, component, criterion in forms])
     cells, saved, refused = [], 0, []
     for form, component, criterion in forms:
         if form.chosen is None and not form.refusal():
