@@ -8,6 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# GNU gettext's msgfmt compiles the translations (locale/*/LC_MESSAGES/django.po) below.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gettext \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, read from pyproject.toml, so a code change does not reinstall them.
 COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(d for d in tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'] if not d.startswith('plenary-tally')))" \
@@ -19,10 +24,11 @@ RUN python -c "import tomllib; print('\n'.join(d for d in tomllib.load(open('pyp
 COPY . .
 RUN pip install --no-deps -e ./tally -e .
 
-# Static files are collected at build time. The settings demand a secret and a database even for
-# this; the dummy values below exist for this one step and are not part of the image's environment.
-RUN SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/collectstatic.sqlite3 ALLOWED_HOSTS=localhost \
-    python manage.py collectstatic --noinput
+# Static files are collected and the translations compiled at build time. The settings demand a secret and a
+# database even for this; the dummy values below exist for this one step and are not part of the image's environment.
+RUN export SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/collectstatic.sqlite3 ALLOWED_HOSTS=localhost \
+    && python manage.py collectstatic --noinput \
+    && python manage.py compilemessages --ignore '.*' --ignore tally --ignore tests --ignore bench
 
 RUN useradd --system --create-home --uid 10001 plenary
 USER plenary

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test test-fast test-oldest lint migrate seed worker clean bench
+.PHONY: run test test-fast test-oldest lint migrate seed worker clean bench messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,14 @@ $(VENV)/.installed-test: pyproject.toml tally/pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ./tally -e '.[test]'
 	touch $(VENV)/.installed $@
 
-migrate: $(VENV)/.installed
+## The interface's translations, compiled from locale/<lang>/LC_MESSAGES/django.po (docs/translating.md). The .mo
+## files are built, never committed; compiling needs GNU gettext's msgfmt (Debian's package gettext).
+MO := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+messages: $(MO)
+$(MO): %.mo: %.po | $(VENV)/.installed
+	$(BIN)/python manage.py compilemessages --ignore '.*' --ignore var --ignore tally --ignore tests --ignore bench
+
+migrate: $(VENV)/.installed $(MO)
 	$(BIN)/python manage.py migrate --noinput
 
 seed: migrate
@@ -38,12 +45,12 @@ run: seed
 test test-fast: export PYTHONDONTWRITEBYTECODE =
 
 ## Run the whole suite (SQLite by default; PostgreSQL when DATABASE_URL is set).
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(MO)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 ## The fast lane while you work: everything but the browser tests and the tests marked slow (over 3 s each), and
 ## at most 8 drawn examples of each fuzzed form or address (tests/fuzzing.py) besides its explicit ones.
-test-fast: $(VENV)/.installed-test
+test-fast: $(VENV)/.installed-test $(MO)
 	FUZZ_AT_MOST=8 $(BIN)/python -m pytest -n 2 -m 'not browser and not slow' $(PYTEST_ARGS)
 
 ## The verifier alone (plenary-tally) in a second environment with the oldest numpy it allows, checking bundles

@@ -9,6 +9,8 @@ import math
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
+from django.utils.translation import gettext
+
 from plenary_tally import words
 from plenary_tally.numbers import exact, shown
 
@@ -294,7 +296,7 @@ def _table(data: Mapping, components: Sequence, scenario_keys: list[str], state:
             result = by_scenario[key][component.key]
             note = None
             if not result["votes"]:
-                note = "No votes"
+                note = gettext("No votes")
             elif result["score"] is None or (key == "all" and state.get(component.key) == words.ONLY_ABSTENTIONS):
                 note = words.ONLY_ABSTENTIONS
             cells.append({"scenario": key, **result, "note": note, "flipped": result["outcome"] != base["outcome"]})

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.http import AuthenticatedHttpRequest
@@ -31,7 +32,7 @@ def decision_list(request: HttpRequest, slug: str, key: str) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not can_decide:
-            raise PermissionDenied("Only the definition's organizers record decisions.")
+            raise PermissionDenied(_("Only the definition's organizers record decisions."))
     run = _citable_run(ballot) if can_decide and ballot.status == Ballot.Status.CLOSED else None
     form = None
     if can_decide:
@@ -57,7 +58,11 @@ def decision_list(request: HttpRequest, slug: str, key: str) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, f"Decision {decision.number} recorded: {decision.outcome}.")
+                messages.success(
+                    request,
+                    _("Decision %(number)s recorded: %(outcome)s.")
+                    % {"number": decision.number, "outcome": decision.outcome},
+                )
                 return redirect(f"{request.path}#decision-{decision.number}")
     latest = OutcomeRun.objects.latest_for(ballot)
     return render(
@@ -95,7 +100,7 @@ def _posted_run(pk: int | None) -> OutcomeRun | None:
         return None
     run = OutcomeRun.objects.filter(pk=pk).first()
     if run is None:
-        raise ValidationError("That outcome run does not exist; cite the latest run.")
+        raise ValidationError(_("That outcome run does not exist; cite the latest run."))
     return run
 
 
@@ -105,7 +110,7 @@ def objection_lodge(request: AuthenticatedHttpRequest, slug: str, key: str, numb
     ballot = get_ballot(slug, key)
     decision = get_object_or_404(Decision, ballot=ballot, number=number)
     if not decisions.may_object(ballot, request.user):
-        raise PermissionDenied("Only members of the definition's working groups lodge objections.")
+        raise PermissionDenied(_("Only members of the definition's working groups lodge objections."))
     form = ObjectionForm(request.POST)
     try:
         if not form.is_valid():
@@ -114,7 +119,9 @@ def objection_lodge(request: AuthenticatedHttpRequest, slug: str, key: str, numb
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Your objection to decision {decision.number} is on the record.")
+        messages.success(
+            request, _("Your objection to decision %(number)s is on the record.") % {"number": decision.number}
+        )
     return redirect(f"{_page(ballot)}#decision-{decision.number}")
 
 
@@ -124,14 +131,14 @@ def objection_answer(request: AuthenticatedHttpRequest, slug: str, key: str, pk:
     ballot = get_ballot(slug, key)
     objection = get_object_or_404(Objection.objects.select_related("decision"), pk=pk, decision__ballot=ballot)
     if not decisions.may_decide(ballot, request.user):
-        raise PermissionDenied("Only the definition's organizers answer objections.")
+        raise PermissionDenied(_("Only the definition's organizers answer objections."))
     form = AnswerForm(request.POST)
     anchor = objection.decision.number
     try:
         if not form.is_valid():
-            raise ValidationError("Choose upheld or overruled, and give the reasons.")
+            raise ValidationError(_("Choose upheld or overruled, and give the reasons."))
         data = form.cleaned_data
-        _, revised = decisions.answer_objection(
+        _answered, revised = decisions.answer_objection(
             objection=objection,
             answer=data["answer"],
             reason=data["reason"],
@@ -142,10 +149,12 @@ def objection_answer(request: AuthenticatedHttpRequest, slug: str, key: str, pk:
         messages.error(request, " ".join(exc.messages))
     else:
         if revised is None:
-            messages.success(request, "Objection overruled, on the record.")
+            messages.success(request, _("Objection overruled, on the record."))
         else:
             anchor = revised.number
-            messages.success(request, f"Objection upheld: decision {revised.number} revises the decision.")
+            messages.success(
+                request, _("Objection upheld: decision %(number)s revises the decision.") % {"number": revised.number}
+            )
     return redirect(f"{_page(ballot)}#decision-{anchor}")
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.models import AuditEvent, lock_stream, record
 from deliberation.models import Component, Membership
@@ -84,9 +85,14 @@ def outcome_in(run: OutcomeRun, component: Component | None) -> str:
 def _text(value: str, *, what: str, limit: int) -> str:
     value = (value or "").strip()
     if not value:
-        raise ValidationError(f"Write {what}; it is published on the ballot and in its audit log.")
+        raise ValidationError(
+            gettext("Write %(what)s; it is published on the ballot and in its audit log.") % {"what": what}
+        )
     if len(value) > limit:
-        raise ValidationError(f"{what.capitalize()} can be at most {limit} characters long; this one has {len(value)}.")
+        raise ValidationError(
+            gettext("%(what)s can be at most %(limit)s characters long; this one has %(count)s.")
+            % {"what": what.capitalize(), "limit": limit, "count": len(value)}
+        )
     return value
 
 
@@ -98,7 +104,7 @@ def _locked(ballot: Ballot) -> Ballot:
 
 def _require_organizer(ballot: Ballot, user: "User") -> None:
     if not may_decide(ballot, user):
-        raise PermissionDenied("Only the definition's organizers record decisions and answer objections.")
+        raise PermissionDenied(gettext("Only the definition's organizers record decisions and answer objections."))
 
 
 def _check_run(ballot: Ballot, run: OutcomeRun | None) -> OutcomeRun:
@@ -107,18 +113,25 @@ def _check_run(ballot: Ballot, run: OutcomeRun | None) -> OutcomeRun:
         run = citable_run(ballot)
         if run is None:
             raise ValidationError(
-                "There is no run to rest the decision on yet: the outcomes of the closed ballot are being computed; "
-                "try again in a moment."
+                gettext(
+                    "There is no run to rest the decision on yet: the outcomes of the closed ballot are being "
+                    "computed; "
+                    "try again in a moment."
+                )
             )
         return run
     if run.ballot_id != ballot.pk:
-        raise ValidationError("That outcome run is not a run of this ballot.")
+        raise ValidationError(gettext("That outcome run is not a run of this ballot."))
     closed_at = closed_position(ballot)
     if closed_at is None or run.audit_seq < closed_at:
-        raise ValidationError("That outcome run read the ballot before it closed; cite a run of its final votes.")
+        raise ValidationError(
+            gettext("That outcome run read the ballot before it closed; cite a run of its final votes.")
+        )
     if run.input_digest != present_digest(ballot):
         raise ValidationError(
-            "The ballot's votes or disputes have changed since that run; cite the latest run, which reads them."
+            gettext(
+                "The ballot's votes or disputes have changed since that run; cite the latest run, which reads them."
+            )
         )
     return run
 
@@ -178,9 +191,9 @@ def record_decision(
     ballot = _locked(ballot)
     _require_organizer(ballot, acting_user)
     if ballot.status != Ballot.Status.CLOSED:
-        raise ValidationError("A decision is recorded once the ballot has closed.")
+        raise ValidationError(gettext("A decision is recorded once the ballot has closed."))
     if component is not None and component.version_id != ballot.version_id:
-        raise ValidationError("That component is not part of the version this ballot is on.")
+        raise ValidationError(gettext("That component is not part of the version this ballot is on."))
     outcome = _text(outcome, what="what was decided", limit=OUTCOME_MAX_LENGTH)
     statement = _text(statement, what="the statement", limit=STATEMENT_MAX_LENGTH)
     run = _check_run(ballot, run)
@@ -195,12 +208,17 @@ def lodge_objection(*, decision: Decision, member: "User", reasoning: str) -> Ob
     ballot = _locked(decision.ballot)
     decision = Decision.objects.select_related("supersedes").get(pk=decision.pk)
     if not may_object(ballot, member):
-        raise PermissionDenied("Only members of the definition's working groups lodge objections.")
+        raise PermissionDenied(gettext("Only members of the definition's working groups lodge objections."))
     if not decision.is_current:
-        raise ValidationError(f"Decision {decision.number} has been revised; object to the decision that stands.")
+        raise ValidationError(
+            gettext("Decision %(number)s has been revised; object to the decision that stands.")
+            % {"number": decision.number}
+        )
     reasoning = _text(reasoning, what="your reasoning", limit=STATEMENT_MAX_LENGTH)
     if decision.objections.open().filter(member=member).exists():
-        raise ValidationError(f"Your objection to decision {decision.number} awaits its answer already.")
+        raise ValidationError(
+            gettext("Your objection to decision %(number)s awaits its answer already.") % {"number": decision.number}
+        )
     objection = Objection.objects.create(decision=decision, member=member, reasoning=reasoning)
     record(
         stream=ballot.audit_stream,
@@ -236,14 +254,20 @@ def answer_objection(
     )
     decision = objection.decision
     if objection.answer:
-        raise ValidationError(f"This objection has been answered already: {objection.get_answer_display().lower()}.")
+        raise ValidationError(
+            gettext("This objection has been answered already: %(value)s.")
+            % {"value": objection.get_answer_display().lower()}
+        )
     if answer not in Objection.Answer.values:
-        raise ValidationError("An objection is answered as upheld or overruled.")
+        raise ValidationError(gettext("An objection is answered as upheld or overruled."))
     reason = _text(reason, what="the reasons for the answer", limit=STATEMENT_MAX_LENGTH)
     revised = None
     if answer == Objection.Answer.UPHELD:
         if not decision.is_current:
-            raise ValidationError(f"Decision {decision.number} has been revised already; it cannot be upheld against.")
+            raise ValidationError(
+                gettext("Decision %(number)s has been revised already; it cannot be upheld against.")
+                % {"number": decision.number}
+            )
         outcome = _text(outcome, what="the revised decision", limit=OUTCOME_MAX_LENGTH)
         statement = _text(statement or reason, what="the statement", limit=STATEMENT_MAX_LENGTH)
         run = _check_run(ballot, None)

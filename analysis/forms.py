@@ -1,6 +1,7 @@
 """The forms of the decisions page: input shape only; `analysis.decisions` decides what may be written."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .models import OUTCOME_MAX_LENGTH, STATEMENT_MAX_LENGTH, Objection
 
@@ -8,16 +9,16 @@ WHOLE_BALLOT = ""  # the component field's value for a decision on the whole bal
 
 
 class DecisionForm(forms.Form):
-    component = forms.ChoiceField(required=False, label="Decision on")
+    component = forms.ChoiceField(required=False, label=_("Decision on"))
     outcome = forms.CharField(
         max_length=OUTCOME_MAX_LENGTH,
-        label="What was decided",
-        help_text="Filled in with the outcome of the cited run; change it if the decision differs, and say why.",
+        label=_("What was decided"),
+        help_text=_("Filled in with the outcome of the cited run; change it if the decision differs, and say why."),
     )
     statement = forms.CharField(
         max_length=STATEMENT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Public: the organizers' statement of the decision and its grounds.",
+        help_text=_("Public: the organizers' statement of the decision and its grounds."),
     )
     run = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
@@ -32,18 +33,18 @@ class ObjectionForm(forms.Form):
     reasoning = forms.CharField(
         max_length=STATEMENT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Public: why the decision should be revised. The organizers answer on the record.",
+        help_text=_("Public: why the decision should be revised. The organizers answer on the record."),
     )
 
 
 class AnswerForm(forms.Form):
     answer = forms.ChoiceField(choices=Objection.Answer.choices, widget=forms.RadioSelect)
     reason = forms.CharField(
-        max_length=STATEMENT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}), help_text="Public."
+        max_length=STATEMENT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}), help_text=_("Public.")
     )
     outcome = forms.CharField(
         max_length=OUTCOME_MAX_LENGTH,
         required=False,
-        label="Revised decision",
-        help_text="When upheld: what is decided now. It is recorded as a new decision that supersedes this one.",
+        label=_("Revised decision"),
+        help_text=_("When upheld: what is decided now. It is recorded as a new decision that supersedes this one."),
     )

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class OutcomeRunQuerySet(models.QuerySet):
@@ -28,10 +29,10 @@ class OutcomeRun(models.Model):
     """One recomputation: what it read (the input digest and the audit position) and what it found."""
 
     ballot = models.ForeignKey("votes.Ballot", models.CASCADE, related_name="outcome_runs")
-    audit_seq = models.PositiveBigIntegerField(help_text="The ballot's audit stream position the run read up to.")
-    input_digest = models.CharField(max_length=64, help_text="SHA-256 of the ballot's rules and vote counts read.")
+    audit_seq = models.PositiveBigIntegerField(help_text=_("The ballot's audit stream position the run read up to."))
+    input_digest = models.CharField(max_length=64, help_text=_("SHA-256 of the ballot's rules and vote counts read."))
     methodology = models.JSONField()
-    results = models.JSONField(help_text="outcomes.json: every scenario, the flips, clustering, opinion groups.")
+    results = models.JSONField(help_text=_("outcomes.json: every scenario, the flips, clustering, opinion groups."))
     started_at = models.DateTimeField(default=timezone.now)
     duration_ms = models.PositiveIntegerField()
 
@@ -72,17 +73,27 @@ class Decision(models.Model):
     """
 
     ballot = models.ForeignKey("votes.Ballot", models.CASCADE, related_name="decisions")
-    number = models.PositiveIntegerField(help_text="1, 2, 3… in the order recorded on the ballot.")
+    number = models.PositiveIntegerField(help_text=_("1, 2, 3… in the order recorded on the ballot."))
     component = models.ForeignKey(
-        "deliberation.Component", models.PROTECT, null=True, blank=True, related_name="+", help_text="None: the ballot."
+        "deliberation.Component",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("None: the ballot."),
     )
-    outcome = models.CharField(max_length=OUTCOME_MAX_LENGTH, help_text="What was decided.")
-    statement = models.TextField(help_text="The organizers' statement, public.")
+    outcome = models.CharField(max_length=OUTCOME_MAX_LENGTH, help_text=_("What was decided."))
+    statement = models.TextField(help_text=_("The organizers' statement, public."))
     run = models.ForeignKey(OutcomeRun, models.PROTECT, related_name="decisions")
-    audit_seq = models.PositiveBigIntegerField(help_text="The cited run's audit position.")
-    input_digest = models.CharField(max_length=64, help_text="The cited run's input digest.")
+    audit_seq = models.PositiveBigIntegerField(help_text=_("The cited run's audit position."))
+    input_digest = models.CharField(max_length=64, help_text=_("The cited run's input digest."))
     supersedes = models.OneToOneField(
-        "self", models.PROTECT, null=True, blank=True, related_name="superseded_by", help_text="The decision revised."
+        "self",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="superseded_by",
+        help_text=_("The decision revised."),
     )
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now)
@@ -138,14 +149,14 @@ class Objection(models.Model):
     """A member's formal objection to a decision, and the organizers' answer on the record."""
 
     class Answer(models.TextChoices):
-        UPHELD = "upheld", "Upheld: the decision is revised"
-        OVERRULED = "overruled", "Overruled"
+        UPHELD = "upheld", _("Upheld: the decision is revised")
+        OVERRULED = "overruled", _("Overruled")
 
     decision = models.ForeignKey(Decision, models.CASCADE, related_name="objections")
     member = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
     reasoning = models.TextField()
     lodged_at = models.DateTimeField(default=timezone.now)
-    answer = models.CharField(max_length=16, choices=Answer, blank=True, help_text="Empty while open.")
+    answer = models.CharField(max_length=16, choices=Answer, blank=True, help_text=_("Empty while open."))
     answer_reason = models.TextField(blank=True)
     answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
     answered_at = models.DateTimeField(null=True, blank=True)

@@ -7,29 +7,34 @@ them (allauth.core.ratelimit) is marked in its source for deprecation. The count
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext, ngettext
 from django_ratelimit.core import get_usage
 
 
 def spent(request: HttpRequest, *, group: str, rate: str, what: str) -> str:
-    """Count this save against the acting user's `rate` for `group`; once it is spent, say so and when to come back."""
+    """Count this save against the acting user's `rate` for `group`; once it is spent, say so and when to come back.
+    `what` names the saves counted, translated ("comments and edits")."""
     usage = get_usage(request, group=group, key="user", rate=rate, increment=True)
     if usage is None or not usage["should_limit"]:
         return ""
     minutes = max(1, -(-usage["time_left"] // 60))
-    return (
-        f"Plenary takes at most {usage['limit']} {what} from one person in a short time. "
-        f"This one was not saved; try again in {minutes} minute{'s' if minutes > 1 else ''}."
+    limit = gettext("Plenary takes at most %(limit)s %(what)s from one person in a short time.")
+    wait = ngettext(
+        "This one was not saved; try again in %(minutes)s minute.",
+        "This one was not saved; try again in %(minutes)s minutes.",
+        minutes,
     )
+    return f"{limit} {wait}" % {"limit": usage["limit"], "what": what, "minutes": minutes}
 
 
 def vote_saves(request: HttpRequest) -> str:
     """Count a vote save (cast, change or withdraw, from the grid or the API) against VOTE_RATE_LIMIT."""
-    return spent(request, group="votes.save", rate=settings.VOTE_RATE_LIMIT, what="vote saves")
+    return spent(request, group="votes.save", rate=settings.VOTE_RATE_LIMIT, what=gettext("vote saves"))
 
 
 def comment_saves(request: HttpRequest) -> str:
     """Count a comment posted or edited (on the pages or through the API) against COMMENT_RATE_LIMIT."""
-    return spent(request, group="comments.save", rate=settings.COMMENT_RATE_LIMIT, what="comments and edits")
+    return spent(request, group="comments.save", rate=settings.COMMENT_RATE_LIMIT, what=gettext("comments and edits"))
 
 
 def spent_by_address(request: HttpRequest, *, group: str, rate: str, what: str) -> str:

@@ -75,6 +75,9 @@ MIDDLEWARE = [
     "config.middleware.RefuseNulInAddress",
     "config.middleware.DatabaseBusy",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of each answer: the one chosen with the switcher (its cookie), else the browser's Accept-Language,
+    # else English. Where Django's docs put it: after the session, before CommonMiddleware.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -96,6 +99,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -273,7 +277,15 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery
 
 NINJA_PAGINATION_CLASS = "config.pagination.LimitOffset"  # the JSON API's lists: limit ≤ 500 and offset
 
-LANGUAGE_CODE = "en"
+# The interface's languages (docs/translating.md): each page in the one the visitor chose with the footer's switcher
+# (Django's set_language, kept in a cookie), else the first of their browser's that we have, else LANGUAGE_CODE, the
+# site's own language, in which notifications and e-mails are also written. Definitions stay as their authors wrote.
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(f"LANGUAGE_CODE={LANGUAGE_CODE!r}: expected one of {', '.join(dict(LANGUAGES))}")
+LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["config.formats"]  # how dates read in each language, beside Django's own formats
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

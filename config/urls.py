@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("api/<path:rest>", api_views.not_found, name="api-not-found"),  # after every endpoint: a JSON 404
     path("", include("tokens.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the footer's language switcher posts here
     path("", include("home.urls")),
     path("", include("audit.urls")),
     path("", include("votes.urls")),

@@ -5,6 +5,7 @@ from typing import cast
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from .models import (
     BULK_LINES_MAX,
@@ -53,8 +54,8 @@ class DraftForm(forms.ModelForm):
         max_value=2**31 - 1,
         widget=forms.HiddenInput,
         error_messages={
-            "required": "This page does not say which revision it started from; open the editor again.",
-            "invalid": "This page does not say which revision it started from; open the editor again.",
+            "required": _("This page does not say which revision it started from; open the editor again."),
+            "invalid": _("This page does not say which revision it started from; open the editor again."),
         },
     )
 
@@ -69,19 +70,19 @@ class PublishForm(forms.Form):
     what was reviewed."""
 
     release_notes = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 8}), help_text="Markdown. What changed, and why."
+        widget=forms.Textarea(attrs={"rows": 8}), help_text=_("Markdown. What changed, and why.")
     )
     reviewed = forms.CharField(
         max_length=64,
         widget=forms.HiddenInput,
-        error_messages={"required": "This page does not say what was reviewed; open the publish page again."},
+        error_messages={"required": _("This page does not say what was reviewed; open the publish page again.")},
     )
 
 
 class NextDraftForm(forms.Form):
     """A new draft's label; the hidden field `from` names the published version it starts from, if any."""
 
-    label = forms.CharField(max_length=32, validators=[label_validator], help_text="Such as 0.0.10 or 1.0-rc2.")
+    label = forms.CharField(max_length=32, validators=[label_validator], help_text=_("Such as 0.0.10 or 1.0-rc2."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -93,25 +94,25 @@ class ComponentForm(forms.ModelForm):
     """A component. Its category is chosen from those the definition already uses, or typed as a new one (folded
     into an existing one that differs only in case or spacing); its key, left blank, is made from its title."""
 
-    category = forms.ChoiceField(required=False, help_text="One the definition already uses.")
+    category = forms.ChoiceField(required=False, help_text=_("One the definition already uses."))
     new_category = forms.CharField(
         max_length=64,
         required=False,
-        label="Or a new category",
-        help_text="Such as Code, Data, Model or Documentation.",
+        label=_("Or a new category"),
+        help_text=_("Such as Code, Data, Model or Documentation."),
     )
     parts = RowsField(
         queryset=Component.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="For an aggregate: the components whose scores it combines.",
+        help_text=_("For an aggregate: the components whose scores it combines."),
     )
 
     class Meta:
         model = Component
         fields = ["title", "key", "category", "description", "aggregate_rule"]
-        labels = {"aggregate_rule": "Aggregate rule"}
-        help_texts = {"key": "Stays the same across versions. Left blank, it is made from the title."}
+        labels = {"aggregate_rule": _("Aggregate rule")}
+        help_texts = {"key": _("Stays the same across versions. Left blank, it is made from the title.")}
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
 
     field_order = ["title", "key", "category", "new_category", "description", "aggregate_rule", "parts"]
@@ -138,10 +139,14 @@ class ComponentForm(forms.ModelForm):
             return cleaned
         if not typed:
             if not chosen:
-                self.add_error("category", "Choose a category from the list, or type a new one below it.")
+                self.add_error("category", _("Choose a category from the list, or type a new one below it."))
             return cleaned
         if chosen and category_key(chosen) != category_key(typed):
-            self.add_error("new_category", f"You chose {chosen} and typed {typed}: keep one and empty the other.")
+            self.add_error(
+                "new_category",
+                _("You chose %(chosen)s and typed %(typed)s: keep one and empty the other.")
+                % {"chosen": chosen, "typed": typed},
+            )
             return cleaned
         existing = next((c for c in self.categories if category_key(c) == category_key(typed)), None)
         if existing is not None and existing != typed:
@@ -155,22 +160,22 @@ class CommentForm(forms.ModelForm):
         queryset=Comment.objects.none(),
         required=False,
         widget=forms.HiddenInput,
-        error_messages={"invalid_choice": "The comment you reply to is not part of this discussion."},
+        error_messages={"invalid_choice": _("The comment you reply to is not part of this discussion.")},
     )
     suggestion = forms.ModelChoiceField(
         queryset=Suggestion.objects.none(),
         required=False,
         widget=forms.HiddenInput,
-        error_messages={"invalid_choice": "That suggestion is not on this version."},
+        error_messages={"invalid_choice": _("That suggestion is not on this version.")},
     )
-    line_from = forms.IntegerField(required=False, min_value=1, max_value=DRAFT_BODY_MAX_LENGTH, label="From line")
-    line_to = forms.IntegerField(required=False, min_value=1, max_value=DRAFT_BODY_MAX_LENGTH, label="To line")
+    line_from = forms.IntegerField(required=False, min_value=1, max_value=DRAFT_BODY_MAX_LENGTH, label=_("From line"))
+    line_to = forms.IntegerField(required=False, min_value=1, max_value=DRAFT_BODY_MAX_LENGTH, label=_("To line"))
 
     class Meta:
         model = Comment
         fields = ["body"]
-        labels = {"body": "Comment"}
-        widgets = {"body": forms.Textarea(attrs={"rows": 3, "placeholder": "Markdown is welcome."})}
+        labels = {"body": _("Comment")}
+        widgets = {"body": forms.Textarea(attrs={"rows": 3, "placeholder": _("Markdown is welcome.")})}
 
     def __init__(self, *args, version: DraftVersion, **kwargs):
         super().__init__(*args, **kwargs)
@@ -185,7 +190,7 @@ class CommentForm(forms.ModelForm):
         if first is not None and last is None:
             data["line_to"] = last = first  # one line
         if last is not None and first is None:
-            self.add_error("line_from", "Say from which line the passage runs.")
+            self.add_error("line_from", _("Say from which line the passage runs."))
         data["lines"] = (first, last) if first is not None and last is not None else None
         return data
 
@@ -193,27 +198,27 @@ class CommentForm(forms.ModelForm):
 class SuggestionForm(forms.Form):
     """A suggested change: the passage (from line, to line), its replacement and why."""
 
-    line_from = forms.IntegerField(min_value=1, max_value=DRAFT_BODY_MAX_LENGTH, label="From line")
-    line_to = forms.IntegerField(min_value=1, max_value=DRAFT_BODY_MAX_LENGTH, label="To line")
+    line_from = forms.IntegerField(min_value=1, max_value=DRAFT_BODY_MAX_LENGTH, label=_("From line"))
+    line_to = forms.IntegerField(min_value=1, max_value=DRAFT_BODY_MAX_LENGTH, label=_("To line"))
     replacement = forms.CharField(
         required=False,
         strip=False,
         max_length=SUGGESTION_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="Markdown, as the draft's text is written. Leave it empty to suggest removing the lines.",
+        help_text=_("Markdown, as the draft's text is written. Leave it empty to suggest removing the lines."),
     )
     reason = forms.CharField(
-        max_length=SUGGESTION_REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}), label="Why"
+        max_length=SUGGESTION_REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}), label=_("Why")
     )
 
 
 class DecideSuggestionForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("accept", "Accept"), ("decline", "Decline")], widget=forms.RadioSelect)
+    decision = forms.ChoiceField(choices=[("accept", _("Accept")), ("decline", _("Decline"))], widget=forms.RadioSelect)
     reason = forms.CharField(
         required=False,
         max_length=DECISION_REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Needed to decline; shown with the suggestion.",
+        help_text=_("Needed to decline; shown with the suggestion."),
     )
 
 
@@ -221,13 +226,13 @@ class CommentEditForm(forms.ModelForm):
     class Meta:
         model = Comment
         fields = ["body"]
-        labels = {"body": "Comment"}
+        labels = {"body": _("Comment")}
         widgets = {"body": forms.Textarea(attrs={"rows": 6})}
 
 
 class HideCommentForm(forms.Form):
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), help_text="Shown publicly in place of the comment."
+        widget=forms.Textarea(attrs={"rows": 3}), help_text=_("Shown publicly in place of the comment.")
     )
 
 
@@ -248,14 +253,14 @@ class HandleField(forms.CharField):
         handle = super().clean(value).strip().removeprefix("@")
         user = get_user_model().objects.filter(username__iexact=handle, is_active=True).first()
         if user is None:
-            raise forms.ValidationError(f"No account has the handle {handle}.")
+            raise forms.ValidationError(_("No account has the handle %(handle)s.") % {"handle": handle})
         return user
 
 
 class AddMemberForm(forms.Form):
     """A chair or an organizer adds a member, or a co-chair (only organizers remove a chair)."""
 
-    username = HandleField(label="Member's handle")
+    username = HandleField(label=_("Member's handle"))
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
 
 
@@ -276,17 +281,21 @@ class DefinitionForm(forms.ModelForm):
     class Meta:
         model = Definition
         fields = ["title", "slug", "summary", "drafts_open"]
-        labels = {"slug": "Short name", "drafts_open": "Draft in the open"}
+        labels = {"slug": _("Short name"), "drafts_open": _("Draft in the open")}
         help_texts = {
-            "slug": "Letters, digits and hyphens, in its address (/d/short-name/) and its audit log; it never changes.",
-            "drafts_open": "Everyone sees the draft in progress, and members suggest changes to it line by line; "
-            "otherwise only its organizers see a draft until it is published.",
+            "slug": _(
+                "Letters, digits and hyphens, in its address (/d/short-name/) and its audit log; it never changes."
+            ),
+            "drafts_open": _(
+                "Everyone sees the draft in progress, and members suggest changes to it line by line; "
+                "otherwise only its organizers see a draft until it is published."
+            ),
         }
         widgets = {"summary": forms.Textarea(attrs={"rows": 3})}
 
 
 class OrganizerForm(forms.Form):
-    username = HandleField(label="Organizer's handle")
+    username = HandleField(label=_("Organizer's handle"))
 
 
 class JoinRequestForm(forms.Form):
@@ -294,23 +303,23 @@ class JoinRequestForm(forms.Form):
         required=False,
         max_length=JOIN_NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
-        label="Note to the chairs (optional)",
-        help_text="Who you are and why you would like to join.",
+        label=_("Note to the chairs (optional)"),
+        help_text=_("Who you are and why you would like to join."),
     )
 
 
 class JoinDecisionForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("accept", "Accept"), ("decline", "Decline")])
+    decision = forms.ChoiceField(choices=[("accept", _("Accept")), ("decline", _("Decline"))])
     reason = forms.CharField(
         required=False,
         max_length=DECISION_REASON_MAX_LENGTH,
-        label="Reason",
-        help_text="Needed to decline; the requester reads it.",
+        label=_("Reason"),
+        help_text=_("Needed to decline; the requester reads it."),
     )
 
 
 class InvitationForm(forms.Form):
-    email = forms.EmailField(label="E-mail address")
+    email = forms.EmailField(label=_("E-mail address"))
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
 
 
@@ -318,7 +327,8 @@ class BulkMembersForm(forms.Form):
     lines = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 10, "class": "mono"}),
         max_length=BULK_LINES_MAX * 256,
-        label="Handles or e-mail addresses, one per line",
-        help_text=f"At most {BULK_LINES_MAX} lines. An account is added; an address no account has is invited.",
+        label=_("Handles or e-mail addresses, one per line"),
+        help_text=_("At most %(BULK_LINES_MAX)s lines. An account is added; an address no account has is invited.")
+        % {"BULK_LINES_MAX": BULK_LINES_MAX},
     )
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from plenary_tally.vocabulary import definition_stream
 
@@ -55,8 +56,10 @@ class Definition(models.Model):
     organizers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="organized_definitions")
     drafts_open = models.BooleanField(
         default=False,
-        help_text="Drafting in the open: everyone reads the draft in progress, and the signed in comment on it and "
-        "suggest changes to it.",
+        help_text=_(
+            "Drafting in the open: everyone reads the draft in progress, and the signed in comment on it and "
+            "suggest changes to it."
+        ),
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -99,14 +102,14 @@ def new_digest_salt() -> str:
 
 class DraftVersion(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft"
-        PUBLISHED = "published"
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
 
     definition = models.ForeignKey(Definition, models.CASCADE, related_name="versions")
     label = models.CharField(max_length=32, validators=[label_validator])
-    body = models.TextField(blank=True, help_text="Markdown.", validators=[draft_body_length])
-    body_html = models.TextField(blank=True, editable=False, help_text="The body rendered when it was saved.")
-    release_notes = models.TextField(blank=True, help_text="Markdown.", validators=[release_notes_length])
+    body = models.TextField(blank=True, help_text=_("Markdown."), validators=[draft_body_length])
+    body_html = models.TextField(blank=True, editable=False, help_text=_("The body rendered when it was saved."))
+    release_notes = models.TextField(blank=True, help_text=_("Markdown."), validators=[release_notes_length])
     release_notes_html = models.TextField(blank=True, editable=False)
     status = models.CharField(max_length=16, choices=Status, default=Status.DRAFT)
     based_on = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="+")
@@ -114,7 +117,7 @@ class DraftVersion(models.Model):
         max_length=32,
         default=new_digest_salt,
         editable=False,
-        help_text="Salts the digests the draft's edits record: private while it is a draft, published with it.",
+        help_text=_("Salts the digests the draft's edits record: private while it is a draft, published with it."),
     )
     created_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -253,17 +256,17 @@ class ComponentQuerySet(models.QuerySet):
 
 class Component(models.Model):
     class Rule(models.TextChoices):
-        SUM = "sum"
-        MEAN = "mean"
+        SUM = "sum", _("Sum")
+        MEAN = "mean", _("Mean")
 
     version = models.ForeignKey(DraftVersion, models.CASCADE, related_name="components")
-    key = models.SlugField(max_length=64, help_text="Stays the same across versions.")
+    key = models.SlugField(max_length=64, help_text=_("Stays the same across versions."))
     title = models.CharField(max_length=200)
-    category = models.CharField(max_length=64, help_text="Such as Code, Data, Model or Documentation.")
+    category = models.CharField(max_length=64, help_text=_("Such as Code, Data, Model or Documentation."))
     description = models.TextField(blank=True)
     position = models.PositiveIntegerField(default=0)
     aggregate_rule = models.CharField(
-        max_length=8, choices=Rule, blank=True, help_text="Set for an aggregate of other components."
+        max_length=8, choices=Rule, blank=True, help_text=_("Set for an aggregate of other components.")
     )
     parts = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="aggregates")
 
@@ -339,8 +342,8 @@ class MembershipQuerySet(models.QuerySet):
 
 class Membership(models.Model):
     class Role(models.TextChoices):
-        MEMBER = "member"
-        CHAIR = "chair"
+        MEMBER = "member", _("Member")
+        CHAIR = "chair", _("Chair")
 
     group = models.ForeignKey(WorkingGroup, models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="memberships")
@@ -410,13 +413,13 @@ class Comment(models.Model):
     version = models.ForeignKey(DraftVersion, models.CASCADE, related_name="comments")
     component = models.ForeignKey(Component, models.CASCADE, null=True, blank=True, related_name="comments")
     suggestion = models.ForeignKey("Suggestion", models.CASCADE, null=True, blank=True, related_name="comments")
-    line_from = models.PositiveIntegerField(null=True, blank=True, help_text="The passage commented on, if any.")
+    line_from = models.PositiveIntegerField(null=True, blank=True, help_text=_("The passage commented on, if any."))
     line_to = models.PositiveIntegerField(null=True, blank=True)
-    passage = models.TextField(blank=True, help_text="The passage's lines as they read when the comment was posted.")
+    passage = models.TextField(blank=True, help_text=_("The passage's lines as they read when the comment was posted."))
     parent = models.ForeignKey("self", models.CASCADE, null=True, blank=True, related_name="replies")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="comments")
-    body = models.TextField(help_text="Markdown.", validators=[comment_length])
-    body_html = models.TextField(blank=True, editable=False, help_text="The body rendered when it was saved.")
+    body = models.TextField(help_text=_("Markdown."), validators=[comment_length])
+    body_html = models.TextField(blank=True, editable=False, help_text=_("The body rendered when it was saved."))
     created_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(null=True, blank=True)
     hidden_at = models.DateTimeField(null=True, blank=True)
@@ -497,9 +500,9 @@ class JoinRequest(models.Model):
     """A signed-in person's request to join a working group, which its chairs or the organizers decide."""
 
     class Status(models.TextChoices):
-        PENDING = "pending"
-        ACCEPTED = "accepted"
-        DECLINED = "declined"
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
 
     group = models.ForeignKey(WorkingGroup, models.CASCADE, related_name="join_requests")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="join_requests")
@@ -643,16 +646,16 @@ class Suggestion(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending"
-        ACCEPTED = "accepted"
-        DECLINED = "declined"
-        OUTDATED = "outdated"
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        OUTDATED = "outdated", _("Outdated")
 
     version = models.ForeignKey(DraftVersion, models.CASCADE, related_name="suggestions")
     line_from = models.PositiveIntegerField()
     line_to = models.PositiveIntegerField()
-    original = models.TextField(help_text="The passage's lines as they read when the change was suggested.")
-    replacement = models.TextField(blank=True, validators=[suggestion_length], help_text="Empty removes the lines.")
+    original = models.TextField(help_text=_("The passage's lines as they read when the change was suggested."))
+    replacement = models.TextField(blank=True, validators=[suggestion_length], help_text=_("Empty removes the lines."))
     reason = models.TextField(validators=[suggestion_reason_length])
     author = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="suggestions")
     status = models.CharField(max_length=8, choices=Status, default=Status.PENDING)
@@ -660,8 +663,8 @@ class Suggestion(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
     decision_reason = models.TextField(blank=True, validators=[decision_reason_length])
-    applied_at = models.DateTimeField(null=True, blank=True, help_text="When consolidating applied it to the text.")
-    applied_from = models.PositiveIntegerField(null=True, blank=True, help_text="Its lines in the text it made.")
+    applied_at = models.DateTimeField(null=True, blank=True, help_text=_("When consolidating applied it to the text."))
+    applied_from = models.PositiveIntegerField(null=True, blank=True, help_text=_("Its lines in the text it made."))
     applied_to = models.PositiveIntegerField(null=True, blank=True)
 
     objects = SuggestionQuerySet.as_manager()

@@ -19,11 +19,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.text import slugify
+from django.utils.translation import gettext, pgettext
 
 from audit.models import canonical_json, lock_stream, record
 from notifications import webhooks
 from notifications.models import Event, Kind, followers
-from notifications.services import Message, notify, notify_address, rewrite_body
+from notifications.services import Message, notify, notify_address, rewrite_body, site_language
 from plenary_tally.vocabulary import Action
 
 from . import access, lines, providers
@@ -62,12 +63,14 @@ if TYPE_CHECKING:
 
 def _require_organizer(definition: Definition, user: "User") -> None:
     if not definition.is_organizer(user):
-        raise PermissionDenied("Only the definition's organizers can do this.")
+        raise PermissionDenied(gettext("Only the definition's organizers can do this."))
 
 
 def _require_draft(version: DraftVersion) -> None:
     if version.is_published:
-        raise ValidationError(f"Version {version.label} is published and can no longer change.")
+        raise ValidationError(
+            gettext("Version %(label)s is published and can no longer change.") % {"label": version.label}
+        )
 
 
 def _lock(version: DraftVersion) -> DraftVersion:
@@ -121,7 +124,7 @@ def create_definition(
     if acting_user is not None and not from_the_command_line and not access.may_start_definition(acting_user):
         raise PermissionDenied(access.START_DEFINITION_REFUSED)
     if not organizers:
-        raise ValidationError("A definition needs at least one organizer.")
+        raise ValidationError(gettext("A definition needs at least one organizer."))
     definition = Definition(slug=slug, title=title, summary=summary, drafts_open=drafts_open)
     definition.full_clean()
     definition.save()
@@ -179,9 +182,12 @@ def add_organizer(*, definition: Definition, user: "User", acting_user: "User") 
     """Make `user` an organizer too: from then on they may do all that an organizer does."""
     definition = _lock_definition(definition, acting_user)
     if not user.is_active:
-        raise ValidationError(f"@{user.get_username()}'s account is closed.")
+        raise ValidationError(gettext("@%(handle)s's account is closed.") % {"handle": user.get_username()})
     if definition.organizers.filter(pk=user.pk).exists():
-        raise ValidationError(f"@{user.get_username()} already organizes {definition.title}.")
+        raise ValidationError(
+            gettext("@%(handle)s already organizes %(title)s.")
+            % {"handle": user.get_username(), "title": definition.title}
+        )
     definition.organizers.add(user)
     record(
         stream=definition.audit_stream,
@@ -198,10 +204,14 @@ def remove_organizer(*, definition: Definition, user: "User", acting_user: "User
     """Take `user` off the organizers (an organizer may step down); the last organizer stays."""
     definition = _lock_definition(definition, acting_user)
     if not definition.organizers.filter(pk=user.pk).exists():
-        raise ValidationError(f"@{user.get_username()} does not organize {definition.title}.")
+        raise ValidationError(
+            gettext("@%(handle)s does not organize %(title)s.")
+            % {"handle": user.get_username(), "title": definition.title}
+        )
     if definition.organizers.count() == 1:
         raise ValidationError(
-            f"@{user.get_username()} is the last organizer of {definition.title}: add another organizer first."
+            gettext("@%(handle)s is the last organizer of %(title)s: add another organizer first.")
+            % {"handle": user.get_username(), "title": definition.title}
         )
     definition.organizers.remove(user)
     record(
@@ -224,9 +234,9 @@ def start_draft(
     """Open a new draft, as a copy of a published version when `based_on` is given."""
     _require_organizer(definition, acting_user)
     if based_on is not None and not definition.versions.published().filter(pk=based_on.pk).exists():
-        raise ValidationError("A new draft starts from a published version of the same definition.")
+        raise ValidationError(gettext("A new draft starts from a published version of the same definition."))
     if definition.versions.filter(status=DraftVersion.Status.DRAFT).exists():
-        raise ValidationError("This definition already has a draft in progress; publish it first.")
+        raise ValidationError(gettext("This definition already has a draft in progress; publish it first."))
     draft = DraftVersion(
         definition=definition,
         label=label,
@@ -239,7 +249,7 @@ def start_draft(
         with transaction.atomic():
             draft.save()
     except IntegrityError as exc:
-        raise ValidationError(f"Version {label} already exists.") from exc
+        raise ValidationError(gettext("Version %(label)s already exists.") % {"label": label}) from exc
     if based_on is not None:
         _copy_components(based_on, draft)
     _keep_revision(draft, author=acting_user, number=1)
@@ -354,15 +364,20 @@ def publish_version(
     _require_draft(version)
     if reviewed_digest is not None and reviewed_digest != version_digest(version):
         raise ValidationError(
-            f"Draft {version.label} changed after this page was opened (its text or its components); nothing was "
-            "published. Review it again below before publishing."
+            gettext(
+                "Draft %(label)s changed after this page was opened (its text or its components); nothing was "
+                "published. Review it again below before publishing."
+            )
+            % {"label": version.label}
         )
     if not release_notes.strip():
-        raise ValidationError("A release needs release notes.")
+        raise ValidationError(gettext("A release needs release notes."))
     release_notes_length(release_notes)
     empty = [c.key for c in version.components.filter(aggregate_rule__gt="", parts__isnull=True)]
     if empty:
-        raise ValidationError(f"Aggregates without parts cannot be published: {', '.join(empty)}.")
+        raise ValidationError(
+            gettext("Aggregates without parts cannot be published: %(value)s.") % {"value": ", ".join(empty)}
+        )
     version.release_notes, version.release_notes_html = release_notes, render_markdown(release_notes)
     version.status = DraftVersion.Status.PUBLISHED
     version.published_at = timezone.now()
@@ -382,17 +397,16 @@ def publish_version(
         },
     )
     definition = version.definition
-    notify(
-        followers(definition).exclude(pk=acting_user.pk),
-        Message(
+    named = {"title": definition.title, "label": version.label, "who": _handle(acting_user)}
+    with site_language():
+        message = Message(
             Kind.FOLLOWED,
             f"release:{version.pk}",
-            f"{definition.title} {version.label} is published",
-            f"@{_handle(acting_user)} published {version.label} of {definition.title}. Its release notes say what "
-            "changed.",
+            gettext("%(title)s %(label)s is published") % named,
+            gettext("@%(who)s published %(label)s of %(title)s. Its release notes say what changed.") % named,
             version.get_absolute_url(),
-        ),
-    )
+        )
+    notify(followers(definition).exclude(pk=acting_user.pk), message)
     release = version.as_announced() | {"digest": version_digest(version)}
     webhooks.emit(definition, Event.RELEASE_PUBLISHED, {"release": release})
     return version
@@ -494,7 +508,10 @@ def remove_component(*, component: Component, acting_user: "User") -> None:
     _require_draft(version)
     used_by = [a.key for a in component.aggregates.all()]
     if used_by:
-        raise ValidationError(f"{component.key} is a part of {', '.join(used_by)}; remove it there first.")
+        raise ValidationError(
+            gettext("%(key)s is a part of %(value)s; remove it there first.")
+            % {"key": component.key, "value": ", ".join(used_by)}
+        )
     record(
         stream=version.definition.audit_stream,
         actor=acting_user,
@@ -516,7 +533,7 @@ def create_group(
     group = WorkingGroup(definition=definition, key=key, name=name, description=description)
     group.full_clean(validate_constraints=False)
     if definition.working_groups.filter(key=key).exists():
-        raise ValidationError(f"A working group with key {key} already exists.")
+        raise ValidationError(gettext("A working group with key %(key)s already exists.") % {"key": key})
     group.save()
     record(
         stream=definition.audit_stream,
@@ -561,7 +578,7 @@ def require_provider(*, group: WorkingGroup, provider: str, acting_user: "User")
 
 def _require_roster_manager(group: WorkingGroup, user: "User") -> None:
     if not group.can_manage_roster(user):
-        raise PermissionDenied("Only the group's chairs and the organizers can change its roster.")
+        raise PermissionDenied(gettext("Only the group's chairs and the organizers can change its roster."))
 
 
 def _rosters_in_line(group: WorkingGroup) -> list[str]:
@@ -604,10 +621,12 @@ def _join(group: WorkingGroup, user: "User", *, role: str, acting_user: "User", 
 
     The member is told, unless they acted themselves or (`tell=False`) the caller tells them its own way."""
     if role not in Membership.Role.values:
-        raise ValidationError(f"{role} is not a role; a member is a member or a chair.")
+        raise ValidationError(gettext("%(role)s is not a role; a member is a member or a chair.") % {"role": role})
     streams = _rosters_in_line(group)
     if group.memberships.current().filter(user=user).exists():
-        raise ValidationError(f"{user.get_username()} is already a member of {group.name}.")
+        raise ValidationError(
+            gettext("%(handle)s is already a member of %(name)s.") % {"handle": user.get_username(), "name": group.name}
+        )
     membership = Membership.objects.create(group=group, user=user, role=role)
     _record_roster_change(
         membership,
@@ -617,17 +636,18 @@ def _join(group: WorkingGroup, user: "User", *, role: str, acting_user: "User", 
         acting_user=acting_user,
     )
     if tell and acting_user.pk != user.pk:
-        appointed = "appointed you chair" if role == Membership.Role.CHAIR else "added you as a member"
-        notify(
-            [user],
-            Message(
-                Kind.MEMBERSHIP,
-                f"membership:{membership.pk}:joined",
-                f"You are now a {role} of {group.name}",
-                f"@{_handle(acting_user)} {appointed} of the working group {group.name} of {group.definition.title}.",
-                group.get_absolute_url(),
-            ),
-        )
+        named = {"who": _handle(acting_user), "group": group.name, "title": group.definition.title}
+        with site_language():
+            if role == Membership.Role.CHAIR:
+                subject = gettext("You are now a chair of %(group)s") % named
+                body = gettext("@%(who)s appointed you chair of the working group %(group)s of %(title)s.") % named
+            else:
+                subject = gettext("You are now a member of %(group)s") % named
+                body = gettext("@%(who)s added you as a member of the working group %(group)s of %(title)s.") % named
+            message = Message(
+                Kind.MEMBERSHIP, f"membership:{membership.pk}:joined", subject, body, group.get_absolute_url()
+            )
+        notify([user], message)
     return membership
 
 
@@ -639,9 +659,12 @@ def remove_member(*, membership: Membership, acting_user: "User") -> Membership:
     )
     _require_roster_manager(membership.group, acting_user)
     if membership.left_at is not None:
-        raise ValidationError(f"{membership.user.get_username()} has already left {membership.group.name}.")
+        raise ValidationError(
+            gettext("%(handle)s has already left %(name)s.")
+            % {"handle": membership.user.get_username(), "name": membership.group.name}
+        )
     if membership.role == Membership.Role.CHAIR and not membership.group.definition.is_organizer(acting_user):
-        raise PermissionDenied("Only organizers remove a chair.")
+        raise PermissionDenied(gettext("Only organizers remove a chair."))
     membership.left_at = timezone.now()
     membership.save(update_fields=["left_at"])
     _record_roster_change(
@@ -653,18 +676,25 @@ def remove_member(*, membership: Membership, acting_user: "User") -> Membership:
     )
     if acting_user.pk != membership.user_id:
         group, role = membership.group, membership.role
-        notify(
-            [membership.user],
-            Message(
-                Kind.MEMBERSHIP,
-                f"membership:{membership.pk}:left",
-                f"You are no longer a {role} of {group.name}",
-                f"@{_handle(acting_user)} took you off the roster of the working group {group.name} of "
-                f"{group.definition.title}"
-                + (": you are no longer one of its chairs." if role == Membership.Role.CHAIR else "."),
-                group.get_absolute_url(),
-            ),
-        )
+        named = {"who": _handle(acting_user), "group": group.name, "title": group.definition.title}
+        with site_language():
+            if role == Membership.Role.CHAIR:
+                subject = gettext("You are no longer a chair of %(group)s") % named
+                body = (
+                    gettext(
+                        "@%(who)s took you off the roster of the working group %(group)s of %(title)s: you are no "
+                        "longer "
+                        "one of its chairs."
+                    )
+                    % named
+                )
+            else:
+                subject = gettext("You are no longer a member of %(group)s") % named
+                body = gettext("@%(who)s took you off the roster of the working group %(group)s of %(title)s.") % named
+            message = Message(
+                Kind.MEMBERSHIP, f"membership:{membership.pk}:left", subject, body, group.get_absolute_url()
+            )
+        notify([membership.user], message)
     return membership
 
 
@@ -679,13 +709,16 @@ def _handle(user: "User") -> str:
 def request_to_join(*, group: WorkingGroup, user: "User | AnonymousUser", note: str = "") -> JoinRequest:
     """A signed-in person asks to join `group`, with an optional note to those who decide."""
     if not user.is_authenticated:
-        raise PermissionDenied("Sign in to ask to join a working group.")
+        raise PermissionDenied(gettext("Sign in to ask to join a working group."))
     lock_stream(group.definition.audit_stream)  # one request at a time per definition: no twin requests
     join_note_length(note)
     if group.memberships.current().filter(user=user).exists():
-        raise ValidationError(f"You are already a member of {group.name}.")
+        raise ValidationError(gettext("You are already a member of %(name)s.") % {"name": group.name})
     if group.join_requests.pending().filter(user=user).exists():
-        raise ValidationError(f"You have already asked to join {group.name}; its chairs or organizers will answer.")
+        raise ValidationError(
+            gettext("You have already asked to join %(name)s; its chairs or organizers will answer.")
+            % {"name": group.name}
+        )
     join_request = JoinRequest.objects.create(group=group, user=user, note=note.strip())
     record(
         stream=group.definition.audit_stream,
@@ -696,18 +729,20 @@ def request_to_join(*, group: WorkingGroup, user: "User | AnonymousUser", note: 
     )
     chairs = group.memberships.current().filter(role=Membership.Role.CHAIR).values("user")
     deciders = get_user_model().objects.filter(Q(pk__in=chairs) | Q(organized_definitions=group.definition))
-    notify(
-        deciders.exclude(pk=user.pk).distinct(),
-        Message(
+    named = {"who": _handle(user), "group": group.name, "title": group.definition.title, "note": join_request.note}
+    with site_language():
+        body = gettext("@%(who)s asks to join the working group %(group)s of %(title)s.") % named
+        if join_request.note:
+            body += "\n\n" + gettext("Their note: %(note)s") % named
+        body += "\n\n" + gettext("Accept or decline the request on the group's page.")
+        message = Message(
             Kind.JOIN_REQUEST,
             f"join-request:{join_request.pk}",
-            f"@{_handle(user)} asks to join {group.name}",
-            f"@{_handle(user)} asks to join the working group {group.name} of {group.definition.title}."
-            + (f"\n\nTheir note: {join_request.note}" if join_request.note else "")
-            + "\n\nAccept or decline the request on the group's page.",
+            gettext("@%(who)s asks to join %(group)s") % named,
+            body,
             group.get_absolute_url(),
-        ),
-    )
+        )
+    notify(deciders.exclude(pk=user.pk).distinct(), message)
     return join_request
 
 
@@ -724,11 +759,14 @@ def decide_join_request(
         JoinRequest.objects.select_for_update().select_related("group__definition", "user").get(pk=join_request.pk)
     )
     if join_request.status != JoinRequest.Status.PENDING:
-        raise ValidationError(f"@{_handle(join_request.user)}'s request was already {join_request.status}.")
+        raise ValidationError(
+            gettext("@%(handle)s's request was already %(status)s.")
+            % {"handle": _handle(join_request.user), "status": join_request.get_status_display().lower()}
+        )
     reason = reason.strip()
     decision_reason_length(reason)
     if not accept and not reason:
-        raise ValidationError("Say why the request is declined; the requester reads the reason.")
+        raise ValidationError(gettext("Say why the request is declined; the requester reads the reason."))
     if accept:
         _join(group, join_request.user, role=Membership.Role.MEMBER, acting_user=acting_user, tell=False)
     join_request.status = JoinRequest.Status.ACCEPTED if accept else JoinRequest.Status.DECLINED
@@ -742,20 +780,30 @@ def decide_join_request(
         payload={"group": group.key, "member": _handle(join_request.user), "reason": reason},
     )
     if acting_user.pk != join_request.user_id:
-        notify(
-            [join_request.user],
-            Message(
-                Kind.MEMBERSHIP,
-                f"join-request:{join_request.pk}:decided",
-                f"Your request to join {group.name} was {join_request.status}",
-                f"@{_handle(acting_user)} accepted your request: you are now a member of the working group "
-                f"{group.name} of {group.definition.title}."
-                if accept
-                else f"@{_handle(acting_user)} declined your request to join the working group {group.name} of "
-                f"{group.definition.title}.\n\nTheir reason: {reason}",
-                group.get_absolute_url(),
-            ),
-        )
+        named = {"who": _handle(acting_user), "group": group.name, "title": group.definition.title, "reason": reason}
+        with site_language():
+            if accept:
+                subject = gettext("Your request to join %(group)s was accepted") % named
+                body = (
+                    gettext(
+                        "@%(who)s accepted your request: you are now a member of the working group %(group)s of "
+                        "%(title)s."
+                    )
+                    % named
+                )
+            else:
+                subject = gettext("Your request to join %(group)s was declined") % named
+                body = (
+                    gettext(
+                        "@%(who)s declined your request to join the working group %(group)s of %(title)s.\n\n"
+                        "Their reason: %(reason)s"
+                    )
+                    % named
+                )
+            message = Message(
+                Kind.MEMBERSHIP, f"join-request:{join_request.pk}:decided", subject, body, group.get_absolute_url()
+            )
+        notify([join_request.user], message)
     return join_request
 
 
@@ -780,15 +828,20 @@ def invite_member(
     """
     _require_roster_manager(group, acting_user)
     if role not in Membership.Role.values:
-        raise ValidationError(f"{role} is not a role; a member is a member or a chair.")
+        raise ValidationError(gettext("%(role)s is not a role; a member is a member or a chair.") % {"role": role})
     email = normalize_email(email)
     validate_email(email)
     lock_stream(group.definition.audit_stream)
     account = _verified_account(email)
     if account is not None and group.memberships.current().filter(user=account).exists():
-        raise ValidationError(f"{email} is already a member of {group.name}.")
+        raise ValidationError(
+            gettext("%(email)s is already a member of %(name)s.") % {"email": email, "name": group.name}
+        )
     if group.invitations.usable().filter(email=email).exists():
-        raise ValidationError(f"{email} already has an invitation to {group.name} that is still open.")
+        raise ValidationError(
+            gettext("%(email)s already has an invitation to %(name)s that is still open.")
+            % {"email": email, "name": group.name}
+        )
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         group=group,
@@ -812,9 +865,10 @@ def invite_member(
         "inviter": acting_user.get_full_name() or f"@{_handle(acting_user)}",
         "link": site_url.rstrip("/") + reverse("deliberation:invitation", args=[token]),
     }
-    body = render_to_string("deliberation/invitation_email.txt", context)
+    with site_language():
+        body = render_to_string("deliberation/invitation_email.txt", context)
+        subject = gettext("Join %(group)s of %(title)s") % {"group": group.name, "title": group.definition.title}
     path = reverse("deliberation:invitation", args=[token])
-    subject = f"Join {group.name} of {group.definition.title}"
     notify_address(email, Message(Kind.INVITATION, f"invitation:{invitation.pk}", subject, body, path))
     return invitation
 
@@ -826,7 +880,10 @@ def revoke_invitation(*, invitation: Invitation, acting_user: "User") -> Invitat
     lock_stream(invitation.group.definition.audit_stream)
     invitation = Invitation.objects.select_for_update().select_related("group__definition").get(pk=invitation.pk)
     if invitation.state != "open":
-        raise ValidationError(f"This invitation is {invitation.state} and can no longer be revoked.")
+        raise ValidationError(
+            gettext("This invitation is %(state)s and can no longer be revoked.")
+            % {"state": pgettext("invitation", invitation.state)}
+        )
     invitation.revoked_at, invitation.revoked_by = timezone.now(), acting_user
     invitation.save(update_fields=["revoked_at", "revoked_by"])
     record(
@@ -854,16 +911,22 @@ def find_invitation(token: str) -> Invitation | None:
 def accept_invitation(*, invitation: Invitation, user: "User | AnonymousUser") -> Membership:
     """The invitee, signed in with the invited address verified, joins the group with the invitation's role."""
     if not user.is_authenticated:
-        raise PermissionDenied("Sign in or sign up to accept the invitation.")
+        raise PermissionDenied(gettext("Sign in or sign up to accept the invitation."))
     group = Invitation.objects.select_related("group__definition").get(pk=invitation.pk).group
     lock_stream(group.definition.audit_stream)
     invitation = Invitation.objects.select_for_update().select_related("group__definition").get(pk=invitation.pk)
     if invitation.state != "open":
-        raise ValidationError(f"This invitation is {invitation.state}; ask the group's chairs for a new one.")
+        raise ValidationError(
+            gettext("This invitation is %(state)s; ask the group's chairs for a new one.")
+            % {"state": pgettext("invitation", invitation.state)}
+        )
     if not EmailAddress.objects.filter(user=user, email__iexact=invitation.email, verified=True).exists():
         raise PermissionDenied(
-            f"This invitation was sent to {invitation.email}, which is not a verified address of @{_handle(user)}. "
-            "Sign in with the account that has it, or add it to your account."
+            gettext(
+                "This invitation was sent to %(email)s, which is not a verified address of @%(handle)s. Sign in "
+                "with the account that has it, or add it to your account."
+            )
+            % {"email": invitation.email, "handle": _handle(user)}
         )
     membership = _join(group, user, role=invitation.role, acting_user=user)
     invitation.accepted_at, invitation.accepted_by = timezone.now(), user
@@ -896,9 +959,12 @@ def add_members(
     _require_roster_manager(group, acting_user)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
-        raise ValidationError("Paste one handle or e-mail address per line.")
+        raise ValidationError(gettext("Paste one handle or e-mail address per line."))
     if len(lines) > BULK_LINES_MAX:
-        raise ValidationError(f"At most {BULK_LINES_MAX} lines at once; this has {len(lines)}.")
+        raise ValidationError(
+            gettext("At most %(BULK_LINES_MAX)s lines at once; this has %(count)s.")
+            % {"BULK_LINES_MAX": BULK_LINES_MAX, "count": len(lines)}
+        )
     results = []
     for line in lines:
         try:
@@ -911,7 +977,7 @@ def add_members(
 
 def _add_one(group: WorkingGroup, line: str, *, role: str, site_url: str, acting_user: "User") -> LineResult:
     if len(line) > 254:
-        raise ValidationError("Too long for a handle or an e-mail address.")
+        raise ValidationError(gettext("Too long for a handle or an e-mail address."))
     if "@" in line[1:]:
         account = _verified_account(normalize_email(line))
         if account is None:
@@ -921,7 +987,7 @@ def _add_one(group: WorkingGroup, line: str, *, role: str, site_url: str, acting
         handle = line.removeprefix("@")
         account = get_user_model().objects.filter(username__iexact=handle, is_active=True).first()
         if account is None:
-            raise ValidationError(f"No account has the handle {handle}.")
+            raise ValidationError(gettext("No account has the handle %(handle)s.") % {"handle": handle})
     _join(group, account, role=role, acting_user=acting_user)
     return LineResult(line, True, f"@{_handle(account)} added as {role}.")
 
@@ -943,14 +1009,14 @@ def post_comment(
     """Comment on a version, one of its components, a passage of its text (`lines`, first and last) or a
     suggestion on it; the passage's lines are kept as they read now."""
     if not author.is_authenticated:
-        raise PermissionDenied("Sign in to comment.")
+        raise PermissionDenied(gettext("Sign in to comment."))
     if not body.strip():
-        raise ValidationError("A comment cannot be empty.")
+        raise ValidationError(gettext("A comment cannot be empty."))
     comment_length(body)
     if component is not None and component.version_id != version.pk:
-        raise ValidationError("That component belongs to another version.")
+        raise ValidationError(gettext("That component belongs to another version."))
     if suggestion is not None and (suggestion.version_id != version.pk or component is not None):
-        raise ValidationError("That suggestion is on another version.")
+        raise ValidationError(gettext("That suggestion is on another version."))
     passage = _passage(version, *lines) if lines is not None else ""
     if parent is not None:
         if (
@@ -958,7 +1024,7 @@ def post_comment(
             or parent.component_id != (component.pk if component else None)
             or parent.suggestion_id != (suggestion.pk if suggestion else None)
         ):
-            raise ValidationError("A reply goes in the same thread as the comment it answers.")
+            raise ValidationError(gettext("A reply goes in the same thread as the comment it answers."))
         parent = parent.parent or parent  # replies are one level deep
     mentioned = _mentioned(body)
     comment = Comment.objects.create(
@@ -1003,16 +1069,19 @@ def _passage(version: DraftVersion, first: int, last: int) -> str:
     except lines.OutOfRange as exc:
         raise ValidationError(str(exc), code="out_of_range") from exc
     if last - first + 1 > PASSAGE_MAX_LINES:
-        raise ValidationError(f"A passage spans at most {PASSAGE_MAX_LINES} lines; this one spans {last - first + 1}.")
+        raise ValidationError(
+            gettext("A passage spans at most %(PASSAGE_MAX_LINES)s lines; this one spans %(count)s.")
+            % {"PASSAGE_MAX_LINES": PASSAGE_MAX_LINES, "count": last - first + 1}
+        )
     return text
 
 
 def _require_reader(version: DraftVersion, user: "User | AnonymousUser") -> None:
     """Signed in and able to see the version: who may comment on it may suggest changes to it."""
     if not user.is_authenticated:
-        raise PermissionDenied("Sign in to suggest a change.")
+        raise PermissionDenied(gettext("Sign in to suggest a change."))
     if not DraftVersion.objects.visible_to(user).filter(pk=version.pk).exists():
-        raise PermissionDenied("Only the organizers see this draft.")
+        raise PermissionDenied(gettext("Only the organizers see this draft."))
 
 
 def _lock_suggestion(suggestion: Suggestion) -> Suggestion:
@@ -1029,11 +1098,13 @@ def suggest_change(
     _require_draft(version)
     original = _passage(version, line_from, line_to)
     if not reason.strip():
-        raise ValidationError("Say why the passage should change.")
+        raise ValidationError(gettext("Say why the passage should change."))
     suggestion_reason_length(reason)
     suggestion_length(replacement)
     if replacement.split("\n") == original.split("\n") or replacement.splitlines() == original.splitlines():
-        raise ValidationError("The replacement reads as the passage does; change it, or comment on the passage.")
+        raise ValidationError(
+            gettext("The replacement reads as the passage does; change it, or comment on the passage.")
+        )
     suggestion = Suggestion.objects.create(
         version=version,
         line_from=line_from,
@@ -1059,11 +1130,14 @@ def support_suggestion(*, suggestion: Suggestion, user: "User") -> Support:
     _require_reader(suggestion.version, user)
     suggestion = _lock_suggestion(suggestion)
     if not suggestion.is_pending:
-        raise ValidationError(f"Suggestion {suggestion.pk} is {suggestion.status} and is no longer supported.")
+        raise ValidationError(
+            gettext("Suggestion %(pk)s is %(status)s and is no longer supported.")
+            % {"pk": suggestion.pk, "status": suggestion.get_status_display().lower()}
+        )
     if suggestion.author_id == user.pk:
-        raise ValidationError("Your own suggestion counts as yours already; others may support it.")
+        raise ValidationError(gettext("Your own suggestion counts as yours already; others may support it."))
     if suggestion.supports.filter(user=user).exists():
-        raise ValidationError(f"You already support suggestion {suggestion.pk}.")
+        raise ValidationError(gettext("You already support suggestion %(pk)s.") % {"pk": suggestion.pk})
     support = Support.objects.create(suggestion=suggestion, user=user)
     record(
         stream=suggestion.version.definition.audit_stream,
@@ -1082,9 +1156,12 @@ def decide_suggestion(*, suggestion: Suggestion, accept: bool, reason: str = "",
     _require_organizer(suggestion.version.definition, acting_user)
     _require_draft(suggestion.version)
     if not suggestion.is_pending:
-        raise ValidationError(f"Suggestion {suggestion.pk} is already {suggestion.status}.")
+        raise ValidationError(
+            gettext("Suggestion %(pk)s is already %(status)s.")
+            % {"pk": suggestion.pk, "status": suggestion.get_status_display().lower()}
+        )
     if not accept and not reason.strip():
-        raise ValidationError("Say why the suggestion is declined; the reason is shown with it.")
+        raise ValidationError(gettext("Say why the suggestion is declined; the reason is shown with it."))
     decision_reason_length(reason)
     suggestion.status = Suggestion.Status.ACCEPTED if accept else Suggestion.Status.DECLINED
     suggestion.decided_at, suggestion.decided_by, suggestion.decision_reason = timezone.now(), acting_user, reason
@@ -1111,7 +1188,7 @@ def consolidate_suggestions(*, version: DraftVersion, acting_user: "User") -> li
     _require_draft(version)
     accepted = list(version.suggestions.to_consolidate().select_related("author").select_for_update(of=("self",)))
     if not accepted:
-        raise ValidationError("No accepted suggestion is waiting to be applied.")
+        raise ValidationError(gettext("No accepted suggestion is waiting to be applied."))
     for s in accepted:
         try:
             current = lines.passage(version.body, s.line_from, s.line_to)
@@ -1119,15 +1196,21 @@ def consolidate_suggestions(*, version: DraftVersion, acting_user: "User") -> li
             current = None
         if current != s.original:
             raise ValidationError(
-                f"The passage of suggestion {s.pk} (lines {s.line_from}–{s.line_to}) no longer reads as it did; "
-                "nothing was applied."
+                gettext(
+                    "The passage of suggestion %(pk)s (lines %(line_from)s–%(line_to)s) no longer reads as it did; "
+                    "nothing was applied."
+                )
+                % {"pk": s.pk, "line_from": s.line_from, "line_to": s.line_to}
             )
     changes = [lines.Change(s.pk, s.line_from, s.line_to, s.replacement) for s in accepted]
     if clash := lines.overlapping(changes):
         a, b = clash
         raise ValidationError(
-            f"Accepted suggestions {a.key} (lines {a.first}–{a.last}) and {b.key} (lines {b.first}–{b.last}) change "
-            "the same lines; nothing was applied. Reopen the draft's text and merge them by hand."
+            gettext(
+                "Accepted suggestions %(key)s (lines %(first)s–%(last)s) and %(key2)s (lines %(first2)s–%(last2)s) "
+                "change the same lines; nothing was applied. Reopen the draft's text and merge them by hand."
+            )
+            % {"key": a.key, "first": a.first, "last": a.last, "key2": b.key, "first2": b.first, "last2": b.last}
         )
     body, placed = lines.apply(version.body, changes)
     now = timezone.now()
@@ -1231,11 +1314,16 @@ def _notify_about_comment(comment: Comment, mentioned: dict[str, "User"]) -> Non
     readers = _readers(version, [comment.parent.author] if comment.parent else [], mentioned.values())
     quoted, path, key = _quote(comment.body), comment_path(comment), f"comment:{comment.pk}"
     replied_to = comment.parent.author if comment.parent and comment.parent.author_id != author.pk else None
+    named = {"who": handle, "where": where}
     if replied_to is not None and replied_to.pk in readers:
-        notify([replied_to], Message(Kind.REPLY, key, f"{handle} replied to your comment on {where}", quoted, path))
+        with site_language():
+            subject = gettext("%(who)s replied to your comment on %(where)s") % named
+        notify([replied_to], Message(Kind.REPLY, key, subject, quoted, path))
     told = {author.pk, replied_to.pk if replied_to else None}
     mentioned_readers = [u for u in mentioned.values() if u.pk in readers and u.pk not in told]
-    notify(mentioned_readers, Message(Kind.MENTION, key, f"{handle} mentioned you on {where}", quoted, path))
+    with site_language():
+        subject = gettext("%(who)s mentioned you on %(where)s") % named
+    notify(mentioned_readers, Message(Kind.MENTION, key, subject, quoted, path))
 
 
 def _hider(comment: Comment) -> str:
@@ -1263,11 +1351,11 @@ def _readers(version: DraftVersion, *people) -> set[int]:
 def edit_comment(*, comment: Comment, body: str, acting_user: "User") -> Comment:
     comment = Comment.objects.select_for_update().get(pk=comment.pk)
     if comment.author_id != acting_user.pk:
-        raise PermissionDenied("Only its author can edit a comment.")
+        raise PermissionDenied(gettext("Only its author can edit a comment."))
     if comment.is_hidden:
-        raise ValidationError("A hidden comment can no longer be edited.")
+        raise ValidationError(gettext("A hidden comment can no longer be edited."))
     if not body.strip():
-        raise ValidationError("A comment cannot be empty.")
+        raise ValidationError(gettext("A comment cannot be empty."))
     comment_length(body)
     if body == comment.body:
         return comment
@@ -1291,9 +1379,9 @@ def hide_comment(*, comment: Comment, reason: str, acting_user: "User") -> Comme
     comment = Comment.objects.select_for_update().select_related("version__definition").get(pk=comment.pk)
     _require_organizer(comment.version.definition, acting_user)
     if comment.is_hidden:
-        raise ValidationError("This comment is already hidden.")
+        raise ValidationError(gettext("This comment is already hidden."))
     if not reason.strip():
-        raise ValidationError("Say why the comment is hidden; the reason is shown in its place.")
+        raise ValidationError(gettext("Say why the comment is hidden; the reason is shown in its place."))
     comment.hidden_at, comment.hidden_by, comment.hidden_reason = timezone.now(), acting_user, reason
     comment.save(update_fields=["hidden_at", "hidden_by", "hidden_reason"])
     _unquote_in_notifications(comment)
@@ -1319,7 +1407,7 @@ def create_calendar_token(*, user: "User") -> str:
     Returns the token, for the page to show once: only its digest is kept.
     """
     if not user.is_authenticated:
-        raise PermissionDenied("Sign in to get a calendar address.")
+        raise PermissionDenied(gettext("Sign in to get a calendar address."))
     token = secrets.token_urlsafe(32)
     CalendarToken.objects.update_or_create(
         user=user, defaults={"token_digest": token_digest(token), "created_at": timezone.now()}

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .models import FIXED, WEBHOOK_URL_MAX_LENGTH, Event, Kind, Mode, modes_of
 
@@ -20,8 +21,8 @@ class SettingsForm(forms.Form):
 class NameForm(forms.Form):
     """How Plenary names the person in e-mails ("Hello Ada Lovelace,") and on rosters; empty: by @handle."""
 
-    first_name = forms.CharField(max_length=150, required=False, label="First name")
-    last_name = forms.CharField(max_length=150, required=False, label="Last name")
+    first_name = forms.CharField(max_length=150, required=False, label=_("First name"))
+    last_name = forms.CharField(max_length=150, required=False, label=_("Last name"))
 
 
 class WebhookForm(forms.Form):

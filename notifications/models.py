@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 SUBJECT_MAX_LENGTH = 200
 BODY_MAX_LENGTH = 5_000
@@ -21,25 +22,25 @@ KEY_MAX_LENGTH = 200
 class Kind(models.TextChoices):
     """Each kind a person can receive, with what the settings page calls it."""
 
-    BALLOT_OPENED = "ballot.opened", "A ballot of your group opens"
-    BALLOT_CLOSING = "ballot.closing", "A ballot closes soon and you have cells without a vote"
-    BALLOT_CLOSED = "ballot.closed", "A ballot you voted in closes: your receipts"
-    REPLY = "comment.reply", "A reply to your comment"
-    MENTION = "comment.mention", "A mention of you (@handle)"
-    DISPUTE = "dispute", "A dispute raised or resolved over your votes"
-    MEMBERSHIP = "membership", "Your membership, chair role or join request changed"
-    JOIN_REQUEST = "join.request", "A join request waiting for you (chairs and organizers)"
-    FOLLOWED = "followed", "A release or a ballot on a definition you follow"
-    INVITATION = "invitation", "An invitation to join a group"
-    DIGEST = "digest", "Your daily digest"
+    BALLOT_OPENED = "ballot.opened", _("A ballot of your group opens")
+    BALLOT_CLOSING = "ballot.closing", _("A ballot closes soon and you have cells without a vote")
+    BALLOT_CLOSED = "ballot.closed", _("A ballot you voted in closes: your receipts")
+    REPLY = "comment.reply", _("A reply to your comment")
+    MENTION = "comment.mention", _("A mention of you (@handle)")
+    DISPUTE = "dispute", _("A dispute raised or resolved over your votes")
+    MEMBERSHIP = "membership", _("Your membership, chair role or join request changed")
+    JOIN_REQUEST = "join.request", _("A join request waiting for you (chairs and organizers)")
+    FOLLOWED = "followed", _("A release or a ballot on a definition you follow")
+    INVITATION = "invitation", _("An invitation to join a group")
+    DIGEST = "digest", _("Your daily digest")
 
 
 class Mode(models.TextChoices):
     """How a person wants a kind by e-mail; in the app, every notification is shown."""
 
-    IMMEDIATELY = "immediately", "E-mail me at once"
-    DAILY = "daily", "In a daily digest"
-    OFF = "off", "Not by e-mail"
+    IMMEDIATELY = "immediately", _("E-mail me at once")
+    DAILY = "daily", _("In a daily digest")
+    OFF = "off", _("Not by e-mail")
 
 
 # What a person gets by e-mail until they say otherwise: what needs them at once, what they follow once a day.
@@ -49,13 +50,13 @@ FIXED = {Kind.INVITATION, Kind.DIGEST}
 
 
 class Delivery(models.TextChoices):
-    PENDING = "pending", "Waiting to be e-mailed"
-    SENDING = "sending", "Being e-mailed"
-    SENT = "sent", "E-mailed"
-    IN_DIGEST = "in_digest", "Waiting for your daily digest"
-    DIGESTED = "digested", "E-mailed in your daily digest"
-    NOT_EMAILED = "not_emailed", "Not e-mailed (your settings)"
-    NO_ADDRESS = "no_address", "Not e-mailed: no verified address"
+    PENDING = "pending", _("Waiting to be e-mailed")
+    SENDING = "sending", _("Being e-mailed")
+    SENT = "sent", _("E-mailed")
+    IN_DIGEST = "in_digest", _("Waiting for your daily digest")
+    DIGESTED = "digested", _("E-mailed in your daily digest")
+    NOT_EMAILED = "not_emailed", _("Not e-mailed (your settings)")
+    NO_ADDRESS = "no_address", _("Not e-mailed: no verified address")
 
 
 class NotificationQuerySet(models.QuerySet):
@@ -83,14 +84,14 @@ class Notification(models.Model):
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.CASCADE, null=True, blank=True, related_name="notifications"
     )
-    address = models.EmailField(blank=True, help_text="Where it is e-mailed when it has no recipient account.")
+    address = models.EmailField(blank=True, help_text=_("Where it is e-mailed when it has no recipient account."))
     kind = models.CharField(max_length=32, choices=Kind.choices)
     key = models.CharField(
-        max_length=KEY_MAX_LENGTH, help_text="What it is about, e.g. ballot:12: one notification per recipient."
+        max_length=KEY_MAX_LENGTH, help_text=_("What it is about, e.g. ballot:12: one notification per recipient.")
     )
     subject = models.CharField(max_length=SUBJECT_MAX_LENGTH)
     body = models.TextField(max_length=BODY_MAX_LENGTH)
-    path = models.CharField(max_length=500, help_text="The page it concerns, on this site.")
+    path = models.CharField(max_length=500, help_text=_("The page it concerns, on this site."))
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
     delivery = models.CharField(max_length=16, choices=Delivery.choices, default=Delivery.PENDING)
@@ -137,7 +138,7 @@ class Announcement(models.Model):
     subject = models.CharField(max_length=SUBJECT_MAX_LENGTH)
     body = models.TextField(max_length=BODY_MAX_LENGTH)
     path = models.CharField(max_length=500)
-    recipients = models.JSONField(help_text="The ids of the accounts told, as they stood at the change.")
+    recipients = models.JSONField(help_text=_("The ids of the accounts told, as they stood at the change."))
     created_at = models.DateTimeField(default=timezone.now)
     expanded_at = models.DateTimeField(null=True, blank=True)
 

@@ -21,7 +21,8 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
 
 from .models import (
     BODY_MAX_LENGTH,
@@ -54,6 +55,13 @@ class Message:
     subject: str
     body: str
     path: str
+
+
+def site_language() -> translation.override:
+    """Notifications are written, and e-mailed, in the site's language (settings.LANGUAGE_CODE), whoever's request
+    caused them: one message goes to many people, and an account has no language of its own yet. Callers compose
+    a Message inside `with site_language():`."""
+    return translation.override(settings.LANGUAGE_CODE)
 
 
 def notify(recipients: Iterable, message: Message) -> list[Notification]:
@@ -300,7 +308,7 @@ def email(notification: Notification) -> EmailMultiAlternatives:
     context = {
         "site_name": settings.SITE_NAME,
         "notification": notification,
-        "greeting": _greeting(notification.recipient),
+        "greeting": "",
         "link": link,
         "settings_link": absolute(reverse("notifications:settings")),
         "unsubscribe": None,
@@ -310,20 +318,22 @@ def email(notification: Notification) -> EmailMultiAlternatives:
         unsubscribe = absolute(reverse("notifications:unsubscribe", args=[unsubscribe_token(notification)]))
         context["unsubscribe"] = unsubscribe
         headers |= {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-    message = EmailMultiAlternatives(
-        subject=f"[{settings.SITE_NAME}] {notification.subject}",
-        body=render_to_string("notifications/email.txt", context),
-        to=[address],
-        headers=headers,
-    )
-    message.attach_alternative(render_to_string("notifications/email.html", context), "text/html")
+    with site_language():
+        context["greeting"] = _greeting(notification.recipient)
+        message = EmailMultiAlternatives(
+            subject=f"[{settings.SITE_NAME}] {notification.subject}",
+            body=render_to_string("notifications/email.txt", context),
+            to=[address],
+            headers=headers,
+        )
+        message.attach_alternative(render_to_string("notifications/email.html", context), "text/html")
     return message
 
 
 def _greeting(user) -> str:
     if user is None:
-        return f"Hello from {settings.SITE_NAME},"
-    return f"Hello {user.get_full_name() or '@' + user.get_username()},"
+        return gettext("Hello from %(site)s,") % {"site": settings.SITE_NAME}
+    return gettext("Hello %(name)s,") % {"name": user.get_full_name() or "@" + user.get_username()}
 
 
 def absolute(path: str) -> str:
@@ -344,12 +354,16 @@ def gather_digests(now=None) -> list[int]:
             if not items:
                 continue
             listed = [(item, absolute(item.path)) for item in items]
-            body = render_to_string("notifications/digest.txt", {"items": listed})
+            with site_language():
+                body = render_to_string("notifications/digest.txt", {"items": listed})
+                subject = ngettext(
+                    "%(count)s update since your last digest", "%(count)s updates since your last digest", len(items)
+                ) % {"count": len(items)}
             digest = Notification.objects.create(
                 recipient_id=user_id,
                 kind=Kind.DIGEST,
                 key=f"digest:{items[-1].pk}",
-                subject=f"{len(items)} {'update' if len(items) == 1 else 'updates'} since your last digest",
+                subject=subject,
                 body=body[:BODY_MAX_LENGTH],
                 path=reverse("notifications:inbox"),
                 read_at=now,  # the digest itself is not an item of the inbox
@@ -364,7 +378,7 @@ def gather_digests(now=None) -> list[int]:
 
 def mark_read(*, notification: Notification, user) -> Notification:
     if notification.recipient_id != user.pk:
-        raise PermissionDenied("This notification is not yours.")
+        raise PermissionDenied(gettext("This notification is not yours."))
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -72,11 +73,11 @@ def settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = SettingsForm(request.POST if saving == "modes" else None, user=user)
     if name_form.is_valid():
         services.set_display_name(user=user, **name_form.cleaned_data)
-        messages.success(request, "Your name is saved.")
+        messages.success(request, _("Your name is saved."))
         return redirect("notifications:settings")
     if form.is_valid():
         services.set_modes(user=user, modes=form.cleaned_data)
-        messages.success(request, "Your e-mail settings are saved.")
+        messages.success(request, _("Your e-mail settings are saved."))
         return redirect("notifications:settings")
     return render(request, "notifications/settings.html", {"form": form, "name_form": name_form})
 

@@ -5,7 +5,7 @@ grid offers and what `services.cast_vote` enforces, with the same refusals.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -14,6 +14,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, IntegerField, Value
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from deliberation import providers
 from deliberation.models import Component, Membership, MembershipQuerySet, WorkingGroup
@@ -141,14 +143,25 @@ def joined_too_late(ballot: Ballot, user: "User | AnonymousUser") -> list[Member
     return list(memberships.filter(joined_at__gt=ballot.roster_frozen_at).select_related("group"))
 
 
-def frozen_out(ballot: Ballot, memberships: list[Membership], who: str = "You") -> str:
-    """Why these memberships give no vote: the frozen roster's rule, in the words the pages and cast_vote use."""
-    groups = ", ".join(m.group.name for m in memberships)
-    opened = ballot.opened_at.strftime("%-d %b %Y, %H:%M UTC") if ballot.opened_at else ""
-    return (
-        f"{who} joined {groups} after voting opened on {opened}: this ballot's roster was frozen when voting "
-        "opened, so only those who were members then vote on it."
-    )
+def frozen_out(ballot: Ballot, memberships: list[Membership], handle: str | None = None) -> str:
+    """Why these memberships give no vote: the frozen roster's rule, in the words the pages and cast_vote use.
+    Said to the voter, or, with `handle`, of the member someone votes for."""
+    named = {
+        "groups": ", ".join(m.group.name for m in memberships),
+        "opened": date_format(ballot.opened_at.astimezone(UTC), "DATETIME_FORMAT") if ballot.opened_at else "",
+        "handle": handle,
+    }
+    if handle is None:
+        said = gettext(
+            "You joined %(groups)s after voting opened on %(opened)s UTC: this ballot's roster was frozen when "
+            "voting opened, so only those who were members then vote on it."
+        )
+    else:
+        said = gettext(
+            "@%(handle)s joined %(groups)s after voting opened on %(opened)s UTC: this ballot's roster was frozen "
+            "when voting opened, so only those who were members then vote on it."
+        )
+    return said % named
 
 
 def may_dispute(ballot: Ballot, user: "User | AnonymousUser") -> bool:
@@ -285,8 +298,9 @@ class VotingRights:
         return self.group
 
     @property
-    def who(self) -> str:
-        return "You" if self.acting_user.pk == self.voter.pk else f"@{self.voter.get_username()}"
+    def who(self) -> str | None:
+        """The voter's handle when someone else votes for them; None when they vote themselves."""
+        return None if self.acting_user.pk == self.voter.pk else self.voter.get_username()
 
     @cached_property
     def frozen_out(self) -> str:
@@ -311,7 +325,9 @@ class VotingRights:
                 raise PermissionDenied(self.frozen_out)
             if self.identity_missing:  # a member of a group requiring a provider account they have not linked
                 raise PermissionDenied(self.identity_missing)
-            raise PermissionDenied(f"@{handle} is not a member of a working group enrolled in this ballot.")
+            raise PermissionDenied(
+                gettext("@%(handle)s is not a member of a working group enrolled in this ballot.") % {"handle": handle}
+            )
         membership: Membership | None
         if group is None:
             if self.must_choose:
@@ -377,9 +393,15 @@ class VotingRights:
         grant = self.grant_for(choice, component)
         if grant is None and vote and vote.grant_id and vote.choice_id == choice.pk:
             raise PermissionDenied(
-                f"The veto grant for “{choice.label}” was revoked: the vote cast with it stands as it is, "
-                "but it can no longer be cast or edited. Choose another choice, or withdraw the vote."
+                gettext(
+                    "The veto grant for “%(label)s” was revoked: the vote cast with it stands as it is, but it can "
+                    "no longer be cast or edited. Choose another choice, or withdraw the vote."
+                )
+                % {"label": choice.label}
             )
         if grant is None:
-            raise PermissionDenied(f"“{choice.label}” is restricted: only holders of a veto grant may use it here.")
+            raise PermissionDenied(
+                gettext("“%(label)s” is restricted: only holders of a veto grant may use it here.")
+                % {"label": choice.label}
+            )
         return grant

@@ -14,6 +14,7 @@ from django.core.validators import validate_slug
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from deliberation.forms import RowsField
 from deliberation.models import Component, DraftVersion, WorkingGroup
@@ -97,7 +98,7 @@ class _Row(forms.Form):
             if error:
                 self.add_error("key", error)
         if "label" in data and not label:
-            self.add_error("label", f"Give this {self.kind} a label, as voters will read it.")
+            self.add_error("label", _("Give this %(kind)s a label, as voters will read it.") % {"kind": self.kind})
         return data
 
 
@@ -110,9 +111,9 @@ class ChoiceRow(_Row):
     value = forms.CharField(
         required=False, max_length=16, widget=forms.TextInput(attrs={"size": 4, "inputmode": "numeric"})
     )
-    requires_grant = forms.BooleanField(required=False, label="Veto grant needed")
-    blocking = forms.BooleanField(required=False, label="Blocking")
-    requires_rationale = forms.BooleanField(required=False, label="Rationale needed")
+    requires_grant = forms.BooleanField(required=False, label=_("Veto grant needed"))
+    blocking = forms.BooleanField(required=False, label=_("Blocking"))
+    requires_rationale = forms.BooleanField(required=False, label=_("Rationale needed"))
 
     def clean(self) -> dict:
         data = super().clean()
@@ -120,12 +121,12 @@ class ChoiceRow(_Row):
             return data
         text = data["value"]
         if not text:
-            self.add_error("value", "Give the choice a value, a whole number such as 1, 0 or −1.")
+            self.add_error("value", _("Give the choice a value, a whole number such as 1, 0 or −1."))
             return data
         try:
             data["value"] = int(text.replace("+", "").replace("−", "-"))
         except ValueError:
-            self.add_error("value", f"“{text}” is not a whole number.")
+            self.add_error("value", _("“%(text)s” is not a whole number.") % {"text": text})
             return data
         try:
             choice_value(data.get("key", ""), data["value"])
@@ -144,10 +145,13 @@ class _Rows(forms.BaseFormSet):
         keys = [r["key"] for r in rows]
         kind = self.form.kind
         if not rows:
-            raise forms.ValidationError(f"Give at least one {kind}.")
+            raise forms.ValidationError(_("Give at least one %(kind)s.") % {"kind": kind})
         twice = sorted({k for k in keys if keys.count(k) > 1})
         if twice:
-            raise forms.ValidationError(f"Each {kind} key may appear once: {', '.join(twice)} appears more than once.")
+            raise forms.ValidationError(
+                _("Each %(kind)s key may appear once: %(value)s appears more than once.")
+                % {"kind": kind, "value": ", ".join(twice)}
+            )
 
     def rows(self) -> list[dict]:
         return [f.cleaned_data for f in self.forms if f.cleaned_data and f.filled()]
@@ -180,10 +184,17 @@ def parse_carry_mapping(text: str) -> dict[str, list[str]]:
         new, colon, olds = line.partition(":")
         keys = [k.strip() for k in olds.split(",") if k.strip()]
         if not colon or not new.strip() or not keys:
-            raise forms.ValidationError(f"Line {n}: write a new component's key, a colon, then old keys, such as "
-                                        "“datasets: training-data, testing-data”.")  # fmt: skip
+            raise forms.ValidationError(
+                _(
+                    "Line %(n)s: write a new component's key, a colon, then old keys, "
+                    "such as “datasets: training-data, testing-data”."
+                )
+                % {"n": n}
+            )
         if new.strip() in mapping:
-            raise forms.ValidationError(f"Line {n}: {new.strip()[:64]} is mapped on an earlier line already.")
+            raise forms.ValidationError(
+                _("Line %(n)s: %(value)s is mapped on an earlier line already.") % {"n": n, "value": new.strip()[:64]}
+            )
         mapping[new.strip()] = keys
     return mapping
 
@@ -198,27 +209,27 @@ class BallotForm(forms.Form):
     (`criteria_rows`, `choice_rows`); times are read in the zone the form says (`time_zone`), UTC by default."""
 
     title = forms.CharField(max_length=200)
-    key = forms.SlugField(max_length=64, help_text="Part of the ballot's address; never changes.")
-    version = forms.ModelChoiceField(queryset=DraftVersion.objects.none(), help_text="A published version.")
+    key = forms.SlugField(max_length=64, help_text=_("Part of the ballot's address; never changes."))
+    version = forms.ModelChoiceField(queryset=DraftVersion.objects.none(), help_text=_("A published version."))
     description = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         max_length=DESCRIPTION_MAX_LENGTH,
-        help_text="Markdown: links, lists, emphasis; shown on the ballot's page.",
+        help_text=_("Markdown: links, lists, emphasis; shown on the ballot's page."),
     )
     groups = RowsField(
-        queryset=WorkingGroup.objects.none(), widget=forms.CheckboxSelectMultiple, label="Enrolled working groups"
+        queryset=WorkingGroup.objects.none(), widget=forms.CheckboxSelectMultiple, label=_("Enrolled working groups")
     )
     eligibility = forms.ChoiceField(
         choices=Ballot.Eligibility.choices,
         initial=Ballot.Eligibility.FROZEN,
         widget=forms.RadioSelect,
-        label="Who votes",
+        label=_("Who votes"),
     )
     results_visibility = forms.ChoiceField(choices=Ballot.Visibility.choices, initial=Ballot.Visibility.LIVE)
     rule = forms.ChoiceField(
-        choices=[("mean-bands", "mean-bands: bands at multiples of the mean score"), ("majority", "majority")],
-        label="Methodology",
+        choices=[("mean-bands", _("mean-bands: bands at multiples of the mean score")), ("majority", _("majority"))],
+        label=_("Methodology"),
     )
     bands = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}),
@@ -226,76 +237,84 @@ class BallotForm(forms.Form):
         help_text=BANDS_HELP,
         required=False,
     )
-    otherwise = forms.CharField(initial="No", required=False, help_text="The outcome below every band.")
+    otherwise = forms.CharField(initial="No", required=False, help_text=_("The outcome below every band."))
     threshold = forms.FloatField(
-        initial=0.5, required=False, help_text="majority: share of positive votes, more than 0 and at most 1."
+        initial=0.5, required=False, help_text=_("majority: share of positive votes, more than 0 and at most 1.")
     )
     methodology_json = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 8, "class": "mono"}),
         required=False,
         max_length=METHODOLOGY_MAX_LENGTH,
-        label="Methodology as JSON",
-        help_text="Optional, and used instead of the fields above when given: a rule they cannot state, such as "
-        "a quorum, a strict threshold, a share of the eligible, a recuse choice or each group's own condition "
-        "(see the analysis guide).",
+        label=_("Methodology as JSON"),
+        help_text=_(
+            "Optional, and used instead of the fields above when given: a rule they cannot state, such as "
+            "a quorum, a strict threshold, a share of the eligible, a recuse choice or each group's own condition "
+            "(see the analysis guide)."
+        ),
     )
     # k and the seed are checked by the clustering rules in `clean`; the widgets show the same bounds.
     k = forms.IntegerField(
         initial=rules.DEFAULT_CLUSTERING["k"],
         widget=forms.NumberInput(attrs={"min": rules.K_RANGE[0], "max": rules.K_RANGE[-1]}),
-        label="Clusters (k)",
+        label=_("Clusters (k)"),
     )
     seed = forms.IntegerField(
         initial=rules.DEFAULT_CLUSTERING["seed"],
         widget=forms.NumberInput(attrs={"min": rules.SEED_RANGE[0], "max": rules.SEED_RANGE[-1]}),
-        label="Clustering seed",
+        label=_("Clustering seed"),
     )
     time_zone = forms.ChoiceField(
         choices=[(z, z) for z in TIME_ZONES],
-        label="Time zone of the times below",
+        label=_("Time zone of the times below"),
         widget=forms.Select(attrs={"data-browser-zone": ""}),  # static/js/timezone.js may set it to the browser's
     )
     opens_at = forms.DateTimeField(
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
-        help_text="Voting opens by itself then; leave empty to open it yourself.",
+        help_text=_("Voting opens by itself then; leave empty to open it yourself."),
     )
     closes_at = forms.DateTimeField(
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
-        help_text="Voting closes by itself then, and no vote is accepted after; leave empty to close it yourself.",
+        help_text=_("Voting closes by itself then, and no vote is accepted after; leave empty to close it yourself."),
     )
     carried_from = BallotChoiceField(
         queryset=Ballot.objects.none(),
         required=False,
-        label="Carry votes from",
-        help_text="A closed ballot of this definition on an earlier version: its votes start this one, as the rule "
-        "below says, when voting opens; each voter is told and confirms, changes or withdraws them.",
+        label=_("Carry votes from"),
+        help_text=_(
+            "A closed ballot of this definition on an earlier version: its votes start this one, as the rule "
+            "below says, when voting opens; each voter is told and confirms, changes or withdraws them."
+        ),
     )
     carry_rule = forms.ChoiceField(
         choices=Ballot.CarryRule.choices,
         initial=Ballot.CarryRule.NONE,
         required=False,  # not sent: nothing carries
         widget=forms.RadioSelect,
-        label="Which votes carry",
-        help_text="A component's text is unchanged when its title and description are; a merged one has changed.",
+        label=_("Which votes carry"),
+        help_text=_("A component's text is unchanged when its title and description are; a merged one has changed."),
     )
     carry_mapping = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "class": "mono"}),
         required=False,
         max_length=CARRY_MAPPING_MAX_LENGTH,
-        label="Components renamed, merged or split",
-        help_text="A line each, “new-key: old-key, old-key”, such as “datasets: training-data, testing-data”; a "
-        "component not listed takes the votes of the one of the same key. Onto a merged component, a voter's votes "
-        "carry only if they agree.",
+        label=_("Components renamed, merged or split"),
+        help_text=_(
+            "A line each, “new-key: old-key, old-key”, such as “datasets: training-data, testing-data”; a "
+            "component not listed takes the votes of the one of the same key. Onto a merged component, a voter's votes "
+            "carry only if they agree."
+        ),
     )
     remind_before_hours = forms.IntegerField(
         min_value=0,
         max_value=REMIND_BEFORE_MAX_HOURS,
         initial=24,
         required=False,
-        label="Remind before closing (hours)",
-        help_text="Members with cells still without a vote are e-mailed this long before it closes; 0 for no reminder.",
+        label=_("Remind before closing (hours)"),
+        help_text=_(
+            "Members with cells still without a vote are e-mailed this long before it closes; 0 for no reminder."
+        ),
     )
 
     def __init__(
@@ -389,11 +408,11 @@ class BallotForm(forms.Form):
         """The bands as numbers and labels; `clean` checks them by the methodology rules."""
         bands, self._band_lines = [], []
         for n, line in _lines(self.cleaned_data["bands"]):
-            multiple, _, label = line.partition(" ")
+            multiple, _space, label = line.partition(" ")
             try:
                 minimum = float(multiple)
             except ValueError:
-                raise forms.ValidationError(f"Line {n}: start with a number, such as 1.5.") from None
+                raise forms.ValidationError(_("Line %(n)s: start with a number, such as 1.5.") % {"n": n}) from None
             bands.append({"min": minimum, "label": label.strip()})
             self._band_lines.append(n)
         return bands
@@ -420,9 +439,11 @@ class BallotForm(forms.Form):
             methodology = json.loads(text)
         except json.JSONDecodeError as exc:
             where = f"line {exc.lineno}, column {exc.colno}"
-            raise forms.ValidationError(f"This is not JSON: {exc.msg} at {where}.") from None
+            raise forms.ValidationError(
+                _("This is not JSON: %(msg)s at %(where)s.") % {"msg": exc.msg, "where": where}
+            ) from None
         if not isinstance(methodology, dict):
-            raise forms.ValidationError('Write the methodology as a JSON object, such as {"rule": "majority", …}.')
+            raise forms.ValidationError(_('Write the methodology as a JSON object, such as {"rule": "majority", …}.'))
         return methodology
 
     def clean(self) -> dict:
@@ -436,7 +457,7 @@ class BallotForm(forms.Form):
             self._check(rules.check_clustering, self.clustering())
         opens, closes = data.get("opens_at"), data.get("closes_at")
         if opens and closes and closes <= opens:
-            self.add_error("closes_at", "A ballot closes after it opens.")
+            self.add_error("closes_at", _("A ballot closes after it opens."))
         return data
 
     def _check(self, check, settings: dict) -> None:
@@ -486,12 +507,12 @@ class RescheduleForm(forms.Form):
     closes_at = forms.DateTimeField(
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
-        help_text="Leave empty for no closing time: an organizer then closes it.",
+        help_text=_("Leave empty for no closing time: an organizer then closes it."),
     )
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=REASON_MAX_LENGTH,
-        help_text="Shown on the ballot's page and in its audit log.",
+        help_text=_("Shown on the ballot's page and in its audit log."),
     )
 
     def __init__(self, *args, ballot: Ballot, zone: zoneinfo.ZoneInfo | None = None, **kwargs):
@@ -516,7 +537,7 @@ class CloseBallotForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=REASON_MAX_LENGTH,
         required=False,
-        help_text="Shown on the ballot's page and in its audit log; needed before the planned closing time.",
+        help_text=_("Shown on the ballot's page and in its audit log; needed before the planned closing time."),
     )
 
 
@@ -567,13 +588,13 @@ class CellForm(forms.Form):
 
 
 class GrantForm(forms.Form):
-    choice: "forms.ModelChoiceField[Choice]" = forms.ModelChoiceField(queryset=None, label="Restricted choice")
+    choice: "forms.ModelChoiceField[Choice]" = forms.ModelChoiceField(queryset=None, label=_("Restricted choice"))
     group: "forms.ModelChoiceField[WorkingGroup]" = forms.ModelChoiceField(
-        queryset=None, required=False, label="To a working group"
+        queryset=None, required=False, label=_("To a working group")
     )
-    member = forms.CharField(required=False, max_length=150, label="…or to one member (handle)")
-    category = forms.ChoiceField(required=False, label="Only for components of category")
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Shown publicly with the grant.")
+    member = forms.CharField(required=False, max_length=150, label=_("…or to one member (handle)"))
+    category = forms.ChoiceField(required=False, label=_("Only for components of category"))
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text=_("Shown publicly with the grant."))
 
     def __init__(self, *args, ballot: Ballot, **kwargs):
         super().__init__(*args, **kwargs)
@@ -589,29 +610,29 @@ class GrantForm(forms.Form):
             return None
         user = get_user_model().objects.filter(username__iexact=handle).first()
         if user is None:
-            raise forms.ValidationError(f"No account has the handle {handle}.")
+            raise forms.ValidationError(_("No account has the handle %(handle)s.") % {"handle": handle})
         return user
 
 
 class RevokeGrantForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why revoke it")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label=_("Why revoke it"))
 
 
 class DisputeForm(forms.Form):
-    voter = forms.CharField(required=False, max_length=150, help_text="A voter's handle, or empty for any voter.")
+    voter = forms.CharField(required=False, max_length=150, help_text=_("A voter's handle, or empty for any voter."))
     group: "forms.ModelChoiceField[WorkingGroup]" = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="any group"
+        queryset=None, required=False, empty_label=_("any group")
     )
     choice: "forms.ModelChoiceField[Choice]" = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="any choice"
+        queryset=None, required=False, empty_label=_("any choice")
     )
     component: "forms.ModelChoiceField[Component]" = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="any component"
+        queryset=None, required=False, empty_label=_("any component")
     )
     criterion: "forms.ModelChoiceField[Criterion]" = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="any criterion"
+        queryset=None, required=False, empty_label=_("any criterion")
     )
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Public. Why these votes?")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text=_("Public. Why these votes?"))
 
     def __init__(self, *args, ballot: Ballot, **kwargs):
         super().__init__(*args, **kwargs)
@@ -626,26 +647,27 @@ class DisputeForm(forms.Form):
             return None
         user = get_user_model().objects.filter(username__iexact=handle).first()
         if user is None:
-            raise forms.ValidationError(f"No account has the handle {handle}.")
+            raise forms.ValidationError(_("No account has the handle %(handle)s.") % {"handle": handle})
         return user
 
 
 class ResolveDisputeForm(forms.Form):
     status = forms.ChoiceField(
-        choices=[(Dispute.Status.UPHELD, "Uphold"), (Dispute.Status.DISMISSED, "Dismiss")], widget=forms.RadioSelect
+        choices=[(Dispute.Status.UPHELD, _("Uphold")), (Dispute.Status.DISMISSED, _("Dismiss"))],
+        widget=forms.RadioSelect,
     )
-    resolution = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Public.")
+    resolution = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text=_("Public."))
 
 
 class ConflictForm(forms.Form):
     """A member's declaration of a conflict of interest: in the whole ballot, or in one component voted on."""
 
     component: "forms.ModelChoiceField[Component]" = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="the whole ballot", label="In"
+        queryset=None, required=False, empty_label=_("the whole ballot"), label=_("In")
     )
     statement = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": STATEMENT_MAX_LENGTH}),
-        help_text="Public. What your interest is: an employer, a client, a project of yours…",
+        help_text=_("Public. What your interest is: an employer, a client, a project of yours…"),
     )
 
     def __init__(self, *args, ballot: Ballot, **kwargs):
@@ -658,5 +680,5 @@ class WithdrawConflictForm(forms.Form):
     reason = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "maxlength": STATEMENT_MAX_LENGTH}),
-        label="Why withdraw it (optional, public)",
+        label=_("Why withdraw it (optional, public)"),
     )

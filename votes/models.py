@@ -13,6 +13,7 @@ from django.db.models.functions import Cast, Coalesce, Greatest
 from django.db.models.lookups import IsNull
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from audit.models import AuditEvent
 from deliberation.models import Component, Definition, DraftVersion, Membership, WorkingGroup
@@ -122,44 +123,44 @@ remind_before_limit = MaxValueValidator(
 
 class Ballot(models.Model):
     class Status(models.TextChoices):
-        SCHEDULED = "scheduled"
-        OPEN = "open"
-        CLOSED = "closed"
+        SCHEDULED = "scheduled", _("Scheduled")
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
 
     class Visibility(models.TextChoices):
-        LIVE = "live", "Live: the roll call and results are public while voting"
-        AFTER_CLOSE = "after_close", "After close: the roll call and results are published when voting ends"
+        LIVE = "live", _("Live: the roll call and results are public while voting")
+        AFTER_CLOSE = "after_close", _("After close: the roll call and results are published when voting ends")
 
     class CarryRule(models.TextChoices):
         """Which votes of the ballot it carries from (`carried_from`) it starts with (`services.carry_votes`)."""
 
-        NONE = "none", "Carry nothing: every member votes afresh"
-        UNCHANGED = "unchanged", "Carry a vote where the component's text is unchanged"
-        MARK_OUTDATED = "mark_outdated", "Carry every vote, marking those on changed components outdated"
+        NONE = "none", _("Carry nothing: every member votes afresh")
+        UNCHANGED = "unchanged", _("Carry a vote where the component's text is unchanged")
+        MARK_OUTDATED = "mark_outdated", _("Carry every vote, marking those on changed components outdated")
 
     class Eligibility(models.TextChoices):
         """Who may vote: decided by `votes.access.voting_memberships`, checked offline by the verifier's Replay."""
 
-        FROZEN = "frozen", "Frozen: the members of the enrolled groups when voting opens, and no one added later"
-        LIVE = "live", "Live: whoever is a member of an enrolled group at the time of the vote"
+        FROZEN = "frozen", _("Frozen: the members of the enrolled groups when voting opens, and no one added later")
+        LIVE = "live", _("Live: whoever is a member of an enrolled group at the time of the vote")
 
     definition = models.ForeignKey(Definition, models.PROTECT, related_name="ballots")
     version = models.ForeignKey(DraftVersion, models.PROTECT, related_name="ballots")
-    key = models.SlugField(max_length=64, help_text="Part of the ballot's address; never changes.")
+    key = models.SlugField(max_length=64, help_text=_("Part of the ballot's address; never changes."))
     title = models.CharField(max_length=200)
     description = models.TextField(
-        blank=True, validators=[description_length], help_text="Markdown: what is being decided, and how."
+        blank=True, validators=[description_length], help_text=_("Markdown: what is being decided, and how.")
     )
-    description_html = models.TextField(blank=True, editable=False, help_text="The description rendered when saved.")
-    groups = models.ManyToManyField(WorkingGroup, related_name="ballots", help_text="The groups whose members vote.")
+    description_html = models.TextField(blank=True, editable=False, help_text=_("The description rendered when saved."))
+    groups = models.ManyToManyField(WorkingGroup, related_name="ballots", help_text=_("The groups whose members vote."))
     status = models.CharField(max_length=16, choices=Status, default=Status.SCHEDULED)
-    opens_at = models.DateTimeField(null=True, blank=True, help_text="When voting is planned to open.")
-    closes_at = models.DateTimeField(null=True, blank=True, help_text="No vote is accepted after this time.")
+    opens_at = models.DateTimeField(null=True, blank=True, help_text=_("When voting is planned to open."))
+    closes_at = models.DateTimeField(null=True, blank=True, help_text=_("No vote is accepted after this time."))
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     results_visibility = models.CharField(max_length=16, choices=Visibility, default=Visibility.LIVE)
     eligibility = models.CharField(
-        max_length=16, choices=Eligibility, default=Eligibility.FROZEN, help_text="Whose membership counts."
+        max_length=16, choices=Eligibility, default=Eligibility.FROZEN, help_text=_("Whose membership counts.")
     )
     methodology = models.JSONField(default=default_methodology)
     carried_from = models.ForeignKey(
@@ -168,22 +169,24 @@ class Ballot(models.Model):
         null=True,
         blank=True,
         related_name="carried_to",
-        help_text="The ballot on an earlier version of the definition whose votes this one starts with.",
+        help_text=_("The ballot on an earlier version of the definition whose votes this one starts with."),
     )
     carry_rule = models.CharField(max_length=16, choices=CarryRule, default=CarryRule.NONE)
     carry_mapping = models.JSONField(
         default=dict,
         blank=True,
-        help_text="{new component key: [old component keys]} for components renamed, merged or split; "
-        "a component not listed maps to the one of the same key.",
+        help_text=_(
+            "{new component key: [old component keys]} for components renamed, merged or split; "
+            "a component not listed maps to the one of the same key."
+        ),
     )
     clustering = models.JSONField(default=default_clustering)
-    close_reason = models.TextField(blank=True, help_text="Why an organizer closed voting before its closing time.")
-    roster_at_close = models.JSONField(null=True, blank=True, help_text="Each group's members when voting closed.")
+    close_reason = models.TextField(blank=True, help_text=_("Why an organizer closed voting before its closing time."))
+    roster_at_close = models.JSONField(null=True, blank=True, help_text=_("Each group's members when voting closed."))
     remind_before_hours = models.PositiveSmallIntegerField(
         default=24,
         validators=[remind_before_limit],
-        help_text="Hours before voting closes when members with cells left without a vote are reminded; 0 for none.",
+        help_text=_("Hours before voting closes when members with cells left without a vote are reminded; 0 for none."),
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -289,7 +292,8 @@ class Ballot(models.Model):
     def status_label(self) -> str:
         """The status as a person reads it: an open ballot past its closing time reads "Voting ended"."""
         if self.status == self.Status.OPEN and not self.accepts_votes():
-            return "Voting ended" if self.closes_at and self.closes_at <= timezone.now() else "Opening"
+            ended = self.closes_at and self.closes_at <= timezone.now()
+            return str(_("Voting ended")) if ended else str(_("Opening"))
         return self.get_status_display()
 
     @property
@@ -338,8 +342,8 @@ def choice_value(key: str, value: object) -> None:
     shown = key if len(key) <= 32 else f"{key[:31]}…"
     says = "has no value" if value is None else f"counts for {str(value)[:40]}"
     raise ValidationError(
-        f"The choice {shown} {says}, but a choice's value is a whole number "
-        f"from {CHOICE_VALUES[0]} to {CHOICE_VALUES[-1]}."
+        _("The choice %(shown)s %(says)s, but a choice's value is a whole number from %(lowest)s to %(highest)s.")
+        % {"shown": shown, "says": says, "lowest": CHOICE_VALUES[0], "highest": CHOICE_VALUES[-1]}
     )
 
 
@@ -349,10 +353,10 @@ class Choice(models.Model):
     ballot = models.ForeignKey(Ballot, models.CASCADE, related_name="choices")
     key = models.SlugField(max_length=32)
     label = models.CharField(max_length=64)
-    value = models.IntegerField(help_text="What the choice counts for, e.g. +1, 0 or −1.")
-    requires_grant = models.BooleanField(default=False, help_text="Only holders of a veto grant may use it.")
-    blocking = models.BooleanField(default=False, help_text="While it stands, the component cannot pass.")
-    requires_rationale = models.BooleanField(default=False, help_text="A vote with it must say why.")
+    value = models.IntegerField(help_text=_("What the choice counts for, e.g. +1, 0 or −1."))
+    requires_grant = models.BooleanField(default=False, help_text=_("Only holders of a veto grant may use it."))
+    blocking = models.BooleanField(default=False, help_text=_("While it stands, the component cannot pass."))
+    requires_rationale = models.BooleanField(default=False, help_text=_("A vote with it must say why."))
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -393,7 +397,7 @@ class VetoGrant(models.Model):
     choice = models.ForeignKey(Choice, models.PROTECT, related_name="grants")
     group = models.ForeignKey(WorkingGroup, models.PROTECT, null=True, blank=True, related_name="grants")
     member = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
-    category = models.CharField(max_length=64, blank=True, help_text="Only for components of this category.")
+    category = models.CharField(max_length=64, blank=True, help_text=_("Only for components of this category."))
     reason = models.TextField()
     granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
     granted_at = models.DateTimeField(default=timezone.now)
@@ -533,7 +537,7 @@ class Vote(models.Model):
 
     ballot = models.ForeignKey(Ballot, models.PROTECT, related_name="votes")
     voter = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="votes")
-    group = models.ForeignKey(WorkingGroup, models.PROTECT, related_name="votes", help_text="The group voted for.")
+    group = models.ForeignKey(WorkingGroup, models.PROTECT, related_name="votes", help_text=_("The group voted for."))
     component = models.ForeignKey(Component, models.PROTECT, related_name="votes")
     criterion = models.ForeignKey(Criterion, models.PROTECT, related_name="votes")
     choice = models.ForeignKey(Choice, models.PROTECT, related_name="votes")
@@ -541,12 +545,15 @@ class Vote(models.Model):
     rationale = models.TextField(blank=True, validators=[rationale_length])
     cast_at = models.DateTimeField(default=timezone.now)
     cast_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", help_text="Who clicked: the voter or an organizer."
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        related_name="+",
+        help_text=_("Who clicked: the voter or an organizer."),
     )
     carried = models.BooleanField(
-        default=False, help_text="Carried from the ballot on the previous version; not yet confirmed by its voter."
+        default=False, help_text=_("Carried from the ballot on the previous version; not yet confirmed by its voter.")
     )
-    outdated = models.BooleanField(default=False, help_text="Carried onto a component whose text changed since.")
+    outdated = models.BooleanField(default=False, help_text=_("Carried onto a component whose text changed since."))
 
     objects = VoteQuerySet.as_manager()
 
@@ -602,9 +609,9 @@ class Dispute(models.Model):
     """
 
     class Status(models.TextChoices):
-        OPEN = "open"
-        UPHELD = "upheld"
-        DISMISSED = "dismissed"
+        OPEN = "open", _("Open")
+        UPHELD = "upheld", _("Upheld")
+        DISMISSED = "dismissed", _("Dismissed")
 
     ballot = models.ForeignKey(Ballot, models.CASCADE, related_name="disputes")
     raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
@@ -722,9 +729,9 @@ class ConflictDeclaration(models.Model):
     ballot = models.ForeignKey(Ballot, models.CASCADE, related_name="conflicts")
     member = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
     component = models.ForeignKey(
-        Component, models.PROTECT, null=True, blank=True, related_name="+", help_text="Empty: the whole ballot."
+        Component, models.PROTECT, null=True, blank=True, related_name="+", help_text=_("Empty: the whole ballot.")
     )
-    statement = models.TextField(validators=[statement_length], help_text="Public. What the interest is.")
+    statement = models.TextField(validators=[statement_length], help_text=_("Public. What the interest is."))
     declared_at = models.DateTimeField(default=timezone.now)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawn_reason = models.TextField(blank=True, validators=[statement_length])

@@ -18,6 +18,8 @@ from django.db import transaction
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext, ngettext
 
 from analysis import tasks
 from audit.models import lock_stream, lock_vote, record, seal, unseal
@@ -25,7 +27,7 @@ from deliberation.markdown import render_markdown
 from deliberation.models import Component, Definition, DraftVersion, Membership, WorkingGroup
 from notifications import webhooks
 from notifications.models import Event, Kind, followers
-from notifications.services import Message, announce, notify
+from notifications.services import Message, announce, notify, site_language
 from plenary_tally import rules
 from plenary_tally.vocabulary import Action
 
@@ -52,7 +54,7 @@ if TYPE_CHECKING:
 def _require_organizer(ballot_or_definition: Ballot | Definition, user: "User") -> None:
     definition = ballot_or_definition.definition if isinstance(ballot_or_definition, Ballot) else ballot_or_definition
     if not definition.is_organizer(user):
-        raise PermissionDenied("Only the definition's organizers can do this.")
+        raise PermissionDenied(gettext("Only the definition's organizers can do this."))
 
 
 def _locked(ballot: Ballot, *cell: object) -> Ballot:
@@ -99,33 +101,36 @@ def validate_clustering(clustering: dict) -> dict:
 
 def _check_window(opens_at: datetime | None, closes_at: datetime | None) -> None:
     if closes_at and opens_at and closes_at <= opens_at:
-        raise ValidationError("A ballot closes after it opens.")
+        raise ValidationError(gettext("A ballot closes after it opens."))
 
 
 def _check_rows(criteria: list[tuple[str, str]], choices: list[dict]) -> None:
     if not criteria:
-        raise ValidationError("A ballot needs at least one criterion, such as Use.")
+        raise ValidationError(gettext("A ballot needs at least one criterion, such as Use."))
     if not choices:
-        raise ValidationError("A ballot needs a choice scale.")
+        raise ValidationError(gettext("A ballot needs a choice scale."))
     for kind, keys in (("criterion", [k for k, _ in criteria]), ("choice", [c["key"] for c in choices])):
         if len(set(keys)) != len(keys):
-            raise ValidationError(f"Each {kind} key may appear once.")
+            raise ValidationError(gettext("Each %(kind)s key may appear once.") % {"kind": kind})
     for c in choices:
         choice_value(c["key"], c.get("value"))
 
 
 def _check_groups(definition: Definition, groups: list[WorkingGroup]) -> None:
     if not groups or any(g.definition_id != definition.pk for g in groups):
-        raise ValidationError("Enroll at least one working group of this definition.")
+        raise ValidationError(gettext("Enroll at least one working group of this definition."))
 
 
 def _check_reason(reason: str, what: str) -> str:
     reason = reason.strip()
     if not reason:
-        raise ValidationError(f"Say why {what}; the reason is shown on the ballot's page and in its audit log.")
+        raise ValidationError(
+            gettext("Say why %(what)s; the reason is shown on the ballot's page and in its audit log.") % {"what": what}
+        )
     if len(reason) > REASON_MAX_LENGTH:
         raise ValidationError(
-            f"A reason can be at most {REASON_MAX_LENGTH} characters long; this one has {len(reason)}."
+            gettext("A reason can be at most %(REASON_MAX_LENGTH)s characters long; this one has %(count)s.")
+            % {"REASON_MAX_LENGTH": REASON_MAX_LENGTH, "count": len(reason)}
         )
     return reason
 
@@ -161,13 +166,13 @@ def create_ballot(
     _require_organizer(definition, acting_user)
     lock_stream(definition.audit_stream)  # rosters change in this line: the roster recorded below is the one in force
     if not version.is_published:
-        raise ValidationError("Ballots are held on published versions only.")
+        raise ValidationError(gettext("Ballots are held on published versions only."))
     groups = list(groups)
     _check_groups(definition, groups)
     _check_rows(criteria, choices)
     _check_window(opens_at, closes_at)
     if definition.ballots.filter(key=key).exists():
-        raise ValidationError(f"This definition already has a ballot with key {key}.")
+        raise ValidationError(gettext("This definition already has a ballot with key %(key)s.") % {"key": key})
     carry_mapping = check_carry(version, carried_from, carry_rule, carry_mapping or {}, carried_elsewhere)
     ballot = Ballot(
         definition=definition,
@@ -205,16 +210,16 @@ def create_ballot(
         subject=ballot,
         payload=ballot_spec(ballot) | {"roster": roster(ballot)},  # then each change, as the groups' streams do
     )
-    notify(
-        followers(definition).exclude(pk=acting_user.pk),
-        Message(
+    named = {"who": _handle(acting_user), "ballot": ballot.title, "label": version.label, "title": definition.title}
+    with site_language():
+        message = Message(
             Kind.FOLLOWED,
             f"ballot:{ballot.pk}",
-            f"A new ballot on {definition.title}: {ballot.title}",
-            f"@{_handle(acting_user)} created the ballot {ballot.title} on {version.label} of {definition.title}.",
+            gettext("A new ballot on %(title)s: %(ballot)s") % named,
+            gettext("@%(who)s created the ballot %(ballot)s on %(label)s of %(title)s.") % named,
             ballot.get_absolute_url(),
-        ),
-    )
+        )
+    notify(followers(definition).exclude(pk=acting_user.pk), message)
     return ballot
 
 
@@ -225,7 +230,9 @@ def _write_rows(ballot: Ballot, criteria: list[tuple[str, str]], choices: list[d
     gone = [c for k, c in kept_choices.items() if k not in {c["key"] for c in choices}]
     if any(c.grants.exists() for c in gone):
         used = ", ".join(c.key for c in gone if c.grants.exists())
-        raise ValidationError(f"Choice {used} has veto grants: it stays on the scale while they exist.")
+        raise ValidationError(
+            gettext("Choice %(used)s has veto grants: it stays on the scale while they exist.") % {"used": used}
+        )
     ballot.criteria.exclude(key__in=[k for k, _ in criteria]).delete()
     ballot.choices.filter(pk__in=[c.pk for c in gone]).delete()
     rows: list[Criterion | Choice] = []
@@ -303,20 +310,28 @@ def check_carry(
         raise ValidationError(f"There is no rule {str(rule)[:40]!r} for carrying votes.")
     if carried_from is None and not carried_elsewhere:
         if rule != Ballot.CarryRule.NONE or mapping:
-            raise ValidationError("Say which earlier ballot the votes are carried from.")
+            raise ValidationError(gettext("Say which earlier ballot the votes are carried from."))
         return {}
     if not isinstance(mapping, dict) or len(mapping) > CARRY_MAPPING_MAX:
-        raise ValidationError(f"A mapping names at most {CARRY_MAPPING_MAX} components.")
+        raise ValidationError(
+            gettext("A mapping names at most %(CARRY_MAPPING_MAX)s components.")
+            % {"CARRY_MAPPING_MAX": CARRY_MAPPING_MAX}
+        )
     new_leaves = set(version.components.leaves().values_list("key", flat=True))
     if carried_from is None:  # an imported ballot's: the old version is not here to check its keys against
         return _checked_mapping(mapping, new_leaves, None, version.label, "the earlier version")
     old = carried_from.version
     if carried_from.definition_id != version.definition_id:
-        raise ValidationError("Votes are carried from a ballot of the same definition only.")
+        raise ValidationError(gettext("Votes are carried from a ballot of the same definition only."))
     if old.pk == version.pk or not old.published_at or (old.published_at, old.pk) >= (version.published_at, version.pk):
-        raise ValidationError(f"Votes are carried from a ballot on an earlier version than {version.label}.")
+        raise ValidationError(
+            gettext("Votes are carried from a ballot on an earlier version than %(label)s.") % {"label": version.label}
+        )
     if carried_from.status != Ballot.Status.CLOSED:
-        raise ValidationError(f"Votes are carried from a closed ballot; {carried_from.title} is {carried_from.status}.")
+        raise ValidationError(
+            gettext("Votes are carried from a closed ballot; %(title)s is %(status)s.")
+            % {"title": carried_from.title, "status": carried_from.get_status_display().lower()}
+        )
     old_leaves = set(old.components.leaves().values_list("key", flat=True))
     return _checked_mapping(mapping, new_leaves, old_leaves, version.label, old.label)
 
@@ -328,16 +343,28 @@ def _checked_mapping(
     checked: dict[str, list[str]] = {}
     for new, olds in mapping.items():
         if new not in new_leaves:
-            raise ValidationError(f"{str(new)[:64]} is not a component voted on in {new_label}.")
+            raise ValidationError(
+                gettext("%(value)s is not a component voted on in %(new_label)s.")
+                % {"value": str(new)[:64], "new_label": new_label}
+            )
         if not isinstance(olds, list) or not olds or len(olds) > CARRY_SOURCES_MAX:
-            raise ValidationError(f"Map {new} from one to {CARRY_SOURCES_MAX} components of {old_label}.")
+            raise ValidationError(
+                gettext("Map %(new)s from one to %(CARRY_SOURCES_MAX)s components of %(old_label)s.")
+                % {"new": new, "CARRY_SOURCES_MAX": CARRY_SOURCES_MAX, "old_label": old_label}
+            )
         unknown = [
             str(k)[:64] for k in olds if not isinstance(k, str) or (old_leaves is not None and k not in old_leaves)
         ]
         if unknown:
-            raise ValidationError(f"{', '.join(unknown)}: not a component voted on in {old_label} (mapped to {new}).")
+            raise ValidationError(
+                gettext("%(value)s: not a component voted on in %(old_label)s (mapped to %(new)s).")
+                % {"value": ", ".join(unknown), "old_label": old_label, "new": new}
+            )
         if len(set(olds)) != len(olds):
-            raise ValidationError(f"Each component of {old_label} appears once in the mapping of {new}.")
+            raise ValidationError(
+                gettext("Each component of %(old_label)s appears once in the mapping of %(new)s.")
+                % {"old_label": old_label, "new": new}
+            )
         checked[new] = list(olds)
     return checked
 
@@ -426,19 +453,32 @@ def _notify_carried(ballot: Ballot, carried: dict[int, int]) -> None:
     source = ballot.carried_from
     assert source is not None
     for voter_id, n in sorted(carried.items()):
-        votes = f"{n} vote" if n == 1 else f"{n:,} votes"
-        message = Message(
-            kind=Kind.BALLOT_OPENED,
-            key=f"votes-carried:{ballot.pk}",
-            subject=f"{votes} carried into {ballot.title}",
-            body=(
-                f"{votes.capitalize()} of yours on “{source.title}” ({source.version.label})"
-                f" carried into “{ballot.title}” ({ballot.version.label}), as its rule says: "
-                f"{ballot.get_carry_rule_display()}. They count as they are; confirm, change or withdraw each "
-                "on your grid. Those on a component whose text changed are marked outdated."
-            ),
-            path=ballot.get_absolute_url(),
-        )
+        named = {
+            "n": n,
+            "ballot": ballot.title,
+            "label": ballot.version.label,
+            "source": source.title,
+            "source_label": source.version.label,
+        }
+        with site_language():
+            named["rule"] = ballot.get_carry_rule_display()
+            message = Message(
+                kind=Kind.BALLOT_OPENED,
+                key=f"votes-carried:{ballot.pk}",
+                subject=ngettext("%(n)s vote carried into %(ballot)s", "%(n)s votes carried into %(ballot)s", n)
+                % named,
+                body=ngettext(
+                    "%(n)s vote of yours on “%(source)s” (%(source_label)s) carried into “%(ballot)s” (%(label)s), "
+                    "as its rule says: %(rule)s. It counts as it is; confirm, change or withdraw it on your grid. "
+                    "A vote on a component whose text changed is marked outdated.",
+                    "%(n)s votes of yours on “%(source)s” (%(source_label)s) carried into “%(ballot)s” (%(label)s), "
+                    "as its rule says: %(rule)s. They count as they are; confirm, change or withdraw each on your "
+                    "grid. Those on a component whose text changed are marked outdated.",
+                    n,
+                )
+                % named,
+                path=ballot.get_absolute_url(),
+            )
         notify(get_user_model().objects.filter(pk=voter_id), message)
 
 
@@ -462,12 +502,15 @@ def import_carried_vote(
     _require_organizer(ballot, acting_user)
     ballot = _locked(ballot, voter.pk, component.pk, criterion.pk)
     if ballot.status != Ballot.Status.OPEN or ballot.carry_rule == Ballot.CarryRule.NONE:
-        raise ValidationError("Carried votes are brought into an open ballot that carries votes only.")
+        raise ValidationError(gettext("Carried votes are brought into an open ballot that carries votes only."))
     if not voting_memberships(ballot, voter).filter(group=group).exists():
-        raise ValidationError(f"@{_handle(voter)} does not vote for {group.name} on this ballot.")
+        raise ValidationError(
+            gettext("@%(handle)s does not vote for %(name)s on this ballot.")
+            % {"handle": _handle(voter), "name": group.name}
+        )
     _check_cell(ballot, component, criterion)
     if Vote.objects.filter(ballot=ballot, voter=voter, component=component, criterion=criterion).exists():
-        raise ValidationError("A carried vote is the first in its cell.")
+        raise ValidationError(gettext("A carried vote is the first in its cell."))
     vote = Vote.objects.create(
         ballot=ballot,
         voter=voter,
@@ -519,7 +562,10 @@ def update_ballot(
     ballot = _locked(ballot)
     _require_organizer(ballot, acting_user)
     if ballot.status != Ballot.Status.SCHEDULED:
-        raise ValidationError(f"Only a scheduled ballot can be edited; this one is {ballot.status}.")
+        raise ValidationError(
+            gettext("Only a scheduled ballot can be edited; this one is %(status)s.")
+            % {"status": ballot.get_status_display().lower()}
+        )
     groups = list(groups)
     _check_groups(ballot.definition, groups)
     _check_rows(criteria, choices)
@@ -556,18 +602,21 @@ def reschedule_ballot(*, ballot: Ballot, acting_user: "User", closes_at: datetim
     ballot = _locked(ballot)
     _require_organizer(ballot, acting_user)
     if ballot.status != Ballot.Status.OPEN:
-        raise ValidationError(f"Only an open ballot's closing time moves this way; this one is {ballot.status}.")
+        raise ValidationError(
+            gettext("Only an open ballot's closing time moves this way; this one is %(status)s.")
+            % {"status": ballot.get_status_display().lower()}
+        )
     reason = _check_reason(reason, "the closing time moves")
     now = timezone.now()
     if closes_at is not None and closes_at <= now:
-        raise ValidationError("The new closing time has passed already; to end voting now, close the ballot.")
+        raise ValidationError(gettext("The new closing time has passed already; to end voting now, close the ballot."))
     _check_window(ballot.opens_at, closes_at)
     before = _as_recorded(ballot)
     ballot.closes_at = closes_at
     ballot.save(update_fields=["closes_at"])
     changes = _changes(before, _as_recorded(ballot))
     if not changes["changed"]:
-        raise ValidationError("That is the closing time already.")
+        raise ValidationError(gettext("That is the closing time already."))
     record(
         stream=ballot.audit_stream,
         actor=acting_user,
@@ -593,10 +642,13 @@ def open_ballot(*, ballot: Ballot, acting_user: "User | None", scheduled: bool =
         assert acting_user is not None  # only a scheduled transition has no one acting
         _require_organizer(ballot, acting_user)
     if ballot.status != Ballot.Status.SCHEDULED:
-        raise ValidationError(f"Only a scheduled ballot can open; this one is {ballot.status}.")
+        raise ValidationError(
+            gettext("Only a scheduled ballot can open; this one is %(status)s.")
+            % {"status": ballot.get_status_display().lower()}
+        )
     now = timezone.now()
     if not scheduled and ballot.closes_at and ballot.closes_at <= now:
-        raise ValidationError("Its closing time has passed; set a later one before opening.")
+        raise ValidationError(gettext("Its closing time has passed; set a later one before opening."))
     payload: dict = {"eligibility": ballot.eligibility}
     if scheduled:
         assert ballot.opens_at is not None  # due: it has an opening time, passed
@@ -629,7 +681,10 @@ def close_ballot(*, ballot: Ballot, acting_user: "User | None", reason: str = ""
         assert acting_user is not None  # only a scheduled transition has no one acting
         _require_organizer(ballot, acting_user)
     if ballot.status != Ballot.Status.OPEN:
-        raise ValidationError(f"Only an open ballot can close; this one is {ballot.status}.")
+        raise ValidationError(
+            gettext("Only an open ballot can close; this one is %(status)s.")
+            % {"status": ballot.get_status_display().lower()}
+        )
     now = timezone.now()
     payload: dict = {}
     if scheduled:
@@ -674,18 +729,20 @@ def _notify_closed(ballot: Ballot) -> None:
     """Everyone with a vote on the closed ballot is told where their receipts are, and how to check them.
 
     Sent once the votes are unsealed, in the closing's transaction; it says nothing of anyone's votes."""
-    message = Message(
-        kind=Kind.BALLOT_CLOSED,
-        key=f"ballot-closed:{ballot.pk}",
-        subject=f"Voting closed: {ballot.title}",
-        body=(
-            f"Voting on “{ballot.title}” ({ballot.definition.title} {ballot.version.label}) has closed. "
-            "Your receipts prove that each vote you cast is in the ballot's signed record: download them from "
-            "the ballot's page and check them against its tally bundle, with no server, by running "
-            "python -m analysis.tally receipt RECEIPTS --against BUNDLE."
-        ),
-        path=ballot.get_absolute_url(),
-    )
+    named = {"ballot": ballot.title, "title": ballot.definition.title, "label": ballot.version.label}
+    with site_language():
+        message = Message(
+            kind=Kind.BALLOT_CLOSED,
+            key=f"ballot-closed:{ballot.pk}",
+            subject=gettext("Voting closed: %(ballot)s") % named,
+            body=gettext(
+                "Voting on “%(ballot)s” (%(title)s %(label)s) has closed. Your receipts prove that each vote you cast "
+                "is in the ballot's signed record: download them from the ballot's page and check them against its "
+                "tally bundle, with no server, by running python -m analysis.tally receipt RECEIPTS --against BUNDLE."
+            )
+            % named,
+            path=ballot.get_absolute_url(),
+        )
     announce(ballot.votes.order_by().values_list("voter_id", flat=True).distinct(), message)
 
 
@@ -721,12 +778,12 @@ def _eligible_voters(ballot: Ballot):
 
 def _closing_time(ballot: Ballot) -> str:
     if ballot.closes_at is None:
-        return "It has no closing time yet: an organizer closes it."
-    return f"It closes on {ballot.closes_at.astimezone(UTC).strftime('%-d %b %Y at %H:%M UTC')}."
-
-
-def _cells(n: int) -> str:
-    return f"{n} cell" if n == 1 else f"{n:,} cells"
+        return gettext("It has no closing time yet: an organizer closes it.")
+    closes = ballot.closes_at.astimezone(UTC)
+    return gettext("It closes on %(date)s at %(time)s UTC.") % {
+        "date": date_format(closes, "DATE_FORMAT"),
+        "time": date_format(closes, "TIME_FORMAT"),
+    }
 
 
 def _notify_opened(ballot: Ballot) -> None:
@@ -735,16 +792,18 @@ def _notify_opened(ballot: Ballot) -> None:
     Nothing of the votes is said (none is cast yet, and a sealed ballot's stay sealed). To many, one row is written
     here and a worker writes each notification and queues the e-mails (`notifications.services.announce`)."""
     cells = cell_count(ballot)
-    message = Message(
-        kind=Kind.BALLOT_OPENED,
-        key=f"ballot-opened:{ballot.pk}",
-        subject=f"Voting opened: {ballot.title}",
-        body=(
-            f"Voting on “{ballot.title}” ({ballot.definition.title} {ballot.version.label}) is open. "
-            f"{_closing_time(ballot)} You have {_cells(cells)} to vote on."
-        ),
-        path=ballot.get_absolute_url(),
-    )
+    named = {"ballot": ballot.title, "title": ballot.definition.title, "label": ballot.version.label, "n": cells}
+    with site_language():
+        body = gettext("Voting on “%(ballot)s” (%(title)s %(label)s) is open.") % named
+        body += " " + _closing_time(ballot) + " "
+        body += ngettext("You have %(n)s cell to vote on.", "You have %(n)s cells to vote on.", cells) % named
+        message = Message(
+            kind=Kind.BALLOT_OPENED,
+            key=f"ballot-opened:{ballot.pk}",
+            subject=gettext("Voting opened: %(ballot)s") % named,
+            body=body,
+            path=ballot.get_absolute_url(),
+        )
     announce(_eligible_voters(ballot).values_list("pk", flat=True), message)
 
 
@@ -779,16 +838,23 @@ def _remind(ballot: Ballot) -> int:
     hours = ballot.remind_before_hours
     written = 0
     for missing, voters in sorted(left.items()):
-        message = Message(
-            kind=Kind.BALLOT_CLOSING,
-            key=f"ballot-closing:{ballot.pk}",
-            subject=f"Voting closes {'in an hour' if hours == 1 else f'within {hours} hours'}: {ballot.title}",
-            body=(
-                f"Voting on “{ballot.title}” ({ballot.definition.title} {ballot.version.label}) closes soon. "
-                f"{_closing_time(ballot)} You have {_cells(missing)} without a vote."
-            ),
-            path=ballot.get_absolute_url(),
-        )
+        named = {"ballot": ballot.title, "title": ballot.definition.title, "label": ballot.version.label}
+        with site_language():
+            subject = ngettext(
+                "Voting closes in an hour: %(ballot)s", "Voting closes within %(hours)s hours: %(ballot)s", hours
+            ) % (named | {"hours": hours})
+            body = gettext("Voting on “%(ballot)s” (%(title)s %(label)s) closes soon.") % named
+            body += " " + _closing_time(ballot) + " "
+            body += ngettext("You have %(n)s cell without a vote.", "You have %(n)s cells without a vote.", missing) % {
+                "n": missing
+            }
+            message = Message(
+                kind=Kind.BALLOT_CLOSING,
+                key=f"ballot-closing:{ballot.pk}",
+                subject=subject,
+                body=body,
+                path=ballot.get_absolute_url(),
+            )
         written += len(notify(voters, message))
     return written
 
@@ -810,19 +876,24 @@ def grant_veto(
     ballot = _locked(ballot)
     _require_organizer(ballot, acting_user)
     if ballot.status == Ballot.Status.CLOSED:
-        raise ValidationError("The ballot is closed; grants can no longer change.")
+        raise ValidationError(gettext("The ballot is closed; grants can no longer change."))
     if choice.ballot_id != ballot.pk or not choice.requires_grant:
-        raise ValidationError("Grants are for the ballot's restricted choices only.")
+        raise ValidationError(gettext("Grants are for the ballot's restricted choices only."))
     if (group is None) == (member is None):
-        raise ValidationError("Grant the choice to one working group or to one member.")
+        raise ValidationError(gettext("Grant the choice to one working group or to one member."))
     if group is not None and not ballot.groups.filter(pk=group.pk).exists():
-        raise ValidationError(f"{group.name} is not enrolled in this ballot.")
+        raise ValidationError(gettext("%(name)s is not enrolled in this ballot.") % {"name": group.name})
     if member is not None and not voting_memberships(ballot, member).exists():
-        raise ValidationError(f"@{_handle(member)} is not a member of a group enrolled in this ballot.")
+        raise ValidationError(
+            gettext("@%(handle)s is not a member of a group enrolled in this ballot.") % {"handle": _handle(member)}
+        )
     if category and not ballot.version.components.filter(category=category).exists():
-        raise ValidationError(f"Version {ballot.version.label} has no component in category {category}.")
+        raise ValidationError(
+            gettext("Version %(label)s has no component in category %(category)s.")
+            % {"label": ballot.version.label, "category": category}
+        )
     if not reason.strip():
-        raise ValidationError("A grant needs a reason; it is shown publicly.")
+        raise ValidationError(gettext("A grant needs a reason; it is shown publicly."))
     grant = VetoGrant.objects.create(
         ballot=ballot,
         choice=choice,
@@ -848,11 +919,11 @@ def revoke_grant(*, grant: VetoGrant, reason: str, acting_user: "User") -> VetoG
     _require_organizer(ballot, acting_user)
     grant = VetoGrant.objects.select_related("choice", "group", "member").get(pk=grant.pk)
     if grant.revoked_at is not None:
-        raise ValidationError("This grant is already revoked.")
+        raise ValidationError(gettext("This grant is already revoked."))
     if ballot.status == Ballot.Status.CLOSED:
-        raise ValidationError("The ballot is closed; grants can no longer change.")
+        raise ValidationError(gettext("The ballot is closed; grants can no longer change."))
     if not reason.strip():
-        raise ValidationError("Say why the grant is revoked; the reason is shown publicly.")
+        raise ValidationError(gettext("Say why the grant is revoked; the reason is shown publicly."))
     grant.revoked_at, grant.revoked_by, grant.revoke_reason = timezone.now(), acting_user, reason.strip()
     grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
     record(
@@ -922,8 +993,8 @@ def _check_window_and_actor(ballot: Ballot, rights: VotingRights) -> None:
     if not ballot.accepts_votes():
         now = timezone.now()
         if ballot.status == Ballot.Status.SCHEDULED or (ballot.opens_at and now < ballot.opens_at):
-            raise ValidationError("Voting on this ballot has not opened yet.")
-        raise ValidationError("Voting on this ballot has closed.")
+            raise ValidationError(gettext("Voting on this ballot has not opened yet."))
+        raise ValidationError(gettext("Voting on this ballot has closed."))
 
 
 def _hold_membership(membership: Membership, voter: "User") -> None:
@@ -934,16 +1005,22 @@ def _hold_membership(membership: Membership, voter: "User") -> None:
     """
     current = Membership.objects.select_for_update(no_key=True).filter(pk=membership.pk, left_at__isnull=True)
     if not current.exists():
-        raise PermissionDenied(f"@{_handle(voter)} is no longer a member of {membership.group.name}.")
+        raise PermissionDenied(
+            gettext("@%(handle)s is no longer a member of %(name)s.")
+            % {"handle": _handle(voter), "name": membership.group.name}
+        )
 
 
 def _check_cell(ballot: Ballot, component: Component, criterion: Criterion) -> None:
     if component.version_id != ballot.version_id:
-        raise ValidationError("That component is not part of the version this ballot is on.")
+        raise ValidationError(gettext("That component is not part of the version this ballot is on."))
     if component.is_aggregate:
-        raise ValidationError(f"{component.title} is an aggregate: its score comes from its parts, not from votes.")
+        raise ValidationError(
+            gettext("%(title)s is an aggregate: its score comes from its parts, not from votes.")
+            % {"title": component.title}
+        )
     if criterion.ballot_id != ballot.pk:
-        raise ValidationError("That criterion is not part of this ballot.")
+        raise ValidationError(gettext("That criterion is not part of this ballot."))
 
 
 @transaction.atomic
@@ -978,7 +1055,7 @@ def cast_vote(
     group = membership.group
     _check_cell(ballot, component, criterion)
     if choice.ballot_id != ballot.pk:
-        raise ValidationError("That choice is not on this ballot's scale.")
+        raise ValidationError(gettext("That choice is not on this ballot's scale."))
     rationale = rationale.strip()
     rationale_length(rationale)
     cell = {"ballot": ballot, "voter": voter, "component": component, "criterion": criterion}
@@ -986,7 +1063,7 @@ def cast_vote(
     vote = Vote.objects.filter(**cell).select_related("choice").order_by().first()
     grant = rights.check_choice(choice, component, vote)  # read now, under the ballot's lock
     if choice.requires_rationale and not rationale:
-        raise ValidationError(f"A vote “{choice.label}” needs a rationale.")
+        raise ValidationError(gettext("A vote “%(label)s” needs a rationale.") % {"label": choice.label})
     unchanged = (choice.pk, rationale, group.pk, grant.pk if grant else None)
     if vote and not vote.carried and (vote.choice_id, vote.rationale, vote.group_id, vote.grant_id) == unchanged:
         return vote  # nothing changes, nothing to record (a carried vote cast again is confirmed: recorded)
@@ -1030,7 +1107,7 @@ def withdraw_vote(
         .first()
     )
     if vote is None:
-        raise ValidationError("There is no vote to withdraw here.")
+        raise ValidationError(gettext("There is no vote to withdraw here."))
     payload = _vote_payload(ballot, vote, None, acting_user)
     record(
         stream=ballot.audit_stream,
@@ -1062,23 +1139,28 @@ def raise_dispute(
     """Challenge every current vote that matches all the given selectors."""
     ballot = _locked(ballot)
     if not may_dispute(ballot, raised_by):
-        raise PermissionDenied("Only members of the definition's working groups can raise a dispute.")
+        raise PermissionDenied(gettext("Only members of the definition's working groups can raise a dispute."))
     if not ballot.results_public:
-        raise ValidationError("The votes on this ballot are sealed until it closes; disputes can be raised then.")
+        raise ValidationError(
+            gettext("The votes on this ballot are sealed until it closes; disputes can be raised then.")
+        )
     if not reason.strip():
-        raise ValidationError("Say why you dispute these votes; the reason is public.")
+        raise ValidationError(gettext("Say why you dispute these votes; the reason is public."))
     if len(reason.strip()) > REASON_MAX_LENGTH:
         raise ValidationError(
-            f"A reason can be at most {REASON_MAX_LENGTH} characters long; this one has {len(reason.strip())}."
+            gettext("A reason can be at most %(limit)d characters long; this one has %(length)d.")
+            % {"limit": REASON_MAX_LENGTH, "length": len(reason.strip())}
         )
     if not any((voter, group, choice, component, criterion)):
-        raise ValidationError("Say which votes you dispute: a voter, a group, a choice, a component or a criterion.")
+        raise ValidationError(
+            gettext("Say which votes you dispute: a voter, a group, a choice, a component or a criterion.")
+        )
     if group is not None and not ballot.groups.filter(pk=group.pk).exists():
-        raise ValidationError(f"{group.name} is not enrolled in this ballot.")
+        raise ValidationError(gettext("%(name)s is not enrolled in this ballot.") % {"name": group.name})
     if (choice and choice.ballot_id != ballot.pk) or (criterion and criterion.ballot_id != ballot.pk):
-        raise ValidationError("That choice or criterion is not part of this ballot.")
+        raise ValidationError(gettext("That choice or criterion is not part of this ballot."))
     if component is not None and component.version_id != ballot.version_id:
-        raise ValidationError("That component is not part of the version this ballot is on.")
+        raise ValidationError(gettext("That component is not part of the version this ballot is on."))
     dispute = Dispute(
         ballot=ballot,
         raised_by=raised_by,
@@ -1091,7 +1173,7 @@ def raise_dispute(
     )
     matched = ballot.votes.filter(**dispute.selectors()).count()
     if not matched:
-        raise ValidationError("No current vote matches that selection; there is nothing to dispute.")
+        raise ValidationError(gettext("No current vote matches that selection; there is nothing to dispute."))
     dispute.save()
     record(
         stream=ballot.audit_stream,
@@ -1111,11 +1193,13 @@ def resolve_dispute(*, dispute: Dispute, status: str, resolution: str, acting_us
     _require_organizer(ballot, acting_user)
     dispute = Dispute.objects.with_people().get(pk=dispute.pk)
     if dispute.status != Dispute.Status.OPEN:
-        raise ValidationError(f"This dispute is already {dispute.status}.")
+        raise ValidationError(
+            gettext("This dispute is already %(status)s.") % {"status": dispute.get_status_display().lower()}
+        )
     if status not in (Dispute.Status.UPHELD, Dispute.Status.DISMISSED):
-        raise ValidationError("A dispute is resolved as upheld or dismissed.")
+        raise ValidationError(gettext("A dispute is resolved as upheld or dismissed."))
     if not resolution.strip():
-        raise ValidationError("Explain the resolution; it is shown publicly.")
+        raise ValidationError(gettext("Explain the resolution; it is shown publicly."))
     dispute.status, dispute.resolution = status, resolution.strip()
     dispute.resolved_by, dispute.resolved_at = acting_user, timezone.now()
     dispute.save(update_fields=["status", "resolution", "resolved_by", "resolved_at"])
@@ -1138,21 +1222,55 @@ def _tell_voters(dispute: Dispute, ballot: Ballot, *, raised: bool, acting_user:
     what it selects, why, or how it was resolved, which could tell of choices not yet published.
     """
     voters = get_user_model().objects.filter(pk__in=ballot.votes.filter(**dispute.selectors()).values("voter"))
-    where = f"the ballot {ballot.title} of {ballot.definition.title}"
-    if not ballot.results_public:
-        subject = f"A dispute covers some of your votes on {ballot.title}"
-        body = f"A dispute that covers some of your votes on {where} was {'raised' if raised else 'resolved'}. "
-        body += "What it covers is shown when the ballot's results are published."
-        path = ballot.get_absolute_url()
-    elif raised:
-        subject = f"Your votes on {ballot.title} are disputed"
-        body = f"@{_handle(acting_user)} disputes the {dispute.selection} on {where}.\n\nThe reason: {dispute.reason}"
-        path = reverse("votes:disputes", args=[ballot.definition.slug, ballot.key])
-    else:
-        subject = f"A dispute over your votes on {ballot.title} was {dispute.status}"
-        body = f"@{_handle(acting_user)} {dispute.status} the dispute over the {dispute.selection} on {where}."
-        body += f"\n\nThe resolution: {dispute.resolution}"
-        path = reverse("votes:disputes", args=[ballot.definition.slug, ballot.key])
+    named = {
+        "ballot": ballot.title,
+        "title": ballot.definition.title,
+        "who": _handle(acting_user),
+        "selection": dispute.selection,
+        "reason": dispute.reason,
+        "resolution": dispute.resolution,
+    }
+    path = reverse("votes:disputes", args=[ballot.definition.slug, ballot.key])
+    with site_language():
+        if not ballot.results_public:
+            subject = gettext("A dispute covers some of your votes on %(ballot)s") % named
+            if raised:
+                body = gettext(
+                    "A dispute that covers some of your votes on the ballot %(ballot)s of %(title)s was raised."
+                )
+            else:
+                body = gettext(
+                    "A dispute that covers some of your votes on the ballot %(ballot)s of %(title)s was resolved."
+                )
+            body = body % named + " " + gettext("What it covers is shown when the ballot's results are published.")
+            path = ballot.get_absolute_url()
+        elif raised:
+            subject = gettext("Your votes on %(ballot)s are disputed") % named
+            body = (
+                gettext(
+                    "@%(who)s disputes the %(selection)s on the ballot %(ballot)s of %(title)s.\n\nThe reason: "
+                    "%(reason)s"
+                )
+                % named
+            )
+        elif dispute.status == Dispute.Status.UPHELD:
+            subject = gettext("A dispute over your votes on %(ballot)s was upheld") % named
+            body = (
+                gettext(
+                    "@%(who)s upheld the dispute over the %(selection)s on the ballot %(ballot)s of %(title)s.\n\n"
+                    "The resolution: %(resolution)s"
+                )
+                % named
+            )
+        else:
+            subject = gettext("A dispute over your votes on %(ballot)s was dismissed") % named
+            body = (
+                gettext(
+                    "@%(who)s dismissed the dispute over the %(selection)s on the ballot %(ballot)s of %(title)s.\n\n"
+                    "The resolution: %(resolution)s"
+                )
+                % named
+            )
     key = f"dispute:{dispute.pk}:{'raised' if raised else 'resolved'}"
     notify(voters.exclude(pk=acting_user.pk), Message(Kind.DISPUTE, key, subject, body, path))
 
@@ -1164,14 +1282,16 @@ def _check_register_open(ballot: Ballot, what: str) -> None:
     """Conflicts are declared and withdrawn before or while voting: by the clock, as votes are."""
     closes_at = ballot.closes_at
     if ballot.status == Ballot.Status.CLOSED or (closes_at is not None and closes_at <= timezone.now()):
-        raise ValidationError(f"Voting on this ballot has closed; {what}.")
+        raise ValidationError(gettext("Voting on this ballot has closed; %(what)s.") % {"what": what})
 
 
 def _check_statement(text: str, what: str) -> str:
     text = text.strip()
     statement_length(text)
     if not text and what:
-        raise ValidationError(f"Say {what}; the statement is shown on the ballot's register of conflicts.")
+        raise ValidationError(
+            gettext("Say %(what)s; the statement is shown on the ballot's register of conflicts.") % {"what": what}
+        )
     return text
 
 
@@ -1188,21 +1308,26 @@ def declare_conflict(
     ballot = _locked(ballot)
     if not memberships:
         raise PermissionDenied(
-            f"Only members who vote on this ballot declare a conflict of interest in it; @{_handle(member)} does not."
+            gettext("Only members who vote on this ballot declare a conflict of interest in it; @%(handle)s does not.")
+            % {"handle": _handle(member)}
         )
     _check_register_open(ballot, "conflicts of interest can no longer be declared")
     if component is not None:
         if component.version_id != ballot.version_id:
-            raise ValidationError("That component is not part of the version this ballot is on.")
+            raise ValidationError(gettext("That component is not part of the version this ballot is on."))
         if component.is_aggregate:
             raise ValidationError(
-                f"{component.title} is an aggregate and is not voted on: declare the conflict on its parts."
+                gettext("%(title)s is an aggregate and is not voted on: declare the conflict on its parts.")
+                % {"title": component.title}
             )
     statement = _check_statement(statement, "what your interest is")
     standing = ballot.conflicts.standing().filter(member=member, component=component)
     if standing.exists():
         scope = f"in {component.title}" if component is not None else "in the whole ballot"
-        raise ValidationError(f"@{_handle(member)} has already declared a conflict of interest {scope}.")
+        raise ValidationError(
+            gettext("@%(handle)s has already declared a conflict of interest %(scope)s.")
+            % {"handle": _handle(member), "scope": scope}
+        )
     declaration = ConflictDeclaration.objects.create(
         ballot=ballot, member=member, component=component, statement=statement
     )
@@ -1225,9 +1350,9 @@ def withdraw_conflict(
     ballot = _locked(declaration.ballot)
     declaration = ConflictDeclaration.objects.with_people().get(pk=declaration.pk)
     if declaration.member_id != acting_user.pk:
-        raise PermissionDenied("Only the member who declared a conflict of interest withdraws it.")
+        raise PermissionDenied(gettext("Only the member who declared a conflict of interest withdraws it."))
     if declaration.withdrawn_at is not None:
-        raise ValidationError("This declaration is already withdrawn.")
+        raise ValidationError(gettext("This declaration is already withdrawn."))
     _check_register_open(ballot, "its register of conflicts of interest no longer changes")
     declaration.withdrawn_at, declaration.withdrawn_reason = timezone.now(), _check_statement(reason, "")
     declaration.save(update_fields=["withdrawn_at", "withdrawn_reason"])

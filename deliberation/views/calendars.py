@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from config.http import AuthenticatedHttpRequest
@@ -46,7 +47,7 @@ def calendar_create(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_POST
 def calendar_revoke(request: AuthenticatedHttpRequest) -> HttpResponse:
     if services.revoke_calendar_token(user=request.user):
-        messages.success(request, "Your calendar address no longer works; calendars subscribed to it stop updating.")
+        messages.success(request, _("Your calendar address no longer works; calendars subscribed to it stop updating."))
     else:
-        messages.info(request, "You had no calendar address.")
+        messages.info(request, _("You had no calendar address."))
     return redirect("deliberation:calendar")

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
@@ -46,7 +47,7 @@ def comment_create(request: AuthenticatedHttpRequest, slug: str, label: str, key
         if comment is not None:
             return redirect(comment.get_absolute_url())
         problems = " ".join(str(e) for errors in form.errors.values() for e in errors)
-        messages.error(request, "Your comment was not posted: " + problems)
+        messages.error(request, _("Your comment was not posted: %(problems)s") % {"problems": problems})
         return redirect(form.cleaned_data.get("suggestion") or component or version)
     context = comments_context(request, version, component)
     if comment is None:
@@ -66,9 +67,9 @@ def comment_create(request: AuthenticatedHttpRequest, slug: str, label: str, key
 def comment_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     comment = get_comment(request, pk)
     if comment.author_id != request.user.pk:
-        raise PermissionDenied("Only its author can edit a comment.")
+        raise PermissionDenied(_("Only its author can edit a comment."))
     if comment.is_hidden:
-        raise PermissionDenied("A hidden comment can no longer be edited.")
+        raise PermissionDenied(_("A hidden comment can no longer be edited."))
     form = CommentEditForm(request.POST if request.method == "POST" else None, initial={"body": comment.body})
     if request.method == "POST" and (too_many := ratelimits.comment_saves(request)):
         return render(request, "429.html", {"message": too_many}, status=429)
@@ -78,7 +79,7 @@ def comment_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, "Comment updated; the earlier text stays in its history.")
+            messages.success(request, _("Comment updated; the earlier text stays in its history."))
             return redirect(comment.get_absolute_url())
     return render(request, "deliberation/comment_edit.html", {"comment": comment, "form": form})
 
@@ -97,7 +98,7 @@ def comment_history(request: HttpRequest, pk: int) -> HttpResponse:
 def comment_hide(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     comment = get_comment(request, pk)
     if not comment.version.definition.is_organizer(request.user):
-        raise PermissionDenied("Only the definition's organizers can hide comments.")
+        raise PermissionDenied(_("Only the definition's organizers can hide comments."))
     form = HideCommentForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
@@ -105,6 +106,6 @@ def comment_hide(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, "Comment hidden; the reason is shown in its place.")
+            messages.success(request, _("Comment hidden; the reason is shown in its place."))
             return redirect(comment.get_absolute_url())
     return render(request, "deliberation/comment_hide.html", {"comment": comment, "form": form})

@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.http import AuthenticatedHttpRequest
@@ -52,7 +53,11 @@ def definition_create(request: AuthenticatedHttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"{definition.title} started; you are its organizer. Start its first draft here.")
+            messages.success(
+                request,
+                _("%(title)s started; you are its organizer. Start its first draft here.")
+                % {"title": definition.title},
+            )
             return redirect(definition)
     return render(request, "deliberation/definition_form.html", {"form": form})
 
@@ -62,7 +67,7 @@ def definition_create(request: AuthenticatedHttpRequest) -> HttpResponse:
 def organizer_add(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     definition = access.get_definition(slug)
     if not definition.is_organizer(request.user):
-        raise PermissionDenied("Only the definition's organizers can add organizers.")
+        raise PermissionDenied(_("Only the definition's organizers can add organizers."))
     form = OrganizerForm(request.POST)
     if form.is_valid():
         user = form.cleaned_data["username"]
@@ -71,7 +76,10 @@ def organizer_add(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, f"@{user.get_username()} now organizes {definition.title}.")
+            messages.success(
+                request,
+                _("@%(handle)s now organizes %(title)s.") % {"handle": user.get_username(), "title": definition.title},
+            )
     else:
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
     return redirect(definition)
@@ -87,7 +95,11 @@ def organizer_remove(request: AuthenticatedHttpRequest, slug: str, pk: int) -> H
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"@{user.get_username()} no longer organizes {definition.title}.")
+        messages.success(
+            request,
+            _("@%(handle)s no longer organizes %(title)s.")
+            % {"handle": user.get_username(), "title": definition.title},
+        )
     return redirect(definition)
 
 
@@ -125,7 +137,9 @@ def definition(request: HttpRequest, slug: str) -> HttpResponse:
 def follow(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     definition = access.get_definition(slug)
     notifications.follow(user=request.user, definition=definition)
-    messages.success(request, f"You follow {definition.title}: its releases and new ballots reach your inbox.")
+    messages.success(
+        request, _("You follow %(title)s: its releases and new ballots reach your inbox.") % {"title": definition.title}
+    )
     return redirect(definition)
 
 
@@ -134,7 +148,7 @@ def follow(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
 def unfollow(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     definition = access.get_definition(slug)
     notifications.unfollow(user=request.user, definition=definition)
-    messages.success(request, f"You no longer follow {definition.title}.")
+    messages.success(request, _("You no longer follow %(title)s.") % {"title": definition.title})
     return redirect(definition)
 
 

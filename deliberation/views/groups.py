@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.http import AuthenticatedHttpRequest
@@ -30,7 +31,7 @@ def get_group(slug: str, key: str) -> WorkingGroup:
 
 def require_roster_manager(group: WorkingGroup, user) -> None:
     if not group.can_manage_roster(user):
-        raise PermissionDenied("Only the group's chairs and the organizers can change its roster.")
+        raise PermissionDenied(_("Only the group's chairs and the organizers can change its roster."))
 
 
 def group(request: HttpRequest, slug: str, key: str) -> HttpResponse:
@@ -43,7 +44,7 @@ def group(request: HttpRequest, slug: str, key: str) -> HttpResponse:
         except ValueError:  # well formed but no such day, such as 2024-02-30
             day = None
         if day is None:
-            messages.error(request, "Give the date as YYYY-MM-DD.")
+            messages.error(request, _("Give the date as YYYY-MM-DD."))
         else:
             as_of = timezone.make_aware(datetime.combine(day, time.max))
     roster = memberships.at(as_of) if as_of else memberships.current()
@@ -117,7 +118,7 @@ def group_provider(request: AuthenticatedHttpRequest, slug: str, key: str) -> Ht
 def group_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     definition = get_object_or_404(Definition, slug=slug)
     if not definition.is_organizer(request.user):
-        raise PermissionDenied("Only the definition's organizers can create working groups.")
+        raise PermissionDenied(_("Only the definition's organizers can create working groups."))
     form = WorkingGroupForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
@@ -125,7 +126,7 @@ def group_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"Working group {group.name} created.")
+            messages.success(request, _("Working group %(name)s created.") % {"name": group.name})
             return redirect(group)
     return render(request, "deliberation/group_form.html", {"definition": definition, "form": form})
 
@@ -143,7 +144,9 @@ def member_add(request: AuthenticatedHttpRequest, slug: str, key: str) -> HttpRe
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, f"{user.get_username()} joined {group.name}.")
+            messages.success(
+                request, _("%(handle)s joined %(name)s.") % {"handle": user.get_username(), "name": group.name}
+            )
     else:
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
     return redirect(group)
@@ -162,10 +165,12 @@ def member_remove(request: AuthenticatedHttpRequest, slug: str, key: str, pk: in
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, f"{membership.user.get_username()} left {group.name}.")
+            messages.success(
+                request, _("%(handle)s left %(name)s.") % {"handle": membership.user.get_username(), "name": group.name}
+            )
         return redirect(group)
     if membership.role == "chair" and not group.definition.is_organizer(request.user):
-        raise PermissionDenied("Only organizers remove a chair.")
+        raise PermissionDenied(_("Only organizers remove a chair."))
     return render(
         request,
         "deliberation/member_remove.html",

@@ -7,6 +7,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.http import AuthenticatedHttpRequest
@@ -36,7 +37,10 @@ def join_request(request: AuthenticatedHttpRequest, slug: str, key: str) -> Http
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, f"You asked to join {group.name}. Its chairs or organizers will answer here.")
+            messages.success(
+                request,
+                _("You asked to join %(name)s. Its chairs or organizers will answer here.") % {"name": group.name},
+            )
     else:
         messages.error(request, _errors(form))
     return redirect(group)
@@ -84,7 +88,7 @@ def invitation_create(request: AuthenticatedHttpRequest, slug: str, key: str) ->
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, f"Invitation sent to {services.normalize_email(email)}.")
+            messages.success(request, _("Invitation sent to %(value)s.") % {"value": services.normalize_email(email)})
     else:
         messages.error(request, _errors(form))
     return redirect(group)
@@ -100,7 +104,10 @@ def invitation_revoke(request: AuthenticatedHttpRequest, slug: str, key: str, pk
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"The invitation of {invitation.email} is revoked; its link no longer works.")
+        messages.success(
+            request,
+            _("The invitation of %(email)s is revoked; its link no longer works.") % {"email": invitation.email},
+        )
     return redirect(group)
 
 
@@ -118,7 +125,10 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         except ValidationError as exc:  # used, revoked or expired meanwhile; another account's address is a 403
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, f"You joined {membership.group.name} as {membership.role}.")
+            messages.success(
+                request,
+                _("You joined %(name)s as %(role)s.") % {"name": membership.group.name, "role": membership.role},
+            )
             return redirect(membership.group)
     elif not request.user.is_authenticated and found.state == "open":
         # Following the link proves the address: a sign-up with it needs no confirmation mail (allauth's hook).

@@ -5,6 +5,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.http import AuthenticatedHttpRequest
@@ -19,7 +21,10 @@ from ..models import Comment, DraftVersion
 def _open_draft(request: HttpRequest, slug: str, label: str) -> DraftVersion:
     version = get_version(request, slug, label)
     if version.is_published:
-        raise PermissionDenied(f"Version {version.label} is published; suggest changes to the draft that follows it.")
+        raise PermissionDenied(
+            _("Version %(label)s is published; suggest changes to the draft that follows it.")
+            % {"label": version.label}
+        )
     return version
 
 
@@ -36,7 +41,9 @@ def suggestion_create(request: AuthenticatedHttpRequest, slug: str, label: str) 
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"Suggestion {suggestion.pk} made; organizers will accept or decline it.")
+            messages.success(
+                request, _("Suggestion %(pk)s made; organizers will accept or decline it.") % {"pk": suggestion.pk}
+            )
             return redirect(suggestion)
     first, last = form["line_from"].value(), form["line_to"].value()
     numbered = version.numbered_lines()
@@ -88,7 +95,7 @@ def suggestion_support(request: AuthenticatedHttpRequest, slug: str, pk: int) ->
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"You support suggestion {suggestion.pk}.")
+        messages.success(request, _("You support suggestion %(pk)s.") % {"pk": suggestion.pk})
     return redirect(suggestion)
 
 
@@ -97,7 +104,7 @@ def suggestion_support(request: AuthenticatedHttpRequest, slug: str, pk: int) ->
 def suggestion_decide(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
     suggestion = get_suggestion(request, slug, pk)
     if not suggestion.version.definition.is_organizer(request.user):
-        raise PermissionDenied("Only the definition's organizers decide suggestions.")
+        raise PermissionDenied(_("Only the definition's organizers decide suggestions."))
     form = DecideSuggestionForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
@@ -110,7 +117,10 @@ def suggestion_decide(request: AuthenticatedHttpRequest, slug: str, pk: int) -> 
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Suggestion {suggestion.pk} {'accepted' if accept else 'declined'}.")
+        messages.success(
+            request,
+            (_("Suggestion %(pk)s accepted.") if accept else _("Suggestion %(pk)s declined.")) % {"pk": suggestion.pk},
+        )
     return redirect(suggestion)
 
 
@@ -120,7 +130,7 @@ def consolidate(request: AuthenticatedHttpRequest, slug: str, label: str) -> Htt
     """Apply every accepted suggestion to the draft in one save."""
     version = _open_draft(request, slug, label)
     if not version.definition.is_organizer(request.user):
-        raise PermissionDenied("Only the definition's organizers consolidate a draft.")
+        raise PermissionDenied(_("Only the definition's organizers consolidate a draft."))
     try:
         applied = services.consolidate_suggestions(version=version, acting_user=request.user)
     except ValidationError as exc:
@@ -128,6 +138,12 @@ def consolidate(request: AuthenticatedHttpRequest, slug: str, label: str) -> Htt
     else:
         numbers = ", ".join(str(s.pk) for s in applied)
         messages.success(
-            request, f"Draft {version.label} consolidated: suggestion{'s' * (len(applied) > 1)} {numbers}."
+            request,
+            ngettext(
+                "Draft %(label)s consolidated: suggestion %(numbers)s.",
+                "Draft %(label)s consolidated: suggestions %(numbers)s.",
+                len(applied),
+            )
+            % {"label": version.label, "numbers": numbers},
         )
     return redirect(f"{version.get_absolute_url()}?view=lines")

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.http import AuthenticatedHttpRequest
@@ -21,9 +22,9 @@ from ..models import Comment, Component, Definition, DraftVersion
 def _organizer_draft(request: HttpRequest, slug: str, label: str) -> DraftVersion:
     version = get_version(request, slug, label)
     if not version.definition.is_organizer(request.user):
-        raise PermissionDenied("Only the definition's organizers can edit its drafts.")
+        raise PermissionDenied(_("Only the definition's organizers can edit its drafts."))
     if version.is_published:
-        raise PermissionDenied(f"Version {version.label} is published and can no longer change.")
+        raise PermissionDenied(_("Version %(label)s is published and can no longer change.") % {"label": version.label})
     return version
 
 
@@ -125,7 +126,7 @@ def diff(request: HttpRequest, slug: str) -> HttpResponse:
     old = by_label.get(request.GET.get("from", ""))
     new = by_label.get(request.GET.get("to", ""))
     if (request.GET.get("from") and old is None) or (request.GET.get("to") and new is None):
-        messages.error(request, "That version does not exist here; choose two versions from the lists.")
+        messages.error(request, _("That version does not exist here; choose two versions from the lists."))
     if old is None and new is None and len(versions) >= 2:
         old, new = versions[-2], versions[-1]
     context = {"definition": definition, "versions": versions, "old": old, "new": new, "view": view}
@@ -182,7 +183,7 @@ def draft_edit(request: AuthenticatedHttpRequest, slug: str, label: str) -> Http
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"Draft {version.label} saved.")
+            messages.success(request, _("Draft %(label)s saved.") % {"label": version.label})
             return redirect(version)
     return render(
         request,
@@ -232,7 +233,7 @@ def publish(request: AuthenticatedHttpRequest, slug: str, label: str) -> HttpRes
             form.is_valid()
             form.add_error(None, exc)
         else:
-            messages.success(request, f"Version {version.label} is published.")
+            messages.success(request, _("Version %(label)s is published.") % {"label": version.label})
             return redirect(version)
     previous = version.based_on
     changes = component_changes(previous.components.specs(), version.components.specs()) if previous else []
@@ -261,7 +262,7 @@ def revisions(request: HttpRequest, slug: str, label: str) -> HttpResponse:
     view = "inline" if request.GET.get("view") == "inline" else "side"
     picked = [request.GET.get("from", ""), request.GET.get("to", "")]
     if any(p and (not p.isdecimal() or int(p) not in numbers) for p in picked):
-        messages.error(request, "That revision does not exist here; choose two revisions from the list.")
+        messages.error(request, _("That revision does not exist here; choose two revisions from the list."))
         picked = ["", ""]
     if picked[0] and picked[1]:
         old_no, new_no = int(picked[0]), int(picked[1])
@@ -342,10 +343,14 @@ def component_form(request: AuthenticatedHttpRequest, slug: str, label: str, key
         except ValidationError as exc:
             form.add_error(None, exc)  # the services name the field of each refusal
         else:
-            messages.success(request, f"Component {saved.key} saved.")
+            messages.success(request, _("Component %(key)s saved.") % {"key": saved.key})
             if form.folded:
                 typed, existing_category = form.folded
-                messages.info(request, f"“{typed}” is filed under the existing category {existing_category}.")
+                messages.info(
+                    request,
+                    _("“%(typed)s” is filed under the existing category %(existing_category)s.")
+                    % {"typed": typed, "existing_category": existing_category},
+                )
             return redirect(f"{version.get_absolute_url()}#component-{saved.key}")
     return render(
         request,
@@ -364,5 +369,7 @@ def component_remove(request: AuthenticatedHttpRequest, slug: str, label: str, k
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Component {key} removed from draft {version.label}.")
+        messages.success(
+            request, _("Component %(key)s removed from draft %(label)s.") % {"key": key, "label": version.label}
+        )
     return redirect(version)

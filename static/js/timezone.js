@@ -22,7 +22,9 @@
       select.value = zone;
       var note = form.querySelector("[data-zone-label]");
       if (note) {
-        note.textContent = "Times are in " + zone + ", your browser's time zone.";
+        // The sentence comes translated from the page (data-browser-zone-note), with {zone} to fill in.
+        var sentence = note.dataset.browserZoneNote || "Times are in {zone}, your browser's time zone.";
+        note.textContent = sentence.replace("{zone}", zone);
       }
     }
   });

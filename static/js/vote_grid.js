@@ -20,12 +20,20 @@
     return option && option.hasAttribute("data-needs-rationale") && !form.elements.rationale.value.trim();
   }
 
+  // The grid's sentences come translated from the page: data-* attributes on the table and the button.
+  function said(element, name, fallback) {
+    return (element && element.dataset[name]) || fallback;
+  }
+
   function refresh() {
+    var grid = document.querySelector("table.vote-grid");
     var changed = cellForms().filter(unsaved);
     cellForms().forEach(function (form) {
       var note = form.querySelector(".unsaved-note"), isUnsaved = changed.indexOf(form) >= 0;
       form.closest("td").classList.toggle("unsaved", isUnsaved);
-      var text = !isUnsaved ? "" : needsRationale(form) ? "Not saved: say why, then save." : "Not saved yet.";
+      var text = !isUnsaved ? "" : needsRationale(form)
+        ? said(grid, "notSavedWhy", "Not saved: say why, then save.")
+        : said(grid, "notSaved", "Not saved yet.");
       if (note.textContent !== text) note.textContent = text;
     });
     var batch = document.getElementById("save-all");
@@ -45,7 +53,9 @@
     var count = holder.querySelectorAll("input[name=component]").length;
     var button = document.getElementById("save-all-button");
     button.disabled = count === 0;
-    button.textContent = count ? "Save all changed (" + count + ")" : "Save all changed";
+    button.textContent = count
+      ? said(button, "labelCount", "Save all changed ({count})").replace("{count}", count)
+      : said(button, "label", "Save all changed");
   }
 
   function schedule(form) {

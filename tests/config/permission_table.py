@@ -183,6 +183,15 @@ CELL = {"component": "code", "criterion": "share", "choice": "required"}
 TABLE: list[Case] = [
     # Definitions and versions ----------------------------------------------------------------
     Case(at("home:home"), EVERYONE, what="the definitions; what needs them, for the signed in"),
+    # Django's set_language: anyone chooses the language of the pages; it is kept in a cookie, no row is written, and
+    # both a GET and a POST redirect back (a GET only redirects).
+    Case(
+        at("set_language"),
+        (302,) * 7,
+        (302,) * 7,
+        data={"language": "en", "next": "/"},  # English, the default: the client keeps the cookie for what follows
+        what="the footer's language switcher",
+    ),
     Case(at(D + "definition-list"), EVERYONE),
     Case(at(D + "definition", "osd"), EVERYONE),
     Case(at(D + "definition", "nope"), GONE, what="of no definition", guessed=True),

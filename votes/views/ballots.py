@@ -5,6 +5,7 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from audit import tlog
@@ -54,7 +55,7 @@ def _zone(request: HttpRequest):
 def _require_organizer(ballot_or_definition: Ballot | Definition, user, what: str) -> None:
     definition = ballot_or_definition.definition if isinstance(ballot_or_definition, Ballot) else ballot_or_definition
     if not definition.is_organizer(user):
-        raise PermissionDenied(f"Only the definition's organizers can {what}.")
+        raise PermissionDenied(_("Only the definition's organizers can %(what)s.") % {"what": what})
 
 
 @login_required
@@ -95,7 +96,9 @@ def ballot_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
             form.add_error(None, exc)
         else:
             opens = "It opens by itself at its opening time." if ballot.opens_at else "It opens when you open it."
-            messages.success(request, f"Ballot “{ballot.title}” created. {opens}")
+            messages.success(
+                request, _("Ballot “%(title)s” created. %(opens)s") % {"title": ballot.title, "opens": opens}
+            )
             return redirect(ballot)
     context = {"definition": definition, "form": form, "presets": presets.PRESETS, "preset": request.GET.get("preset")}
     return render(request, "votes/ballot_form.html", context)
@@ -131,7 +134,7 @@ def ballot_edit(request: AuthenticatedHttpRequest, slug: str, key: str) -> HttpR
                     closes_at=form.cleaned_data["closes_at"],
                     remind_before_hours=form.cleaned_data["remind_before_hours"],
                 )
-                messages.success(request, "The ballot's settings are saved; each change is in its audit log.")
+                messages.success(request, _("The ballot's settings are saved; each change is in its audit log."))
             else:
                 services.reschedule_ballot(
                     ballot=ballot,
@@ -139,7 +142,7 @@ def ballot_edit(request: AuthenticatedHttpRequest, slug: str, key: str) -> HttpR
                     closes_at=form.cleaned_data["closes_at"],
                     reason=form.cleaned_data["reason"],
                 )
-                messages.success(request, "The closing time has moved; the change and its reason are on record.")
+                messages.success(request, _("The closing time has moved; the change and its reason are on record."))
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -202,7 +205,7 @@ def ballot_open(request: AuthenticatedHttpRequest, slug: str, key: str) -> HttpR
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, "Voting is open.")
+            messages.success(request, _("Voting is open."))
         return redirect(ballot)
     members = Membership.objects.current().filter(group__in=ballot.groups.all())
     context = {
@@ -231,7 +234,7 @@ def ballot_close(request: AuthenticatedHttpRequest, slug: str, key: str) -> Http
                 return redirect(ballot)
             form.add_error(None, exc)
         else:
-            messages.success(request, "Voting is closed; each group's roster is frozen with the ballot.")
+            messages.success(request, _("Voting is closed; each group's roster is frozen with the ballot."))
             return redirect(ballot)
     context = {
         "phase": "close",

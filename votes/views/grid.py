@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 from django_htmx.http import trigger_client_event
 
@@ -240,7 +241,11 @@ def vote_grid(request: AuthenticatedHttpRequest, slug: str, key: str, handle: st
     context = _context(request, grid, handle)
     if not request.htmx:
         if error:
-            messages.error(request, f"{component.title}, {criterion.label}: {error} Nothing was changed.")
+            messages.error(
+                request,
+                _("%(title)s, %(label)s: %(error)s Nothing was changed.")
+                % {"title": component.title, "label": criterion.label, "error": error},
+            )
         if grid.group is None or grid.other_group:
             return render(request, "votes/ballot_vote.html", context, status=400)
         return redirect(_grid_url(grid, handle, cell_id))
@@ -275,7 +280,7 @@ def _save_all(request: AuthenticatedHttpRequest, grid: Grid, handle: str | None)
         if cell not in seen:  # a cell listed twice is saved once, as first listed
             seen.add(cell)
             forms.append((form, *cell))
-    grid.read_cells([(component, criterion) for _, component, criterion in forms])
+    grid.read_cells([(component, criterion) for _form, component, criterion in forms])
     cells, saved, refused = [], 0, []
     for form, component, criterion in forms:
         if form.chosen is None and not form.refusal():

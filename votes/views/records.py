@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.http import AuthenticatedHttpRequest
@@ -75,7 +76,7 @@ def grants(request: HttpRequest, slug: str, key: str) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not is_organizer:
-            raise PermissionDenied("Only the definition's organizers grant veto powers.")
+            raise PermissionDenied(_("Only the definition's organizers grant veto powers."))
         assert form is not None  # made for organizers
         if form.is_valid():
             data = form.cleaned_data
@@ -92,7 +93,11 @@ def grants(request: HttpRequest, slug: str, key: str) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, f"Granted “{grant.choice.label}” to {grant.holder_label}.")
+                messages.success(
+                    request,
+                    _("Granted “%(label)s” to %(holder_label)s.")
+                    % {"label": grant.choice.label, "holder_label": grant.holder_label},
+                )
                 return redirect("votes:grants", slug=slug, key=key)
     rows = (
         ballot.grants.select_related("choice", "group", "member", "granted_by", "revoked_by")
@@ -113,15 +118,19 @@ def grant_revoke(request: AuthenticatedHttpRequest, slug: str, key: str, pk: int
     grant = get_object_or_404(ballot.grants, pk=pk)
     form = RevokeGrantForm(request.POST)
     if not ballot.definition.is_organizer(request.user):
-        raise PermissionDenied("Only the definition's organizers revoke veto powers.")
+        raise PermissionDenied(_("Only the definition's organizers revoke veto powers."))
     try:
         if not form.is_valid():
-            raise ValidationError("Say why the grant is revoked; the reason is shown publicly.")
+            raise ValidationError(_("Say why the grant is revoked; the reason is shown publicly."))
         services.revoke_grant(grant=grant, reason=form.cleaned_data["reason"], acting_user=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Revoked “{grant.choice.label}” from {grant.holder_label}.")
+        messages.success(
+            request,
+            _("Revoked “%(label)s” from %(holder_label)s.")
+            % {"label": grant.choice.label, "holder_label": grant.holder_label},
+        )
     return redirect("votes:grants", slug=slug, key=key)
 
 
@@ -147,7 +156,9 @@ def disputes(request: HttpRequest, slug: str, key: str) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, f"Dispute #{dispute.pk} raised; the organizers will resolve it in public.")
+                messages.success(
+                    request, _("Dispute #%(pk)s raised; the organizers will resolve it in public.") % {"pk": dispute.pk}
+                )
                 return redirect(f"{request.path}#dispute-{dispute.pk}")
     rows = ballot.disputes.with_people()
     return render(
@@ -184,11 +195,11 @@ def dispute_resolve(request: AuthenticatedHttpRequest, slug: str, key: str, pk: 
     ballot = get_ballot(slug, key)
     dispute = get_object_or_404(ballot.disputes, pk=pk)
     if not ballot.definition.is_organizer(request.user):
-        raise PermissionDenied("Only the definition's organizers resolve disputes.")
+        raise PermissionDenied(_("Only the definition's organizers resolve disputes."))
     form = ResolveDisputeForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError("Choose uphold or dismiss, and explain the resolution.")
+            raise ValidationError(_("Choose uphold or dismiss, and explain the resolution."))
         services.resolve_dispute(
             dispute=dispute,
             status=form.cleaned_data["status"],
@@ -198,7 +209,15 @@ def dispute_resolve(request: AuthenticatedHttpRequest, slug: str, key: str, pk: 
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Dispute #{dispute.pk} {Dispute.Status(form.cleaned_data['status']).label.lower()}.")
+        messages.success(
+            request,
+            (
+                _("Dispute #%(pk)s upheld.")
+                if form.cleaned_data["status"] == Dispute.Status.UPHELD
+                else _("Dispute #%(pk)s dismissed.")
+            )
+            % {"pk": dispute.pk},
+        )
     return redirect(f"{ballot.get_absolute_url()}disputes/#dispute-{dispute.pk}")
 
 
@@ -222,7 +241,10 @@ def conflicts(request: HttpRequest, slug: str, key: str) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, f"Your conflict of interest in {declaration.scope} is on the register.")
+                messages.success(
+                    request,
+                    _("Your conflict of interest in %(scope)s is on the register.") % {"scope": declaration.scope},
+                )
                 return redirect(f"{request.path}#conflict-{declaration.pk}")
     return render(
         request,
@@ -249,5 +271,7 @@ def conflict_withdraw(request: AuthenticatedHttpRequest, slug: str, key: str, pk
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Your conflict of interest in {declaration.scope} is withdrawn.")
+        messages.success(
+            request, _("Your conflict of interest in %(scope)s is withdrawn.") % {"scope": declaration.scope}
+        )
     return redirect(f"{ballot.get_absolute_url()}conflicts/#conflict-{declaration.pk}")
