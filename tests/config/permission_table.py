@@ -23,6 +23,7 @@ is a 404, never a 403, 200 or 500 (`guessed` cases; every route that takes an in
 
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -61,8 +62,9 @@ SECRETS = {
     WEBHOOK_SECRET: set(),  # shown on the answer that made it, never again, to anyone
     WEBHOOK_TOKEN: {"olga"},  # the webhook's address, on its organizers' pages only (the audit log names its host)
 }
-# The query string that searches for each secret by its words, all of them, last first.
-SEARCH_FOR = {secret: urlencode({"q": " ".join(reversed(secret.split()))}) for secret in SECRETS}
+# The query string that searches for each secret by its words (split at spaces and hyphens), all of them, last first:
+# never the secret itself, which a page that repeats the query would show.
+SEARCH_FOR = {secret: urlencode({"q": " ".join(reversed(re.split(r"[\s-]+", secret)))}) for secret in SECRETS}
 
 
 @dataclass(frozen=True)
