@@ -24,9 +24,11 @@ RUN python -c "import tomllib; print('\n'.join(d for d in tomllib.load(open('pyp
 COPY . .
 RUN pip install --no-deps -e ./tally -e .
 
-# Static files are collected and the translations compiled at build time. The settings demand a secret and a
-# database even for this; the dummy values below exist for this one step and are not part of the image's environment.
+# Static files are collected and the translations compiled at build time. The settings demand a secret, a database
+# and the audit log's signing key even for this; the dummy values below exist for this one step (the key signs
+# nothing) and are not part of the image's environment.
 RUN export SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/collectstatic.sqlite3 ALLOWED_HOSTS=localhost \
+        AUDIT_LOG_KEY=PRIVATE+KEY+build.invalid+00000000+AA \
     && python manage.py collectstatic --noinput \
     && python manage.py compilemessages --ignore '.*' --ignore tally --ignore tests --ignore bench
 
