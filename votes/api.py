@@ -162,7 +162,9 @@ class BallotOut(BallotSummaryOut):
         return head(obj.audit_stream)
 
 
-class VoteOut(Schema):
+class VoteFields(Schema):
+    """A vote as the roll call and a cast's answer both write it: what was chosen, by whom, for whom."""
+
     voter: str
     group: str
     component: str
@@ -172,11 +174,7 @@ class VoteOut(Schema):
     rationale: str
     cast_at: datetime
     cast_by: str
-    disputed: bool
-    conflicted: bool
     undocumented_veto: bool
-    carried: bool  # carried from the ballot on the previous version, not confirmed since (Vote.carried)
-    outdated: bool
 
     @staticmethod
     def resolve_voter(obj: Vote) -> str:
@@ -207,6 +205,19 @@ class VoteOut(Schema):
         return obj.cast_by.get_username()
 
     @staticmethod
+    def resolve_undocumented_veto(obj: Vote) -> bool:
+        return obj.is_undocumented_veto
+
+
+class VoteOut(VoteFields):
+    """A vote of the roll call, with the flags its read annotates."""
+
+    disputed: bool
+    conflicted: bool
+    carried: bool  # carried from the ballot on the previous version, not confirmed since (Vote.carried)
+    outdated: bool
+
+    @staticmethod
     def resolve_disputed(obj: "WithAnnotations[Vote, _Flagged]") -> bool:
         return obj.is_disputed
 
@@ -214,10 +225,6 @@ class VoteOut(Schema):
     def resolve_conflicted(obj: "WithAnnotations[Vote, _Flagged]") -> bool:
         """Cast while its voter has a standing declared conflict of interest in the ballot or the component."""
         return obj.is_conflicted
-
-    @staticmethod
-    def resolve_undocumented_veto(obj: Vote) -> bool:
-        return obj.is_undocumented_veto
 
 
 class HolderOut(Schema):
@@ -388,51 +395,8 @@ class CastIn(CellIn):
     )
 
 
-class CastOut(Schema):
+class CastOut(VoteFields):
     """The vote as cast: the voter's own, which they see on their grid whether the ballot is sealed or not."""
-
-    voter: str
-    group: str
-    component: str
-    criterion: str
-    choice: str
-    value: int
-    rationale: str
-    cast_at: datetime
-    cast_by: str
-    undocumented_veto: bool
-
-    @staticmethod
-    def resolve_voter(obj: Vote) -> str:
-        return obj.voter.get_username()
-
-    @staticmethod
-    def resolve_group(obj: Vote) -> str:
-        return obj.group.key
-
-    @staticmethod
-    def resolve_component(obj: Vote) -> str:
-        return obj.component.key
-
-    @staticmethod
-    def resolve_criterion(obj: Vote) -> str:
-        return obj.criterion.key
-
-    @staticmethod
-    def resolve_choice(obj: Vote) -> str:
-        return obj.choice.key
-
-    @staticmethod
-    def resolve_value(obj: Vote) -> int:
-        return obj.choice.value
-
-    @staticmethod
-    def resolve_cast_by(obj: Vote) -> str:
-        return obj.cast_by.get_username()
-
-    @staticmethod
-    def resolve_undocumented_veto(obj: Vote) -> bool:
-        return obj.is_undocumented_veto
 
 
 class DisputeIn(Schema):
